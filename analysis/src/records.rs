@@ -1,0 +1,267 @@
+//! The schemas of a run folder: `manifest.json` and one CSV per metric.
+//!
+//! These types are the single source of truth. The simulator writes them (through
+//! [`CsvWriter`] or `csv::Writer::serialize` directly) and the analysis tools read them back
+//! with [`RunFolder`](crate::RunFolder). CSV columns are the field names, in declaration order,
+//! with a header row. Readers match columns by header name, so adding a column at the end of a
+//! record is backward compatible with older run folders only if the new field has a serde
+//! default.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// File name of the manifest inside a run folder.
+pub const MANIFEST_FILE: &str = "manifest.json";
+/// Name of the sub-folder of a run folder that holds the charts drawn at the end of the run.
+pub const PLOTS_DIR: &str = "plots";
+
+/// `manifest.json`: what was run, how, and what it produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Scenario file stem, e.g. `"floodfill-baseline"`.
+    pub scenario_name: String,
+    /// Path of the scenario file as given to the simulator.
+    pub scenario_path: String,
+    /// Full scenario text, so a run folder is self-contained for replay.
+    pub scenario_toml: String,
+    pub seed: u64,
+    /// Crate version plus git commit when known.
+    pub code_version: String,
+    /// Hex SHA-256 of the event trace.
+    pub trace_hash: String,
+    /// Events processed.
+    pub events: u64,
+    /// Routers ever created.
+    pub routers: u64,
+    /// Simulated UTC start time (Unix seconds).
+    pub sim_start_unix_s: u64,
+    pub sim_duration_s: f64,
+    /// Metrics exclude the first `warmup_s` seconds of simulated time.
+    pub warmup_s: f64,
+    pub sample_interval_s: f64,
+    pub wall_time_s: f64,
+    pub peak_memory_bytes: u64,
+    /// CSV file names written, e.g. `"lookup.csv"`.
+    pub metrics: Vec<String>,
+}
+
+/// A record type stored as one CSV file in a run folder.
+pub trait Metric: Serialize + DeserializeOwned {
+    /// File name inside the run folder, e.g. `"lookup.csv"`.
+    const FILE_NAME: &'static str;
+}
+
+/// `lookup.csv`: one row per finished lookup.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LookupRecord {
+    /// Simulated seconds since start, when the lookup started.
+    pub time_s: f64,
+    /// Router index in the simulation.
+    pub router: u32,
+    /// Base64 of the key, first 8 characters.
+    pub target: String,
+    /// `"found"` | `"not_found"`.
+    pub outcome: String,
+    pub latency_ms: f64,
+    pub peers_queried: u32,
+    pub timeouts: u32,
+}
+
+impl LookupRecord {
+    /// Value of [`outcome`](Self::outcome) for a lookup that found the entry.
+    pub const FOUND: &'static str = "found";
+    /// Value of [`outcome`](Self::outcome) for a lookup that did not.
+    pub const NOT_FOUND: &'static str = "not_found";
+
+    /// Whether the lookup found the entry.
+    pub fn is_found(&self) -> bool {
+        self.outcome == Self::FOUND
+    }
+}
+
+impl Metric for LookupRecord {
+    const FILE_NAME: &'static str = "lookup.csv";
+}
+
+/// `store.csv`: one row per sample interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreRecord {
+    /// End of the interval, simulated seconds since start.
+    pub time_s: f64,
+    /// DatabaseStores received by floodfills as direct publishes.
+    pub stores_received: u64,
+    /// DatabaseStores received by floodfills as floods.
+    pub floods_received: u64,
+    pub floods_sent: u64,
+    /// Routers publishing their RouterInfo.
+    pub publishes: u64,
+    pub publishes_verified: u64,
+    pub publishes_failed: u64,
+}
+
+impl Metric for StoreRecord {
+    const FILE_NAME: &'static str = "store.csv";
+}
+
+/// `floodfill_load.csv`: one row per floodfill, totals after warmup.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FloodfillLoadRecord {
+    pub router: u32,
+    pub stores_received: u64,
+    pub floods_received: u64,
+    pub lookups_received: u64,
+    /// Lookups answered with the entry.
+    pub replies_found: u64,
+    /// Lookups answered with a DatabaseSearchReply.
+    pub replies_search: u64,
+    pub floods_sent: u64,
+    pub bytes_received: u64,
+}
+
+impl FloodfillLoadRecord {
+    /// Messages received: stores + floods + lookups.
+    pub fn messages_received(&self) -> u64 {
+        self.stores_received
+            .saturating_add(self.floods_received)
+            .saturating_add(self.lookups_received)
+    }
+}
+
+impl Metric for FloodfillLoadRecord {
+    const FILE_NAME: &'static str = "floodfill_load.csv";
+}
+
+/// `netdb_coverage.csv`: one row per sample time and role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CoverageRecord {
+    pub time_s: f64,
+    /// `"floodfill"` | `"router"`.
+    pub role: String,
+    /// Routers online in the whole network at that time.
+    pub online_routers: u64,
+    /// Online routers of this role sampled.
+    pub routers: u64,
+    // RouterInfos in each sampled router's netDb:
+    pub min_known: u64,
+    pub p10_known: u64,
+    pub median_known: u64,
+    pub mean_known: f64,
+    pub p90_known: u64,
+    pub max_known: u64,
+    /// Mean over routers of (online routers known / online routers).
+    pub mean_coverage: f64,
+}
+
+impl CoverageRecord {
+    /// Value of [`role`](Self::role) for floodfills.
+    pub const FLOODFILL: &'static str = "floodfill";
+    /// Value of [`role`](Self::role) for other routers.
+    pub const ROUTER: &'static str = "router";
+}
+
+impl Metric for CoverageRecord {
+    const FILE_NAME: &'static str = "netdb_coverage.csv";
+}
+
+/// Writes one metric CSV (header + one row per record) into a run folder.
+///
+/// ```no_run
+/// # fn main() -> Result<(), csv::Error> {
+/// use ramsons_analysis::records::{CsvWriter, StoreRecord};
+/// let mut w = CsvWriter::<StoreRecord>::create(std::path::Path::new("runs/x"))?;
+/// // w.write(&record)?; ...
+/// let file_name = w.finish()?; // "store.csv", for Manifest::metrics
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct CsvWriter<T: Metric> {
+    inner: csv::Writer<BufWriter<File>>,
+    path: PathBuf,
+    rows: u64,
+    _record: PhantomData<fn(&T)>,
+}
+
+impl<T: Metric> CsvWriter<T> {
+    /// Creates (or truncates) `dir/T::FILE_NAME`.
+    pub fn create(dir: &Path) -> Result<Self, csv::Error> {
+        let path = dir.join(T::FILE_NAME);
+        let file = File::create(&path)?;
+        Ok(Self {
+            inner: csv::Writer::from_writer(BufWriter::new(file)),
+            path,
+            rows: 0,
+            _record: PhantomData,
+        })
+    }
+
+    /// Path of the file being written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one row.
+    pub fn write(&mut self, record: &T) -> Result<(), csv::Error> {
+        self.inner.serialize(record)?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Flushes and closes the file; returns its file name, for [`Manifest::metrics`].
+    ///
+    /// A metric with no rows still gets its header row, so readers can tell "recorded, empty"
+    /// from "not recorded".
+    pub fn finish(mut self) -> Result<&'static str, csv::Error> {
+        // csv writes the header lazily with the first record; write it for empty files too.
+        if self.rows == 0 {
+            self.inner.write_record(header_of::<T>())?;
+        }
+        let mut buf = self
+            .inner
+            .into_inner()
+            .map_err(|e| csv::Error::from(e.into_error()))?;
+        buf.flush()?;
+        Ok(T::FILE_NAME)
+    }
+}
+
+/// Field names of a record type, in declaration order.
+pub(crate) fn header_of<T: Metric>() -> Vec<&'static str> {
+    struct Fields(Vec<&'static str>);
+    impl<'de> serde::Deserializer<'de> for &mut Fields {
+        type Error = serde::de::value::Error;
+        fn deserialize_any<V: serde::de::Visitor<'de>>(
+            self,
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom("only structs"))
+        }
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0.extend_from_slice(fields);
+            Err(serde::de::Error::custom("fields collected"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+    let mut fields = Fields(Vec::new());
+    // The error is expected: we only want the field list serde hands to deserialize_struct.
+    let _ = T::deserialize(&mut fields);
+    fields.0
+}

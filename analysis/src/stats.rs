@@ -1,0 +1,198 @@
+//! Small statistics used by the charts: empirical CDFs, percentiles and time bins.
+
+use std::collections::BTreeMap;
+
+use crate::records::LookupRecord;
+
+/// Empirical CDF of the finite values: points `(x, fraction of values <= x)`, sorted by `x`.
+///
+/// With more than `max_points` values, keeps `max_points` points evenly spaced in rank (plus the
+/// minimum), which draws the same curve at chart resolution. Non-finite values are dropped.
+pub fn ecdf(values: impl IntoIterator<Item = f64>, max_points: usize) -> Vec<(f64, f64)> {
+    let mut sorted: Vec<f64> = values.into_iter().filter(|v| v.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let m = max_points.max(2);
+    if n <= m {
+        return sorted
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| (x, (i + 1) as f64 / n as f64))
+            .collect();
+    }
+    let mut points = Vec::with_capacity(m + 1);
+    points.push((sorted[0], 1.0 / n as f64));
+    for k in 1..=m {
+        // rank r in 1..=n, evenly spaced; r = ceil(k * n / m)
+        let r = (k * n).div_ceil(m);
+        points.push((sorted[r - 1], r as f64 / n as f64));
+    }
+    points.dedup();
+    points
+}
+
+/// Turns CDF points into a staircase (right-continuous step function) starting at y = 0, so
+/// a few values draw as steps rather than slopes.
+pub fn staircase(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut out = Vec::with_capacity(points.len() * 2);
+    let mut prev_y = 0.0;
+    for &(x, y) in points {
+        out.push((x, prev_y));
+        out.push((x, y));
+        prev_y = y;
+    }
+    out
+}
+
+/// Nearest-rank percentile (`p` in 0..=100) of sorted values; `None` when empty.
+pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let n = sorted.len();
+    let rank = ((p.clamp(0.0, 100.0) / 100.0) * n as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, n) - 1])
+}
+
+/// Lookups started in `[start_s, end_s)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SuccessBin {
+    pub start_s: f64,
+    pub end_s: f64,
+    pub found: u64,
+    pub total: u64,
+}
+
+impl SuccessBin {
+    /// Fraction of lookups found; `None` for a bin without lookups.
+    pub fn fraction(&self) -> Option<f64> {
+        (self.total > 0).then(|| self.found as f64 / self.total as f64)
+    }
+}
+
+/// Bins lookups by start time into bins of `bin_s` seconds aligned to simulated time 0. Returns
+/// only bins holding at least one lookup, in time order. Lookups with a negative or non-finite
+/// time are ignored. `bin_s` must be positive and finite, otherwise no bins are returned.
+pub fn success_bins(lookups: &[LookupRecord], bin_s: f64) -> Vec<SuccessBin> {
+    if !(bin_s.is_finite() && bin_s > 0.0) {
+        return Vec::new();
+    }
+    let mut bins: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
+    for l in lookups {
+        if !(l.time_s.is_finite() && l.time_s >= 0.0) {
+            continue;
+        }
+        let (found, total) = bins.entry((l.time_s / bin_s).floor() as u64).or_default();
+        *total += 1;
+        if l.is_found() {
+            *found += 1;
+        }
+    }
+    bins.into_iter()
+        .map(|(i, (found, total))| SuccessBin {
+            start_s: i as f64 * bin_s,
+            end_s: (i + 1) as f64 * bin_s,
+            found,
+            total,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(time_s: f64, found: bool) -> LookupRecord {
+        LookupRecord {
+            time_s,
+            router: 0,
+            target: "AAAAAAAA".into(),
+            outcome: if found { "found" } else { "not_found" }.into(),
+            latency_ms: 100.0,
+            peers_queried: 1,
+            timeouts: 0,
+        }
+    }
+
+    #[test]
+    fn ecdf_small_is_exact() {
+        let cdf = ecdf([3.0, 1.0, 2.0, 2.0, f64::NAN], 100);
+        assert_eq!(cdf, vec![(1.0, 0.25), (2.0, 0.5), (2.0, 0.75), (3.0, 1.0)]);
+    }
+
+    #[test]
+    fn ecdf_empty() {
+        assert!(ecdf(std::iter::empty(), 10).is_empty());
+        assert!(ecdf([f64::INFINITY], 10).is_empty());
+    }
+
+    #[test]
+    fn ecdf_downsamples_keeping_ends() {
+        let values: Vec<f64> = (1..=10_000).map(f64::from).collect();
+        let cdf = ecdf(values, 100);
+        assert!(cdf.len() <= 101, "{} points", cdf.len());
+        assert_eq!(cdf.first(), Some(&(1.0, 1.0 / 10_000.0)));
+        assert_eq!(cdf.last(), Some(&(10_000.0, 1.0)));
+        // every kept point is exact: value r has fraction r / n
+        for &(x, y) in &cdf {
+            assert!((x / 10_000.0 - y).abs() < 1e-12, "({x}, {y})");
+        }
+        assert!(cdf.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 < w[1].1));
+    }
+
+    #[test]
+    fn staircase_steps() {
+        let steps = staircase(&[(1.0, 0.5), (2.0, 1.0)]);
+        assert_eq!(steps, vec![(1.0, 0.0), (1.0, 0.5), (2.0, 0.5), (2.0, 1.0)]);
+    }
+
+    #[test]
+    fn percentile_nearest_rank() {
+        let v = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
+        assert_eq!(percentile(&v, 0.0), Some(1.0));
+        assert_eq!(percentile(&v, 10.0), Some(1.0));
+        assert_eq!(percentile(&v, 50.0), Some(5.0));
+        assert_eq!(percentile(&v, 90.0), Some(9.0));
+        assert_eq!(percentile(&v, 100.0), Some(10.0));
+        assert_eq!(percentile(&[], 50.0), None);
+    }
+
+    #[test]
+    fn bins_aligned_to_zero() {
+        let lookups = [
+            lookup(61.0, true),
+            lookup(119.9, false),
+            lookup(120.0, true),
+            lookup(250.0, true),
+            lookup(-1.0, true),
+            lookup(f64::NAN, true),
+        ];
+        let bins = success_bins(&lookups, 60.0);
+        assert_eq!(bins.len(), 3); // [60,120) [120,180) [240,300)
+        assert_eq!((bins[0].start_s, bins[0].end_s), (60.0, 120.0));
+        assert_eq!((bins[0].found, bins[0].total), (1, 2));
+        assert_eq!(bins[0].fraction(), Some(0.5));
+        assert_eq!((bins[1].found, bins[1].total), (1, 1));
+        assert_eq!(
+            (bins[2].start_s, bins[2].found, bins[2].total),
+            (240.0, 1, 1)
+        );
+        let empty = SuccessBin {
+            start_s: 0.0,
+            end_s: 1.0,
+            found: 0,
+            total: 0,
+        };
+        assert_eq!(empty.fraction(), None);
+    }
+
+    #[test]
+    fn bins_degenerate_inputs() {
+        assert!(success_bins(&[], 60.0).is_empty());
+        assert!(success_bins(&[lookup(1.0, true)], 0.0).is_empty());
+        assert!(success_bins(&[lookup(1.0, true)], f64::NAN).is_empty());
+    }
+}

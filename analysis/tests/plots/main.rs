@@ -1,0 +1,322 @@
+//! Draws every chart from small synthetic run folders and checks the files.
+//!
+//! Set `RAMSONS_PLOT_TEST_OUT=<dir>` to keep the charts for a look.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ramsons_analysis::plots::{self, ChartOutcome, CHARTS};
+use ramsons_analysis::{
+    default_labels, plot_all, plot_runs, CoverageRecord, CsvWriter, FloodfillLoadRecord,
+    LookupRecord, Manifest, Metric, RunFolder, StoreRecord,
+};
+
+const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+/// Deterministic pseudo-random numbers in [0, 1) (64-bit LCG, high bits).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn write_all<T: Metric>(dir: &Path, rows: &[T]) {
+    let mut w = CsvWriter::<T>::create(dir).expect("create csv");
+    for r in rows {
+        w.write(r).expect("write row");
+    }
+    w.finish().expect("finish csv");
+}
+
+/// A 20-minute run of 200 routers (12 floodfills), warmup 5 min, sampled every minute.
+fn synthetic_run(dir: &Path, seed: u64, lookups: usize) {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    let mut rng = Lcg(seed);
+    let duration = 1200.0;
+    let warmup = 300.0;
+    let interval = 60.0;
+    let online = 200u64;
+    let floodfills = 12u32;
+
+    let lookups: Vec<LookupRecord> = (0..lookups)
+        .map(|i| {
+            let found = rng.next() < 0.85 + 0.1 * (i as f64 / lookups as f64);
+            let hops = 1 + (rng.next() * 4.0) as u32;
+            LookupRecord {
+                time_s: warmup + rng.next() * (duration - warmup),
+                router: (rng.next() * online as f64) as u32,
+                target: format!("{:08x}", i * 2_654_435_761 % 0xffff_ffff),
+                outcome: if found { "found" } else { "not_found" }.into(),
+                latency_ms: if found {
+                    f64::from(hops) * (120.0 + 300.0 * rng.next())
+                } else {
+                    15_000.0
+                },
+                peers_queried: if found { hops } else { 5 },
+                timeouts: if found { 0 } else { 5 },
+            }
+        })
+        .collect();
+
+    let stores: Vec<StoreRecord> = (1..=20)
+        .map(|m| {
+            let t = f64::from(m) * interval;
+            let boost = if t <= warmup { 3.0 } else { 1.0 };
+            let stores = (boost * (20.0 + 10.0 * rng.next())) as u64;
+            StoreRecord {
+                time_s: t,
+                stores_received: stores,
+                floods_received: stores * 3 - (rng.next() * 4.0) as u64,
+                floods_sent: stores * 3,
+                publishes: stores,
+                publishes_verified: stores - 1,
+                publishes_failed: 1,
+            }
+        })
+        .collect();
+
+    let load: Vec<FloodfillLoadRecord> = (0..floodfills)
+        .map(|f| {
+            let skew = 1.0 + 4.0 * rng.next() * rng.next();
+            FloodfillLoadRecord {
+                router: f,
+                stores_received: (30.0 * skew) as u64,
+                floods_received: (90.0 * skew) as u64,
+                lookups_received: (50.0 * skew) as u64,
+                replies_found: (30.0 * skew) as u64,
+                replies_search: (20.0 * skew) as u64,
+                floods_sent: (90.0 * skew) as u64,
+                bytes_received: (170_000.0 * skew) as u64,
+            }
+        })
+        .collect();
+
+    let mut coverage = Vec::new();
+    for m in 1..=20u32 {
+        let t = f64::from(m) * interval;
+        for (role, count, scale) in [("floodfill", 12u64, 1.0), ("router", 188, 0.5)] {
+            let tau = 240.0 + 60.0 * seed as f64;
+            let median = (online as f64 * scale * (1.0 - (-(t / tau)).exp())) as u64;
+            coverage.push(CoverageRecord {
+                time_s: t,
+                role: role.into(),
+                online_routers: online,
+                routers: count,
+                min_known: median / 3,
+                p10_known: median * 2 / 3,
+                median_known: median,
+                mean_known: median as f64 * 1.02,
+                p90_known: (median * 4 / 3).min(online),
+                max_known: online,
+                mean_coverage: median as f64 / online as f64,
+            });
+        }
+    }
+
+    write_all(dir, &lookups);
+    write_all(dir, &stores);
+    write_all(dir, &load);
+    write_all(dir, &coverage);
+    let manifest = Manifest {
+        scenario_name: "synthetic".into(),
+        scenario_path: "scenarios/synthetic.toml".into(),
+        scenario_toml: format!("[general]\nseed = {seed}\n"),
+        seed,
+        code_version: "0.1.0 (test)".into(),
+        trace_hash: format!("{seed:064x}"),
+        events: 12_345,
+        routers: online,
+        sim_start_unix_s: 1_700_000_000,
+        sim_duration_s: duration,
+        warmup_s: warmup,
+        sample_interval_s: interval,
+        wall_time_s: 0.5,
+        peak_memory_bytes: 1 << 24,
+        metrics: vec![
+            LookupRecord::FILE_NAME.into(),
+            StoreRecord::FILE_NAME.into(),
+            FloodfillLoadRecord::FILE_NAME.into(),
+            CoverageRecord::FILE_NAME.into(),
+        ],
+    };
+    std::fs::write(
+        dir.join("manifest.json"),
+        serde_json::to_string_pretty(&manifest).expect("json"),
+    )
+    .expect("write manifest");
+}
+
+/// Output folder: kept under RAMSONS_PLOT_TEST_OUT when set, else inside the temp dir.
+fn out_dir(tmp: &Path, name: &str) -> PathBuf {
+    match std::env::var_os("RAMSONS_PLOT_TEST_OUT") {
+        Some(keep) => PathBuf::from(keep).join(name),
+        None => tmp.join(name),
+    }
+}
+
+fn assert_chart_files(files: &[PathBuf], out: &Path) {
+    for chart in CHARTS {
+        for ext in ["png", "svg"] {
+            let path = out.join(format!("{chart}.{ext}"));
+            assert!(files.contains(&path), "{} not reported", path.display());
+            let bytes = std::fs::read(&path).expect("chart file exists");
+            assert!(bytes.len() > 1000, "{} is nearly empty", path.display());
+            match ext {
+                "png" => assert!(bytes.starts_with(PNG_MAGIC), "{} not a PNG", path.display()),
+                _ => {
+                    let text = String::from_utf8(bytes).expect("svg is text");
+                    assert!(text.contains("<svg"), "{} not an SVG", path.display());
+                }
+            }
+        }
+    }
+    assert_eq!(files.len(), CHARTS.len() * 2);
+}
+
+#[test]
+fn two_runs_overlay_every_chart() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    synthetic_run(&tmp.path().join("run-a"), 1, 400);
+    synthetic_run(&tmp.path().join("run-b"), 2, 300);
+    let runs = vec![
+        (
+            "seed 1".to_string(),
+            RunFolder::open(tmp.path().join("run-a")).expect("open a"),
+        ),
+        (
+            "seed 2".to_string(),
+            RunFolder::open(tmp.path().join("run-b")).expect("open b"),
+        ),
+    ];
+    let out = out_dir(tmp.path(), "overlay");
+    let files = plot_runs(&runs, &out).expect("plot");
+    assert_chart_files(&files, &out);
+    let svg = std::fs::read_to_string(out.join("lookup_latency_cdf.svg")).expect("svg");
+    assert!(
+        svg.contains("seed 1") && svg.contains("seed 2"),
+        "legend names each run"
+    );
+}
+
+#[test]
+fn one_run_every_chart() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("run");
+    synthetic_run(&dir, 3, 200);
+    let run = RunFolder::open(&dir).expect("open");
+    let out = out_dir(tmp.path(), "single");
+    let files = plot_runs(&[("synthetic seed 3".into(), run)], &out).expect("plot");
+    assert_chart_files(&files, &out);
+}
+
+#[test]
+fn empty_and_missing_metrics_do_not_panic() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("run");
+    synthetic_run(&dir, 4, 0); // lookup.csv holds only its header
+    std::fs::remove_file(dir.join(StoreRecord::FILE_NAME)).expect("rm");
+    let mut manifest: Manifest =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).expect("read"))
+            .expect("parse");
+    manifest.metrics.retain(|m| m != StoreRecord::FILE_NAME);
+    std::fs::write(
+        dir.join("manifest.json"),
+        serde_json::to_vec(&manifest).expect("json"),
+    )
+    .expect("write");
+
+    let run = RunFolder::open(&dir).expect("open");
+    let out = out_dir(tmp.path(), "empty");
+    let report = plot_all(&[("empty".into(), run.clone())], &out).expect("plot");
+    assert_eq!(
+        report.skipped,
+        vec![("store_flood", "no run has store.csv".to_string())]
+    );
+    assert_eq!(report.written.len(), (CHARTS.len() - 1) * 2);
+    // The lookup charts are drawn empty, with a note.
+    let svg = std::fs::read_to_string(out.join("lookup_latency_cdf.svg")).expect("svg");
+    assert!(svg.contains("no found lookups"), "empty chart has its note");
+
+    let outcome = plots::store_flood(&[("empty", &run)], &out).expect("no error");
+    assert!(
+        matches!(outcome, ChartOutcome::Skipped { .. }),
+        "{outcome:?}"
+    );
+}
+
+#[test]
+fn corrupt_csv_fails_with_file_and_line() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("run");
+    synthetic_run(&dir, 5, 10);
+    let path = dir.join(FloodfillLoadRecord::FILE_NAME);
+    let mut text = std::fs::read_to_string(&path).expect("read");
+    text.push_str("7,1,2,three,4,5,6,7\n");
+    std::fs::write(&path, text).expect("write");
+    let run = RunFolder::open(&dir).expect("open");
+    let err = plot_runs(&[("x".into(), run)], &tmp.path().join("out")).expect_err("corrupt");
+    let msg = format!("{err:#}");
+    assert!(msg.contains("floodfill_load.csv line 14"), "{msg}");
+}
+
+#[test]
+fn default_labels_fall_back_to_folder_names() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    synthetic_run(&tmp.path().join("a"), 1, 1);
+    synthetic_run(&tmp.path().join("b"), 1, 1); // same scenario and seed
+    synthetic_run(&tmp.path().join("c"), 2, 1);
+    let runs: Vec<RunFolder> = ["a", "b", "c"]
+        .iter()
+        .map(|d| RunFolder::open(tmp.path().join(d)).expect("open"))
+        .collect();
+    assert_eq!(default_labels(&runs), vec!["a", "b", "synthetic seed 2"]);
+}
+
+#[test]
+fn cli_plot_and_errors() {
+    let exe = env!("CARGO_BIN_EXE_ramsons-analysis");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("run");
+    synthetic_run(&dir, 6, 50);
+
+    // One folder: redraws into <run>/plots and prints the files.
+    let out = Command::new(exe)
+        .arg("plot")
+        .arg(&dir)
+        .output()
+        .expect("run cli");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).expect("utf8");
+    assert_eq!(stdout.lines().count(), CHARTS.len() * 2, "{stdout}");
+    assert!(dir.join("plots/netdb_coverage.png").is_file());
+
+    // A folder without a manifest: a clear error naming it.
+    let out = Command::new(exe)
+        .arg("plot")
+        .arg(tmp.path())
+        .output()
+        .expect("run cli");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).expect("utf8");
+    assert!(stderr.contains("manifest.json"), "{stderr}");
+
+    // Label count must match.
+    let out = Command::new(exe)
+        .args(["plot", "--label", "a", "--label", "b"])
+        .arg(&dir)
+        .output()
+        .expect("run cli");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).expect("utf8");
+    assert!(stderr.contains("2 labels for 1 run folders"), "{stderr}");
+}

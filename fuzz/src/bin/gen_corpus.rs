@@ -1,0 +1,118 @@
+//! Writes valid encodings into `corpus/<target>/` so fuzzing starts from real structures.
+//! Run from `fuzz/`: `cargo run --bin gen_corpus`.
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use ramsons_router::crypto::RouterKeys;
+use ramsons_router::data::{Hash, Mapping, RouterAddress};
+use ramsons_router::i2np::{
+    DatabaseLookup, DatabaseSearchReply, DatabaseStore, DeliveryStatus, I2npMessage, LookupKind,
+    MessageBody, ReplyEncryption, StoreEntry, StoreReply,
+};
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::sync::Arc;
+
+fn write(target: &str, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = Path::new("corpus").join(target);
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join(name), bytes)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut rng = ChaCha20Rng::seed_from_u64(0x5eed);
+    let keys = RouterKeys::generate(&mut rng);
+
+    let mut options = Mapping::new();
+    options.insert("caps", "XfR")?;
+    options.insert("netId", "2")?;
+    options.insert("router.version", "0.9.65")?;
+    let mut ntcp2 = Mapping::new();
+    ntcp2.insert("host", "192.0.2.7")?;
+    ntcp2.insert("port", "23456")?;
+    ntcp2.insert("s", Hash::digest(b"static").to_base64())?;
+    ntcp2.insert("v", "2")?;
+    write("mapping", "router_options", &options.to_bytes())?;
+    write("mapping", "ntcp2_options", &ntcp2.to_bytes())?;
+    write("mapping", "empty", &Mapping::new().to_bytes())?;
+
+    let ri = keys.sign_router_info(
+        1_700_000_000_000,
+        vec![RouterAddress::new(10, "NTCP2", ntcp2)],
+        options,
+    );
+    write("router_info", "floodfill", ri.as_bytes())?;
+    let bare = keys.sign_router_info(1_700_000_000_000, vec![], Mapping::new());
+    write("router_info", "bare", bare.as_bytes())?;
+
+    let bodies = [
+        (
+            "store_ri",
+            MessageBody::DatabaseStore(DatabaseStore {
+                key: ri.hash(),
+                reply: NonZeroU32::new(77).map(|token| StoreReply {
+                    token,
+                    tunnel_id: 0,
+                    gateway: ri.hash(),
+                }),
+                entry: StoreEntry::RouterInfo(Arc::new(ri.clone())),
+            }),
+        ),
+        (
+            "store_ls2",
+            MessageBody::DatabaseStore(DatabaseStore {
+                key: Hash([3; 32]),
+                reply: None,
+                entry: StoreEntry::LeaseSet {
+                    store_type: 3,
+                    data: vec![0; 64],
+                },
+            }),
+        ),
+        (
+            "lookup",
+            MessageBody::DatabaseLookup(DatabaseLookup {
+                key: Hash([1; 32]),
+                from: ri.hash(),
+                kind: LookupKind::LeaseSet,
+                reply_tunnel: Some(1234),
+                exclude: vec![Hash([2; 32])],
+                reply_encryption: ReplyEncryption::Ratchet {
+                    key: [4; 32],
+                    tags: vec![[5; 8]],
+                },
+            }),
+        ),
+        (
+            "search_reply",
+            MessageBody::DatabaseSearchReply(DatabaseSearchReply {
+                key: Hash([1; 32]),
+                peers: vec![Hash([6; 32]), Hash([7; 32]), Hash([8; 32])],
+                from: ri.hash(),
+            }),
+        ),
+        (
+            "delivery_status",
+            MessageBody::DeliveryStatus(DeliveryStatus {
+                msg_id: 77,
+                timestamp_ms: 1_700_000_000_000,
+            }),
+        ),
+    ];
+    for (name, body) in bodies {
+        let msg = I2npMessage {
+            id: 42,
+            expiration_ms: 1_700_000_060_000,
+            body,
+        };
+        // The first byte selects the header form in the i2np_message target.
+        let mut standard = vec![0u8];
+        standard.extend_from_slice(&msg.try_encode()?);
+        write("i2np_message", &format!("{name}_standard"), &standard)?;
+        let mut short = vec![1u8];
+        short.extend_from_slice(&msg.try_encode_short()?);
+        write("i2np_message", &format!("{name}_short"), &short)?;
+    }
+    println!("corpus written to fuzz/corpus/");
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! A router's private keys and what it signs with them.
+//!
+//! Randomness always comes from the caller's generator (the router's `ChaCha20Rng`), never
+//! from the OS, so the simulator can reproduce identities from a seed.
+
+use crate::data::{DataError, Hash, Mapping, RouterAddress, RouterIdentity, RouterInfo};
+use ed25519_dalek::{Signer, SigningKey};
+use rand::{CryptoRng, RngCore};
+use std::fmt;
+use x25519_dalek::{PublicKey, StaticSecret};
+
+/// Length of the padding between the two public keys in a RouterIdentity.
+const PADDING_LEN: usize = 320;
+
+/// A router's long-term keys: Ed25519 for signing (type 7), X25519 for encryption
+/// (type 4), and the RouterIdentity built from their public halves.
+///
+/// `Debug` shows only the identity hash; the private keys are never printed.
+#[derive(Clone)]
+pub struct RouterKeys {
+    signing: SigningKey,
+    encryption: StaticSecret,
+    padding_seed: [u8; 32],
+    identity: RouterIdentity,
+}
+
+impl RouterKeys {
+    /// Fresh keys. The identity padding is 32 random bytes repeated (proposal 161), so a
+    /// RouterInfo compresses well in a DatabaseStore while the hash stays unpredictable.
+    pub fn generate<R: RngCore + CryptoRng>(rng: &mut R) -> RouterKeys {
+        let mut secrets = [0u8; 96];
+        rng.fill_bytes(&mut secrets);
+        Self::from_secret_bytes(&secrets)
+    }
+
+    /// Rebuilds keys from [`RouterKeys::secret_bytes`]: Ed25519 seed, X25519 secret,
+    /// padding seed (32 bytes each). Any 96 bytes make valid keys.
+    pub fn from_secret_bytes(secrets: &[u8; 96]) -> RouterKeys {
+        let mut signing_seed = [0u8; 32];
+        let mut encryption_secret = [0u8; 32];
+        let mut padding_seed = [0u8; 32];
+        signing_seed.copy_from_slice(&secrets[..32]);
+        encryption_secret.copy_from_slice(&secrets[32..64]);
+        padding_seed.copy_from_slice(&secrets[64..]);
+        let signing = SigningKey::from_bytes(&signing_seed);
+        let encryption = StaticSecret::from(encryption_secret);
+        let padding: Vec<u8> = padding_seed
+            .iter()
+            .copied()
+            .cycle()
+            .take(PADDING_LEN)
+            .collect();
+        let identity = RouterIdentity::from_keys(
+            PublicKey::from(&encryption).to_bytes(),
+            signing.verifying_key().to_bytes(),
+            &padding,
+        )
+        // A dalek verifying key is always a valid point and the padding has the right length.
+        .expect("keys derived by dalek form a valid identity");
+        RouterKeys {
+            signing,
+            encryption,
+            padding_seed,
+            identity,
+        }
+    }
+
+    /// The secrets, for storing the keys: keep them private.
+    pub fn secret_bytes(&self) -> [u8; 96] {
+        let mut out = [0u8; 96];
+        out[..32].copy_from_slice(&self.signing.to_bytes());
+        out[32..64].copy_from_slice(&self.encryption.to_bytes());
+        out[64..].copy_from_slice(&self.padding_seed);
+        out
+    }
+
+    pub fn identity(&self) -> &RouterIdentity {
+        &self.identity
+    }
+
+    pub fn hash(&self) -> Hash {
+        self.identity.hash()
+    }
+
+    /// The X25519 static secret, for NTCP2 and tunnel build decryption.
+    pub fn encryption_secret(&self) -> &StaticSecret {
+        &self.encryption
+    }
+
+    /// An Ed25519 signature over `msg`.
+    pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
+        self.signing.sign(msg).to_bytes()
+    }
+
+    /// Signs a RouterInfo.
+    ///
+    /// # Panics
+    /// If there are more than 255 addresses or a transport name is longer than 255 bytes,
+    /// which the wire format cannot carry; use [`RouterKeys::try_sign_router_info`] when
+    /// those come from outside.
+    pub fn sign_router_info(
+        &self,
+        published_ms: u64,
+        addresses: Vec<RouterAddress>,
+        options: Mapping,
+    ) -> RouterInfo {
+        self.try_sign_router_info(published_ms, addresses, options)
+            .expect(
+                "router info within wire limits (<= 255 addresses, transport names <= 255 bytes)",
+            )
+    }
+
+    pub fn try_sign_router_info(
+        &self,
+        published_ms: u64,
+        addresses: Vec<RouterAddress>,
+        options: Mapping,
+    ) -> Result<RouterInfo, DataError> {
+        RouterInfo::sign_with(
+            self.identity.clone(),
+            published_ms,
+            addresses,
+            options,
+            |msg| self.sign(msg),
+        )
+    }
+}
+
+impl fmt::Debug for RouterKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RouterKeys")
+            .field("hash", &self.hash())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    #[test]
+    fn generate_is_deterministic_per_seed() {
+        let a = RouterKeys::generate(&mut ChaCha20Rng::seed_from_u64(1));
+        let b = RouterKeys::generate(&mut ChaCha20Rng::seed_from_u64(1));
+        let c = RouterKeys::generate(&mut ChaCha20Rng::seed_from_u64(2));
+        assert_eq!(a.hash(), b.hash());
+        assert_ne!(a.hash(), c.hash());
+        let restored = RouterKeys::from_secret_bytes(&a.secret_bytes());
+        assert_eq!(restored.identity(), a.identity());
+    }
+
+    #[test]
+    fn identity_follows_proposal_161() {
+        let keys = RouterKeys::generate(&mut ChaCha20Rng::seed_from_u64(7));
+        let bytes = keys.identity().as_bytes();
+        let padding = &bytes[32..352];
+        assert!(padding.chunks(32).all(|c| c == &padding[..32]));
+        assert_eq!(
+            keys.identity().encryption_key(),
+            PublicKey::from(keys.encryption_secret()).to_bytes()
+        );
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let keys = RouterKeys::generate(&mut ChaCha20Rng::seed_from_u64(3));
+        let text = format!("{keys:?}");
+        assert!(text.contains("RouterKeys"));
+        let secret = keys.secret_bytes();
+        assert!(!text.contains(&crate::data::base64_encode(&secret[..32])));
+        assert!(!text.contains(&format!("{:?}", &secret[..4])));
+    }
+
+    #[test]
+    fn signed_router_info_parses_and_tampering_fails() {
+        let keys = RouterKeys::generate(&mut ChaCha20Rng::seed_from_u64(4));
+        let mut options = Mapping::new();
+        options.insert("caps", "LR").expect("small");
+        let ri = keys.sign_router_info(123, vec![], options);
+        assert_eq!(ri.hash(), keys.hash());
+        assert!(!ri.is_floodfill());
+        assert_eq!(RouterInfo::parse(ri.as_bytes()), Ok(ri.clone()));
+        let mut tampered = ri.as_bytes().to_vec();
+        tampered[395] ^= 0x80;
+        assert_eq!(RouterInfo::parse(&tampered), Err(DataError::BadSignature));
+        // Another router's signature does not verify either.
+        let other = RouterKeys::generate(&mut ChaCha20Rng::seed_from_u64(5));
+        let mut forged = ri.as_bytes().to_vec();
+        let n = forged.len();
+        forged[n - 64..].copy_from_slice(&other.sign(&ri.as_bytes()[..n - 64]));
+        assert_eq!(RouterInfo::parse(&forged), Err(DataError::BadSignature));
+    }
+
+    #[test]
+    fn too_many_addresses_is_an_error() {
+        let keys = RouterKeys::generate(&mut ChaCha20Rng::seed_from_u64(6));
+        let addresses = vec![RouterAddress::new(5, "SSU2", Mapping::new()); 256];
+        assert!(keys
+            .try_sign_router_info(0, addresses, Mapping::new())
+            .is_err());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn sign_then_verify(secrets in proptest::collection::vec(any::<u8>(), 96), msg in any::<Vec<u8>>()) {
+            let mut s = [0u8; 96];
+            s.copy_from_slice(&secrets);
+            let keys = RouterKeys::from_secret_bytes(&s);
+            let sig = keys.sign(&msg);
+            prop_assert!(keys.identity().verify(&msg, &sig).is_ok());
+            let parsed = RouterIdentity::parse(keys.identity().as_bytes())?;
+            prop_assert!(parsed.verify(&msg, &sig).is_ok());
+        }
+    }
+}

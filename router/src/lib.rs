@@ -1,0 +1,19 @@
+//! The ramsons I2P router.
+//!
+//! A sans-IO core: it never touches a socket, a wall clock, a thread or the OS random
+//! generator. Time comes in as [`time::Instant`], randomness from a per-router
+//! `ChaCha20Rng`, messages through [`Router::handle_message`], and everything the router
+//! wants done comes out of [`Router::poll_output`].
+//!
+//! Modules, lowest layer first: [`data`] (wire structures) -> [`crypto`] -> [`i2np`] ->
+//! [`netdb`] -> [`Router`] (composition).
+
+pub mod crypto;
+pub mod data;
+pub mod i2np;
+pub mod netdb;
+pub mod time;
+
+mod router;
+
+pub use router::{Event, Output, Router, RouterConfig};

@@ -1,0 +1,128 @@
+//! What a floodfill does for others: answer lookups, acknowledge and flood stores.
+
+use super::{routing, LookupAnswer, NetDb, NetDbEvent, StoreOutcome};
+use crate::data::{Hash, RouterInfo};
+use crate::i2np::{
+    DatabaseLookup, DatabaseSearchReply, DatabaseStore, DeliveryStatus, LookupKind, MessageBody,
+    StoreEntry, StoreReply,
+};
+use crate::time::Instant;
+use std::sync::Arc;
+
+impl NetDb {
+    /// Answers a DatabaseLookup: the entry if we hold it, otherwise the closest peers we
+    /// know (floodfills, or for exploration non-floodfills) that the asker did not exclude.
+    pub(super) fn answer_lookup(&mut self, now: Instant, from: Hash, request: DatabaseLookup) {
+        let answer = if !self.floodfill {
+            // Routers that are not floodfills do not answer netDb lookups.
+            LookupAnswer::Ignored
+        } else {
+            self.reply_to_lookup(now, &request)
+        };
+        self.emit(NetDbEvent::LookupReceived {
+            key: request.key,
+            from,
+            kind: request.kind,
+            answer,
+        });
+    }
+
+    fn reply_to_lookup(&mut self, now: Instant, request: &DatabaseLookup) -> LookupAnswer {
+        // Until tunnels exist every reply goes straight to the asking router, even when a
+        // reply tunnel is named.
+        let reply_to = request.from;
+        let wants_router_info = matches!(request.kind, LookupKind::RouterInfo | LookupKind::Any);
+        if wants_router_info {
+            if let Some(info) = self.store.get(&request.key).cloned() {
+                let body = MessageBody::DatabaseStore(DatabaseStore {
+                    key: request.key,
+                    reply: None,
+                    entry: StoreEntry::RouterInfo(info),
+                });
+                self.send(reply_to, body);
+                return LookupAnswer::Found;
+            }
+        }
+        let routing_key = routing::routing_key(&request.key, now);
+        let mut exclude = request.exclude.clone();
+        exclude.push(self.me);
+        let n = self.config.search_reply_peers;
+        let peers = if request.kind == LookupKind::Exploration {
+            self.store.closest_non_floodfills(&routing_key, n, &exclude)
+        } else {
+            self.store.closest_floodfills(&routing_key, n, &exclude)
+        };
+        let body = MessageBody::DatabaseSearchReply(DatabaseSearchReply {
+            key: request.key,
+            peers,
+            from: self.me,
+        });
+        self.send(reply_to, body);
+        LookupAnswer::SearchReply
+    }
+
+    /// Acknowledges, floods and reports a DatabaseStore the table has already judged.
+    pub(super) fn serve_store(
+        &mut self,
+        now: Instant,
+        from: Hash,
+        key: &Hash,
+        info: &Arc<RouterInfo>,
+        reply: Option<StoreReply>,
+        outcome: StoreOutcome,
+    ) {
+        let direct = reply.is_some();
+        if let Some(reply) = reply {
+            // Tunnel id 0 means "to the gateway router itself"; until tunnels exist a
+            // non-zero tunnel is also answered at its gateway.
+            let status = MessageBody::DeliveryStatus(DeliveryStatus {
+                msg_id: reply.token.get(),
+                timestamp_ms: now.as_millis(),
+            });
+            self.send(reply.gateway, status);
+        }
+        self.emit(NetDbEvent::StoreReceived {
+            key: *key,
+            from,
+            flooded: !direct,
+            outcome,
+        });
+        // Only stores straight from the publisher (they carry a reply token) are flooded:
+        // a flood carries none, which is what keeps floods from echoing forever.
+        if direct && outcome.is_fresh() {
+            self.flood(now, from, key, info);
+        }
+    }
+
+    /// Sends the store on to the floodfills closest to the key, and near UTC midnight also
+    /// to those closest to tomorrow's routing key, so the entry is already in place when
+    /// the keyspace rotates.
+    fn flood(&mut self, now: Instant, from: Hash, key: &Hash, info: &Arc<RouterInfo>) {
+        let n = self.config.flood_redundancy;
+        let exclude = [self.me, from, *key];
+        let mut targets =
+            self.store
+                .closest_floodfills(&routing::routing_key(key, now), n, &exclude);
+        let midnight = now.next_utc_midnight();
+        if now + self.config.next_day_flood_window >= midnight {
+            let tomorrow = routing::routing_key(key, midnight);
+            for peer in self.store.closest_floodfills(&tomorrow, n, &exclude) {
+                if !targets.contains(&peer) {
+                    targets.push(peer);
+                }
+            }
+        }
+        for peer in &targets {
+            let body = MessageBody::DatabaseStore(DatabaseStore {
+                key: *key,
+                reply: None,
+                entry: StoreEntry::RouterInfo(info.clone()),
+            });
+            self.send(*peer, body);
+        }
+        self.emit(NetDbEvent::Flooded {
+            key: *key,
+            peers: targets.len() as u32,
+        });
+    }
+}

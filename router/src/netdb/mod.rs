@@ -1,0 +1,588 @@
+//! The network database: RouterInfos, floodfill service, lookups, publishing, exploration.
+//!
+//! Sans-IO like the rest of the core: every method that can change state takes `now`,
+//! randomness comes from a generator forked from the router's, and what the netDb wants sent comes out of
+//! [`NetDb::poll_action`]. It does not know how a message reaches a peer: until tunnels
+//! exist, the [`Router`](crate::Router) sends lookups and stores directly to the peer, and
+//! that is the one step to replace when they go through exploratory tunnels.
+//!
+//! Split by role: `store` (the table), `routing` (keys and closeness), `lookup` (one
+//! iterative search), `floodfill` (answering and flooding), `publish` (our own RouterInfo).
+
+mod floodfill;
+mod lookup;
+mod publish;
+pub mod routing;
+pub mod store;
+
+pub use lookup::{LookupId, Purpose};
+pub use publish::PublishFailure;
+pub use store::{Rejection, RouterInfoStore, StoreOutcome};
+
+use crate::data::{Hash, RouterInfo};
+use crate::i2np::{
+    DatabaseLookup, DatabaseSearchReply, DatabaseStore, LookupKind, MessageBody, ReplyEncryption,
+    StoreEntry,
+};
+use crate::time::Instant;
+use lookup::{Lookup, Next, Peers};
+use publish::Publication;
+use rand::{Rng, RngCore};
+use rand_chacha::ChaCha20Rng;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Tunable netDb parameters. The defaults follow the I2P specifications and the
+/// behaviour of the two main routers (see DESIGN.md's table); where those differ or are
+/// silent, the choice is ours and says so.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetDbConfig {
+    /// How long one peer of an iterative lookup gets to answer.
+    pub lookup_peer_timeout: Duration,
+    /// How many peers an iterative lookup asks at most.
+    pub lookup_max_peers: usize,
+    /// How many floodfills a floodfill floods an accepted store to.
+    pub flood_redundancy: usize,
+    /// How many peers a floodfill names in a DatabaseSearchReply.
+    pub search_reply_peers: usize,
+    /// How long a publisher waits for the floodfill's DeliveryStatus.
+    pub store_ack_timeout: Duration,
+    /// Delay between an acknowledged store and the verifying lookup.
+    pub verify_delay: Duration,
+    /// Floodfills tried per publication before giving up until the next one.
+    pub publish_attempts: usize,
+    /// Time between publications of our RouterInfo (jittered by ±10%). Must stay well
+    /// under `floodfill_expiry` or floodfills forget us between publications.
+    pub republish_interval: Duration,
+    /// Wait before the next publication after a failed one.
+    pub publish_retry: Duration,
+    /// Exploration interval while we know fewer than `explore_target` routers.
+    pub explore_interval_fast: Duration,
+    /// Exploration interval once we know enough routers.
+    pub explore_interval_slow: Duration,
+    /// Known routers below which exploration runs at the fast interval.
+    pub explore_target: usize,
+    /// Floodfills explore only during this long after start; then stores keep them current.
+    pub floodfill_explore_period: Duration,
+    /// Unknown routers fetched from one exploration reply, at most.
+    pub explore_fetch: usize,
+    /// How long a non-floodfill keeps a RouterInfo while the netDb is small.
+    pub router_expiry: Duration,
+    /// Floor of the router expiry however large the netDb grows.
+    pub router_expiry_min: Duration,
+    /// Known routers above which the router expiry shrinks in proportion (our rule: the
+    /// expiry scales as `router_expiry * expiry_scale_above / known`, not below the floor).
+    pub expiry_scale_above: usize,
+    /// How long a floodfill keeps a RouterInfo.
+    pub floodfill_expiry: Duration,
+    /// Interval of the expiry sweep.
+    pub expire_interval: Duration,
+    /// Before UTC midnight, floodfills also flood to the closest floodfills for the next
+    /// day's routing key during this long.
+    pub next_day_flood_window: Duration,
+}
+
+impl Default for NetDbConfig {
+    fn default() -> Self {
+        Self {
+            lookup_peer_timeout: Duration::from_secs(3),
+            lookup_max_peers: 5,
+            flood_redundancy: 3,
+            search_reply_peers: 3,
+            store_ack_timeout: Duration::from_secs(10),
+            verify_delay: Duration::from_secs(20),
+            publish_attempts: 3,
+            republish_interval: Duration::from_secs(30 * 60),
+            publish_retry: Duration::from_secs(60),
+            explore_interval_fast: Duration::from_secs(30),
+            explore_interval_slow: Duration::from_secs(10 * 60),
+            explore_target: 250,
+            floodfill_explore_period: Duration::from_secs(60 * 60),
+            explore_fetch: 3,
+            router_expiry: Duration::from_secs(27 * 3600),
+            router_expiry_min: Duration::from_secs(90 * 60),
+            expiry_scale_above: 2000,
+            floodfill_expiry: Duration::from_secs(60 * 60),
+            expire_interval: Duration::from_secs(5 * 60),
+            next_day_flood_window: Duration::from_secs(45 * 60),
+        }
+    }
+}
+
+/// What the netDb wants done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Send `body` to the router `to`.
+    Send {
+        to: Hash,
+        body: MessageBody,
+    },
+    Event(NetDbEvent),
+}
+
+/// How a floodfill answered a lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookupAnswer {
+    /// With the entry itself.
+    Found,
+    /// With a DatabaseSearchReply naming closer peers.
+    SearchReply,
+    /// Not at all: we are not a floodfill.
+    Ignored,
+}
+
+/// What the netDb observed or finished: metrics for the simulator, results for clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetDbEvent {
+    /// A client or exploration lookup ended.
+    LookupFinished {
+        id: LookupId,
+        key: Hash,
+        purpose: Purpose,
+        found: bool,
+        started: Instant,
+        peers_queried: u32,
+        timeouts: u32,
+    },
+    /// A publication of our RouterInfo ended.
+    PublishFinished {
+        /// `None` when a floodfill verified the store.
+        failure: Option<PublishFailure>,
+        attempts: u32,
+    },
+    /// (Floodfills) a DatabaseStore arrived; `flooded` when it came from another
+    /// floodfill's flood rather than from the publisher.
+    StoreReceived {
+        key: Hash,
+        from: Hash,
+        flooded: bool,
+        outcome: StoreOutcome,
+    },
+    /// A DatabaseLookup arrived.
+    LookupReceived {
+        key: Hash,
+        from: Hash,
+        kind: LookupKind,
+        answer: LookupAnswer,
+    },
+    /// (Floodfills) an accepted store was flooded to `peers` floodfills.
+    Flooded { key: Hash, peers: u32 },
+}
+
+/// The netDb of one router.
+#[derive(Debug)]
+pub struct NetDb {
+    config: NetDbConfig,
+    me: Hash,
+    floodfill: bool,
+    /// Forked from the router's generator, so the netDb's draws do not shift when
+    /// another part of the router draws more or fewer numbers.
+    rng: ChaCha20Rng,
+    store: RouterInfoStore,
+    lookups: BTreeMap<LookupId, Lookup>,
+    next_lookup_id: LookupId,
+    publication: Option<Publication>,
+    started: Instant,
+    next_publish: Instant,
+    next_explore: Instant,
+    next_expire: Instant,
+    actions: VecDeque<Action>,
+}
+
+impl NetDb {
+    pub fn new(
+        config: NetDbConfig,
+        me: Hash,
+        net_id: u8,
+        floodfill: bool,
+        now: Instant,
+        rng: ChaCha20Rng,
+    ) -> Self {
+        let mut netdb = Self {
+            rng,
+            next_expire: now + config.expire_interval,
+            config,
+            me,
+            floodfill,
+            store: RouterInfoStore::new(me, net_id),
+            lookups: BTreeMap::new(),
+            next_lookup_id: 0,
+            publication: None,
+            started: now,
+            next_publish: now,
+            next_explore: now,
+            actions: VecDeque::new(),
+        };
+        netdb.schedule_start(now);
+        netdb
+    }
+
+    /// First publication and exploration shortly after (re)start, spread so that routers
+    /// started together do not act in lockstep.
+    fn schedule_start(&mut self, now: Instant) {
+        self.next_publish = now + Duration::from_millis(self.rng.gen_range(5_000..30_000));
+        self.next_explore = now + Duration::from_millis(self.rng.gen_range(1_000..10_000));
+    }
+
+    pub fn config(&self) -> &NetDbConfig {
+        &self.config
+    }
+
+    pub fn is_floodfill(&self) -> bool {
+        self.floodfill
+    }
+
+    /// The RouterInfo table.
+    pub fn store(&self) -> &RouterInfoStore {
+        &self.store
+    }
+
+    pub fn get(&self, key: &Hash) -> Option<&Arc<RouterInfo>> {
+        self.store.get(key)
+    }
+
+    /// Lookups in flight, of every purpose.
+    pub fn lookups_in_flight(&self) -> usize {
+        self.lookups.len()
+    }
+
+    /// How long RouterInfos are kept, which also bounds what we accept.
+    pub fn max_age(&self) -> Duration {
+        if self.floodfill {
+            return self.config.floodfill_expiry;
+        }
+        let known = self.store.len();
+        if known <= self.config.expiry_scale_above {
+            return self.config.router_expiry;
+        }
+        let scaled = self
+            .config
+            .router_expiry
+            .mul_f64(self.config.expiry_scale_above as f64 / known as f64);
+        scaled.max(self.config.router_expiry_min)
+    }
+
+    /// Adds RouterInfos from outside the network (a reseed bundle or a local folder).
+    /// Returns how many were new.
+    pub fn add_bootstrap(
+        &mut self,
+        now: Instant,
+        infos: impl IntoIterator<Item = Arc<RouterInfo>>,
+    ) -> usize {
+        let max_age = self.max_age();
+        infos
+            .into_iter()
+            .filter(|info| {
+                self.store.store(&info.hash(), info.clone(), now, max_age) == StoreOutcome::New
+            })
+            .count()
+    }
+
+    /// Forgets everything in flight, as after a crash; the table survives (it is on disk).
+    pub fn restart(&mut self, now: Instant) {
+        self.lookups.clear();
+        self.publication = None;
+        self.actions.clear();
+        self.started = now;
+        self.schedule_start(now);
+    }
+
+    /// Starts an iterative RouterInfo lookup for `key` through the network, even when we
+    /// hold the entry (callers that only need the entry check [`NetDb::get`] first).
+    pub fn lookup(&mut self, now: Instant, key: Hash) -> LookupId {
+        let peers = Peers::Closest {
+            max: self.config.lookup_max_peers,
+        };
+        self.start_lookup(now, key, LookupKind::RouterInfo, Purpose::Client, peers)
+    }
+
+    /// The next action, if any. Drain after every input.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When [`NetDb::handle_timeout`] wants to be called next.
+    pub fn poll_timeout(&self) -> Instant {
+        let lookups = self
+            .lookups
+            .values()
+            .filter_map(|l| l.pending.map(|p| p.deadline));
+        let publication = self.publication.as_ref().map(Publication::deadline);
+        lookups
+            .chain(publication)
+            .chain([self.next_explore, self.next_expire])
+            .chain(self.publication.is_none().then_some(self.next_publish))
+            .min()
+            .unwrap_or(Instant::MAX)
+    }
+
+    /// Whether it is time to publish our RouterInfo; the router then signs a fresh one
+    /// and passes it to [`NetDb::publish`].
+    pub fn publish_due(&self, now: Instant) -> bool {
+        self.publication.is_none() && now >= self.next_publish
+    }
+
+    /// Runs every timer that is due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let expired: Vec<(LookupId, Hash)> = self
+            .lookups
+            .iter()
+            .filter_map(|(id, l)| {
+                l.pending
+                    .filter(|p| p.deadline <= now)
+                    .map(|p| (*id, p.peer))
+            })
+            .collect();
+        for (id, peer) in expired {
+            self.store.note_failure(&peer);
+            if let Some(lookup) = self.lookups.get_mut(&id) {
+                lookup.pending = None;
+                lookup.timeouts += 1;
+            }
+            self.advance(now, vec![id]);
+        }
+        self.publication_timeout(now);
+        if now >= self.next_explore {
+            self.explore(now);
+        }
+        if now >= self.next_expire {
+            self.store.expire(now, self.max_age());
+            self.next_expire = now + self.config.expire_interval;
+        }
+    }
+
+    /// Handles a netDb message from `from` (authenticated by the transport).
+    pub fn handle_message(&mut self, now: Instant, from: Hash, body: MessageBody) {
+        match body {
+            MessageBody::DatabaseStore(store) => self.handle_store(now, from, store),
+            MessageBody::DatabaseLookup(lookup) => self.answer_lookup(now, from, lookup),
+            MessageBody::DatabaseSearchReply(reply) => self.handle_search_reply(now, from, reply),
+            MessageBody::DeliveryStatus(status) => self.handle_delivery_status(now, status),
+        }
+    }
+
+    fn send(&mut self, to: Hash, body: MessageBody) {
+        self.actions.push_back(Action::Send { to, body });
+    }
+
+    fn emit(&mut self, event: NetDbEvent) {
+        self.actions.push_back(Action::Event(event));
+    }
+
+    fn start_lookup(
+        &mut self,
+        now: Instant,
+        key: Hash,
+        kind: LookupKind,
+        purpose: Purpose,
+        peers: Peers,
+    ) -> LookupId {
+        let id = self.next_lookup_id;
+        self.next_lookup_id += 1;
+        let routing_key = routing::routing_key(&key, now);
+        self.lookups
+            .insert(id, Lookup::new(key, routing_key, kind, purpose, peers, now));
+        self.advance(now, vec![id]);
+        id
+    }
+
+    /// Moves lookups forward until each is waiting or finished. A worklist rather than
+    /// recursion: finishing a fetch can unblock other lookups.
+    fn advance(&mut self, now: Instant, mut work: Vec<LookupId>) {
+        while let Some(id) = work.pop() {
+            let Some(lookup) = self.lookups.get(&id) else {
+                continue;
+            };
+            match lookup.next(&self.store, &self.me) {
+                Next::Wait => {}
+                Next::Query(peer) => self.query(now, id, peer),
+                Next::Exhausted => work.extend(self.finish(now, id, None)),
+            }
+        }
+    }
+
+    fn query(&mut self, now: Instant, id: LookupId, peer: Hash) {
+        let deadline = now + self.config.lookup_peer_timeout;
+        let Some(lookup) = self.lookups.get_mut(&id) else {
+            return;
+        };
+        // The don't-include list: peers already asked, and for exploration the routers
+        // we already know near the key, so that the reply brings new ones.
+        let mut exclude = lookup.queried.clone();
+        if lookup.kind == LookupKind::Exploration {
+            exclude.extend(
+                self.store
+                    .closest_non_floodfills(&lookup.routing_key, 8, &[]),
+            );
+        }
+        lookup.asked(peer, deadline);
+        let body = MessageBody::DatabaseLookup(DatabaseLookup {
+            key: lookup.key,
+            from: self.me,
+            kind: lookup.kind,
+            reply_tunnel: None,
+            exclude,
+            reply_encryption: ReplyEncryption::None,
+        });
+        self.send(peer, body);
+    }
+
+    /// Ends lookup `id` with what it found; returns lookups this unblocks.
+    fn finish(
+        &mut self,
+        now: Instant,
+        id: LookupId,
+        found: Option<Arc<RouterInfo>>,
+    ) -> Vec<LookupId> {
+        let Some(lookup) = self.lookups.remove(&id) else {
+            return Vec::new();
+        };
+        match lookup.purpose {
+            Purpose::Client | Purpose::Explore => self.emit(NetDbEvent::LookupFinished {
+                id,
+                key: lookup.key,
+                purpose: lookup.purpose,
+                found: found.is_some(),
+                started: lookup.started,
+                peers_queried: lookup.queried.len() as u32,
+                timeouts: lookup.timeouts,
+            }),
+            Purpose::Verify => self.verify_finished(now, id, found),
+            Purpose::Fetch => {}
+        }
+        // Lookups waiting for this RouterInfo continue, whether or not it arrived.
+        let mut unblocked = Vec::new();
+        for (other, waiting) in &mut self.lookups {
+            if waiting.fetching.remove(&lookup.key) {
+                unblocked.push(*other);
+            }
+        }
+        unblocked
+    }
+
+    fn handle_store(&mut self, now: Instant, from: Hash, msg: DatabaseStore) {
+        let StoreEntry::RouterInfo(info) = msg.entry else {
+            // LeaseSets arrive with destinations (a later layer); nothing to do yet.
+            return;
+        };
+        let solicited = self.lookups.values().any(|l| l.key == msg.key);
+        if !self.floodfill && !solicited {
+            // Only floodfills take unsolicited stores.
+            return;
+        }
+        let outcome = self
+            .store
+            .store(&msg.key, info.clone(), now, self.max_age());
+        // A reply to our own lookup is not a store to serve, unless it asks for an ack.
+        if self.floodfill && (msg.reply.is_some() || !solicited) {
+            self.serve_store(now, from, &msg.key, &info, msg.reply, outcome);
+        }
+        if !solicited {
+            return;
+        }
+        let found = match outcome {
+            // Our own RouterInfo, returned to the lookup that verifies our publication.
+            StoreOutcome::Rejected(Rejection::Ourselves) => Some(info),
+            StoreOutcome::Rejected(_) => None,
+            // New, updated, or older than ours: answer with the newest we hold.
+            _ => self.store.get(&msg.key).cloned(),
+        };
+        let Some(entry) = found else {
+            return;
+        };
+        let answered: Vec<LookupId> = self
+            .lookups
+            .iter()
+            .filter(|(_, l)| l.key == msg.key)
+            .map(|(id, _)| *id)
+            .collect();
+        if let Some(pending) = answered
+            .iter()
+            .filter_map(|id| self.lookups.get(id).and_then(|l| l.pending))
+            .find(|p| p.peer == from)
+        {
+            self.store.note_success(&pending.peer);
+        }
+        let mut work = Vec::new();
+        for id in answered {
+            work.extend(self.finish(now, id, Some(entry.clone())));
+        }
+        self.advance(now, work);
+    }
+
+    fn handle_search_reply(&mut self, now: Instant, from: Hash, reply: DatabaseSearchReply) {
+        let Some((&id, lookup)) = self
+            .lookups
+            .iter_mut()
+            .find(|(_, l)| l.key == reply.key && l.pending.is_some_and(|p| p.peer == from))
+        else {
+            return; // late or unsolicited
+        };
+        lookup.pending = None;
+        let exploring = lookup.kind == LookupKind::Exploration;
+        self.store.note_success(&from);
+
+        let limit = if exploring {
+            self.config.explore_fetch
+        } else {
+            self.config.search_reply_peers
+        };
+        let unknown: Vec<Hash> = reply
+            .peers
+            .iter()
+            .filter(|p| **p != self.me && !self.store.contains(p))
+            .take(limit)
+            .copied()
+            .collect();
+        for peer in &unknown {
+            // Ask the floodfill that named the peer for its RouterInfo, unless a fetch
+            // for it is already under way.
+            let fetching = self
+                .lookups
+                .values()
+                .any(|l| l.purpose == Purpose::Fetch && l.key == *peer);
+            if !fetching {
+                self.start_lookup(
+                    now,
+                    *peer,
+                    LookupKind::RouterInfo,
+                    Purpose::Fetch,
+                    Peers::Fixed(from),
+                );
+            }
+        }
+        if exploring {
+            // An exploration is one question; its answer is the fetches just started.
+            let work = self.finish(now, id, None);
+            self.advance(now, work);
+            return;
+        }
+        if let Some(lookup) = self.lookups.get_mut(&id) {
+            lookup.fetching.extend(unknown);
+        }
+        self.advance(now, vec![id]);
+    }
+
+    fn explore(&mut self, now: Instant) {
+        let uptime = now.saturating_duration_since(self.started);
+        let interval = if self.store.len() < self.config.explore_target {
+            self.config.explore_interval_fast
+        } else {
+            self.config.explore_interval_slow
+        };
+        self.next_explore = now + interval.mul_f64(self.rng.gen_range(0.75..1.25));
+        if self.floodfill && uptime > self.config.floodfill_explore_period {
+            return;
+        }
+        let mut key = [0u8; 32];
+        self.rng.fill_bytes(&mut key);
+        self.start_lookup(
+            now,
+            Hash(key),
+            LookupKind::Exploration,
+            Purpose::Explore,
+            Peers::Closest { max: 1 },
+        );
+    }
+}

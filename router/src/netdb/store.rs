@@ -1,0 +1,222 @@
+//! The local table of RouterInfos.
+//!
+//! Every RouterInfo here was verified when it was parsed or signed (the type cannot hold an
+//! unverified one); what this table checks on top is whether an entry is *acceptable*: the
+//! key it was stored under, the network, freshness, and whether it is newer than ours.
+//! Entries are `Arc`s so that thousands of simulated routers share one copy.
+
+use super::routing;
+use crate::data::{Hash, RouterInfo};
+use crate::time::Instant;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Consecutive failures (lookup timeouts, unacknowledged stores) after which a peer is no
+/// longer chosen for netDb work until it publishes a fresh RouterInfo.
+pub const MAX_CONSECUTIVE_FAILURES: u8 = 3;
+
+/// How far in the future a RouterInfo's publication date may lie (clock skew allowance).
+pub const MAX_FUTURE_SKEW: Duration = Duration::from_secs(2 * 60);
+
+#[derive(Debug)]
+struct Entry {
+    info: Arc<RouterInfo>,
+    failures: u8,
+}
+
+/// Why a RouterInfo was not stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// The DatabaseStore key is not the hash of the RouterInfo's identity.
+    KeyMismatch,
+    /// The RouterInfo belongs to another I2P network (`netId`).
+    WrongNetwork,
+    /// Published further in the future than clock skew explains.
+    FromTheFuture,
+    /// Published longer ago than this table keeps entries.
+    Expired,
+    /// Our own RouterInfo, which we never take from someone else.
+    Ourselves,
+}
+
+/// What storing a RouterInfo did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreOutcome {
+    /// A router we did not know.
+    New,
+    /// A newer RouterInfo of a router we knew.
+    Updated,
+    /// The same or an older RouterInfo than the one we hold.
+    Stale,
+    Rejected(Rejection),
+}
+
+impl StoreOutcome {
+    /// Whether the entry changed, which is what makes a floodfill flood it.
+    pub fn is_fresh(self) -> bool {
+        matches!(self, StoreOutcome::New | StoreOutcome::Updated)
+    }
+}
+
+/// RouterInfos by router hash, with the floodfills indexed separately because most netDb
+/// work only ever looks at floodfills.
+#[derive(Debug)]
+pub struct RouterInfoStore {
+    me: Hash,
+    net_id: u8,
+    entries: BTreeMap<Hash, Entry>,
+    floodfills: BTreeSet<Hash>,
+}
+
+impl RouterInfoStore {
+    pub fn new(me: Hash, net_id: u8) -> Self {
+        Self {
+            me,
+            net_id,
+            entries: BTreeMap::new(),
+            floodfills: BTreeSet::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn floodfill_count(&self) -> usize {
+        self.floodfills.len()
+    }
+
+    pub fn get(&self, hash: &Hash) -> Option<&Arc<RouterInfo>> {
+        self.entries.get(hash).map(|e| &e.info)
+    }
+
+    pub fn contains(&self, hash: &Hash) -> bool {
+        self.entries.contains_key(hash)
+    }
+
+    /// Every known router hash, in hash order.
+    pub fn hashes(&self) -> impl Iterator<Item = &Hash> + '_ {
+        self.entries.keys()
+    }
+
+    pub fn floodfills(&self) -> impl Iterator<Item = &Hash> + '_ {
+        self.floodfills.iter()
+    }
+
+    /// Checks `info` against the table's rules and stores it if it is acceptable and newer.
+    pub fn store(
+        &mut self,
+        key: &Hash,
+        info: Arc<RouterInfo>,
+        now: Instant,
+        max_age: Duration,
+    ) -> StoreOutcome {
+        let hash = info.hash();
+        if hash != *key {
+            return StoreOutcome::Rejected(Rejection::KeyMismatch);
+        }
+        if hash == self.me {
+            return StoreOutcome::Rejected(Rejection::Ourselves);
+        }
+        // A RouterInfo without netId is from the main network (id 2), as the spec defaults.
+        if info.net_id().unwrap_or(2) != self.net_id {
+            return StoreOutcome::Rejected(Rejection::WrongNetwork);
+        }
+        let published = Instant::from_millis(info.published_ms());
+        if published > now + MAX_FUTURE_SKEW {
+            return StoreOutcome::Rejected(Rejection::FromTheFuture);
+        }
+        if published + max_age < now {
+            return StoreOutcome::Rejected(Rejection::Expired);
+        }
+        let floodfill = info.is_floodfill();
+        let outcome = match self.entries.get_mut(&hash) {
+            Some(entry) if entry.info.published_ms() >= info.published_ms() => {
+                return StoreOutcome::Stale;
+            }
+            Some(entry) => {
+                entry.info = info;
+                entry.failures = 0;
+                StoreOutcome::Updated
+            }
+            None => {
+                self.entries.insert(hash, Entry { info, failures: 0 });
+                StoreOutcome::New
+            }
+        };
+        // A router may start or stop being a floodfill between publications.
+        if floodfill {
+            self.floodfills.insert(hash);
+        } else {
+            self.floodfills.remove(&hash);
+        }
+        outcome
+    }
+
+    pub fn remove(&mut self, hash: &Hash) -> Option<Arc<RouterInfo>> {
+        self.floodfills.remove(hash);
+        self.entries.remove(hash).map(|e| e.info)
+    }
+
+    /// Drops every RouterInfo published longer than `max_age` before `now`; returns how many.
+    pub fn expire(&mut self, now: Instant, max_age: Duration) -> usize {
+        let before = self.entries.len();
+        let floodfills = &mut self.floodfills;
+        self.entries.retain(|hash, entry| {
+            let keep = Instant::from_millis(entry.info.published_ms()) + max_age >= now;
+            if !keep {
+                floodfills.remove(hash);
+            }
+            keep
+        });
+        before - self.entries.len()
+    }
+
+    pub fn note_failure(&mut self, peer: &Hash) {
+        if let Some(entry) = self.entries.get_mut(peer) {
+            entry.failures = entry.failures.saturating_add(1);
+        }
+    }
+
+    pub fn note_success(&mut self, peer: &Hash) {
+        if let Some(entry) = self.entries.get_mut(peer) {
+            entry.failures = 0;
+        }
+    }
+
+    /// Whether `peer` is known and has not failed too often in a row.
+    pub fn is_usable(&self, peer: &Hash) -> bool {
+        self.entries
+            .get(peer)
+            .is_some_and(|e| e.failures < MAX_CONSECUTIVE_FAILURES)
+    }
+
+    /// The `n` usable floodfills closest to `routing_key`, nearest first, skipping `exclude`.
+    pub fn closest_floodfills(&self, routing_key: &Hash, n: usize, exclude: &[Hash]) -> Vec<Hash> {
+        let candidates = self
+            .floodfills
+            .iter()
+            .filter(|h| !exclude.contains(h) && self.is_usable(h));
+        routing::closest(routing_key, candidates, n)
+    }
+
+    /// The `n` known routers that are not floodfills closest to `routing_key`: what a
+    /// floodfill answers an exploration lookup with.
+    pub fn closest_non_floodfills(
+        &self,
+        routing_key: &Hash,
+        n: usize,
+        exclude: &[Hash],
+    ) -> Vec<Hash> {
+        let candidates = self
+            .entries
+            .keys()
+            .filter(|h| !self.floodfills.contains(h) && !exclude.contains(h));
+        routing::closest(routing_key, candidates, n)
+    }
+}

@@ -1,0 +1,225 @@
+//! The router: composition of the core's parts behind one sans-IO interface.
+//!
+//! Inputs are [`Router::handle_message`], [`Router::handle_timeout`] and client commands
+//! such as [`Router::lookup`]; every one takes `now`. After each input the driver drains
+//! [`Router::poll_output`] until it yields [`Output::Timeout`], the instant at which it
+//! must call `handle_timeout` next (earlier inputs are fine; the router re-arms). This is
+//! the polling order of quinn-proto's `Connection` and str0m's `Rtc`.
+
+use crate::crypto::RouterKeys;
+use crate::data::{Hash, Mapping, RouterAddress, RouterInfo};
+use crate::i2np::{I2npMessage, MessageBody};
+use crate::netdb::{Action, LookupId, NetDb, NetDbConfig, NetDbEvent};
+use crate::time::Instant;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The I2NP API version we announce in `router.version`.
+pub const ROUTER_VERSION: &str = "0.9.66";
+
+/// How a router is set up. The defaults are a non-floodfill router on the main network.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouterConfig {
+    /// Serve the netDb as a floodfill.
+    pub floodfill: bool,
+    /// The I2P network id; 2 is the main network, others are private testnets.
+    pub net_id: u8,
+    /// Bandwidth class letter for `caps` (K, L, M, N, O, P, X).
+    pub bandwidth_class: char,
+    /// Addresses published in our RouterInfo.
+    pub addresses: Vec<RouterAddress>,
+    /// Lifetime stamped on the messages we send; receivers drop them once expired.
+    pub message_lifetime: Duration,
+    pub netdb: NetDbConfig,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        Self {
+            floodfill: false,
+            net_id: 2,
+            bandwidth_class: 'O',
+            addresses: Vec::new(),
+            message_lifetime: Duration::from_secs(60),
+            netdb: NetDbConfig::default(),
+        }
+    }
+}
+
+/// What the router wants done, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Output {
+    /// Send `msg` to the router `to`.
+    Send { to: Hash, msg: I2npMessage },
+    /// Something happened that the driver (or a simulator's metrics) may want to know.
+    Event(Event),
+    /// Nothing more to do now: call [`Router::handle_timeout`] at this instant.
+    Timeout(Instant),
+}
+
+/// Observations and results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    NetDb(NetDbEvent),
+    /// An inbound message was dropped because its expiration had passed.
+    ExpiredMessage {
+        from: Hash,
+        type_id: u8,
+    },
+}
+
+/// One I2P router.
+#[derive(Debug)]
+pub struct Router {
+    config: RouterConfig,
+    keys: RouterKeys,
+    rng: ChaCha20Rng,
+    info: Arc<RouterInfo>,
+    netdb: NetDb,
+    outputs: VecDeque<Output>,
+}
+
+impl Router {
+    /// A router with identity `keys`, drawing all its randomness from `rng`.
+    pub fn new(config: RouterConfig, keys: RouterKeys, mut rng: ChaCha20Rng, now: Instant) -> Self {
+        let netdb_rng = ChaCha20Rng::from_seed(rng.gen());
+        let netdb = NetDb::new(
+            config.netdb.clone(),
+            keys.hash(),
+            config.net_id,
+            config.floodfill,
+            now,
+            netdb_rng,
+        );
+        let info = Arc::new(sign_router_info(&config, &keys, now));
+        Self {
+            config,
+            keys,
+            rng,
+            info,
+            netdb,
+            outputs: VecDeque::new(),
+        }
+    }
+
+    pub fn hash(&self) -> Hash {
+        self.keys.hash()
+    }
+
+    /// Our current, signed RouterInfo.
+    pub fn router_info(&self) -> &Arc<RouterInfo> {
+        &self.info
+    }
+
+    pub fn config(&self) -> &RouterConfig {
+        &self.config
+    }
+
+    pub fn netdb(&self) -> &NetDb {
+        &self.netdb
+    }
+
+    /// Seeds the netDb with RouterInfos from outside the network (reseed); returns how
+    /// many were new.
+    pub fn bootstrap(
+        &mut self,
+        now: Instant,
+        infos: impl IntoIterator<Item = Arc<RouterInfo>>,
+    ) -> usize {
+        self.netdb.add_bootstrap(now, infos)
+    }
+
+    /// Looks up the RouterInfo for `key` through the network. The result arrives as
+    /// [`NetDbEvent::LookupFinished`] with the returned id.
+    pub fn lookup(&mut self, now: Instant, key: Hash) -> LookupId {
+        let id = self.netdb.lookup(now, key);
+        self.collect(now);
+        id
+    }
+
+    /// Handles a message that the transport received from `from`.
+    pub fn handle_message(&mut self, now: Instant, from: Hash, msg: I2npMessage) {
+        if msg.expiration_ms < now.as_millis() {
+            let type_id = msg.body.type_id();
+            self.outputs
+                .push_back(Output::Event(Event::ExpiredMessage { from, type_id }));
+            return;
+        }
+        self.netdb.handle_message(now, from, msg.body);
+        self.collect(now);
+    }
+
+    /// Runs everything that is due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.netdb.handle_timeout(now);
+        if self.netdb.publish_due(now) {
+            self.info = Arc::new(sign_router_info(&self.config, &self.keys, now));
+            self.netdb.publish(now, self.info.clone());
+        }
+        self.collect(now);
+    }
+
+    /// Comes back after a crash: keys and the RouterInfo table survive (they are on
+    /// disk), everything in flight is forgotten.
+    pub fn restart(&mut self, now: Instant) {
+        self.outputs.clear();
+        self.netdb.restart(now);
+    }
+
+    /// The next thing to do. Drain until [`Output::Timeout`].
+    pub fn poll_output(&mut self) -> Output {
+        self.outputs
+            .pop_front()
+            .unwrap_or_else(|| Output::Timeout(self.netdb.poll_timeout()))
+    }
+
+    /// Turns the netDb's actions into outputs.
+    fn collect(&mut self, now: Instant) {
+        while let Some(action) = self.netdb.poll_action() {
+            let output = match action {
+                // The replaceable step: netDb traffic goes straight to the peer until it
+                // can go through exploratory tunnels.
+                Action::Send { to, body } => Output::Send {
+                    to,
+                    msg: self.message(now, body),
+                },
+                Action::Event(event) => Output::Event(Event::NetDb(event)),
+            };
+            self.outputs.push_back(output);
+        }
+    }
+
+    fn message(&mut self, now: Instant, body: MessageBody) -> I2npMessage {
+        I2npMessage {
+            id: self.rng.gen(),
+            expiration_ms: (now + self.config.message_lifetime).as_millis(),
+            body,
+        }
+    }
+}
+
+/// Our RouterInfo as of `now`: caps, network id and version, signed.
+fn sign_router_info(config: &RouterConfig, keys: &RouterKeys, now: Instant) -> RouterInfo {
+    let mut caps = String::new();
+    caps.push(config.bandwidth_class);
+    if config.floodfill {
+        caps.push('f');
+    }
+    caps.push('R');
+    let mut options = Mapping::new();
+    for (key, value) in [
+        ("caps", caps),
+        ("netId", config.net_id.to_string()),
+        ("router.version", ROUTER_VERSION.to_string()),
+    ] {
+        options
+            .insert(key, value)
+            .expect("fixed option keys and short values fit a Mapping");
+    }
+    keys.sign_router_info(now.as_millis(), config.addresses.clone(), options)
+}

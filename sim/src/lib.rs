@@ -1,0 +1,20 @@
+//! ramsons-sim: a deterministic discrete-event simulator of thousands of ramsons routers.
+//!
+//! The routers are the real `ramsons-router` core; the simulator supplies time, links
+//! and faults. Same scenario file + same seed = the same event trace, byte for byte.
+//!
+//! - [`scenario`]: the TOML scenario format; [`units`]: its quantities.
+//! - [`world`]: routers, links, faults and the event loop; [`queue`], [`net`], [`trace`].
+//! - [`metrics`]: records for `ramsons-analysis`; [`run`]: simulate and write a run folder.
+//! - [`bench`]: the scaling benchmark.
+
+pub mod bench;
+pub mod metrics;
+pub mod net;
+pub mod progress;
+pub mod queue;
+pub mod run;
+pub mod scenario;
+pub mod trace;
+pub mod units;
+pub mod world;

@@ -1,0 +1,262 @@
+//! `ramsons-sim`: run, replay and benchmark simulated I2P networks.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use ramsons_analysis::records::{Manifest, MANIFEST_FILE};
+use ramsons_sim::bench;
+use ramsons_sim::progress::Bar;
+use ramsons_sim::run::{fresh_run_dir, simulate, write_run, LoadedScenario, Simulated};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Deterministic discrete-event simulator of thousands of I2P routers.
+///
+/// Every router is the real ramsons router core; the simulator supplies simulated time,
+/// links (latency, jitter, loss, bandwidth) and faults (churn, crashes, partitions, mass
+/// withdrawal). The same scenario file and seed always produce the same event trace.
+#[derive(Debug, Parser)]
+#[command(name = "ramsons-sim", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a scenario and write a run folder: manifest.json, one CSV per metric, plots/.
+    Run {
+        /// The scenario file (TOML), e.g. scenarios/quickstart.toml.
+        scenario: PathBuf,
+        /// Use this seed instead of the scenario's `general.seed`.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Write the run folder here (it must not exist). Default: <runs-dir>/<scenario>-seed<seed>.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Parent folder of run folders when --out is not given.
+        #[arg(long, default_value = "runs")]
+        runs_dir: PathBuf,
+        /// Skip drawing plots at the end (they can be drawn later with ramsons-analysis plot).
+        #[arg(long)]
+        no_plots: bool,
+        /// No progress bar and no summary; print only the run folder.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Re-run the scenario recorded in a run folder and check that the trace hash matches.
+    ///
+    /// Exits with status 1 when it does not.
+    Replay {
+        /// A run folder written by `ramsons-sim run`.
+        run: PathBuf,
+        /// Also write the replayed run as a new run folder here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Measure the simulator at several network sizes and write a Markdown table.
+    ///
+    /// Each size runs in its own process, so peak memory is per size.
+    Bench {
+        /// Network sizes (routers), comma separated.
+        #[arg(long, value_delimiter = ',', default_value = "1000,5000,10000,20000")]
+        sizes: Vec<u64>,
+        /// Simulated time per size.
+        #[arg(long, default_value = "1 h")]
+        duration: String,
+        /// Share of floodfills.
+        #[arg(long, default_value_t = 0.06)]
+        floodfill_share: f64,
+        /// Scenario whose settings are scaled to each size.
+        #[arg(long, default_value = "scenarios/netdb-baseline.toml")]
+        base: PathBuf,
+        /// Where to write the table.
+        #[arg(long, default_value = "sim/BENCHMARKS.md")]
+        output: PathBuf,
+        /// Scratch folder for the generated scenarios and runs.
+        #[arg(long, default_value = "target/bench-runs")]
+        work_dir: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    match real_main() {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn real_main() -> Result<ExitCode> {
+    match Cli::parse().command {
+        Command::Run {
+            scenario,
+            seed,
+            out,
+            runs_dir,
+            no_plots,
+            quiet,
+        } => {
+            let loaded = LoadedScenario::load(&scenario)?.with_seed(seed);
+            let dir = match out {
+                Some(dir) if dir.exists() => bail!(
+                    "{} already exists; choose another --out (run folders are never overwritten)",
+                    dir.display()
+                ),
+                Some(dir) => dir,
+                None => fresh_run_dir(&runs_dir, &loaded.name(), loaded.scenario.general.seed),
+            };
+            let mut simulated = simulate_with_bar(&loaded, quiet)?;
+            let plots = write_run(&dir, &mut simulated, !no_plots)?;
+            if quiet {
+                println!("{}", dir.display());
+            } else {
+                print_summary(&dir, &simulated, plots.len());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Replay { run, out, quiet } => replay(&run, out, quiet),
+        Command::Bench {
+            sizes,
+            duration,
+            floodfill_share,
+            base,
+            output,
+            work_dir,
+        } => {
+            if sizes.is_empty() {
+                bail!("--sizes needs at least one size");
+            }
+            duration
+                .parse::<ramsons_sim::units::SimDuration>()
+                .map_err(|e| anyhow::anyhow!("--duration: {e}"))?;
+            let exe = std::env::current_exe().context("cannot find this executable")?;
+            eprintln!("benchmarking sizes {sizes:?}, {duration} each (one process per size)");
+            let rows = bench::run_sizes(
+                &exe,
+                &base,
+                &sizes,
+                floodfill_share,
+                &duration,
+                &work_dir,
+                |row| {
+                    eprintln!(
+                        "  {:>6} routers: {:.1} s wall, {} events, {:.0} MiB peak",
+                        row.routers,
+                        row.manifest.wall_time_s,
+                        row.manifest.events,
+                        row.manifest.peak_memory_bytes as f64 / 1048576.0
+                    )
+                },
+            )?;
+            let table = bench::markdown(&rows, &duration, &bench::machine_description());
+            std::fs::write(&output, &table)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            print!("{table}");
+            eprintln!("wrote {}", output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn simulate_with_bar(loaded: &LoadedScenario, quiet: bool) -> Result<Simulated> {
+    let mut bar = Bar::new(loaded.scenario.general.stop_time.0, !quiet);
+    let simulated = simulate(loaded, &mut bar);
+    bar.finish();
+    simulated
+}
+
+fn replay(run: &Path, out: Option<PathBuf>, quiet: bool) -> Result<ExitCode> {
+    let manifest_path = run.join(MANIFEST_FILE);
+    let manifest: Manifest = serde_json::from_str(
+        &std::fs::read_to_string(&manifest_path)
+            .with_context(|| format!("cannot read {}", manifest_path.display()))?,
+    )
+    .with_context(|| format!("{} is not a ramsons manifest", manifest_path.display()))?;
+    if let Some(dir) = &out {
+        if dir.exists() {
+            bail!("{} already exists; choose another --out", dir.display());
+        }
+    }
+    let loaded = LoadedScenario::from_text(
+        Path::new(&manifest.scenario_path),
+        manifest.scenario_toml.clone(),
+    )?
+    .with_seed(Some(manifest.seed));
+    let mut simulated = simulate_with_bar(&loaded, quiet)?;
+    let replayed = simulated.manifest.trace_hash.clone();
+    if let Some(dir) = &out {
+        write_run(dir, &mut simulated, true)?;
+        println!("replayed run written to {}", dir.display());
+    }
+    if replayed == manifest.trace_hash {
+        println!("trace hash matches: {replayed}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "trace hash DIFFERS\n  recorded: {} (code {})\n  replayed: {replayed} (code {})",
+        manifest.trace_hash,
+        manifest.code_version,
+        ramsons_sim::run::code_version()
+    );
+    Ok(ExitCode::from(1))
+}
+
+fn print_summary(dir: &Path, simulated: &Simulated, plots: usize) {
+    let m = &simulated.manifest;
+    println!("run folder: {}", dir.display());
+    println!(
+        "  {} routers, {:.0} s simulated, {} events in {:.1} s ({:.0} events/s), peak memory {:.0} MiB",
+        m.routers,
+        m.sim_duration_s,
+        m.events,
+        m.wall_time_s,
+        m.events as f64 / m.wall_time_s.max(1e-9),
+        m.peak_memory_bytes as f64 / 1048576.0
+    );
+    let lookups = simulated.outcome.metrics.lookups();
+    if !lookups.is_empty() {
+        let found: Vec<f64> = lookups
+            .iter()
+            .filter(|l| l.outcome == "found")
+            .map(|l| l.latency_ms)
+            .collect();
+        let mut sorted = found.clone();
+        sorted.sort_by(f64::total_cmp);
+        let median = sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN);
+        println!(
+            "  lookups after warmup: {}, found {:.1}%, median latency {:.0} ms",
+            lookups.len(),
+            100.0 * found.len() as f64 / lookups.len() as f64,
+            median
+        );
+    }
+    if let Some(last) = simulated
+        .outcome
+        .metrics
+        .coverage()
+        .iter()
+        .rev()
+        .find(|c| c.role == "router")
+    {
+        println!(
+            "  netDb at the end: routers know a median of {} RouterInfos ({:.0}% of online routers)",
+            last.median_known,
+            100.0 * last.mean_coverage
+        );
+    }
+    let d = simulated.drops;
+    println!(
+        "  messages dropped: {} lost, {} across a partition, {} to offline routers",
+        d.lost, d.partitioned, d.offline
+    );
+    println!(
+        "  metrics: {}; {plots} chart files in plots/",
+        m.metrics.join(", ")
+    );
+    println!("  trace hash: {}", m.trace_hash);
+}

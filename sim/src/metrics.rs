@@ -1,0 +1,263 @@
+//! Metric collection: turns router events and periodic samples into the records of
+//! `ramsons_analysis::records`, and writes them as CSV.
+//!
+//! Metrics only read the world; nothing here draws from a generator the routers or the
+//! network use, so recording more or fewer metrics never changes the trace.
+
+use crate::scenario::Metric;
+use ramsons_analysis::records::{
+    CoverageRecord, CsvWriter, FloodfillLoadRecord, LookupRecord, StoreRecord,
+};
+use ramsons_router::netdb::{LookupAnswer, NetDbEvent, Purpose};
+use ramsons_router::time::Instant;
+use std::path::Path;
+use std::time::Duration;
+
+/// Per-floodfill totals after warmup.
+#[derive(Debug, Default, Clone, Copy)]
+struct FloodfillLoad {
+    stores_received: u64,
+    floods_received: u64,
+    lookups_received: u64,
+    replies_found: u64,
+    replies_search: u64,
+    floods_sent: u64,
+    bytes_received: u64,
+}
+
+/// Counters of the current sample interval.
+#[derive(Debug, Default, Clone, Copy)]
+struct Interval {
+    stores_received: u64,
+    floods_received: u64,
+    floods_sent: u64,
+    publishes: u64,
+    publishes_verified: u64,
+    publishes_failed: u64,
+}
+
+/// What one sample of a role's netDbs looked like.
+#[derive(Debug)]
+pub struct CoverageSample {
+    pub role: &'static str,
+    pub online_routers: u64,
+    /// RouterInfos known by each online router of the role.
+    pub known: Vec<u64>,
+    /// For a subset of them: the fraction of online routers they know.
+    pub coverage: Vec<f64>,
+}
+
+#[derive(Debug)]
+pub struct Collector {
+    record: Vec<Metric>,
+    start: Instant,
+    warmup_end: Instant,
+    lookups: Vec<LookupRecord>,
+    stores: Vec<StoreRecord>,
+    interval: Interval,
+    load: Vec<FloodfillLoad>,
+    coverage: Vec<CoverageRecord>,
+}
+
+impl Collector {
+    pub fn new(record: Vec<Metric>, start: Instant, warmup: Duration) -> Self {
+        Self {
+            record,
+            start,
+            warmup_end: start + warmup,
+            lookups: Vec::new(),
+            stores: Vec::new(),
+            interval: Interval::default(),
+            load: Vec::new(),
+            coverage: Vec::new(),
+        }
+    }
+
+    fn seconds(&self, at: Instant) -> f64 {
+        at.saturating_duration_since(self.start).as_secs_f64()
+    }
+
+    fn counting(&self, now: Instant) -> bool {
+        now >= self.warmup_end
+    }
+
+    fn load_of(&mut self, router: u32) -> &mut FloodfillLoad {
+        let i = router as usize;
+        if self.load.len() <= i {
+            self.load.resize(i + 1, FloodfillLoad::default());
+        }
+        &mut self.load[i]
+    }
+
+    /// A message of `bytes` reached `router`.
+    pub fn on_delivery(&mut self, now: Instant, router: u32, floodfill: bool, bytes: usize) {
+        if floodfill && self.counting(now) {
+            self.load_of(router).bytes_received += bytes as u64;
+        }
+    }
+
+    /// Router `router` (a floodfill when `floodfill`) reported `event`.
+    pub fn on_event(&mut self, now: Instant, router: u32, floodfill: bool, event: &NetDbEvent) {
+        if !self.counting(now) {
+            return;
+        }
+        match event {
+            NetDbEvent::LookupFinished {
+                key,
+                purpose: Purpose::Client,
+                found,
+                started,
+                peers_queried,
+                timeouts,
+                ..
+            } if *started >= self.warmup_end => {
+                self.lookups.push(LookupRecord {
+                    time_s: self.seconds(*started),
+                    router,
+                    target: key.to_base64().chars().take(8).collect(),
+                    outcome: if *found { "found" } else { "not_found" }.to_owned(),
+                    latency_ms: now.saturating_duration_since(*started).as_secs_f64() * 1e3,
+                    peers_queried: *peers_queried,
+                    timeouts: *timeouts,
+                });
+            }
+            NetDbEvent::LookupFinished { .. } => {}
+            NetDbEvent::PublishFinished { failure, .. } => {
+                self.interval.publishes += 1;
+                if failure.is_none() {
+                    self.interval.publishes_verified += 1;
+                } else {
+                    self.interval.publishes_failed += 1;
+                }
+            }
+            NetDbEvent::StoreReceived { flooded, .. } => {
+                if *flooded {
+                    self.interval.floods_received += 1;
+                } else {
+                    self.interval.stores_received += 1;
+                }
+                if floodfill {
+                    let load = self.load_of(router);
+                    if *flooded {
+                        load.floods_received += 1;
+                    } else {
+                        load.stores_received += 1;
+                    }
+                }
+            }
+            NetDbEvent::LookupReceived { answer, .. } => {
+                if floodfill {
+                    let load = self.load_of(router);
+                    load.lookups_received += 1;
+                    match answer {
+                        LookupAnswer::Found => load.replies_found += 1,
+                        LookupAnswer::SearchReply => load.replies_search += 1,
+                        LookupAnswer::Ignored => {}
+                    }
+                }
+            }
+            NetDbEvent::Flooded { peers, .. } => {
+                self.interval.floods_sent += u64::from(*peers);
+                if floodfill {
+                    self.load_of(router).floods_sent += u64::from(*peers);
+                }
+            }
+        }
+    }
+
+    /// Closes the current sample interval at `now`.
+    pub fn end_interval(&mut self, now: Instant) {
+        let i = std::mem::take(&mut self.interval);
+        self.stores.push(StoreRecord {
+            time_s: self.seconds(now),
+            stores_received: i.stores_received,
+            floods_received: i.floods_received,
+            floods_sent: i.floods_sent,
+            publishes: i.publishes,
+            publishes_verified: i.publishes_verified,
+            publishes_failed: i.publishes_failed,
+        });
+    }
+
+    pub fn add_coverage(&mut self, now: Instant, mut sample: CoverageSample) {
+        if sample.known.is_empty() {
+            return;
+        }
+        sample.known.sort_unstable();
+        let known = &sample.known;
+        let pct = |p: f64| known[((known.len() - 1) as f64 * p).round() as usize];
+        let mean = known.iter().sum::<u64>() as f64 / known.len() as f64;
+        let coverage = if sample.coverage.is_empty() {
+            0.0
+        } else {
+            sample.coverage.iter().sum::<f64>() / sample.coverage.len() as f64
+        };
+        self.coverage.push(CoverageRecord {
+            time_s: self.seconds(now),
+            role: sample.role.to_owned(),
+            online_routers: sample.online_routers,
+            routers: known.len() as u64,
+            min_known: known[0],
+            p10_known: pct(0.1),
+            median_known: pct(0.5),
+            mean_known: mean,
+            p90_known: pct(0.9),
+            max_known: known[known.len() - 1],
+            mean_coverage: coverage,
+        });
+    }
+
+    /// Writes the recorded metrics into `dir`; returns the file names written.
+    /// `floodfills` lists the router indices that are floodfills.
+    pub fn write(&self, dir: &Path, floodfills: &[u32]) -> Result<Vec<String>, csv::Error> {
+        let mut written = Vec::new();
+        for metric in &self.record {
+            let name = match metric {
+                Metric::Lookup => write_all(dir, &self.lookups)?,
+                Metric::Store => write_all(dir, &self.stores)?,
+                Metric::NetdbCoverage => write_all(dir, &self.coverage)?,
+                Metric::FloodfillLoad => {
+                    let rows: Vec<FloodfillLoadRecord> = floodfills
+                        .iter()
+                        .map(|&router| {
+                            let l = self.load.get(router as usize).copied().unwrap_or_default();
+                            FloodfillLoadRecord {
+                                router,
+                                stores_received: l.stores_received,
+                                floods_received: l.floods_received,
+                                lookups_received: l.lookups_received,
+                                replies_found: l.replies_found,
+                                replies_search: l.replies_search,
+                                floods_sent: l.floods_sent,
+                                bytes_received: l.bytes_received,
+                            }
+                        })
+                        .collect();
+                    write_all(dir, &rows)?
+                }
+            };
+            written.push(name.to_owned());
+        }
+        Ok(written)
+    }
+
+    /// Lookups recorded so far (for summaries printed at the end of a run).
+    pub fn lookups(&self) -> &[LookupRecord] {
+        &self.lookups
+    }
+
+    pub fn coverage(&self) -> &[CoverageRecord] {
+        &self.coverage
+    }
+}
+
+fn write_all<T: ramsons_analysis::records::Metric>(
+    dir: &Path,
+    rows: &[T],
+) -> Result<&'static str, csv::Error> {
+    let mut writer = CsvWriter::<T>::create(dir)?;
+    for row in rows {
+        writer.write(row)?;
+    }
+    writer.finish()
+}

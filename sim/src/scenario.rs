@@ -1,0 +1,767 @@
+//! Scenario files: what to simulate, read from TOML.
+//!
+//! Every table rejects unknown fields, so a typo is an error rather than a silently
+//! ignored setting. Errors name the file, the field and what was expected; a scenario is
+//! fully checked before anything is written.
+
+use crate::units::{Bandwidth, SimDuration, UtcTime};
+use ramsons_router::netdb::NetDbConfig;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A scenario that could not be read or does not make sense.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("cannot read scenario {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("scenario {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("scenario {path}: field `{field}`: {message}")]
+    Invalid {
+        path: PathBuf,
+        field: String,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub general: General,
+    #[serde(default)]
+    pub network: Network,
+    #[serde(default)]
+    pub topology: Option<Topology>,
+    pub routers: Vec<RouterGroup>,
+    #[serde(default)]
+    pub bootstrap: Bootstrap,
+    #[serde(default)]
+    pub workload: Workload,
+    #[serde(default)]
+    pub churn: Vec<Churn>,
+    #[serde(default)]
+    pub events: Vec<ScenarioEvent>,
+    #[serde(default)]
+    pub netdb: NetDbOverrides,
+    #[serde(default)]
+    pub metrics: Metrics,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct General {
+    /// Seeds every random choice of the run.
+    pub seed: u64,
+    /// Simulated time at which the run ends.
+    pub stop_time: SimDuration,
+    /// Metrics ignore what happens before this.
+    #[serde(default)]
+    pub warmup: SimDuration,
+    /// The simulated UTC clock at time zero (routing keys rotate at UTC midnight).
+    #[serde(default = "default_start")]
+    pub start: UtcTime,
+    /// Period of time-series metrics (coverage, store counts).
+    #[serde(default = "default_sample_interval")]
+    pub sample_interval: SimDuration,
+    /// I2P network id of every simulated router.
+    #[serde(default = "default_net_id")]
+    pub net_id: u8,
+}
+
+fn default_start() -> UtcTime {
+    UtcTime(1_767_225_600) // 2026-01-01T00:00:00Z
+}
+
+fn default_sample_interval() -> SimDuration {
+    SimDuration(Duration::from_secs(60))
+}
+
+fn default_net_id() -> u8 {
+    2
+}
+
+/// The default link between any two routers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    /// One-way latency between routers in the same region (or everywhere, without a topology).
+    #[serde(default = "default_latency")]
+    pub latency: SimDuration,
+    /// Each message's latency varies uniformly by up to this much either way.
+    #[serde(default)]
+    pub jitter: SimDuration,
+    /// Probability that a message is lost.
+    #[serde(default)]
+    pub loss: f64,
+    /// Uplink rate of a router unless its group sets one.
+    #[serde(default = "default_bandwidth")]
+    pub bandwidth: Bandwidth,
+}
+
+fn default_latency() -> SimDuration {
+    SimDuration(Duration::from_millis(50))
+}
+
+fn default_bandwidth() -> Bandwidth {
+    Bandwidth(10_000_000)
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Self {
+            latency: default_latency(),
+            jitter: SimDuration::default(),
+            loss: 0.0,
+            bandwidth: default_bandwidth(),
+        }
+    }
+}
+
+/// Regions and the latency of the links between them; the latency between two routers is
+/// the shortest path between their regions (a petgraph graph).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Topology {
+    pub regions: Vec<String>,
+    #[serde(default)]
+    pub links: Vec<RegionLink>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionLink {
+    pub from: String,
+    pub to: String,
+    pub latency: SimDuration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Floodfill,
+    Router,
+}
+
+/// A group of routers with one role, like chutney's `Node(...).getN(k)`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterGroup {
+    /// Name used by events and churn; defaults to the role.
+    #[serde(default)]
+    pub name: Option<String>,
+    pub role: Role,
+    pub count: u32,
+    #[serde(default = "default_bandwidth_class")]
+    pub bandwidth_class: char,
+    /// Uplink rate; defaults to `network.bandwidth`.
+    #[serde(default)]
+    pub bandwidth: Option<Bandwidth>,
+    /// Region of the topology; routers without one are spread over all regions.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// When the group starts; its routers start spread over `start_spread` from then.
+    #[serde(default)]
+    pub start: SimDuration,
+    #[serde(default = "default_start_spread")]
+    pub start_spread: SimDuration,
+}
+
+fn default_bandwidth_class() -> char {
+    'O'
+}
+
+fn default_start_spread() -> SimDuration {
+    SimDuration(Duration::from_secs(60))
+}
+
+impl RouterGroup {
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or(match self.role {
+            Role::Floodfill => "floodfill",
+            Role::Router => "router",
+        })
+    }
+}
+
+/// How a starting router gets its first RouterInfos (the simulated reseed).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bootstrap {
+    /// RouterInfos of online routers handed to each starting router, chosen at random.
+    #[serde(default = "default_reseed_routers")]
+    pub reseed_routers: u32,
+}
+
+fn default_reseed_routers() -> u32 {
+    75
+}
+
+impl Default for Bootstrap {
+    fn default() -> Self {
+        Self {
+            reseed_routers: default_reseed_routers(),
+        }
+    }
+}
+
+/// Client traffic against the netDb.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// RouterInfo lookups each online router makes per hour, for routers picked at random
+    /// among all routers of the run (some of which may have left).
+    #[serde(default = "default_lookup_rate")]
+    pub lookups_per_router_hour: f64,
+}
+
+fn default_lookup_rate() -> f64 {
+    4.0
+}
+
+impl Default for Workload {
+    fn default() -> Self {
+        Self {
+            lookups_per_router_hour: default_lookup_rate(),
+        }
+    }
+}
+
+/// Continuous churn: routers of a group alternate between online and offline for
+/// exponentially distributed times. Coming back keeps their netDb (a restart).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Churn {
+    pub group: String,
+    pub mean_uptime: SimDuration,
+    pub mean_downtime: SimDuration,
+}
+
+/// A fault or change at a point in simulated time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "EventSpec")]
+pub struct ScenarioEvent {
+    pub at: SimDuration,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// New routers of a group (its settings) come online, spread over `spread`.
+    Join {
+        group: String,
+        count: u32,
+        spread: SimDuration,
+    },
+    /// Online routers of a group leave for good (mass withdrawal).
+    Withdraw { group: String, amount: Amount },
+    /// Online routers of a group crash; they restart after `down` when it is given.
+    Crash {
+        group: String,
+        amount: Amount,
+        down: Option<SimDuration>,
+    },
+    /// The online routers split in two sides that cannot reach each other: the routers
+    /// of `group`, or a random `fraction` of them, on one side.
+    Partition(PartitionSide),
+    /// Ends a partition.
+    Heal,
+}
+
+#[derive(Debug, Clone)]
+pub enum PartitionSide {
+    Group(String),
+    Fraction(f64),
+}
+
+/// How many online routers of a group an event affects.
+#[derive(Debug, Clone, Copy)]
+pub enum Amount {
+    Fraction(f64),
+    Count(u32),
+}
+
+impl Amount {
+    pub fn of(&self, online: usize) -> usize {
+        match *self {
+            Amount::Fraction(f) => ((online as f64) * f).round() as usize,
+            Amount::Count(c) => (c as usize).min(online),
+        }
+    }
+}
+
+/// An event as written: one flat table whose `action` decides which fields apply.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventSpec {
+    at: SimDuration,
+    action: ActionKind,
+    group: Option<String>,
+    count: Option<u32>,
+    fraction: Option<f64>,
+    spread: Option<SimDuration>,
+    down: Option<SimDuration>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum ActionKind {
+    Join,
+    Withdraw,
+    Crash,
+    Partition,
+    Heal,
+}
+
+impl TryFrom<EventSpec> for ScenarioEvent {
+    type Error = String;
+
+    fn try_from(spec: EventSpec) -> Result<Self, String> {
+        let EventSpec {
+            at,
+            action,
+            group,
+            count,
+            fraction,
+            spread,
+            down,
+        } = spec;
+        let kind = format!("{action:?}").to_lowercase();
+        let group_required = || {
+            group
+                .clone()
+                .ok_or(format!("action \"{kind}\" needs `group`"))
+        };
+        let amount = || match (fraction, count) {
+            (Some(f), None) if (0.0..=1.0).contains(&f) => Ok(Amount::Fraction(f)),
+            (Some(f), None) => Err(format!("`fraction` must be in [0, 1], got {f}")),
+            (None, Some(c)) => Ok(Amount::Count(c)),
+            _ => Err(format!(
+                "action \"{kind}\" needs exactly one of `fraction` or `count`"
+            )),
+        };
+        let unexpected = |present: bool, field: &str| {
+            if present {
+                Err(format!("action \"{kind}\" does not take `{field}`"))
+            } else {
+                Ok(())
+            }
+        };
+        let action =
+            match action {
+                ActionKind::Join => {
+                    unexpected(fraction.is_some(), "fraction")?;
+                    unexpected(down.is_some(), "down")?;
+                    Action::Join {
+                        group: group_required()?,
+                        count: count.ok_or("action \"join\" needs `count`")?,
+                        spread: spread.unwrap_or_default(),
+                    }
+                }
+                ActionKind::Withdraw => {
+                    unexpected(spread.is_some(), "spread")?;
+                    unexpected(down.is_some(), "down")?;
+                    Action::Withdraw {
+                        group: group_required()?,
+                        amount: amount()?,
+                    }
+                }
+                ActionKind::Crash => {
+                    unexpected(spread.is_some(), "spread")?;
+                    Action::Crash {
+                        group: group_required()?,
+                        amount: amount()?,
+                        down,
+                    }
+                }
+                ActionKind::Partition => {
+                    unexpected(count.is_some(), "count")?;
+                    unexpected(spread.is_some() || down.is_some(), "spread or down")?;
+                    match (group, fraction) {
+                        (Some(g), None) => Action::Partition(PartitionSide::Group(g)),
+                        (None, Some(f)) if f > 0.0 && f < 1.0 => {
+                            Action::Partition(PartitionSide::Fraction(f))
+                        }
+                        _ => return Err(
+                            "action \"partition\" takes either `group` or a `fraction` in (0, 1)"
+                                .into(),
+                        ),
+                    }
+                }
+                ActionKind::Heal => {
+                    let extra = group.is_some()
+                        || count.is_some()
+                        || fraction.is_some()
+                        || spread.is_some()
+                        || down.is_some();
+                    unexpected(extra, "any field but `at`")?;
+                    Action::Heal
+                }
+            };
+        Ok(ScenarioEvent { at, action })
+    }
+}
+
+/// Optional overrides of the routers' netDb parameters, for trying a protocol change.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetDbOverrides {
+    pub lookup_peer_timeout: Option<SimDuration>,
+    pub lookup_max_peers: Option<usize>,
+    pub flood_redundancy: Option<usize>,
+    pub republish_interval: Option<SimDuration>,
+    pub verify_delay: Option<SimDuration>,
+    pub explore_interval_fast: Option<SimDuration>,
+    pub explore_interval_slow: Option<SimDuration>,
+    pub explore_target: Option<usize>,
+    pub router_expiry: Option<SimDuration>,
+    pub floodfill_expiry: Option<SimDuration>,
+}
+
+impl NetDbOverrides {
+    pub fn apply(&self, config: &mut NetDbConfig) {
+        let d = |o: Option<SimDuration>, field: &mut Duration| {
+            if let Some(v) = o {
+                *field = v.0;
+            }
+        };
+        d(self.lookup_peer_timeout, &mut config.lookup_peer_timeout);
+        d(self.republish_interval, &mut config.republish_interval);
+        d(self.verify_delay, &mut config.verify_delay);
+        d(
+            self.explore_interval_fast,
+            &mut config.explore_interval_fast,
+        );
+        d(
+            self.explore_interval_slow,
+            &mut config.explore_interval_slow,
+        );
+        d(self.router_expiry, &mut config.router_expiry);
+        d(self.floodfill_expiry, &mut config.floodfill_expiry);
+        if let Some(v) = self.lookup_max_peers {
+            config.lookup_max_peers = v;
+        }
+        if let Some(v) = self.flood_redundancy {
+            config.flood_redundancy = v;
+        }
+        if let Some(v) = self.explore_target {
+            config.explore_target = v;
+        }
+    }
+}
+
+/// Metrics to record.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    #[serde(default = "Metric::all")]
+    pub record: Vec<Metric>,
+    /// Routers per role whose netDb is compared with the online set at each sample
+    /// (comparing all of them costs O(routers x netDb size) per sample).
+    #[serde(default = "default_coverage_sample")]
+    pub coverage_sample: usize,
+}
+
+fn default_coverage_sample() -> usize {
+    256
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self {
+            record: Metric::all(),
+            coverage_sample: default_coverage_sample(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    Lookup,
+    Store,
+    FloodfillLoad,
+    NetdbCoverage,
+}
+
+impl Metric {
+    pub fn all() -> Vec<Metric> {
+        vec![
+            Metric::Lookup,
+            Metric::Store,
+            Metric::FloodfillLoad,
+            Metric::NetdbCoverage,
+        ]
+    }
+}
+
+impl Scenario {
+    /// Reads and checks a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Scenario::parse(&text, path)
+    }
+
+    /// Parses and checks scenario text; `path` is used in messages only.
+    pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+        let scenario: Scenario = toml::from_str(text).map_err(|e| ScenarioError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        scenario.validate(path)?;
+        Ok(scenario)
+    }
+
+    pub fn group_index(&self, name: &str) -> Option<usize> {
+        self.routers.iter().position(|g| g.name() == name)
+    }
+
+    pub fn region_index(&self, name: &str) -> Option<usize> {
+        self.topology
+            .as_ref()
+            .and_then(|t| t.regions.iter().position(|r| r == name))
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ScenarioError> {
+        let invalid = |field: String, message: &str| ScenarioError::Invalid {
+            path: path.to_owned(),
+            field,
+            message: message.to_owned(),
+        };
+        let g = &self.general;
+        if g.stop_time.0.is_zero() {
+            return Err(invalid(
+                "general.stop_time".into(),
+                "must be longer than 0 s",
+            ));
+        }
+        if g.warmup >= g.stop_time {
+            return Err(invalid(
+                "general.warmup".into(),
+                "must be shorter than general.stop_time",
+            ));
+        }
+        if g.sample_interval.0 < Duration::from_secs(1) {
+            return Err(invalid(
+                "general.sample_interval".into(),
+                "must be at least 1 s",
+            ));
+        }
+        if !(0.0..1.0).contains(&self.network.loss) {
+            return Err(invalid(
+                "network.loss".into(),
+                "expected a probability in [0, 1)",
+            ));
+        }
+        if self.routers.is_empty() {
+            return Err(invalid(
+                "routers".into(),
+                "expected at least one [[routers]] group",
+            ));
+        }
+        if !self
+            .routers
+            .iter()
+            .any(|g| g.role == Role::Floodfill && g.count > 0)
+        {
+            return Err(invalid(
+                "routers".into(),
+                "expected at least one floodfill: a netDb needs them",
+            ));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, group) in self.routers.iter().enumerate() {
+            if !names.insert(group.name()) {
+                return Err(invalid(
+                    format!("routers[{i}].name"),
+                    "group names must be unique; name one of the groups",
+                ));
+            }
+            if !"KLMNOPX".contains(group.bandwidth_class) {
+                return Err(invalid(
+                    format!("routers[{i}].bandwidth_class"),
+                    "expected one of K, L, M, N, O, P, X",
+                ));
+            }
+            if let Some(region) = &group.region {
+                if self.region_index(region).is_none() {
+                    return Err(invalid(
+                        format!("routers[{i}].region"),
+                        "not a region of [topology]",
+                    ));
+                }
+            }
+        }
+        if let Some(topology) = &self.topology {
+            if topology.regions.is_empty() {
+                return Err(invalid(
+                    "topology.regions".into(),
+                    "expected at least one region",
+                ));
+            }
+            for (i, link) in topology.links.iter().enumerate() {
+                for (end, name) in [("from", &link.from), ("to", &link.to)] {
+                    if self.region_index(name).is_none() {
+                        return Err(invalid(
+                            format!("topology.links[{i}].{end}"),
+                            "not a region of topology.regions",
+                        ));
+                    }
+                }
+            }
+        }
+        if !(self.workload.lookups_per_router_hour >= 0.0
+            && self.workload.lookups_per_router_hour.is_finite())
+        {
+            return Err(invalid(
+                "workload.lookups_per_router_hour".into(),
+                "expected a rate >= 0",
+            ));
+        }
+        for (i, churn) in self.churn.iter().enumerate() {
+            if self.group_index(&churn.group).is_none() {
+                return Err(invalid(
+                    format!("churn[{i}].group"),
+                    "not the name of a [[routers]] group",
+                ));
+            }
+            if churn.mean_uptime.0.is_zero() || churn.mean_downtime.0.is_zero() {
+                return Err(invalid(
+                    format!("churn[{i}]"),
+                    "mean_uptime and mean_downtime must be longer than 0 s",
+                ));
+            }
+        }
+        for (i, event) in self.events.iter().enumerate() {
+            let field = |name: &str| format!("events[{i}].{name}");
+            if event.at > g.stop_time {
+                return Err(invalid(field("at"), "is after general.stop_time"));
+            }
+            let group = match &event.action {
+                Action::Join { group, .. }
+                | Action::Withdraw { group, .. }
+                | Action::Crash { group, .. }
+                | Action::Partition(PartitionSide::Group(group)) => Some(group),
+                Action::Partition(PartitionSide::Fraction(_)) | Action::Heal => None,
+            };
+            if group.is_some_and(|g| self.group_index(g).is_none()) {
+                return Err(invalid(
+                    field("group"),
+                    "not the name of a [[routers]] group",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The netDb parameters of every simulated router.
+    pub fn netdb_config(&self) -> NetDbConfig {
+        let mut config = NetDbConfig::default();
+        self.netdb.apply(&mut config);
+        config
+    }
+
+    /// Routers created at time zero (joins come on top).
+    pub fn initial_routers(&self) -> u64 {
+        self.routers.iter().map(|g| u64::from(g.count)).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[general]
+seed = 7
+stop_time = "10 min"
+
+[[routers]]
+role = "floodfill"
+count = 3
+
+[[routers]]
+role = "router"
+count = 10
+"#;
+
+    fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+        Scenario::parse(text, Path::new("test.toml"))
+    }
+
+    #[test]
+    fn minimal_scenario_gets_defaults() {
+        let s = parse(MINIMAL).expect("valid scenario");
+        assert_eq!(s.general.seed, 7);
+        assert_eq!(s.network.latency.0, Duration::from_millis(50));
+        assert_eq!(s.bootstrap.reseed_routers, 75);
+        assert_eq!(s.routers[1].name(), "router");
+        assert_eq!(s.metrics.record, Metric::all());
+    }
+
+    #[test]
+    fn bad_unit_names_the_file_field_and_expected_form() {
+        let text = MINIMAL.replace("stop_time = \"10 min\"", "stop_time = \"ten minutes\"");
+        let err = parse(&text).expect_err("bad duration").to_string();
+        assert!(err.contains("test.toml"), "{err}");
+        assert!(err.contains("stop_time"), "{err}");
+        assert!(err.contains("expected a duration"), "{err}");
+    }
+
+    #[test]
+    fn unknown_field_is_an_error() {
+        let text = MINIMAL.replace("seed = 7", "seed = 7\nsede = 8");
+        let err = parse(&text).expect_err("typo").to_string();
+        assert!(err.contains("sede"), "{err}");
+    }
+
+    #[test]
+    fn semantic_errors_name_the_field() {
+        let text = format!("{MINIMAL}\n[[events]]\nat = \"1 min\"\naction = \"withdraw\"\ngroup = \"nobody\"\nfraction = 0.5\n");
+        let err = parse(&text).expect_err("unknown group").to_string();
+        assert!(err.contains("events[0].group"), "{err}");
+
+        let text = MINIMAL.replace("role = \"floodfill\"", "role = \"router\"\nname = \"r2\"");
+        let err = parse(&text).expect_err("no floodfills").to_string();
+        assert!(err.contains("floodfill"), "{err}");
+    }
+
+    #[test]
+    fn events_parse_by_action() {
+        let text = format!(
+            "{MINIMAL}
+[[events]]
+at = \"2 min\"
+action = \"crash\"
+group = \"router\"
+count = 2
+down = \"1 min\"
+
+[[events]]
+at = \"3 min\"
+action = \"partition\"
+fraction = 0.5
+
+[[events]]
+at = \"4 min\"
+action = \"heal\"
+"
+        );
+        let s = parse(&text).expect("valid events");
+        assert!(matches!(
+            s.events[0].action,
+            Action::Crash { down: Some(_), .. }
+        ));
+        assert!(matches!(
+            s.events[1].action,
+            Action::Partition(PartitionSide::Fraction(_))
+        ));
+        assert!(matches!(s.events[2].action, Action::Heal));
+    }
+}

@@ -1,0 +1,840 @@
+//! The simulated world: routers, links, faults and the event loop that drives them.
+//!
+//! One thread, one queue ordered by (time, sequence). Every random draw comes from a
+//! generator seeded from the scenario seed: each router has its own, seeded from (seed,
+//! router index), and the world keeps separate streams for the network, for scenario
+//! faults and workload, and for metric sampling, so that a change in one never shifts
+//! the draws of another.
+
+use crate::metrics::{Collector, CoverageSample};
+use crate::net::LinkModel;
+use crate::queue::EventQueue;
+use crate::scenario::{Action, Amount, PartitionSide, Role, Scenario};
+use crate::trace::TraceHasher;
+use crate::units::Bandwidth;
+use ramsons_analysis::records::CoverageRecord;
+use ramsons_router::crypto::RouterKeys;
+use ramsons_router::data::{base64_encode, Hash, Mapping, RouterAddress, RouterInfo};
+use ramsons_router::i2np::{I2npMessage, MessageBody, StoreEntry};
+use ramsons_router::netdb::NetDbConfig;
+use ramsons_router::time::Instant;
+use ramsons_router::{Event, Output, Router, RouterConfig};
+use rand::seq::SliceRandom;
+use rand::{Rng, RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A reseed bundle has at least this many floodfills, as real reseed servers' do; a
+/// router that knows none cannot use the netDb at all.
+const RESEED_MIN_FLOODFILLS: usize = 3;
+
+/// Derives an independent generator for `stream` (and an index within it) from the seed.
+pub fn derive_rng(seed: u64, stream: &str, index: u64) -> ChaCha20Rng {
+    let mut hasher = Sha256::new();
+    hasher.update(b"ramsons-sim/");
+    hasher.update(stream.as_bytes());
+    hasher.update(seed.to_le_bytes());
+    hasher.update(index.to_le_bytes());
+    ChaCha20Rng::from_seed(hasher.finalize().into())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NodeState {
+    /// Created, waiting for its start time.
+    Pending,
+    Online,
+    /// Crashed or churned away; may come back.
+    Down,
+    /// Withdrawn for good.
+    Gone,
+}
+
+#[derive(Debug)]
+struct Node {
+    router: Router,
+    group: u16,
+    region: u16,
+    floodfill: bool,
+    bandwidth: Bandwidth,
+    state: NodeState,
+    /// Bumped at every state change, so that scheduled state changes from an earlier
+    /// life are recognised as stale.
+    epoch: u32,
+    /// The timer the router asked for last; queue entries for other times are stale.
+    armed: Instant,
+    /// When the uplink finishes sending what is already queued.
+    uplink_free: Instant,
+    /// Side of the current partition.
+    side: bool,
+}
+
+#[derive(Debug)]
+enum Ev {
+    Start(u32),
+    Deliver {
+        to: u32,
+        from: u32,
+        msg: I2npMessage,
+        size: u32,
+    },
+    Timer(u32),
+    Scenario(u32),
+    /// A router comes back after a crash or churn downtime (if `epoch` still matches).
+    Restart {
+        router: u32,
+        epoch: u32,
+    },
+    /// Churn takes a router down (if `epoch` still matches).
+    ChurnDown {
+        router: u32,
+        epoch: u32,
+    },
+    Workload,
+    Sample,
+}
+
+/// Trace tags, one per event kind.
+mod tag {
+    pub const START: u8 = 1;
+    pub const DELIVER: u8 = 2;
+    pub const TIMER: u8 = 3;
+    pub const SCENARIO: u8 = 4;
+    pub const RESTART: u8 = 5;
+    pub const CHURN_DOWN: u8 = 6;
+    pub const WORKLOAD: u8 = 7;
+    pub const SEND: u8 = 8;
+    pub const DROP: u8 = 9;
+}
+
+/// What a run did, for the manifest and the summary line.
+#[derive(Debug)]
+pub struct Outcome {
+    pub trace_hash: String,
+    pub events: u64,
+    pub routers: u64,
+    pub metrics: Collector,
+    pub floodfills: Vec<u32>,
+}
+
+/// Called now and then with the simulated time reached and the events processed.
+pub trait Progress {
+    fn update(&mut self, sim_elapsed: Duration, events: u64);
+}
+
+impl Progress for () {
+    fn update(&mut self, _: Duration, _: u64) {}
+}
+
+/// Counts of fault-related drops, for the summary.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Drops {
+    pub lost: u64,
+    pub partitioned: u64,
+    pub offline: u64,
+}
+
+#[derive(Debug)]
+pub struct World {
+    scenario: Arc<Scenario>,
+    netdb_config: NetDbConfig,
+    start: Instant,
+    stop: Instant,
+    now: Instant,
+    queue: EventQueue<Ev>,
+    nodes: Vec<Node>,
+    by_hash: HashMap<Hash, u32>,
+    online: IndexSet,
+    links: LinkModel,
+    partitioned: bool,
+    /// Link delays and losses.
+    net_rng: ChaCha20Rng,
+    /// Scenario faults, churn, reseed and workload choices.
+    world_rng: ChaCha20Rng,
+    /// Which routers metric samples look at.
+    sample_rng: ChaCha20Rng,
+    trace: TraceHasher,
+    metrics: Collector,
+    drops: Drops,
+}
+
+impl World {
+    /// Builds the world of `scenario` with every initial router created and scheduled.
+    pub fn new(scenario: Arc<Scenario>) -> Result<World, String> {
+        let seed = scenario.general.seed;
+        let start = Instant::from_secs(scenario.general.start.0);
+        let links = LinkModel::new(&scenario.network, scenario.topology.as_ref())?;
+        let metrics = Collector::new(
+            scenario.metrics.record.clone(),
+            start,
+            scenario.general.warmup.0,
+        );
+        let mut world = World {
+            netdb_config: scenario.netdb_config(),
+            start,
+            stop: start + scenario.general.stop_time.0,
+            now: start,
+            queue: EventQueue::default(),
+            nodes: Vec::new(),
+            by_hash: HashMap::new(),
+            online: IndexSet::default(),
+            links,
+            partitioned: false,
+            net_rng: derive_rng(seed, "network", 0),
+            world_rng: derive_rng(seed, "world", 0),
+            sample_rng: derive_rng(seed, "sample", 0),
+            trace: TraceHasher::default(),
+            metrics,
+            drops: Drops::default(),
+            scenario,
+        };
+        for group in 0..world.scenario.routers.len() {
+            let g = &world.scenario.routers[group];
+            let (count, first_start, spread) = (g.count, g.start.0, g.start_spread.0);
+            for _ in 0..count {
+                world.spawn(group, start + first_start, spread);
+            }
+        }
+        for (i, event) in world.scenario.events.iter().enumerate() {
+            world.queue.push(start + event.at.0, Ev::Scenario(i as u32));
+        }
+        world.queue.push(
+            start + world.scenario.general.warmup.0 + world.sample_interval(),
+            Ev::Sample,
+        );
+        let first_lookup = world.next_workload_delay(world.nodes.len());
+        if let Some(delay) = first_lookup {
+            world.queue.push(start + delay, Ev::Workload);
+        }
+        Ok(world)
+    }
+
+    fn sample_interval(&self) -> Duration {
+        self.scenario.general.sample_interval.0
+    }
+
+    /// Creates a router of `group` that starts at a uniform time in `[at, at + spread)`.
+    fn spawn(&mut self, group: usize, at: Instant, spread: Duration) {
+        let index = self.nodes.len() as u32;
+        let spec = &self.scenario.routers[group];
+        let mut rng = derive_rng(self.scenario.general.seed, "router", u64::from(index));
+        let keys = RouterKeys::generate(&mut rng);
+        let region = match &spec.region {
+            Some(name) => self.scenario.region_index(name).unwrap_or(0),
+            None => index as usize % self.links.regions(),
+        };
+        let floodfill = spec.role == Role::Floodfill;
+        let config = RouterConfig {
+            floodfill,
+            net_id: self.scenario.general.net_id,
+            bandwidth_class: spec.bandwidth_class,
+            addresses: vec![simulated_address(index, &mut rng)],
+            netdb: self.netdb_config.clone(),
+            ..RouterConfig::default()
+        };
+        let router = Router::new(config, keys, rng, self.now);
+        self.by_hash.insert(router.hash(), index);
+        self.nodes.push(Node {
+            router,
+            group: group as u16,
+            region: region as u16,
+            floodfill,
+            bandwidth: spec.bandwidth.unwrap_or(self.scenario.network.bandwidth),
+            state: NodeState::Pending,
+            epoch: 0,
+            armed: Instant::MAX,
+            uplink_free: self.start,
+            side: false,
+        });
+        let offset = if spread.is_zero() {
+            Duration::ZERO
+        } else {
+            Duration::from_micros(self.world_rng.gen_range(0..spread.as_micros() as u64))
+        };
+        self.queue.push(at + offset, Ev::Start(index));
+    }
+
+    /// Time to the next client lookup of the whole network (a Poisson process whose rate
+    /// scales with the routers online), or `None` without a lookup workload.
+    fn next_workload_delay(&mut self, online: usize) -> Option<Duration> {
+        let per_hour = self.scenario.workload.lookups_per_router_hour * online.max(1) as f64;
+        if per_hour <= 0.0 {
+            return None;
+        }
+        let rate_per_s = per_hour / 3600.0;
+        let u: f64 = self.world_rng.gen_range(f64::EPSILON..1.0);
+        Some(Duration::from_secs_f64(-u.ln() / rate_per_s))
+    }
+
+    /// Runs to the scenario's stop time.
+    pub fn run(mut self, progress: &mut dyn Progress) -> (Outcome, Drops) {
+        while let Some(at) = self.queue.peek_time() {
+            if at > self.stop {
+                break;
+            }
+            let Some((at, _seq, ev)) = self.queue.pop() else {
+                break;
+            };
+            self.now = at;
+            self.step(ev);
+            if self.trace.events() % 16_384 == 0 {
+                progress.update(
+                    at.saturating_duration_since(self.start),
+                    self.trace.events(),
+                );
+            }
+        }
+        progress.update(
+            self.stop.saturating_duration_since(self.start),
+            self.trace.events(),
+        );
+        let floodfills = (0..self.nodes.len() as u32)
+            .filter(|i| self.nodes[*i as usize].floodfill)
+            .collect();
+        let events = self.trace.events();
+        let outcome = Outcome {
+            trace_hash: self.trace.finish(),
+            events,
+            routers: self.nodes.len() as u64,
+            metrics: self.metrics,
+            floodfills,
+        };
+        (outcome, self.drops)
+    }
+
+    fn micros(&self) -> u64 {
+        self.now.saturating_duration_since(self.start).as_micros() as u64
+    }
+
+    fn step(&mut self, ev: Ev) {
+        let t = self.micros();
+        match ev {
+            Ev::Start(i) => {
+                self.trace.record(t, tag::START, &[u64::from(i)]);
+                self.start_router(i);
+            }
+            Ev::Deliver {
+                to,
+                from,
+                msg,
+                size,
+            } => {
+                self.trace.record(
+                    t,
+                    tag::DELIVER,
+                    &[u64::from(to), u64::from(from), u64::from(msg.id)],
+                );
+                self.deliver(to, from, msg, size);
+            }
+            Ev::Timer(i) => {
+                let node = &self.nodes[i as usize];
+                if node.state != NodeState::Online || node.armed != self.now {
+                    return; // superseded or the router is down
+                }
+                self.trace.record(t, tag::TIMER, &[u64::from(i)]);
+                let now = self.now;
+                let node = &mut self.nodes[i as usize];
+                node.armed = Instant::MAX;
+                node.router.handle_timeout(now);
+                self.drain(i);
+            }
+            Ev::Scenario(k) => {
+                self.trace.record(t, tag::SCENARIO, &[u64::from(k)]);
+                self.apply(k as usize);
+            }
+            Ev::Restart { router, epoch } => {
+                if self.nodes[router as usize].epoch != epoch
+                    || self.nodes[router as usize].state != NodeState::Down
+                {
+                    return;
+                }
+                self.trace.record(t, tag::RESTART, &[u64::from(router)]);
+                self.bring_online(router);
+            }
+            Ev::ChurnDown { router, epoch } => {
+                let node = &self.nodes[router as usize];
+                if node.epoch != epoch || node.state != NodeState::Online {
+                    return;
+                }
+                self.trace.record(t, tag::CHURN_DOWN, &[u64::from(router)]);
+                let downtime = self.churn_of(router).map(|(_, down)| down);
+                self.take_down(router, NodeState::Down);
+                if let Some(mean) = downtime {
+                    let after = self.exponential(mean);
+                    let epoch = self.nodes[router as usize].epoch;
+                    self.queue
+                        .push(self.now + after, Ev::Restart { router, epoch });
+                }
+            }
+            Ev::Workload => {
+                self.trace.record(t, tag::WORKLOAD, &[]);
+                self.client_lookup();
+                if let Some(delay) = self.next_workload_delay(self.online.len()) {
+                    self.queue.push(self.now + delay, Ev::Workload);
+                }
+            }
+            Ev::Sample => {
+                self.sample();
+                self.queue
+                    .push(self.now + self.sample_interval(), Ev::Sample);
+            }
+        }
+    }
+
+    /// Starts a router for the first time: reseed, then online.
+    fn start_router(&mut self, i: u32) {
+        if self.nodes[i as usize].state != NodeState::Pending {
+            return;
+        }
+        let bundle = self.reseed_bundle(i);
+        let now = self.now;
+        self.nodes[i as usize].router.bootstrap(now, bundle);
+        self.bring_online(i);
+    }
+
+    /// RouterInfos for a starting router: random routers that are online or about to
+    /// start (the reseed server's view), with at least a few floodfills among them.
+    fn reseed_bundle(&mut self, for_router: u32) -> Vec<Arc<RouterInfo>> {
+        let wanted = self.scenario.bootstrap.reseed_routers as usize;
+        let candidates: Vec<u32> = (0..self.nodes.len() as u32)
+            .filter(|&j| {
+                j != for_router
+                    && matches!(
+                        self.nodes[j as usize].state,
+                        NodeState::Online | NodeState::Pending
+                    )
+            })
+            .collect();
+        let mut chosen: Vec<u32> = candidates
+            .choose_multiple(&mut self.world_rng, wanted)
+            .copied()
+            .collect();
+        let floodfills = chosen
+            .iter()
+            .filter(|j| self.nodes[**j as usize].floodfill)
+            .count();
+        if floodfills < RESEED_MIN_FLOODFILLS {
+            let extra: Vec<u32> = candidates
+                .iter()
+                .filter(|j| self.nodes[**j as usize].floodfill && !chosen.contains(j))
+                .copied()
+                .collect::<Vec<_>>()
+                .choose_multiple(&mut self.world_rng, RESEED_MIN_FLOODFILLS - floodfills)
+                .copied()
+                .collect();
+            chosen.extend(extra);
+        }
+        chosen
+            .into_iter()
+            .map(|j| self.nodes[j as usize].router.router_info().clone())
+            .collect()
+    }
+
+    fn bring_online(&mut self, i: u32) {
+        let now = self.now;
+        let node = &mut self.nodes[i as usize];
+        node.state = NodeState::Online;
+        node.epoch += 1;
+        node.armed = Instant::MAX;
+        // Starting is restarting with whatever the netDb holds: nothing is in flight.
+        node.router.restart(now);
+        self.online.insert(i);
+        self.drain(i);
+        if let Some((uptime, _)) = self.churn_of(i) {
+            let after = self.exponential(uptime);
+            let epoch = self.nodes[i as usize].epoch;
+            self.queue
+                .push(now + after, Ev::ChurnDown { router: i, epoch });
+        }
+    }
+
+    fn take_down(&mut self, i: u32, state: NodeState) {
+        let node = &mut self.nodes[i as usize];
+        node.state = state;
+        node.epoch += 1;
+        node.armed = Instant::MAX;
+        self.online.remove(i);
+    }
+
+    /// Mean uptime and downtime of the churn that applies to router `i`, if any.
+    fn churn_of(&self, i: u32) -> Option<(Duration, Duration)> {
+        let group = self.scenario.routers[self.nodes[i as usize].group as usize].name();
+        self.scenario
+            .churn
+            .iter()
+            .find(|c| c.group == group)
+            .map(|c| (c.mean_uptime.0, c.mean_downtime.0))
+    }
+
+    fn exponential(&mut self, mean: Duration) -> Duration {
+        let u: f64 = self.world_rng.gen_range(f64::EPSILON..1.0);
+        mean.mul_f64(-u.ln())
+    }
+
+    /// Hands everything router `i` wants done to the world.
+    fn drain(&mut self, i: u32) {
+        loop {
+            let output = self.nodes[i as usize].router.poll_output();
+            match output {
+                Output::Send { to, msg } => self.send(i, to, msg),
+                Output::Event(Event::NetDb(event)) => {
+                    let floodfill = self.nodes[i as usize].floodfill;
+                    self.metrics.on_event(self.now, i, floodfill, &event);
+                }
+                Output::Event(_) => {}
+                Output::Timeout(at) => {
+                    let node = &mut self.nodes[i as usize];
+                    if at != node.armed && at != Instant::MAX {
+                        node.armed = at;
+                        self.queue.push(at.max(self.now), Ev::Timer(i));
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, from: u32, to_hash: Hash, msg: I2npMessage) {
+        let t = self.micros();
+        let Some(&to) = self.by_hash.get(&to_hash) else {
+            self.trace.record(t, tag::DROP, &[u64::from(from), 0]);
+            return;
+        };
+        if self.links.lost(&mut self.net_rng) {
+            self.drops.lost += 1;
+            self.trace.record(t, tag::DROP, &[u64::from(from), 1]);
+            return;
+        }
+        if self.cut(from, to) {
+            self.drops.partitioned += 1;
+            self.trace.record(t, tag::DROP, &[u64::from(from), 2]);
+            return;
+        }
+        let size = wire_size(&msg);
+        let (from_region, to_region) = (
+            self.nodes[from as usize].region as usize,
+            self.nodes[to as usize].region as usize,
+        );
+        let delay = self.links.delay(from_region, to_region, &mut self.net_rng);
+        let node = &mut self.nodes[from as usize];
+        let leaves = node.uplink_free.max(self.now) + node.bandwidth.transmit_time(size);
+        node.uplink_free = leaves;
+        self.trace.record(
+            t,
+            tag::SEND,
+            &[u64::from(from), u64::from(to), u64::from(msg.id)],
+        );
+        self.queue.push(
+            leaves + delay,
+            Ev::Deliver {
+                to,
+                from,
+                msg,
+                size: size as u32,
+            },
+        );
+    }
+
+    /// Whether a partition separates `a` and `b`.
+    fn cut(&self, a: u32, b: u32) -> bool {
+        self.partitioned && self.nodes[a as usize].side != self.nodes[b as usize].side
+    }
+
+    fn deliver(&mut self, to: u32, from: u32, msg: I2npMessage, size: u32) {
+        if self.nodes[to as usize].state != NodeState::Online {
+            self.drops.offline += 1;
+            return;
+        }
+        if self.cut(from, to) {
+            self.drops.partitioned += 1;
+            return;
+        }
+        let now = self.now;
+        let from_hash = self.nodes[from as usize].router.hash();
+        let node = &mut self.nodes[to as usize];
+        self.metrics
+            .on_delivery(now, to, node.floodfill, size as usize);
+        node.router.handle_message(now, from_hash, msg);
+        self.drain(to);
+    }
+
+    /// A client lookup: a random online router looks up a random router of the run.
+    fn client_lookup(&mut self) {
+        let Some(requester) = self.online.choose(&mut self.world_rng) else {
+            return;
+        };
+        let target = self.world_rng.gen_range(0..self.nodes.len() as u32);
+        if target == requester {
+            return;
+        }
+        let key = self.nodes[target as usize].router.hash();
+        let now = self.now;
+        let _ = self.nodes[requester as usize].router.lookup(now, key);
+        self.drain(requester);
+    }
+
+    fn apply(&mut self, k: usize) {
+        let action = self.scenario.events[k].action.clone();
+        match action {
+            Action::Join {
+                group,
+                count,
+                spread,
+            } => {
+                let Some(g) = self.scenario.group_index(&group) else {
+                    return;
+                };
+                for _ in 0..count {
+                    self.spawn(g, self.now, spread.0);
+                }
+            }
+            Action::Withdraw { group, amount } => {
+                for i in self.pick_online(&group, amount) {
+                    self.take_down(i, NodeState::Gone);
+                }
+            }
+            Action::Crash {
+                group,
+                amount,
+                down,
+            } => {
+                for i in self.pick_online(&group, amount) {
+                    self.take_down(i, NodeState::Down);
+                    if let Some(down) = down {
+                        let epoch = self.nodes[i as usize].epoch;
+                        self.queue
+                            .push(self.now + down.0, Ev::Restart { router: i, epoch });
+                    }
+                }
+            }
+            Action::Partition(side) => {
+                for node in &mut self.nodes {
+                    node.side = false;
+                }
+                match side {
+                    PartitionSide::Group(group) => {
+                        let g = self.scenario.group_index(&group).unwrap_or(usize::MAX);
+                        for node in &mut self.nodes {
+                            node.side = node.group as usize == g;
+                        }
+                    }
+                    PartitionSide::Fraction(f) => {
+                        let mut online = self.online.members().to_vec();
+                        online.sort_unstable();
+                        let n = ((online.len() as f64) * f).round() as usize;
+                        for i in online.choose_multiple(&mut self.world_rng, n) {
+                            self.nodes[*i as usize].side = true;
+                        }
+                    }
+                }
+                self.partitioned = true;
+            }
+            Action::Heal => self.partitioned = false,
+        }
+    }
+
+    /// `amount` of the online routers of `group`, chosen at random.
+    fn pick_online(&mut self, group: &str, amount: Amount) -> Vec<u32> {
+        let Some(g) = self.scenario.group_index(group) else {
+            return Vec::new();
+        };
+        let mut members: Vec<u32> = self
+            .online
+            .members()
+            .iter()
+            .copied()
+            .filter(|i| self.nodes[*i as usize].group as usize == g)
+            .collect();
+        members.sort_unstable();
+        let n = amount.of(members.len());
+        members
+            .choose_multiple(&mut self.world_rng, n)
+            .copied()
+            .collect()
+    }
+
+    /// Records the time series: store counters and netDb coverage per role.
+    fn sample(&mut self) {
+        let now = self.now;
+        self.metrics.end_interval(now);
+        let online_total = self.online.len() as u64;
+        for (role, floodfill) in [
+            (CoverageRecord::FLOODFILL, true),
+            (CoverageRecord::ROUTER, false),
+        ] {
+            let mut members: Vec<u32> = self
+                .online
+                .members()
+                .iter()
+                .copied()
+                .filter(|i| self.nodes[*i as usize].floodfill == floodfill)
+                .collect();
+            members.sort_unstable();
+            let known = members
+                .iter()
+                .map(|i| self.nodes[*i as usize].router.netdb().store().len() as u64)
+                .collect();
+            let n = self.scenario.metrics.coverage_sample.min(members.len());
+            let coverage = members
+                .choose_multiple(&mut self.sample_rng, n)
+                .map(|i| self.coverage_of(*i))
+                .collect();
+            self.metrics.add_coverage(
+                now,
+                CoverageSample {
+                    role,
+                    online_routers: online_total,
+                    known,
+                    coverage,
+                },
+            );
+        }
+    }
+
+    /// Fraction of the other online routers that router `i` knows.
+    fn coverage_of(&self, i: u32) -> f64 {
+        let others = self.online.len().saturating_sub(1);
+        if others == 0 {
+            return 1.0;
+        }
+        let known_online = self.nodes[i as usize]
+            .router
+            .netdb()
+            .store()
+            .hashes()
+            .filter(|h| {
+                self.by_hash
+                    .get(*h)
+                    .is_some_and(|j| self.nodes[*j as usize].state == NodeState::Online)
+            })
+            .count();
+        known_online as f64 / others as f64
+    }
+}
+
+/// An NTCP2-style address so RouterInfos have realistic sizes: host, port, static key
+/// and IV, as a real router publishes them (the simulator does not run NTCP2).
+fn simulated_address(index: u32, rng: &mut impl RngCore) -> RouterAddress {
+    let mut s = [0u8; 32];
+    let mut iv = [0u8; 16];
+    rng.fill_bytes(&mut s);
+    rng.fill_bytes(&mut iv);
+    let host = format!(
+        "10.{}.{}.{}",
+        (index >> 16) & 0xff,
+        (index >> 8) & 0xff,
+        index & 0xff
+    );
+    let mut options = Mapping::new();
+    for (k, v) in [
+        ("host", host),
+        ("port", (9000 + index % 20_000).to_string()),
+        ("s", base64_encode(&s)),
+        ("i", base64_encode(&iv)),
+        ("v", "2".to_owned()),
+    ] {
+        options
+            .insert(k, v)
+            .expect("short address options fit a Mapping");
+    }
+    RouterAddress {
+        cost: 3,
+        expiration_ms: 0,
+        transport: "NTCP2".to_owned(),
+        options,
+    }
+}
+
+/// Bytes a message occupies on an NTCP2 link: block header, short I2NP header, payload.
+/// RouterInfos are counted uncompressed (the simulator does not gzip them).
+fn wire_size(msg: &I2npMessage) -> usize {
+    const BLOCK_AND_SHORT_HEADER: usize = 3 + 9;
+    let payload = match &msg.body {
+        MessageBody::DatabaseStore(store) => {
+            let reply = if store.reply.is_some() { 4 + 4 + 32 } else { 4 };
+            let entry = match &store.entry {
+                StoreEntry::RouterInfo(info) => 2 + info.as_bytes().len(),
+                StoreEntry::LeaseSet { data, .. } => data.len(),
+            };
+            32 + 1 + reply + entry
+        }
+        MessageBody::DatabaseLookup(lookup) => 32 + 32 + 1 + 2 + 32 * lookup.exclude.len(),
+        MessageBody::DatabaseSearchReply(reply) => 32 + 1 + 32 * reply.peers.len() + 32,
+        MessageBody::DeliveryStatus(_) => 12,
+    };
+    BLOCK_AND_SHORT_HEADER + payload
+}
+
+/// A set of router indices with O(1) insert, remove and uniform choice.
+#[derive(Debug, Default)]
+struct IndexSet {
+    members: Vec<u32>,
+    position: Vec<u32>,
+}
+
+impl IndexSet {
+    const ABSENT: u32 = u32::MAX;
+
+    fn insert(&mut self, i: u32) {
+        let slot = i as usize;
+        if self.position.len() <= slot {
+            self.position.resize(slot + 1, Self::ABSENT);
+        }
+        if self.position[slot] == Self::ABSENT {
+            self.position[slot] = self.members.len() as u32;
+            self.members.push(i);
+        }
+    }
+
+    fn remove(&mut self, i: u32) {
+        let Some(&at) = self.position.get(i as usize) else {
+            return;
+        };
+        if at == Self::ABSENT {
+            return;
+        }
+        self.members.swap_remove(at as usize);
+        if let Some(&moved) = self.members.get(at as usize) {
+            self.position[moved as usize] = at;
+        }
+        self.position[i as usize] = Self::ABSENT;
+    }
+
+    fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    fn members(&self) -> &[u32] {
+        &self.members
+    }
+
+    fn choose(&self, rng: &mut impl Rng) -> Option<u32> {
+        self.members.choose(rng).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_set_insert_remove_choose() {
+        let mut set = IndexSet::default();
+        for i in [5, 1, 9, 3] {
+            set.insert(i);
+        }
+        set.insert(5);
+        assert_eq!(set.len(), 4);
+        set.remove(1);
+        set.remove(42);
+        let mut members = set.members().to_vec();
+        members.sort_unstable();
+        assert_eq!(members, [3, 5, 9]);
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        for _ in 0..20 {
+            assert!(members.contains(&set.choose(&mut rng).expect("non-empty")));
+        }
+    }
+}
