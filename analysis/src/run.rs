@@ -18,25 +18,21 @@ pub enum LoadError {
     MissingManifest(PathBuf),
     #[error("{}: the manifest lists this metric but the file is missing", .0.display())]
     MissingMetric(PathBuf),
-    #[error("{}: {source}", .path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("{}: invalid manifest: {source}", .path.display())]
+    #[error("{}: {error}", .path.display())]
+    Io { path: PathBuf, error: io::Error },
+    #[error("{}: invalid manifest: {error}", .path.display())]
     Manifest {
         path: PathBuf,
-        #[source]
-        source: serde_json::Error,
+        error: serde_json::Error,
     },
-    #[error("{}{}: {}", .path.display(), Line(*.line), CsvMessage(.source))]
+    #[error("{}{}{}: {}", .path.display(), Line(*.line), Column(.column.as_ref()), CsvMessage(.error))]
     Csv {
         path: PathBuf,
         /// 1-based line of the offending row, when the csv crate knows it.
         line: Option<u64>,
-        #[source]
-        source: csv::Error,
+        /// 1-based column and its header name, when known.
+        column: Option<(u64, String)>,
+        error: csv::Error,
     },
 }
 
@@ -50,6 +46,9 @@ impl LoadError {
     }
 }
 
+// The underlying errors are part of the message rather than `source()`, so printing the chain
+// (anyhow's `{:#}`) does not repeat them.
+
 struct Line(Option<u64>);
 
 impl fmt::Display for Line {
@@ -61,16 +60,25 @@ impl fmt::Display for Line {
     }
 }
 
+struct Column<'a>(Option<&'a (u64, String)>);
+
+impl fmt::Display for Column<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some((n, name)) if name.is_empty() => write!(f, ", column {n}"),
+            Some((n, name)) => write!(f, ", column {n} ({name})"),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The csv error without the position, which [`LoadError::Csv`] already shows.
 struct CsvMessage<'a>(&'a csv::Error);
 
 impl fmt::Display for CsvMessage<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0.kind() {
-            csv::ErrorKind::Deserialize { err, .. } => match err.field() {
-                Some(field) => write!(f, "field {}: {}", field + 1, err.kind()),
-                None => write!(f, "{}", err.kind()),
-            },
+            csv::ErrorKind::Deserialize { err, .. } => write!(f, "{}", err.kind()),
             csv::ErrorKind::UnequalLengths {
                 expected_len, len, ..
             } => write!(f, "found {len} fields, expected {expected_len}"),
@@ -101,16 +109,16 @@ impl RunFolder {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(LoadError::MissingManifest(manifest_path))
             }
-            Err(source) => {
+            Err(error) => {
                 return Err(LoadError::Io {
                     path: manifest_path,
-                    source,
+                    error,
                 })
             }
         };
-        let manifest = serde_json::from_str(&text).map_err(|source| LoadError::Manifest {
+        let manifest = serde_json::from_str(&text).map_err(|error| LoadError::Manifest {
             path: manifest_path,
-            source,
+            error,
         })?;
         Ok(Self { path, manifest })
     }
@@ -153,7 +161,7 @@ impl RunFolder {
                     Ok(None)
                 };
             }
-            Err(source) => return Err(LoadError::Io { path, source }),
+            Err(error) => return Err(LoadError::Io { path, error }),
         };
         read_csv(&path, io::BufReader::new(file)).map(Some)
     }
@@ -185,14 +193,28 @@ pub fn read_csv<T: Metric>(path: &Path, reader: impl io::Read) -> Result<Vec<T>,
         .has_headers(true)
         .trim(csv::Trim::All)
         .from_reader(reader);
+    let headers = rdr.headers().cloned().ok();
+    let error = |error: csv::Error| {
+        let column = match error.kind() {
+            csv::ErrorKind::Deserialize { err, .. } => err.field().map(|i| {
+                let name = headers
+                    .as_ref()
+                    .and_then(|h| h.get(i as usize))
+                    .unwrap_or_default();
+                (i + 1, name.to_string())
+            }),
+            _ => None,
+        };
+        LoadError::Csv {
+            path: path.to_path_buf(),
+            line: error.position().map(csv::Position::line),
+            column,
+            error,
+        }
+    };
     let mut rows = Vec::new();
     for row in rdr.deserialize() {
-        let row = row.map_err(|source| LoadError::Csv {
-            path: path.to_path_buf(),
-            line: source.position().map(csv::Position::line),
-            source,
-        })?;
-        rows.push(row);
+        rows.push(row.map_err(error)?);
     }
     Ok(rows)
 }
@@ -367,8 +389,10 @@ mod tests {
         assert!(path.ends_with("lookup.csv"));
         assert_eq!(*line, Some(3));
         let msg = err.to_string();
-        assert!(msg.contains("lookup.csv line 3"), "{msg}");
-        assert!(msg.contains("field 5"), "{msg}");
+        assert!(
+            msg.ends_with("lookup.csv line 3, column 5 (latency_ms): invalid float literal"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -15,7 +15,12 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(I2npMessage::decode(&encoded).expect("re-decodes"), msg);
         }
     } else if let Ok(msg) = I2npMessage::decode_short(bytes) {
-        let encoded = msg.try_encode_short().expect("a decoded message re-encodes");
-        assert_eq!(I2npMessage::decode_short(&encoded).expect("re-decodes"), msg);
+        let encoded = msg
+            .try_encode_short()
+            .expect("a decoded message re-encodes");
+        assert_eq!(
+            I2npMessage::decode_short(&encoded).expect("re-decodes"),
+            msg
+        );
     }
 });

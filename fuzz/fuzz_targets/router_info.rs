@@ -9,6 +9,9 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(ri.as_bytes(), data);
         let again = RouterInfo::parse(ri.as_bytes()).expect("a parsed RouterInfo re-parses");
         assert_eq!(again, ri);
-        assert_eq!(ri.hash(), ramsons_router::data::Hash::digest(ri.identity().as_bytes()));
+        assert_eq!(
+            ri.hash(),
+            ramsons_router::data::Hash::digest(ri.identity().as_bytes())
+        );
     }
 });

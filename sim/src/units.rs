@@ -115,7 +115,7 @@ impl FromStr for Bandwidth {
             _ => return Err(expected()),
         };
         let bits = value * scale;
-        if bits < 1.0 || bits > 1e13 {
+        if !(1.0..=1e13).contains(&bits) {
             return Err(expected());
         }
         Ok(Bandwidth(bits as u64))

@@ -96,7 +96,8 @@ pub fn plot_all(runs: &[(String, RunFolder)], out_dir: &Path) -> anyhow::Result<
 }
 
 /// Legend labels for runs: `"<scenario_name> seed <seed>"`; runs whose labels would collide
-/// use their folder name instead, or their path as given if folder names collide too.
+/// use their folder name instead, or their path as given if folder names collide too (and
+/// `" #<n>"` is appended to any label still repeated, e.g. the same folder given twice).
 pub fn default_labels(runs: &[RunFolder]) -> Vec<String> {
     fn collides(labels: &[String], i: usize) -> bool {
         labels.iter().filter(|l| **l == labels[i]).count() > 1
@@ -106,7 +107,7 @@ pub fn default_labels(runs: &[RunFolder]) -> Vec<String> {
         .map(|r| format!("{} seed {}", r.manifest.scenario_name, r.manifest.seed))
         .collect();
     let folders: Vec<String> = runs.iter().map(RunFolder::folder_name).collect();
-    (0..runs.len())
+    let labels: Vec<String> = (0..runs.len())
         .map(|i| {
             if !collides(&primary, i) {
                 primary[i].clone()
@@ -114,6 +115,15 @@ pub fn default_labels(runs: &[RunFolder]) -> Vec<String> {
                 folders[i].clone()
             } else {
                 runs[i].path.display().to_string()
+            }
+        })
+        .collect();
+    (0..labels.len())
+        .map(|i| {
+            if collides(&labels, i) {
+                format!("{} #{}", labels[i], i + 1)
+            } else {
+                labels[i].clone()
             }
         })
         .collect()

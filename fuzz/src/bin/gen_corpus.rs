@@ -1,14 +1,14 @@
 //! Writes valid encodings into `corpus/<target>/` so fuzzing starts from real structures.
 //! Run from `fuzz/`: `cargo run --bin gen_corpus`.
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha20Rng;
 use ramsons_router::crypto::RouterKeys;
 use ramsons_router::data::{Hash, Mapping, RouterAddress};
 use ramsons_router::i2np::{
     DatabaseLookup, DatabaseSearchReply, DatabaseStore, DeliveryStatus, I2npMessage, LookupKind,
     MessageBody, ReplyEncryption, StoreEntry, StoreReply,
 };
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
 use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::Arc;

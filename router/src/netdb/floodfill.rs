@@ -50,7 +50,8 @@ impl NetDb {
         let peers = if request.kind == LookupKind::Exploration {
             self.store.closest_non_floodfills(&routing_key, n, &exclude)
         } else {
-            self.store.closest_floodfills(&routing_key, n, &exclude)
+            self.store
+                .closest_floodfills(&routing_key, n, &exclude, now)
         };
         let body = MessageBody::DatabaseSearchReply(DatabaseSearchReply {
             key: request.key,
@@ -102,11 +103,11 @@ impl NetDb {
         let exclude = [self.me, from, *key];
         let mut targets =
             self.store
-                .closest_floodfills(&routing::routing_key(key, now), n, &exclude);
+                .closest_floodfills(&routing::routing_key(key, now), n, &exclude, now);
         let midnight = now.next_utc_midnight();
         if now + self.config.next_day_flood_window >= midnight {
             let tomorrow = routing::routing_key(key, midnight);
-            for peer in self.store.closest_floodfills(&tomorrow, n, &exclude) {
+            for peer in self.store.closest_floodfills(&tomorrow, n, &exclude, now) {
                 if !targets.contains(&peer) {
                     targets.push(peer);
                 }

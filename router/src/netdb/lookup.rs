@@ -93,7 +93,7 @@ impl Lookup {
 
     /// Decides the next step. Suggestions being fetched are waited for before asking a
     /// farther peer we already know: they are closer to the key by construction.
-    pub fn next(&self, store: &RouterInfoStore, me: &Hash) -> Next {
+    pub fn next(&self, store: &RouterInfoStore, me: &Hash, now: Instant) -> Next {
         if self.pending.is_some() || !self.fetching.is_empty() {
             return Next::Wait;
         }
@@ -105,7 +105,7 @@ impl Lookup {
                 let mut exclude = self.queried.clone();
                 exclude.push(*me);
                 match store
-                    .closest_floodfills(&self.routing_key, 1, &exclude)
+                    .closest_floodfills(&self.routing_key, 1, &exclude, now)
                     .first()
                 {
                     Some(peer) => Next::Query(*peer),

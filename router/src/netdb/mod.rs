@@ -335,7 +335,7 @@ impl NetDb {
             })
             .collect();
         for (id, peer) in expired {
-            self.store.note_failure(&peer);
+            self.store.note_failure(&peer, now);
             if let Some(lookup) = self.lookups.get_mut(&id) {
                 lookup.pending = None;
                 lookup.timeouts += 1;
@@ -394,7 +394,7 @@ impl NetDb {
             let Some(lookup) = self.lookups.get(&id) else {
                 continue;
             };
-            match lookup.next(&self.store, &self.me) {
+            match lookup.next(&self.store, &self.me, now) {
                 Next::Wait => {}
                 Next::Query(peer) => self.query(now, id, peer),
                 Next::Exhausted => work.extend(self.finish(now, id, None)),

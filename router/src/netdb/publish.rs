@@ -85,7 +85,7 @@ impl NetDb {
         exclude.push(self.me);
         let Some(floodfill) = self
             .store
-            .closest_floodfills(&routing_key, 1, &exclude)
+            .closest_floodfills(&routing_key, 1, &exclude, now)
             .first()
             .copied()
         else {
@@ -169,7 +169,7 @@ impl NetDb {
         }
         match publication.stage {
             Stage::AwaitingAck { floodfill, .. } => {
-                self.store.note_failure(&floodfill);
+                self.store.note_failure(&floodfill, now);
                 self.store_at_next(now, publication);
             }
             Stage::VerifyAt { stored_at, .. } => self.start_verify(now, publication, stored_at),
@@ -182,7 +182,7 @@ impl NetDb {
         let routing_key = routing::routing_key(&self.me, now);
         let verifier = self
             .store
-            .closest_floodfills(&routing_key, 1, &[self.me, stored_at])
+            .closest_floodfills(&routing_key, 1, &[self.me, stored_at], now)
             .first()
             .copied();
         let Some(verifier) = verifier else {

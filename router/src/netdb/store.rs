@@ -12,9 +12,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Consecutive failures (lookup timeouts, unacknowledged stores) after which a peer is no
-/// longer chosen for netDb work until it publishes a fresh RouterInfo.
+/// Consecutive failures (lookup timeouts, unacknowledged stores) after which a peer is
+/// set aside: not chosen for netDb work until a fresh RouterInfo of it arrives or
+/// [`FAILURE_BACKOFF`] has passed.
 pub const MAX_CONSECUTIVE_FAILURES: u8 = 3;
+
+/// How long a failing peer is set aside before it gets another chance. Without it, a
+/// router whose floodfills were all briefly unreachable would never use them again.
+pub const FAILURE_BACKOFF: Duration = Duration::from_secs(5 * 60);
 
 /// How far in the future a RouterInfo's publication date may lie (clock skew allowance).
 pub const MAX_FUTURE_SKEW: Duration = Duration::from_secs(2 * 60);
@@ -23,6 +28,8 @@ pub const MAX_FUTURE_SKEW: Duration = Duration::from_secs(2 * 60);
 struct Entry {
     info: Arc<RouterInfo>,
     failures: u8,
+    /// When a peer set aside for failing may be tried again.
+    retry_at: Instant,
 }
 
 /// Why a RouterInfo was not stored.
@@ -142,10 +149,18 @@ impl RouterInfoStore {
             Some(entry) => {
                 entry.info = info;
                 entry.failures = 0;
+                entry.retry_at = Instant::default();
                 StoreOutcome::Updated
             }
             None => {
-                self.entries.insert(hash, Entry { info, failures: 0 });
+                self.entries.insert(
+                    hash,
+                    Entry {
+                        info,
+                        failures: 0,
+                        retry_at: Instant::default(),
+                    },
+                );
                 StoreOutcome::New
             }
         };
@@ -177,9 +192,12 @@ impl RouterInfoStore {
         before - self.entries.len()
     }
 
-    pub fn note_failure(&mut self, peer: &Hash) {
+    pub fn note_failure(&mut self, peer: &Hash, now: Instant) {
         if let Some(entry) = self.entries.get_mut(peer) {
             entry.failures = entry.failures.saturating_add(1);
+            if entry.failures >= MAX_CONSECUTIVE_FAILURES {
+                entry.retry_at = now + FAILURE_BACKOFF;
+            }
         }
     }
 
@@ -189,19 +207,25 @@ impl RouterInfoStore {
         }
     }
 
-    /// Whether `peer` is known and has not failed too often in a row.
-    pub fn is_usable(&self, peer: &Hash) -> bool {
+    /// Whether `peer` is known and not set aside for failing.
+    pub fn is_usable(&self, peer: &Hash, now: Instant) -> bool {
         self.entries
             .get(peer)
-            .is_some_and(|e| e.failures < MAX_CONSECUTIVE_FAILURES)
+            .is_some_and(|e| e.failures < MAX_CONSECUTIVE_FAILURES || now >= e.retry_at)
     }
 
     /// The `n` usable floodfills closest to `routing_key`, nearest first, skipping `exclude`.
-    pub fn closest_floodfills(&self, routing_key: &Hash, n: usize, exclude: &[Hash]) -> Vec<Hash> {
+    pub fn closest_floodfills(
+        &self,
+        routing_key: &Hash,
+        n: usize,
+        exclude: &[Hash],
+        now: Instant,
+    ) -> Vec<Hash> {
         let candidates = self
             .floodfills
             .iter()
-            .filter(|h| !exclude.contains(h) && self.is_usable(h));
+            .filter(|h| !exclude.contains(h) && self.is_usable(h, now));
         routing::closest(routing_key, candidates, n)
     }
 

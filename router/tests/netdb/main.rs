@@ -1,0 +1,447 @@
+//! The netDb end to end: several routers exchanging real messages in virtual time.
+//!
+//! `Net` is a minimal driver around the sans-IO contract (like quinn-proto's test pair):
+//! messages take a fixed 10 ms, timers fire exactly when asked, and any router can be
+//! made unreachable.
+
+use ramsons_router::crypto::RouterKeys;
+use ramsons_router::data::{Hash, Mapping, RouterInfo};
+use ramsons_router::i2np::{DatabaseLookup, I2npMessage, LookupKind, MessageBody, ReplyEncryption};
+use ramsons_router::netdb::routing::{closest, routing_key};
+use ramsons_router::netdb::{
+    LookupAnswer, NetDbEvent, Purpose, Rejection, RouterInfoStore, StoreOutcome,
+};
+use ramsons_router::time::Instant;
+use ramsons_router::{Event, Output, Router, RouterConfig};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+const LINK: Duration = Duration::from_millis(10);
+/// Noon UTC, far from the midnight key rotation.
+const NOON: u64 = 1_795_262_400; // 2026-11-21T12:00:00Z
+
+struct Net {
+    routers: Vec<Router>,
+    now: Instant,
+    seq: u64,
+    queue: BTreeMap<(Instant, u64), (usize, usize, I2npMessage)>,
+    timers: Vec<Instant>,
+    down: BTreeSet<usize>,
+    events: Vec<(Instant, usize, NetDbEvent)>,
+}
+
+impl Net {
+    /// `floodfills` floodfills followed by `routers` plain routers, nobody knowing anyone.
+    fn new(floodfills: usize, routers: usize, seed: u64) -> Net {
+        let now = Instant::from_secs(NOON);
+        let routers: Vec<Router> = (0..floodfills + routers)
+            .map(|i| {
+                let mut rng = ChaCha20Rng::seed_from_u64(seed * 1000 + i as u64);
+                let keys = RouterKeys::generate(&mut rng);
+                let config = RouterConfig {
+                    floodfill: i < floodfills,
+                    ..RouterConfig::default()
+                };
+                Router::new(config, keys, rng, now)
+            })
+            .collect();
+        let n = routers.len();
+        let mut net = Net {
+            routers,
+            now,
+            seq: 0,
+            queue: BTreeMap::new(),
+            timers: vec![Instant::MAX; n],
+            down: BTreeSet::new(),
+            events: Vec::new(),
+        };
+        for i in 0..n {
+            net.drain(i);
+        }
+        net
+    }
+
+    fn hash(&self, i: usize) -> Hash {
+        self.routers[i].hash()
+    }
+
+    fn index(&self, hash: &Hash) -> Option<usize> {
+        self.routers.iter().position(|r| r.hash() == *hash)
+    }
+
+    /// Router `i` learns the RouterInfos of `others`.
+    fn introduce(&mut self, i: usize, others: impl IntoIterator<Item = usize>) {
+        let infos: Vec<Arc<RouterInfo>> = others
+            .into_iter()
+            .filter(|j| *j != i)
+            .map(|j| self.routers[j].router_info().clone())
+            .collect();
+        let now = self.now;
+        self.routers[i].bootstrap(now, infos);
+    }
+
+    fn drain(&mut self, i: usize) {
+        loop {
+            match self.routers[i].poll_output() {
+                Output::Send { to, msg } => {
+                    if let Some(j) = self.index(&to) {
+                        self.seq += 1;
+                        self.queue.insert((self.now + LINK, self.seq), (i, j, msg));
+                    }
+                }
+                Output::Event(Event::NetDb(e)) => self.events.push((self.now, i, e)),
+                Output::Event(_) => {}
+                Output::Timeout(at) => {
+                    self.timers[i] = at;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Runs every message and timer due up to `until`.
+    fn run_until(&mut self, until: Instant) {
+        loop {
+            let next_message = self.queue.keys().next().map(|(t, _)| *t);
+            let (timer_at, timer_router) = self
+                .timers
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (*t, i))
+                .min()
+                .unwrap_or((Instant::MAX, 0));
+            let next = next_message.unwrap_or(Instant::MAX).min(timer_at);
+            if next > until {
+                self.now = until;
+                return;
+            }
+            self.now = next;
+            if next_message == Some(next) {
+                let Some((_, (from, to, msg))) = self.queue.pop_first() else {
+                    return;
+                };
+                if self.down.contains(&to) || self.down.contains(&from) {
+                    continue;
+                }
+                let from_hash = self.hash(from);
+                self.routers[to].handle_message(next, from_hash, msg);
+                self.drain(to);
+            } else {
+                self.timers[timer_router] = Instant::MAX;
+                self.routers[timer_router].handle_timeout(next);
+                self.drain(timer_router);
+            }
+        }
+    }
+
+    fn run_for(&mut self, d: Duration) {
+        let until = self.now + d;
+        self.run_until(until);
+    }
+
+    fn lookup(&mut self, i: usize, key: Hash) {
+        let now = self.now;
+        self.routers[i].lookup(now, key);
+        self.drain(i);
+    }
+
+    fn client_lookups(&self, i: usize) -> Vec<(bool, u32, u32)> {
+        self.events
+            .iter()
+            .filter(|(_, r, _)| *r == i)
+            .filter_map(|(_, _, e)| match e {
+                NetDbEvent::LookupFinished {
+                    purpose: Purpose::Client,
+                    found,
+                    peers_queried,
+                    timeouts,
+                    ..
+                } => Some((*found, *peers_queried, *timeouts)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn publication_is_stored_at_the_closest_floodfill_flooded_to_three_and_verified() {
+    let mut net = Net::new(8, 1, 1);
+    let all: Vec<usize> = (0..9).collect();
+    for i in 0..9 {
+        net.introduce(i, all.clone());
+    }
+    let publisher = 8;
+    let me = net.hash(publisher);
+    net.run_for(Duration::from_secs(90));
+
+    // Stores of the publisher's RouterInfo, by the floodfill that received them.
+    let stores: Vec<(usize, bool)> = net
+        .events
+        .iter()
+        .filter_map(|(_, r, e)| match e {
+            NetDbEvent::StoreReceived { key, flooded, .. } if *key == me => Some((*r, *flooded)),
+            _ => None,
+        })
+        .collect();
+    let floodfills: Vec<Hash> = (0..8).map(|i| net.hash(i)).collect();
+    let order = closest(&routing_key(&me, net.now), &floodfills, 8);
+    let direct: Vec<usize> = stores.iter().filter(|s| !s.1).map(|s| s.0).collect();
+    assert_eq!(
+        direct,
+        [net.index(&order[0]).expect("known")],
+        "stored at the closest floodfill"
+    );
+    let flooded: BTreeSet<usize> = stores.iter().filter(|s| s.1).map(|s| s.0).collect();
+    let expected: BTreeSet<usize> = order[1..4].iter().filter_map(|h| net.index(h)).collect();
+    assert_eq!(
+        flooded, expected,
+        "flooded to the 3 floodfills closest to the routing key"
+    );
+
+    let published: Vec<_> = net
+        .events
+        .iter()
+        .filter_map(|(_, r, e)| match e {
+            NetDbEvent::PublishFinished { failure, attempts } if *r == publisher => {
+                Some((*failure, *attempts))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        published,
+        [(None, 1)],
+        "verified through another floodfill after one store"
+    );
+}
+
+#[test]
+fn iterative_lookup_follows_a_search_reply_to_a_closer_floodfill() {
+    // 0 and 1 are floodfills; 2 is the target router; 3 looks it up knowing only 0.
+    let mut net = Net::new(2, 2, 2);
+    net.introduce(0, [1]);
+    net.introduce(1, [2]);
+    net.introduce(3, [0]);
+    let target = net.hash(2);
+    net.lookup(3, target);
+    net.run_for(Duration::from_secs(2));
+    assert_eq!(
+        net.client_lookups(3),
+        [(true, 2, 0)],
+        "found at the second floodfill"
+    );
+    assert!(net.routers[3].netdb().get(&target).is_some());
+    assert!(
+        net.routers[3].netdb().get(&net.hash(1)).is_some(),
+        "the suggested floodfill was fetched first"
+    );
+}
+
+#[test]
+fn lookup_gives_up_after_five_silent_peers() {
+    let mut net = Net::new(7, 1, 3);
+    net.introduce(7, 0..7);
+    net.down.extend(0..7);
+    let key = Hash([0x42; 32]);
+    let started = net.now;
+    net.lookup(7, key);
+    net.run_for(Duration::from_secs(30));
+    assert_eq!(net.client_lookups(7), [(false, 5, 5)]);
+    let finished = net
+        .events
+        .iter()
+        .find(|(_, _, e)| {
+            matches!(
+                e,
+                NetDbEvent::LookupFinished {
+                    purpose: Purpose::Client,
+                    ..
+                }
+            )
+        })
+        .map(|(t, _, _)| *t)
+        .expect("finished");
+    assert_eq!(
+        finished.saturating_duration_since(started),
+        Duration::from_secs(15)
+    );
+}
+
+#[test]
+fn failing_floodfills_are_avoided_by_later_lookups() {
+    let mut net = Net::new(4, 1, 4);
+    net.introduce(4, 0..4);
+    // A key nobody holds, so every lookup asks every usable floodfill.
+    let key = Hash([0x17; 32]);
+    let floodfills: Vec<Hash> = (0..4).map(|i| net.hash(i)).collect();
+    let order = closest(&routing_key(&key, net.now), &floodfills, 4);
+    let dead = net.index(&order[0]).expect("known");
+    net.down.insert(dead);
+    for _ in 0..4 {
+        net.lookup(4, key);
+        net.run_for(Duration::from_secs(15));
+    }
+    let results = net.client_lookups(4);
+    assert_eq!(results.len(), 4);
+    assert_eq!(
+        results[0],
+        (false, 4, 1),
+        "the dead floodfill is asked first"
+    );
+    // Exploration and publishing may also time out on it; after three consecutive
+    // failures it is no longer chosen.
+    let timeouts: u32 = results.iter().map(|r| r.2).sum();
+    assert!(timeouts <= 3, "{results:?}");
+    assert_eq!(results[3], (false, 3, 0), "{results:?}");
+}
+
+#[test]
+fn routers_that_are_not_floodfills_ignore_lookups() {
+    let mut net = Net::new(1, 2, 5);
+    net.introduce(2, [1]);
+    // Router 2 mistakes router 1 for someone to ask.
+    let now = net.now;
+    let from = net.hash(2);
+    let msg = I2npMessage {
+        id: 1,
+        expiration_ms: (now + Duration::from_secs(60)).as_millis(),
+        body: MessageBody::DatabaseLookup(DatabaseLookup {
+            key: net.hash(0),
+            from,
+            kind: LookupKind::RouterInfo,
+            reply_tunnel: None,
+            exclude: Vec::new(),
+            reply_encryption: ReplyEncryption::None,
+        }),
+    };
+    net.routers[1].handle_message(now, from, msg);
+    net.drain(1);
+    assert!(net.queue.is_empty(), "no reply");
+    assert!(net.events.iter().any(|(_, r, e)| *r == 1
+        && matches!(
+            e,
+            NetDbEvent::LookupReceived {
+                answer: LookupAnswer::Ignored,
+                ..
+            }
+        )));
+}
+
+#[test]
+fn expired_messages_are_dropped() {
+    let mut net = Net::new(1, 1, 6);
+    let now = net.now;
+    let from = net.hash(1);
+    let msg = I2npMessage {
+        id: 7,
+        expiration_ms: now.as_millis() - 1,
+        body: MessageBody::DatabaseLookup(DatabaseLookup {
+            key: net.hash(1),
+            from,
+            kind: LookupKind::RouterInfo,
+            reply_tunnel: None,
+            exclude: Vec::new(),
+            reply_encryption: ReplyEncryption::None,
+        }),
+    };
+    net.routers[0].handle_message(now, from, msg);
+    assert!(matches!(
+        net.routers[0].poll_output(),
+        Output::Event(Event::ExpiredMessage { type_id: 2, .. })
+    ));
+    assert!(matches!(net.routers[0].poll_output(), Output::Timeout(_)));
+}
+
+#[test]
+fn exploration_learns_routers_the_floodfill_knows() {
+    let mut net = Net::new(1, 12, 7);
+    net.introduce(0, 1..13);
+    net.introduce(1, [0]);
+    net.run_for(Duration::from_secs(300));
+    let known = net.routers[1].netdb().store().len();
+    assert!(
+        known >= 8,
+        "router 1 knows {known} routers after 5 minutes of exploration"
+    );
+}
+
+#[test]
+fn floodfills_forget_router_infos_after_an_hour() {
+    let mut net = Net::new(1, 1, 8);
+    net.introduce(0, [1]);
+    net.down.insert(1); // never republishes to anyone
+    net.run_for(Duration::from_secs(30 * 60));
+    assert!(net.routers[0].netdb().get(&net.hash(1)).is_some());
+    net.run_for(Duration::from_secs(40 * 60));
+    assert!(net.routers[0].netdb().get(&net.hash(1)).is_none());
+}
+
+fn signed(keys: &RouterKeys, published: Instant, net_id: &str) -> Arc<RouterInfo> {
+    let mut options = Mapping::new();
+    options.insert("caps", "Of").expect("fits");
+    options.insert("netId", net_id).expect("fits");
+    Arc::new(keys.sign_router_info(published.as_millis(), Vec::new(), options))
+}
+
+#[test]
+fn the_table_keeps_only_acceptable_newer_router_infos() {
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let me = RouterKeys::generate(&mut rng);
+    let other = RouterKeys::generate(&mut rng);
+    let now = Instant::from_secs(NOON);
+    let hour = Duration::from_secs(3600);
+    let mut table = RouterInfoStore::new(me.hash(), 2);
+    let key = other.hash();
+
+    let old = signed(&other, now - Duration::from_secs(60), "2");
+    let new = signed(&other, now, "2");
+    assert_eq!(table.store(&key, old.clone(), now, hour), StoreOutcome::New);
+    assert_eq!(table.floodfill_count(), 1);
+    assert_eq!(
+        table.store(&key, new.clone(), now, hour),
+        StoreOutcome::Updated
+    );
+    assert_eq!(table.store(&key, old, now, hour), StoreOutcome::Stale);
+    assert_eq!(table.store(&key, new, now, hour), StoreOutcome::Stale);
+
+    let reject =
+        |table: &mut RouterInfoStore, key: &Hash, info| match table.store(key, info, now, hour) {
+            StoreOutcome::Rejected(r) => r,
+            other => panic!("accepted: {other:?}"),
+        };
+    assert_eq!(
+        reject(&mut table, &me.hash(), signed(&other, now, "2")),
+        Rejection::KeyMismatch
+    );
+    assert_eq!(
+        reject(&mut table, &me.hash(), signed(&me, now, "2")),
+        Rejection::Ourselves
+    );
+    let third = RouterKeys::generate(&mut rng);
+    assert_eq!(
+        reject(&mut table, &third.hash(), signed(&third, now, "99")),
+        Rejection::WrongNetwork
+    );
+    assert_eq!(
+        reject(
+            &mut table,
+            &third.hash(),
+            signed(&third, now + Duration::from_secs(600), "2")
+        ),
+        Rejection::FromTheFuture
+    );
+    assert_eq!(
+        reject(
+            &mut table,
+            &third.hash(),
+            signed(&third, now - 2 * hour, "2")
+        ),
+        Rejection::Expired
+    );
+    assert_eq!(table.len(), 1);
+    assert_eq!(table.expire(now + 2 * hour, hour), 1);
+    assert!(table.is_empty());
+}
