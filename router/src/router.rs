@@ -142,6 +142,14 @@ impl Router {
         id
     }
 
+    /// The transport authenticated a peer and received its RouterInfo, as NTCP2 does when
+    /// a session is established (the RouterInfo block of SessionConfirmed). Stored under
+    /// the usual rules; this is how routers learn most of the peers that contact them.
+    pub fn handle_peer_info(&mut self, now: Instant, info: Arc<RouterInfo>) {
+        self.netdb.add_peer_info(now, info);
+        self.collect(now);
+    }
+
     /// Handles a message that the transport received from `from`.
     pub fn handle_message(&mut self, now: Instant, from: Hash, msg: I2npMessage) {
         if msg.expiration_ms < now.as_millis() {

@@ -74,10 +74,11 @@ struct Node {
 #[derive(Debug)]
 enum Ev {
     Start(u32),
+    /// Boxed: the queue moves entries on every push and pop, and messages are large.
     Deliver {
         to: u32,
         from: u32,
-        msg: I2npMessage,
+        msg: Box<I2npMessage>,
         size: u32,
     },
     Timer(u32),
@@ -326,7 +327,7 @@ impl World {
                     tag::DELIVER,
                     &[u64::from(to), u64::from(from), u64::from(msg.id)],
                 );
-                self.deliver(to, from, msg, size);
+                self.deliver(to, from, *msg, size);
             }
             Ev::Timer(i) => {
                 let node = &self.nodes[i as usize];
@@ -531,7 +532,7 @@ impl World {
             Ev::Deliver {
                 to,
                 from,
-                msg,
+                msg: Box::new(msg),
                 size: size as u32,
             },
         );
@@ -553,6 +554,17 @@ impl World {
         }
         let now = self.now;
         let from_hash = self.nodes[from as usize].router.hash();
+        // NTCP2 carries the sender's RouterInfo when it opens a session. Sessions are not
+        // modelled: a router that does not know the sender is taken to be meeting it.
+        if !self.nodes[to as usize]
+            .router
+            .netdb()
+            .store()
+            .contains(&from_hash)
+        {
+            let info = self.nodes[from as usize].router.router_info().clone();
+            self.nodes[to as usize].router.handle_peer_info(now, info);
+        }
         let node = &mut self.nodes[to as usize];
         self.metrics
             .on_delivery(now, to, node.floodfill, size as usize);

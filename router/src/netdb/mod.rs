@@ -57,14 +57,18 @@ pub struct NetDbConfig {
     pub republish_interval: Duration,
     /// Wait before the next publication after a failed one.
     pub publish_retry: Duration,
-    /// Exploration interval while we know fewer than `explore_target` routers.
+    /// Exploration interval while exploring still pays: we know fewer than
+    /// `explore_target` routers, or we want floodfills and the last round found some.
     pub explore_interval_fast: Duration,
-    /// Exploration interval once we know enough routers.
+    /// Exploration interval otherwise.
     pub explore_interval_slow: Duration,
     /// Known routers below which exploration runs at the fast interval.
     pub explore_target: usize,
-    /// Floodfills explore only during this long after start; then stores keep them current.
-    pub floodfill_explore_period: Duration,
+    /// Known floodfills below which a router also explores for floodfills. Floodfills
+    /// always do: the netDb only converges when floodfills know nearly all floodfills.
+    pub floodfill_target: usize,
+    /// Exploration lookups sent per round.
+    pub explore_parallel: usize,
     /// Unknown routers fetched from one exploration reply, at most.
     pub explore_fetch: usize,
     /// How long a non-floodfill keeps a RouterInfo while the netDb is small.
@@ -98,7 +102,8 @@ impl Default for NetDbConfig {
             explore_interval_fast: Duration::from_secs(30),
             explore_interval_slow: Duration::from_secs(10 * 60),
             explore_target: 250,
-            floodfill_explore_period: Duration::from_secs(60 * 60),
+            floodfill_target: 50,
+            explore_parallel: 3,
             explore_fetch: 3,
             router_expiry: Duration::from_secs(27 * 3600),
             router_expiry_min: Duration::from_secs(90 * 60),
@@ -183,9 +188,12 @@ pub struct NetDb {
     lookups: BTreeMap<LookupId, Lookup>,
     next_lookup_id: LookupId,
     publication: Option<Publication>,
-    started: Instant,
     next_publish: Instant,
     next_explore: Instant,
+    /// Exploration rounds so far; routers alternate what they explore for.
+    explore_rounds: u64,
+    /// Floodfills known when the last exploration round started.
+    floodfills_at_last_explore: usize,
     next_expire: Instant,
     actions: VecDeque<Action>,
 }
@@ -209,9 +217,10 @@ impl NetDb {
             lookups: BTreeMap::new(),
             next_lookup_id: 0,
             publication: None,
-            started: now,
             next_publish: now,
             next_explore: now,
+            explore_rounds: 0,
+            floodfills_at_last_explore: 0,
             actions: VecDeque::new(),
         };
         netdb.schedule_start(now);
@@ -279,12 +288,16 @@ impl NetDb {
             .count()
     }
 
+    /// Stores the RouterInfo a peer presented when it connected.
+    pub fn add_peer_info(&mut self, now: Instant, info: Arc<RouterInfo>) -> StoreOutcome {
+        self.store.store(&info.hash(), info, now, self.max_age())
+    }
+
     /// Forgets everything in flight, as after a crash; the table survives (it is on disk).
     pub fn restart(&mut self, now: Instant) {
         self.lookups.clear();
         self.publication = None;
         self.actions.clear();
-        self.started = now;
         self.schedule_start(now);
     }
 
@@ -520,7 +533,7 @@ impl NetDb {
             return; // late or unsolicited
         };
         lookup.pending = None;
-        let exploring = lookup.kind == LookupKind::Exploration;
+        let exploring = lookup.purpose == Purpose::Explore;
         self.store.note_success(&from);
 
         let limit = if exploring {
@@ -564,25 +577,42 @@ impl NetDb {
         self.advance(now, vec![id]);
     }
 
+    /// One exploration round. Exploring for routers uses the exploration flag, so the
+    /// floodfill answers with routers that are not floodfills; exploring for floodfills is
+    /// a plain lookup of a random key, whose search reply names the floodfills closest to
+    /// it. Routers alternate between the two while they know fewer than
+    /// `floodfill_target` floodfills; floodfills explore only for floodfills (the routers
+    /// they need come to them as stores).
     fn explore(&mut self, now: Instant) {
-        let uptime = now.saturating_duration_since(self.started);
-        let interval = if self.store.len() < self.config.explore_target {
+        let floodfills = self.store.floodfill_count();
+        let found_floodfills = floodfills > self.floodfills_at_last_explore;
+        self.floodfills_at_last_explore = floodfills;
+        self.explore_rounds += 1;
+        let wants_floodfills = self.floodfill || floodfills < self.config.floodfill_target;
+        let for_floodfills = wants_floodfills && (self.floodfill || self.explore_rounds % 2 == 0);
+        let pays =
+            self.store.len() < self.config.explore_target || (wants_floodfills && found_floodfills);
+        let interval = if pays {
             self.config.explore_interval_fast
         } else {
             self.config.explore_interval_slow
         };
         self.next_explore = now + interval.mul_f64(self.rng.gen_range(0.75..1.25));
-        if self.floodfill && uptime > self.config.floodfill_explore_period {
-            return;
+        let kind = if for_floodfills {
+            LookupKind::RouterInfo
+        } else {
+            LookupKind::Exploration
+        };
+        for _ in 0..self.config.explore_parallel {
+            let mut key = [0u8; 32];
+            self.rng.fill_bytes(&mut key);
+            self.start_lookup(
+                now,
+                Hash(key),
+                kind,
+                Purpose::Explore,
+                Peers::Closest { max: 1 },
+            );
         }
-        let mut key = [0u8; 32];
-        self.rng.fill_bytes(&mut key);
-        self.start_lookup(
-            now,
-            Hash(key),
-            LookupKind::Exploration,
-            Purpose::Explore,
-            Peers::Closest { max: 1 },
-        );
     }
 }

@@ -24,34 +24,33 @@ pub fn routing_key_for_date(key: &Hash, date: &str) -> Hash {
     Hash(hasher.finalize().into())
 }
 
-/// XOR distance between a routing key and a peer hash. Ordering the arrays
-/// lexicographically orders the distances as 256-bit numbers.
-pub type Distance = [u8; 32];
+/// XOR distance between a routing key and a peer hash, as four big-endian 64-bit words:
+/// comparing the arrays orders the distances as 256-bit numbers, in four word compares.
+pub type Distance = [u64; 4];
 
 pub fn distance(routing_key: &Hash, peer: &Hash) -> Distance {
-    let mut d = [0u8; 32];
-    for (out, (a, b)) in d
-        .iter_mut()
-        .zip(routing_key.as_bytes().iter().zip(peer.as_bytes()))
-    {
-        *out = a ^ b;
-    }
-    d
+    let word = |bytes: &[u8; 32], i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
+        u64::from_be_bytes(w)
+    };
+    let (a, b) = (routing_key.as_bytes(), peer.as_bytes());
+    std::array::from_fn(|i| word(a, i) ^ word(b, i))
 }
 
 /// The `n` hashes closest to `routing_key`, nearest first.
 ///
-/// A bounded insertion into a small sorted vector: `n` is 3 to 16 in every caller,
+/// A bounded insertion into a small sorted vector: `n` is 1 to 16 in every caller,
 /// so this beats sorting the whole candidate set.
 pub fn closest<'a>(
     routing_key: &Hash,
     candidates: impl IntoIterator<Item = &'a Hash>,
     n: usize,
 ) -> Vec<Hash> {
-    let mut best: Vec<(Distance, Hash)> = Vec::with_capacity(n + 1);
     if n == 0 {
         return Vec::new();
     }
+    let mut best: Vec<(Distance, Hash)> = Vec::with_capacity(n + 1);
     for peer in candidates {
         let d = distance(routing_key, peer);
         if best.len() == n && best.last().is_some_and(|(worst, _)| d >= *worst) {
@@ -62,6 +61,51 @@ pub fn closest<'a>(
         best.truncate(n);
     }
     best.into_iter().map(|(_, h)| h).collect()
+}
+
+/// The `n` closest hashes among a *sorted* collection of `total` hashes, visiting only a
+/// small range of it.
+///
+/// Every hash that shares the first `bits` bits of `routing_key` is closer than every
+/// hash that does not, and those hashes form one contiguous range in sorted order. So
+/// once the range for some prefix length holds `n` candidates, the answer lies in it.
+/// The search starts at the prefix length where uniformly spread hashes would fill the
+/// range about twice over, and widens one bit at a time. `range(lo, hi)` yields the
+/// candidates (already filtered) between `lo` and `hi` inclusive.
+pub fn closest_sorted<'a, I>(
+    routing_key: &Hash,
+    n: usize,
+    total: usize,
+    mut range: impl FnMut(Hash, Hash) -> I,
+) -> Vec<Hash>
+where
+    I: Iterator<Item = &'a Hash>,
+{
+    if n == 0 || total == 0 {
+        return Vec::new();
+    }
+    let ratio = total as f64 / (2 * n) as f64;
+    let mut bits = if ratio > 1.0 { ratio.log2() as u32 } else { 0 };
+    loop {
+        let (lo, hi) = prefix_range(routing_key, bits);
+        let found = closest(routing_key, range(lo, hi), n);
+        if found.len() >= n || bits == 0 {
+            return found;
+        }
+        bits -= 1;
+    }
+}
+
+/// The smallest and largest hashes sharing the first `bits` bits of `key`.
+fn prefix_range(key: &Hash, bits: u32) -> (Hash, Hash) {
+    let mut lo = *key.as_bytes();
+    let mut hi = *key.as_bytes();
+    for bit in bits.min(256)..256 {
+        let (byte, mask) = ((bit / 8) as usize, 0x80u8 >> (bit % 8));
+        lo[byte] &= !mask;
+        hi[byte] |= mask;
+    }
+    (Hash(lo), Hash(hi))
 }
 
 #[cfg(test)]
@@ -110,7 +154,41 @@ mod tests {
             let mut sorted = peers.clone();
             sorted.sort_by_key(|p| distance(&target, p));
             sorted.truncate(n);
-            prop_assert_eq!(closest(&target, &peers, n), sorted);
+            prop_assert_eq!(closest(&target, &peers, n), sorted.clone());
+            let set: std::collections::BTreeSet<Hash> = peers.iter().copied().collect();
+            let ranged = closest_sorted(&target, n, set.len(), |lo, hi| set.range(lo..=hi));
+            prop_assert_eq!(ranged, sorted);
         }
+
+        #[test]
+        fn closest_sorted_finds_clustered_keys(
+            target in any::<[u8; 32]>(),
+            near in proptest::collection::btree_set(any::<u8>(), 1..8),
+            far in proptest::collection::btree_set(any::<[u8; 32]>(), 0..200),
+            n in 1usize..6,
+        ) {
+            // A few hashes sharing 31 bytes with the target (a Sybil cluster) among many.
+            let target = Hash(target);
+            let mut set: std::collections::BTreeSet<Hash> = far.into_iter().map(Hash).collect();
+            for last in near {
+                let mut h = *target.as_bytes();
+                h[31] = last;
+                set.insert(Hash(h));
+            }
+            let all: Vec<Hash> = set.iter().copied().collect();
+            let ranged = closest_sorted(&target, n, set.len(), |lo, hi| set.range(lo..=hi));
+            prop_assert_eq!(ranged, closest(&target, &all, n));
+        }
+    }
+
+    #[test]
+    fn prefix_ranges_bound_the_shared_prefix() {
+        let key = Hash([0b1010_1010; 32]);
+        let (lo, hi) = prefix_range(&key, 4);
+        assert_eq!(lo.as_bytes()[0], 0b1010_0000);
+        assert_eq!(hi.as_bytes()[0], 0b1010_1111);
+        assert_eq!(lo.as_bytes()[31], 0);
+        assert_eq!(hi.as_bytes()[31], 0xff);
+        assert_eq!(prefix_range(&key, 256), (key, key));
     }
 }

@@ -27,6 +27,8 @@ pub const MAX_FUTURE_SKEW: Duration = Duration::from_secs(2 * 60);
 #[derive(Debug)]
 struct Entry {
     info: Arc<RouterInfo>,
+    /// Cached `info.is_floodfill()`, read on every closeness search.
+    floodfill: bool,
     failures: u8,
     /// When a peer set aside for failing may be tried again.
     retry_at: Instant,
@@ -148,6 +150,7 @@ impl RouterInfoStore {
             }
             Some(entry) => {
                 entry.info = info;
+                entry.floodfill = floodfill;
                 entry.failures = 0;
                 entry.retry_at = Instant::default();
                 StoreOutcome::Updated
@@ -157,6 +160,7 @@ impl RouterInfoStore {
                     hash,
                     Entry {
                         info,
+                        floodfill,
                         failures: 0,
                         retry_at: Instant::default(),
                     },
@@ -222,11 +226,11 @@ impl RouterInfoStore {
         exclude: &[Hash],
         now: Instant,
     ) -> Vec<Hash> {
-        let candidates = self
-            .floodfills
-            .iter()
-            .filter(|h| !exclude.contains(h) && self.is_usable(h, now));
-        routing::closest(routing_key, candidates, n)
+        routing::closest_sorted(routing_key, n, self.floodfills.len(), |lo, hi| {
+            self.floodfills
+                .range(lo..=hi)
+                .filter(move |h| !exclude.contains(h) && self.is_usable(h, now))
+        })
     }
 
     /// The `n` known routers that are not floodfills closest to `routing_key`: what a
@@ -237,10 +241,12 @@ impl RouterInfoStore {
         n: usize,
         exclude: &[Hash],
     ) -> Vec<Hash> {
-        let candidates = self
-            .entries
-            .keys()
-            .filter(|h| !self.floodfills.contains(h) && !exclude.contains(h));
-        routing::closest(routing_key, candidates, n)
+        let total = self.entries.len() - self.floodfills.len();
+        routing::closest_sorted(routing_key, n, total, |lo, hi| {
+            self.entries
+                .range(lo..=hi)
+                .filter(move |(h, e)| !e.floodfill && !exclude.contains(h))
+                .map(|(h, _)| h)
+        })
     }
 }
