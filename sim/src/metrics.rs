@@ -246,6 +246,10 @@ impl Collector {
         &self.lookups
     }
 
+    pub fn stores(&self) -> &[StoreRecord] {
+        &self.stores
+    }
+
     pub fn coverage(&self) -> &[CoverageRecord] {
         &self.coverage
     }

@@ -194,6 +194,12 @@ pub struct Bootstrap {
     /// RouterInfos of online routers handed to each starting router, chosen at random.
     #[serde(default = "default_reseed_routers")]
     pub reseed_routers: u32,
+    /// Start floodfills as in a network that has run for a while: each floodfill also
+    /// knows the RouterInfos of all floodfills online or starting. Without it, a network
+    /// started cold needs about an hour before floodfills know enough of each other for
+    /// lookups to converge (see the README).
+    #[serde(default)]
+    pub warm_floodfills: bool,
 }
 
 fn default_reseed_routers() -> u32 {
@@ -204,6 +210,7 @@ impl Default for Bootstrap {
     fn default() -> Self {
         Self {
             reseed_routers: default_reseed_routers(),
+            warm_floodfills: false,
         }
     }
 }

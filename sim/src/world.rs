@@ -93,7 +93,11 @@ enum Ev {
         router: u32,
         epoch: u32,
     },
-    Workload,
+    /// Router `router` makes a client lookup (if `epoch` still matches).
+    Lookup {
+        router: u32,
+        epoch: u32,
+    },
     Sample,
 }
 
@@ -205,10 +209,6 @@ impl World {
             start + world.scenario.general.warmup.0 + world.sample_interval(),
             Ev::Sample,
         );
-        let first_lookup = world.next_workload_delay(world.nodes.len());
-        if let Some(delay) = first_lookup {
-            world.queue.push(start + delay, Ev::Workload);
-        }
         Ok(world)
     }
 
@@ -257,16 +257,17 @@ impl World {
         self.queue.push(at + offset, Ev::Start(index));
     }
 
-    /// Time to the next client lookup of the whole network (a Poisson process whose rate
-    /// scales with the routers online), or `None` without a lookup workload.
-    fn next_workload_delay(&mut self, online: usize) -> Option<Duration> {
-        let per_hour = self.scenario.workload.lookups_per_router_hour * online.max(1) as f64;
+    /// Schedules router `i`'s next client lookup: each online router looks up random
+    /// routers as a Poisson process of the scenario's rate.
+    fn schedule_lookup(&mut self, i: u32) {
+        let per_hour = self.scenario.workload.lookups_per_router_hour;
         if per_hour <= 0.0 {
-            return None;
+            return;
         }
-        let rate_per_s = per_hour / 3600.0;
-        let u: f64 = self.world_rng.gen_range(f64::EPSILON..1.0);
-        Some(Duration::from_secs_f64(-u.ln() / rate_per_s))
+        let after = self.exponential(Duration::from_secs_f64(3600.0 / per_hour));
+        let epoch = self.nodes[i as usize].epoch;
+        self.queue
+            .push(self.now + after, Ev::Lookup { router: i, epoch });
     }
 
     /// Runs to the scenario's stop time.
@@ -369,12 +370,14 @@ impl World {
                         .push(self.now + after, Ev::Restart { router, epoch });
                 }
             }
-            Ev::Workload => {
-                self.trace.record(t, tag::WORKLOAD, &[]);
-                self.client_lookup();
-                if let Some(delay) = self.next_workload_delay(self.online.len()) {
-                    self.queue.push(self.now + delay, Ev::Workload);
+            Ev::Lookup { router, epoch } => {
+                let node = &self.nodes[router as usize];
+                if node.epoch != epoch || node.state != NodeState::Online {
+                    return;
                 }
+                self.trace.record(t, tag::WORKLOAD, &[u64::from(router)]);
+                self.client_lookup(router);
+                self.schedule_lookup(router);
             }
             Ev::Sample => {
                 self.sample();
@@ -389,7 +392,17 @@ impl World {
         if self.nodes[i as usize].state != NodeState::Pending {
             return;
         }
-        let bundle = self.reseed_bundle(i);
+        let mut bundle = self.reseed_bundle(i);
+        if self.scenario.bootstrap.warm_floodfills && self.nodes[i as usize].floodfill {
+            bundle.extend(
+                self.nodes
+                    .iter()
+                    .filter(|n| {
+                        n.floodfill && matches!(n.state, NodeState::Online | NodeState::Pending)
+                    })
+                    .map(|n| n.router.router_info().clone()),
+            );
+        }
         let now = self.now;
         self.nodes[i as usize].router.bootstrap(now, bundle);
         self.bring_online(i);
@@ -443,6 +456,7 @@ impl World {
         node.router.restart(now);
         self.online.insert(i);
         self.drain(i);
+        self.schedule_lookup(i);
         if let Some((uptime, _)) = self.churn_of(i) {
             let after = self.exponential(uptime);
             let epoch = self.nodes[i as usize].epoch;
@@ -486,10 +500,12 @@ impl World {
                 }
                 Output::Event(_) => {}
                 Output::Timeout(at) => {
+                    // A deadline already past is due now; arming the past would never fire.
+                    let at = at.max(self.now);
                     let node = &mut self.nodes[i as usize];
                     if at != node.armed && at != Instant::MAX {
                         node.armed = at;
-                        self.queue.push(at.max(self.now), Ev::Timer(i));
+                        self.queue.push(at, Ev::Timer(i));
                     }
                     return;
                 }
@@ -572,11 +588,8 @@ impl World {
         self.drain(to);
     }
 
-    /// A client lookup: a random online router looks up a random router of the run.
-    fn client_lookup(&mut self) {
-        let Some(requester) = self.online.choose(&mut self.world_rng) else {
-            return;
-        };
+    /// A client lookup by `requester` of a random router of the run.
+    fn client_lookup(&mut self, requester: u32) {
         let target = self.world_rng.gen_range(0..self.nodes.len() as u32);
         if target == requester {
             return;
@@ -821,10 +834,6 @@ impl IndexSet {
     fn members(&self) -> &[u32] {
         &self.members
     }
-
-    fn choose(&self, rng: &mut impl Rng) -> Option<u32> {
-        self.members.choose(rng).copied()
-    }
 }
 
 #[cfg(test)]
@@ -832,7 +841,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn index_set_insert_remove_choose() {
+    fn index_set_insert_and_remove() {
         let mut set = IndexSet::default();
         for i in [5, 1, 9, 3] {
             set.insert(i);
@@ -844,9 +853,5 @@ mod tests {
         let mut members = set.members().to_vec();
         members.sort_unstable();
         assert_eq!(members, [3, 5, 9]);
-        let mut rng = ChaCha20Rng::seed_from_u64(3);
-        for _ in 0..20 {
-            assert!(members.contains(&set.choose(&mut rng).expect("non-empty")));
-        }
     }
 }

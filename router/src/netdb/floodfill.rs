@@ -90,7 +90,7 @@ impl NetDb {
         });
         // Only stores straight from the publisher (they carry a reply token) are flooded:
         // a flood carries none, which is what keeps floods from echoing forever.
-        if direct && outcome.is_fresh() {
+        if direct && outcome.is_floodable() {
             self.flood(now, from, key, info);
         }
     }

@@ -230,6 +230,7 @@ impl NetDb {
     /// First publication and exploration shortly after (re)start, spread so that routers
     /// started together do not act in lockstep.
     fn schedule_start(&mut self, now: Instant) {
+        self.next_expire = now + self.config.expire_interval;
         self.next_publish = now + Duration::from_millis(self.rng.gen_range(5_000..30_000));
         self.next_explore = now + Duration::from_millis(self.rng.gen_range(1_000..10_000));
     }
@@ -498,7 +499,7 @@ impl NetDb {
             // Our own RouterInfo, returned to the lookup that verifies our publication.
             StoreOutcome::Rejected(Rejection::Ourselves) => Some(info),
             StoreOutcome::Rejected(_) => None,
-            // New, updated, or older than ours: answer with the newest we hold.
+            // New, unchanged, or older than ours: answer with the newest we hold.
             _ => self.store.get(&msg.key).cloned(),
         };
         let Some(entry) = found else {

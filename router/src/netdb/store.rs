@@ -56,15 +56,23 @@ pub enum StoreOutcome {
     New,
     /// A newer RouterInfo of a router we knew.
     Updated,
-    /// The same or an older RouterInfo than the one we hold.
-    Stale,
+    /// The RouterInfo we hold already (same publication date).
+    Unchanged,
+    /// An older RouterInfo than the one we hold.
+    Older,
     Rejected(Rejection),
 }
 
 impl StoreOutcome {
-    /// Whether the entry changed, which is what makes a floodfill flood it.
-    pub fn is_fresh(self) -> bool {
-        matches!(self, StoreOutcome::New | StoreOutcome::Updated)
+    /// Whether a floodfill floods a direct store with this outcome. `Unchanged` counts:
+    /// the RouterInfo may have reached us first through the publisher's own connection
+    /// (the transport handshake), and the store is still the publisher's request to
+    /// spread it.
+    pub fn is_floodable(self) -> bool {
+        matches!(
+            self,
+            StoreOutcome::New | StoreOutcome::Updated | StoreOutcome::Unchanged
+        )
     }
 }
 
@@ -145,8 +153,11 @@ impl RouterInfoStore {
         }
         let floodfill = info.is_floodfill();
         let outcome = match self.entries.get_mut(&hash) {
-            Some(entry) if entry.info.published_ms() >= info.published_ms() => {
-                return StoreOutcome::Stale;
+            Some(entry) if entry.info.published_ms() == info.published_ms() => {
+                return StoreOutcome::Unchanged;
+            }
+            Some(entry) if entry.info.published_ms() > info.published_ms() => {
+                return StoreOutcome::Older;
             }
             Some(entry) => {
                 entry.info = info;

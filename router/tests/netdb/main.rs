@@ -404,8 +404,8 @@ fn the_table_keeps_only_acceptable_newer_router_infos() {
         table.store(&key, new.clone(), now, hour),
         StoreOutcome::Updated
     );
-    assert_eq!(table.store(&key, old, now, hour), StoreOutcome::Stale);
-    assert_eq!(table.store(&key, new, now, hour), StoreOutcome::Stale);
+    assert_eq!(table.store(&key, old, now, hour), StoreOutcome::Older);
+    assert_eq!(table.store(&key, new, now, hour), StoreOutcome::Unchanged);
 
     let reject =
         |table: &mut RouterInfoStore, key: &Hash, info| match table.store(key, info, now, hour) {

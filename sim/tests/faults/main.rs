@@ -139,3 +139,25 @@ down = \"5 min\"
     assert!(during < 0.2, "no floodfill is up: {during}");
     assert!(after > 0.9, "after the restart: {after}");
 }
+
+#[test]
+fn routers_joining_late_publish_and_are_found() {
+    // Regression: a router started after its netDb's first expiry deadline asked for a
+    // timer in the past, the simulator armed it in the past, and it never ran a timer.
+    let text = format!(
+        "{BASE}
+[[events]]
+at = \"12 min\"
+action = \"join\"
+group = \"router\"
+count = 20
+spread = \"1 min\"
+"
+    );
+    let sim = run(&text);
+    assert_eq!(sim.manifest.routers, 88);
+    assert!(success(&sim, 1200.0, 2400.0) > 0.95);
+    // Every router of the run published at least once (the joiners within a minute).
+    let published: u64 = sim.outcome.metrics.stores().iter().map(|s| s.publishes_verified).sum();
+    assert!(published >= 88, "verified publications: {published}");
+}
