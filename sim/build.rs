@@ -2,7 +2,7 @@
 
 fn main() {
     let commit = std::process::Command::new("git")
-        .args(["rev-parse", "--short=12", "HEAD"])
+        .args(["describe", "--always", "--dirty=-modified", "--abbrev=12"])
         .output()
         .ok()
         .filter(|o| o.status.success())
@@ -11,4 +11,5 @@ fn main() {
     println!("cargo:rustc-env=RAMSONS_GIT_COMMIT={commit}");
     println!("cargo:rerun-if-changed=../.git/HEAD");
     println!("cargo:rerun-if-changed=../.git/refs/heads");
+    println!("cargo:rerun-if-changed=../.git/index");
 }

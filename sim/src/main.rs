@@ -6,6 +6,7 @@ use ramsons_analysis::records::{Manifest, MANIFEST_FILE};
 use ramsons_sim::bench;
 use ramsons_sim::progress::Bar;
 use ramsons_sim::run::{fresh_run_dir, simulate, write_run, LoadedScenario, Simulated};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -115,7 +116,12 @@ fn real_main() -> Result<ExitCode> {
             if quiet {
                 println!("{}", dir.display());
             } else {
-                print_summary(&dir, &simulated, plots.len());
+                // A closed pipe (`| head`) is not an error of the run.
+                if let Err(e) = print_summary(&dir, &simulated, plots.len()) {
+                    if e.kind() != std::io::ErrorKind::BrokenPipe {
+                        return Err(e.into());
+                    }
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -206,10 +212,12 @@ fn replay(run: &Path, out: Option<PathBuf>, quiet: bool) -> Result<ExitCode> {
     Ok(ExitCode::from(1))
 }
 
-fn print_summary(dir: &Path, simulated: &Simulated, plots: usize) {
+fn print_summary(dir: &Path, simulated: &Simulated, plots: usize) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
     let m = &simulated.manifest;
-    println!("run folder: {}", dir.display());
-    println!(
+    writeln!(out, "run folder: {}", dir.display())?;
+    writeln!(
+        out,
         "  {} routers, {:.0} s simulated, {} events in {:.1} s ({:.0} events/s), peak memory {:.0} MiB",
         m.routers,
         m.sim_duration_s,
@@ -217,46 +225,43 @@ fn print_summary(dir: &Path, simulated: &Simulated, plots: usize) {
         m.wall_time_s,
         m.events as f64 / m.wall_time_s.max(1e-9),
         m.peak_memory_bytes as f64 / 1048576.0
-    );
+    )?;
     let lookups = simulated.outcome.metrics.lookups();
     if !lookups.is_empty() {
-        let found: Vec<f64> = lookups
+        let mut found: Vec<f64> = lookups
             .iter()
             .filter(|l| l.outcome == "found")
             .map(|l| l.latency_ms)
             .collect();
-        let mut sorted = found.clone();
-        sorted.sort_by(f64::total_cmp);
-        let median = sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN);
-        println!(
+        found.sort_by(f64::total_cmp);
+        let median = found.get(found.len() / 2).copied().unwrap_or(f64::NAN);
+        writeln!(
+            out,
             "  lookups after warmup: {}, found {:.1}%, median latency {:.0} ms",
             lookups.len(),
             100.0 * found.len() as f64 / lookups.len() as f64,
             median
-        );
+        )?;
     }
-    if let Some(last) = simulated
-        .outcome
-        .metrics
-        .coverage()
-        .iter()
-        .rev()
-        .find(|c| c.role == "router")
-    {
-        println!(
+    let coverage = simulated.outcome.metrics.coverage();
+    if let Some(last) = coverage.iter().rev().find(|c| c.role == "router") {
+        writeln!(
+            out,
             "  netDb at the end: routers know a median of {} RouterInfos ({:.0}% of online routers)",
             last.median_known,
             100.0 * last.mean_coverage
-        );
+        )?;
     }
     let d = simulated.drops;
-    println!(
+    writeln!(
+        out,
         "  messages dropped: {} lost, {} across a partition, {} to offline routers",
         d.lost, d.partitioned, d.offline
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  metrics: {}; {plots} chart files in plots/",
         m.metrics.join(", ")
-    );
-    println!("  trace hash: {}", m.trace_hash);
+    )?;
+    writeln!(out, "  trace hash: {}", m.trace_hash)
 }

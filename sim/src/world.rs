@@ -150,7 +150,7 @@ pub struct World {
     now: Instant,
     queue: EventQueue<Ev>,
     nodes: Vec<Node>,
-    by_hash: HashMap<Hash, u32>,
+    by_hash: HashMap<Hash, u32, BuildHashPrefix>,
     online: IndexSet,
     links: LinkModel,
     partitioned: bool,
@@ -183,7 +183,7 @@ impl World {
             now: start,
             queue: EventQueue::default(),
             nodes: Vec::new(),
-            by_hash: HashMap::new(),
+            by_hash: HashMap::default(),
             online: IndexSet::default(),
             links,
             partitioned: false,
@@ -792,7 +792,42 @@ fn wire_size(msg: &I2npMessage) -> usize {
     BLOCK_AND_SHORT_HEADER + payload
 }
 
-/// A set of router indices with O(1) insert, remove and uniform choice.
+/// Hashes router hashes by their first eight bytes. Router hashes are SHA-256 outputs, so
+/// those bytes are already uniform; SipHash over all 32 was a visible share of the run
+/// time. Only used for lookups, never iterated, so it cannot affect determinism.
+#[derive(Debug, Default, Clone, Copy)]
+struct BuildHashPrefix;
+
+impl std::hash::BuildHasher for BuildHashPrefix {
+    type Hasher = HashPrefix;
+
+    fn build_hasher(&self) -> HashPrefix {
+        HashPrefix(0)
+    }
+}
+
+#[derive(Debug)]
+struct HashPrefix(u64);
+
+impl std::hash::Hasher for HashPrefix {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // `[u8; 32]` hashes as its length, then its bytes: keep the first 8 bytes seen
+        // after the length.
+        for chunk in bytes.chunks(8).take(1) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 ^= u64::from_le_bytes(word);
+        }
+    }
+
+    fn write_usize(&mut self, _length: usize) {}
+}
+
+/// A set of router indices with O(1) insert and remove.
 #[derive(Debug, Default)]
 struct IndexSet {
     members: Vec<u32>,

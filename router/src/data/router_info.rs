@@ -18,9 +18,32 @@ pub struct RouterInfo {
     published_ms: u64,
     addresses: Vec<RouterAddress>,
     options: Mapping,
+    /// Options the netDb reads on every store, parsed once.
+    net_id: Option<u8>,
+    floodfill: bool,
 }
 
 impl RouterInfo {
+    fn assemble(
+        bytes: Box<[u8]>,
+        identity: RouterIdentity,
+        published_ms: u64,
+        addresses: Vec<RouterAddress>,
+        options: Mapping,
+    ) -> RouterInfo {
+        let net_id = options.get("netId").and_then(|v| v.parse().ok());
+        let floodfill = options.get("caps").is_some_and(|caps| caps.contains('f'));
+        RouterInfo {
+            bytes,
+            identity,
+            published_ms,
+            addresses,
+            options,
+            net_id,
+            floodfill,
+        }
+    }
+
     /// Parses exactly one RouterInfo filling `bytes` and verifies its signature.
     pub fn parse(bytes: &[u8]) -> Result<RouterInfo, DataError> {
         let mut r = Reader::new(bytes);
@@ -46,13 +69,13 @@ impl RouterInfo {
         let signed = r.since(start);
         let signature = r.take(identity.signature_len(), "router info: signature")?;
         identity.verify(signed, signature)?;
-        Ok(RouterInfo {
-            bytes: r.since(start).into(),
+        Ok(RouterInfo::assemble(
+            r.since(start).into(),
             identity,
             published_ms,
             addresses,
             options,
-        })
+        ))
     }
 
     /// The bytes a signature covers: everything but the signature.
@@ -105,13 +128,13 @@ impl RouterInfo {
             "signer does not match identity"
         );
         bytes.extend_from_slice(&signature);
-        Ok(RouterInfo {
-            bytes: bytes.into(),
+        Ok(RouterInfo::assemble(
+            bytes.into(),
             identity,
             published_ms,
             addresses,
             options,
-        })
+        ))
     }
 
     /// The router's hash (SHA-256 of its identity), its netDb key. Cached.
@@ -142,13 +165,14 @@ impl RouterInfo {
         self.options.get("caps").unwrap_or("")
     }
 
+    /// Whether "caps" has the floodfill flag 'f'.
     pub fn is_floodfill(&self) -> bool {
-        self.caps().contains('f')
+        self.floodfill
     }
 
     /// The "netId" option (2 is the main network); `None` if absent or not a number.
     pub fn net_id(&self) -> Option<u8> {
-        self.options.get("netId").and_then(|v| v.parse().ok())
+        self.net_id
     }
 
     /// The "router.version" option: the I2NP API version, which decides features.

@@ -421,10 +421,12 @@ impl NetDb {
         let Some(lookup) = self.lookups.get_mut(&id) else {
             return;
         };
-        // The don't-include list: peers already asked, and for exploration the routers
-        // we already know near the key, so that the reply brings new ones.
+        // The don't-include list: peers already asked, and for exploration the all-zero
+        // hash (which asks for routers that are not floodfills) and the routers we know
+        // near the key, so that the reply brings new ones.
         let mut exclude = lookup.queried.clone();
         if lookup.kind == LookupKind::Exploration {
+            exclude.push(Hash::ZERO);
             exclude.extend(
                 self.store
                     .closest_non_floodfills(&lookup.routing_key, 8, &[]),

@@ -84,6 +84,9 @@ pub struct RouterInfoStore {
     net_id: u8,
     entries: BTreeMap<Hash, Entry>,
     floodfills: BTreeSet<Hash>,
+    /// No entry was published before this: an expiry sweep before `oldest_published +
+    /// max_age` has nothing to do and is skipped (sweeps visit every entry).
+    oldest_published: Instant,
 }
 
 impl RouterInfoStore {
@@ -93,6 +96,7 @@ impl RouterInfoStore {
             net_id,
             entries: BTreeMap::new(),
             floodfills: BTreeSet::new(),
+            oldest_published: Instant::MAX,
         }
     }
 
@@ -140,6 +144,14 @@ impl RouterInfoStore {
         if hash == self.me {
             return StoreOutcome::Rejected(Rejection::Ourselves);
         }
+        // Most stores repeat what we hold (floods, handshakes): settle those first.
+        if let Some(entry) = self.entries.get(&hash) {
+            match entry.info.published_ms().cmp(&info.published_ms()) {
+                std::cmp::Ordering::Equal => return StoreOutcome::Unchanged,
+                std::cmp::Ordering::Greater => return StoreOutcome::Older,
+                std::cmp::Ordering::Less => {}
+            }
+        }
         // A RouterInfo without netId is from the main network (id 2), as the spec defaults.
         if info.net_id().unwrap_or(2) != self.net_id {
             return StoreOutcome::Rejected(Rejection::WrongNetwork);
@@ -153,12 +165,6 @@ impl RouterInfoStore {
         }
         let floodfill = info.is_floodfill();
         let outcome = match self.entries.get_mut(&hash) {
-            Some(entry) if entry.info.published_ms() == info.published_ms() => {
-                return StoreOutcome::Unchanged;
-            }
-            Some(entry) if entry.info.published_ms() > info.published_ms() => {
-                return StoreOutcome::Older;
-            }
             Some(entry) => {
                 entry.info = info;
                 entry.floodfill = floodfill;
@@ -179,6 +185,7 @@ impl RouterInfoStore {
                 StoreOutcome::New
             }
         };
+        self.oldest_published = self.oldest_published.min(published);
         // A router may start or stop being a floodfill between publications.
         if floodfill {
             self.floodfills.insert(hash);
@@ -195,15 +202,23 @@ impl RouterInfoStore {
 
     /// Drops every RouterInfo published longer than `max_age` before `now`; returns how many.
     pub fn expire(&mut self, now: Instant, max_age: Duration) -> usize {
+        if self.oldest_published + max_age >= now {
+            return 0;
+        }
         let before = self.entries.len();
         let floodfills = &mut self.floodfills;
+        let mut oldest = Instant::MAX;
         self.entries.retain(|hash, entry| {
-            let keep = Instant::from_millis(entry.info.published_ms()) + max_age >= now;
-            if !keep {
+            let published = Instant::from_millis(entry.info.published_ms());
+            let keep = published + max_age >= now;
+            if keep {
+                oldest = oldest.min(published);
+            } else {
                 floodfills.remove(hash);
             }
             keep
         });
+        self.oldest_published = oldest;
         before - self.entries.len()
     }
 

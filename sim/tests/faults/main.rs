@@ -158,6 +158,12 @@ spread = \"1 min\"
     assert_eq!(sim.manifest.routers, 88);
     assert!(success(&sim, 1200.0, 2400.0) > 0.95);
     // Every router of the run published at least once (the joiners within a minute).
-    let published: u64 = sim.outcome.metrics.stores().iter().map(|s| s.publishes_verified).sum();
+    let published: u64 = sim
+        .outcome
+        .metrics
+        .stores()
+        .iter()
+        .map(|s| s.publishes_verified)
+        .sum();
     assert!(published >= 88, "verified publications: {published}");
 }
