@@ -426,6 +426,7 @@ pub struct NetDbOverrides {
     pub explore_target: Option<usize>,
     pub router_expiry: Option<SimDuration>,
     pub floodfill_expiry: Option<SimDuration>,
+    pub next_day_flood_window: Option<SimDuration>,
 }
 
 impl NetDbOverrides {
@@ -448,6 +449,10 @@ impl NetDbOverrides {
         );
         d(self.router_expiry, &mut config.router_expiry);
         d(self.floodfill_expiry, &mut config.floodfill_expiry);
+        d(
+            self.next_day_flood_window,
+            &mut config.next_day_flood_window,
+        );
         if let Some(v) = self.lookup_max_peers {
             config.lookup_max_peers = v;
         }
