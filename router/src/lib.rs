@@ -6,13 +6,15 @@
 //! wants done comes out of [`Router::poll_output`].
 //!
 //! Modules, lowest layer first: [`data`] (wire structures) -> [`crypto`] -> [`i2np`] ->
-//! [`netdb`] -> [`Router`] (composition).
+//! [`netdb`], [`profile`], [`tunnel`] -> [`Router`] (composition).
 
 pub mod crypto;
 pub mod data;
 pub mod i2np;
 pub mod netdb;
+pub mod profile;
 pub mod time;
+pub mod tunnel;
 
 mod router;
 

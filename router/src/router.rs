@@ -10,6 +10,7 @@ use crate::crypto::RouterKeys;
 use crate::data::{Hash, Mapping, RouterAddress, RouterInfo};
 use crate::i2np::{I2npMessage, MessageBody};
 use crate::netdb::{Action, LookupId, NetDb, NetDbConfig, NetDbEvent};
+use crate::profile::{Observation, Profiles};
 use crate::time::Instant;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -71,6 +72,11 @@ pub enum Event {
         from: Hash,
         type_id: u8,
     },
+    /// An inbound message of a type this router does not handle yet was dropped.
+    UnhandledMessage {
+        from: Hash,
+        type_id: u8,
+    },
 }
 
 /// One I2P router.
@@ -81,6 +87,7 @@ pub struct Router {
     rng: ChaCha20Rng,
     info: Arc<RouterInfo>,
     netdb: NetDb,
+    profiles: Profiles,
     outputs: VecDeque<Output>,
 }
 
@@ -103,6 +110,7 @@ impl Router {
             rng,
             info,
             netdb,
+            profiles: Profiles::new(),
             outputs: VecDeque::new(),
         }
     }
@@ -122,6 +130,11 @@ impl Router {
 
     pub fn netdb(&self) -> &NetDb {
         &self.netdb
+    }
+
+    /// What this router has observed of its peers.
+    pub fn profiles(&self) -> &Profiles {
+        &self.profiles
     }
 
     /// Seeds the netDb with RouterInfos from outside the network (reseed); returns how
@@ -158,7 +171,11 @@ impl Router {
                 .push_back(Output::Event(Event::ExpiredMessage { from, type_id }));
             return;
         }
-        self.netdb.handle_message(now, from, msg.body);
+        if let Some(other) = self.netdb.handle_message(now, from, msg.body) {
+            let type_id = other.type_id();
+            self.outputs
+                .push_back(Output::Event(Event::UnhandledMessage { from, type_id }));
+        }
         self.collect(now);
     }
 
@@ -196,6 +213,17 @@ impl Router {
                     to,
                     msg: self.message(now, body),
                 },
+                // Lookup replies and timeouts are what profiles are made of; they stay
+                // inside the router.
+                Action::Event(NetDbEvent::PeerAnswered { peer, after }) => {
+                    self.profiles
+                        .record(now, peer, Observation::LookupAnswered(after));
+                    continue;
+                }
+                Action::Event(NetDbEvent::PeerTimedOut { peer }) => {
+                    self.profiles.record(now, peer, Observation::LookupTimedOut);
+                    continue;
+                }
                 Action::Event(event) => Output::Event(Event::NetDb(event)),
             };
             self.outputs.push_back(output);

@@ -156,6 +156,8 @@ impl Collector {
                     }
                 }
             }
+            // Profile observations stay inside the router.
+            NetDbEvent::PeerAnswered { .. } | NetDbEvent::PeerTimedOut { .. } => {}
             NetDbEvent::Flooded { peers, .. } => {
                 self.interval.floods_sent += u64::from(*peers);
                 if floodfill {

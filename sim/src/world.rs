@@ -773,6 +773,7 @@ fn simulated_address(index: u32, rng: &mut impl RngCore) -> RouterAddress {
 }
 
 /// Bytes a message occupies on an NTCP2 link: block header, short I2NP header, payload.
+/// netDb messages are sized without encoding them (they are most of the traffic);
 /// RouterInfos are counted uncompressed (the simulator does not gzip them).
 fn wire_size(msg: &I2npMessage) -> usize {
     const BLOCK_AND_SHORT_HEADER: usize = 3 + 9;
@@ -788,6 +789,8 @@ fn wire_size(msg: &I2npMessage) -> usize {
         MessageBody::DatabaseLookup(lookup) => 32 + 32 + 1 + 2 + 32 * lookup.exclude.len(),
         MessageBody::DatabaseSearchReply(reply) => 32 + 1 + 32 * reply.peers.len() + 32,
         MessageBody::DeliveryStatus(_) => 12,
+        // Rare in today's scenarios: measure by encoding.
+        other => other.encode().map_or(0, |bytes| bytes.len()),
     };
     BLOCK_AND_SHORT_HEADER + payload
 }

@@ -12,6 +12,7 @@ mod identity;
 mod mapping;
 pub(crate) mod reader;
 mod router_info;
+mod tunnel_id;
 
 #[cfg(test)]
 pub(crate) mod strategies;
@@ -23,6 +24,7 @@ pub use hash::Hash;
 pub use identity::{Destination, KeysAndCert, RouterIdentity};
 pub use mapping::Mapping;
 pub use router_info::RouterInfo;
+pub use tunnel_id::TunnelId;
 
 /// Why bytes could not be read as (or a value could not be written as) an I2P structure.
 ///

@@ -1,21 +1,31 @@
 //! I2NP, the router-to-router message protocol (spec: I2NP).
 //!
-//! Only the netDb messages exist so far: DatabaseStore, DatabaseLookup,
-//! DatabaseSearchReply and DeliveryStatus. Each message can be framed with the standard
-//! 16-byte header (inside tunnel messages, garlic cloves, TunnelGateway) or the 9-byte
-//! NTCP2/SSU2 header, whose size comes from the transport frame.
+//! Implemented so far: the netDb messages (DatabaseStore, DatabaseLookup,
+//! DatabaseSearchReply, DeliveryStatus), the tunnel data plane's TunnelData and
+//! TunnelGateway, and tunnel building's ShortTunnelBuild and OutboundTunnelBuildReply.
+//! Each message can be framed with the standard 16-byte header (inside tunnel messages,
+//! garlic cloves, TunnelGateway) or the 9-byte NTCP2/SSU2 header, whose size comes from
+//! the transport frame.
 
 mod database_lookup;
 mod database_store;
 mod delivery_status;
 mod header;
 mod search_reply;
+mod tunnel_build;
+mod tunnel_data;
+mod tunnel_gateway;
 
 pub use database_lookup::{DatabaseLookup, LookupKind, ReplyEncryption};
 pub use database_store::{DatabaseStore, StoreEntry, StoreReply, MAX_ROUTER_INFO_SIZE};
 pub use delivery_status::DeliveryStatus;
 pub use header::{MAX_BODY_LEN, SHORT_HEADER_LEN, STANDARD_HEADER_LEN};
 pub use search_reply::DatabaseSearchReply;
+pub use tunnel_build::{BuildRecords, SHORT_RECORD_LEN};
+pub use tunnel_data::TunnelData;
+pub use tunnel_gateway::TunnelGateway;
+
+pub(crate) use tunnel_data::read_tunnel_id;
 
 use crate::data::reader::Reader;
 use crate::data::DataError;
@@ -86,6 +96,10 @@ pub enum MessageBody {
     DatabaseLookup(DatabaseLookup),
     DatabaseSearchReply(DatabaseSearchReply),
     DeliveryStatus(DeliveryStatus),
+    TunnelData(TunnelData),
+    TunnelGateway(TunnelGateway),
+    ShortTunnelBuild(BuildRecords),
+    OutboundTunnelBuildReply(BuildRecords),
 }
 
 impl MessageBody {
@@ -96,6 +110,10 @@ impl MessageBody {
             MessageBody::DatabaseLookup(_) => message_type::DATABASE_LOOKUP,
             MessageBody::DatabaseSearchReply(_) => message_type::DATABASE_SEARCH_REPLY,
             MessageBody::DeliveryStatus(_) => message_type::DELIVERY_STATUS,
+            MessageBody::TunnelData(_) => message_type::TUNNEL_DATA,
+            MessageBody::TunnelGateway(_) => message_type::TUNNEL_GATEWAY,
+            MessageBody::ShortTunnelBuild(_) => message_type::SHORT_TUNNEL_BUILD,
+            MessageBody::OutboundTunnelBuildReply(_) => message_type::OUTBOUND_TUNNEL_BUILD_REPLY,
         }
     }
 
@@ -115,6 +133,16 @@ impl MessageBody {
             message_type::DELIVERY_STATUS => {
                 MessageBody::DeliveryStatus(DeliveryStatus::read(&mut r)?)
             }
+            message_type::TUNNEL_DATA => MessageBody::TunnelData(TunnelData::read(&mut r)?),
+            message_type::TUNNEL_GATEWAY => {
+                MessageBody::TunnelGateway(TunnelGateway::read(&mut r)?)
+            }
+            message_type::SHORT_TUNNEL_BUILD => {
+                MessageBody::ShortTunnelBuild(BuildRecords::read(&mut r)?)
+            }
+            message_type::OUTBOUND_TUNNEL_BUILD_REPLY => {
+                MessageBody::OutboundTunnelBuildReply(BuildRecords::read(&mut r)?)
+            }
             other => return Err(I2npError::UnsupportedType(other)),
         };
         r.finish("I2NP message body")?;
@@ -130,6 +158,11 @@ impl MessageBody {
             MessageBody::DatabaseLookup(m) => m.emit(&mut out)?,
             MessageBody::DatabaseSearchReply(m) => m.emit(&mut out)?,
             MessageBody::DeliveryStatus(m) => m.emit(&mut out),
+            MessageBody::TunnelData(m) => m.emit(&mut out),
+            MessageBody::TunnelGateway(m) => m.emit(&mut out)?,
+            MessageBody::ShortTunnelBuild(m) | MessageBody::OutboundTunnelBuildReply(m) => {
+                m.emit(&mut out)
+            }
         }
         if out.len() > MAX_BODY_LEN {
             return Err(I2npError::TooLarge {
@@ -308,6 +341,13 @@ pub(crate) mod strategies {
             arb_lookup().prop_map(MessageBody::DatabaseLookup),
             arb_search_reply().prop_map(MessageBody::DatabaseSearchReply),
             arb_delivery_status().prop_map(MessageBody::DeliveryStatus),
+            super::tunnel_data::strategies::arb_tunnel_data().prop_map(MessageBody::TunnelData),
+            super::tunnel_gateway::strategies::arb_tunnel_gateway()
+                .prop_map(MessageBody::TunnelGateway),
+            super::tunnel_build::strategies::arb_build_records()
+                .prop_map(MessageBody::ShortTunnelBuild),
+            super::tunnel_build::strategies::arb_build_records()
+                .prop_map(MessageBody::OutboundTunnelBuildReply),
         ]
     }
 

@@ -40,6 +40,7 @@ pub(super) enum Peers {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Pending {
     pub peer: Hash,
+    pub asked_at: Instant,
     pub deadline: Instant,
 }
 
@@ -115,9 +116,13 @@ impl Lookup {
         }
     }
 
-    /// Records that `peer` is being asked until `deadline`.
-    pub fn asked(&mut self, peer: Hash, deadline: Instant) {
+    /// Records that `peer` is asked at `now`, until `deadline`.
+    pub fn asked(&mut self, peer: Hash, now: Instant, deadline: Instant) {
         self.queried.push(peer);
-        self.pending = Some(Pending { peer, deadline });
+        self.pending = Some(Pending {
+            peer,
+            asked_at: now,
+            deadline,
+        });
     }
 }

@@ -173,6 +173,10 @@ pub enum NetDbEvent {
     },
     /// (Floodfills) an accepted store was flooded to `peers` floodfills.
     Flooded { key: Hash, peers: u32 },
+    /// A peer answered one of our lookups after `after`: an observation for its profile.
+    PeerAnswered { peer: Hash, after: Duration },
+    /// A peer did not answer one of our lookups in time.
+    PeerTimedOut { peer: Hash },
 }
 
 /// The netDb of one router.
@@ -350,6 +354,7 @@ impl NetDb {
             .collect();
         for (id, peer) in expired {
             self.store.note_failure(&peer, now);
+            self.emit(NetDbEvent::PeerTimedOut { peer });
             if let Some(lookup) = self.lookups.get_mut(&id) {
                 lookup.pending = None;
                 lookup.timeouts += 1;
@@ -366,14 +371,31 @@ impl NetDb {
         }
     }
 
-    /// Handles a netDb message from `from` (authenticated by the transport).
-    pub fn handle_message(&mut self, now: Instant, from: Hash, body: MessageBody) {
+    /// Handles a netDb message from `from` (authenticated by the transport); hands any
+    /// other message back.
+    pub fn handle_message(
+        &mut self,
+        now: Instant,
+        from: Hash,
+        body: MessageBody,
+    ) -> Option<MessageBody> {
         match body {
             MessageBody::DatabaseStore(store) => self.handle_store(now, from, store),
             MessageBody::DatabaseLookup(lookup) => self.answer_lookup(now, from, lookup),
             MessageBody::DatabaseSearchReply(reply) => self.handle_search_reply(now, from, reply),
             MessageBody::DeliveryStatus(status) => self.handle_delivery_status(now, status),
+            other => return Some(other),
         }
+        None
+    }
+
+    /// The peer we were waiting for answered.
+    fn peer_answered(&mut self, now: Instant, pending: lookup::Pending) {
+        self.store.note_success(&pending.peer);
+        self.emit(NetDbEvent::PeerAnswered {
+            peer: pending.peer,
+            after: now.saturating_duration_since(pending.asked_at),
+        });
     }
 
     fn send(&mut self, to: Hash, body: MessageBody) {
@@ -432,7 +454,7 @@ impl NetDb {
                     .closest_non_floodfills(&lookup.routing_key, 8, &[]),
             );
         }
-        lookup.asked(peer, deadline);
+        lookup.asked(peer, now, deadline);
         let body = MessageBody::DatabaseLookup(DatabaseLookup {
             key: lookup.key,
             from: self.me,
@@ -518,7 +540,7 @@ impl NetDb {
             .filter_map(|id| self.lookups.get(id).and_then(|l| l.pending))
             .find(|p| p.peer == from)
         {
-            self.store.note_success(&pending.peer);
+            self.peer_answered(now, pending);
         }
         let mut work = Vec::new();
         for id in answered {
@@ -535,9 +557,11 @@ impl NetDb {
         else {
             return; // late or unsolicited
         };
-        lookup.pending = None;
+        let pending = lookup.pending.take();
         let exploring = lookup.purpose == Purpose::Explore;
-        self.store.note_success(&from);
+        if let Some(pending) = pending {
+            self.peer_answered(now, pending);
+        }
 
         let limit = if exploring {
             self.config.explore_fetch

@@ -296,6 +296,14 @@ fn failing_floodfills_are_avoided_by_later_lookups() {
     let timeouts: u32 = results.iter().map(|r| r.2).sum();
     assert!(timeouts <= 3, "{results:?}");
     assert_eq!(results[3], (false, 3, 0), "{results:?}");
+
+    // The same observations feed the peer profiles.
+    let profiles = net.routers[4].profiles();
+    let dead_profile = profiles.get(&net.hash(dead)).expect("profiled");
+    assert!(dead_profile.is_failing(net.now));
+    assert_eq!(dead_profile.speed(), 0.0);
+    let live = order.iter().skip(1).filter_map(|h| profiles.get(h));
+    assert!(live.clone().count() == 3 && live.clone().all(|p| p.speed() > 0.0));
 }
 
 #[test]

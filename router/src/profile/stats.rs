@@ -1,0 +1,80 @@
+//! Decaying counters: a sum of events in which each event's weight halves every
+//! half-life, so a profile remembers recent behaviour more than old behaviour in constant
+//! memory.
+//!
+//! The decay uses only exact halvings and one linear step, no `exp`: basic IEEE operations
+//! round identically everywhere, while `exp` may differ between math libraries, and
+//! profiles decide tiers, which decide tunnels, which must replay bit for bit.
+
+use crate::time::Instant;
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecayingCounter {
+    value: f64,
+    at: Instant,
+    half_life: Duration,
+}
+
+impl DecayingCounter {
+    pub fn new(half_life: Duration) -> Self {
+        Self {
+            value: 0.0,
+            at: Instant::default(),
+            half_life: half_life.max(Duration::from_micros(1)),
+        }
+    }
+
+    /// The decayed sum as of `now` (times before the last update count as the update).
+    pub fn value(&self, now: Instant) -> f64 {
+        decay(
+            self.value,
+            now.saturating_duration_since(self.at),
+            self.half_life,
+        )
+    }
+
+    pub fn add(&mut self, now: Instant, amount: f64) {
+        self.value = self.value(now) + amount;
+        self.at = self.at.max(now);
+    }
+}
+
+/// `value` after `elapsed`: halved once per whole half-life, then linearly towards the
+/// next halving (a piecewise-linear exponential).
+fn decay(value: f64, elapsed: Duration, half_life: Duration) -> f64 {
+    let (elapsed, half_life) = (elapsed.as_micros(), half_life.as_micros());
+    let halvings = elapsed / half_life;
+    if halvings >= 64 {
+        return 0.0;
+    }
+    let halved = value / (1u64 << halvings) as f64;
+    let partial = (elapsed % half_life) as f64 / half_life as f64;
+    halved * (1.0 - 0.5 * partial)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: Instant = Instant::from_secs(1_000_000);
+
+    #[test]
+    fn halves_every_half_life() {
+        let mut c = DecayingCounter::new(Duration::from_secs(60));
+        c.add(T0, 8.0);
+        assert_eq!(c.value(T0), 8.0);
+        assert_eq!(c.value(T0 + Duration::from_secs(60)), 4.0);
+        assert_eq!(c.value(T0 + Duration::from_secs(120)), 2.0);
+        assert_eq!(c.value(T0 + Duration::from_secs(90)), 3.0);
+        assert_eq!(c.value(T0 + Duration::from_secs(60 * 70)), 0.0);
+    }
+
+    #[test]
+    fn adds_on_top_of_the_decayed_value() {
+        let mut c = DecayingCounter::new(Duration::from_secs(60));
+        c.add(T0, 4.0);
+        c.add(T0 + Duration::from_secs(60), 1.0);
+        assert_eq!(c.value(T0 + Duration::from_secs(60)), 3.0);
+    }
+}

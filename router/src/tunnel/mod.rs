@@ -1,0 +1,13 @@
+//! Tunnels: unidirectional paths of routers that carry I2NP messages in layered encryption.
+//!
+//! - [`data`]: the data plane. TunnelData messages of 1028 bytes, per-hop AES-256 layers,
+//!   fragmentation and delivery instructions, reassembly, replay filtering, and the
+//!   gateway, participant and endpoint roles.
+//! - [`build`]: the control plane. ECIES-X25519 short build records, one message for the
+//!   whole tunnel, accept or reject per hop, and the reply the creator reads.
+
+pub mod build;
+pub mod data;
+
+/// Defined with the common structures (`data`); re-exported where tunnels are.
+pub use crate::data::TunnelId;
