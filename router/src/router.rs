@@ -12,6 +12,7 @@ use crate::i2np::{I2npMessage, MessageBody};
 use crate::netdb::{Action, LookupId, NetDb, NetDbConfig, NetDbEvent};
 use crate::profile::{Observation, Profiles};
 use crate::time::Instant;
+use crate::tunnel::{TunnelAction, TunnelConfig, TunnelEvent, TunnelManager};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use std::collections::VecDeque;
@@ -35,6 +36,8 @@ pub struct RouterConfig {
     /// Lifetime stamped on the messages we send; receivers drop them once expired.
     pub message_lifetime: Duration,
     pub netdb: NetDbConfig,
+    /// Build exploratory tunnels and take part in others' (off: netDb only).
+    pub tunnels: Option<TunnelConfig>,
 }
 
 impl Default for RouterConfig {
@@ -46,6 +49,7 @@ impl Default for RouterConfig {
             addresses: Vec::new(),
             message_lifetime: Duration::from_secs(60),
             netdb: NetDbConfig::default(),
+            tunnels: None,
         }
     }
 }
@@ -67,6 +71,7 @@ pub enum Output {
 #[non_exhaustive]
 pub enum Event {
     NetDb(NetDbEvent),
+    Tunnel(TunnelEvent),
     /// An inbound message was dropped because its expiration had passed.
     ExpiredMessage {
         from: Hash,
@@ -87,6 +92,7 @@ pub struct Router {
     rng: ChaCha20Rng,
     info: Arc<RouterInfo>,
     netdb: NetDb,
+    tunnels: Option<TunnelManager>,
     profiles: Profiles,
     outputs: VecDeque<Output>,
 }
@@ -103,6 +109,10 @@ impl Router {
             now,
             netdb_rng,
         );
+        let tunnels = config.tunnels.clone().map(|tunnel_config| {
+            let tunnel_rng = ChaCha20Rng::from_seed(rng.gen());
+            TunnelManager::new(tunnel_config, keys.hash(), now, tunnel_rng)
+        });
         let info = Arc::new(sign_router_info(&config, &keys, now));
         Self {
             config,
@@ -110,6 +120,7 @@ impl Router {
             rng,
             info,
             netdb,
+            tunnels,
             profiles: Profiles::new(),
             outputs: VecDeque::new(),
         }
@@ -130,6 +141,11 @@ impl Router {
 
     pub fn netdb(&self) -> &NetDb {
         &self.netdb
+    }
+
+    /// The tunnel manager, when tunnels are enabled.
+    pub fn tunnels(&self) -> Option<&TunnelManager> {
+        self.tunnels.as_ref()
     }
 
     /// What this router has observed of its peers.
@@ -171,8 +187,21 @@ impl Router {
                 .push_back(Output::Event(Event::ExpiredMessage { from, type_id }));
             return;
         }
-        if let Some(other) = self.netdb.handle_message(now, from, msg.body) {
-            let type_id = other.type_id();
+        let id = msg.id;
+        let expiration_ms = msg.expiration_ms;
+        let mut rest = self
+            .netdb
+            .handle_message(now, from, msg.body)
+            .map(|body| I2npMessage {
+                id,
+                expiration_ms,
+                body,
+            });
+        if let (Some(msg), Some(tunnels)) = (rest.take(), self.tunnels.as_mut()) {
+            rest = tunnels.handle_message(now, &self.keys, &mut self.profiles, msg);
+        }
+        if let Some(other) = rest {
+            let type_id = other.body.type_id();
             self.outputs
                 .push_back(Output::Event(Event::UnhandledMessage { from, type_id }));
         }
@@ -182,6 +211,9 @@ impl Router {
     /// Runs everything that is due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.netdb.handle_timeout(now);
+        if let Some(tunnels) = self.tunnels.as_mut() {
+            tunnels.handle_timeout(now, self.netdb.store(), &mut self.profiles);
+        }
         if self.netdb.publish_due(now) {
             self.info = Arc::new(sign_router_info(&self.config, &self.keys, now));
             self.netdb.publish(now, self.info.clone());
@@ -194,17 +226,51 @@ impl Router {
     pub fn restart(&mut self, now: Instant) {
         self.outputs.clear();
         self.netdb.restart(now);
+        if let Some(tunnels) = self.tunnels.as_mut() {
+            tunnels.restart(now);
+        }
     }
 
     /// The next thing to do. Drain until [`Output::Timeout`].
     pub fn poll_output(&mut self) -> Output {
-        self.outputs
-            .pop_front()
-            .unwrap_or_else(|| Output::Timeout(self.netdb.poll_timeout()))
+        self.outputs.pop_front().unwrap_or_else(|| {
+            let tunnels = self
+                .tunnels
+                .as_ref()
+                .map_or(Instant::MAX, |t| t.poll_timeout());
+            Output::Timeout(self.netdb.poll_timeout().min(tunnels))
+        })
     }
 
-    /// Turns the netDb's actions into outputs.
+    /// Turns the netDb's and the tunnel manager's actions into outputs.
     fn collect(&mut self, now: Instant) {
+        loop {
+            self.collect_netdb(now);
+            let Some(action) = self.tunnels.as_mut().and_then(|t| t.poll_action()) else {
+                return;
+            };
+            match action {
+                TunnelAction::Send { to, msg } => self.outputs.push_back(Output::Send { to, msg }),
+                TunnelAction::Event(event) => {
+                    self.outputs.push_back(Output::Event(Event::Tunnel(event)))
+                }
+                // A message that reached us through one of our inbound tunnels.
+                TunnelAction::Deliver(msg) => {
+                    let me = self.hash();
+                    if let Some(other) = self.netdb.handle_message(now, me, msg.body) {
+                        let type_id = other.type_id();
+                        self.outputs
+                            .push_back(Output::Event(Event::UnhandledMessage {
+                                from: me,
+                                type_id,
+                            }));
+                    }
+                }
+            }
+        }
+    }
+
+    fn collect_netdb(&mut self, now: Instant) {
         while let Some(action) = self.netdb.poll_action() {
             let output = match action {
                 // The replaceable step: netDb traffic goes straight to the peer until it

@@ -5,9 +5,14 @@
 //!   gateway, participant and endpoint roles.
 //! - [`build`]: the control plane. ECIES-X25519 short build records, one message for the
 //!   whole tunnel, accept or reject per hop, and the reply the creator reads.
+//! - [`manager`]: our own exploratory tunnels (built, tested, rebuilt) and the tunnels we
+//!   take part in for others.
 
 pub mod build;
 pub mod data;
+pub mod manager;
+
+pub use manager::{BuildOutcome, TunnelAction, TunnelConfig, TunnelEvent, TunnelManager};
 
 /// Defined with the common structures (`data`); re-exported where tunnels are.
 pub use crate::data::TunnelId;

@@ -4,6 +4,10 @@
 //! messages take a fixed 10 ms, timers fire exactly when asked, and any router can be
 //! made unreachable.
 
+#[path = "../support/net.rs"]
+mod net;
+
+use net::{Net, NOON};
 use ramsons_router::crypto::RouterKeys;
 use ramsons_router::data::{Hash, Mapping, RouterInfo};
 use ramsons_router::i2np::{DatabaseLookup, I2npMessage, LookupKind, MessageBody, ReplyEncryption};
@@ -12,159 +16,12 @@ use ramsons_router::netdb::{
     LookupAnswer, NetDbEvent, Purpose, Rejection, RouterInfoStore, StoreOutcome,
 };
 use ramsons_router::time::Instant;
-use ramsons_router::{Event, Output, Router, RouterConfig};
+use ramsons_router::{Event, Output};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
-
-const LINK: Duration = Duration::from_millis(10);
-/// Noon UTC, far from the midnight key rotation.
-const NOON: u64 = 1_795_262_400; // 2026-11-21T12:00:00Z
-
-struct Net {
-    routers: Vec<Router>,
-    now: Instant,
-    seq: u64,
-    queue: BTreeMap<(Instant, u64), (usize, usize, I2npMessage)>,
-    timers: Vec<Instant>,
-    down: BTreeSet<usize>,
-    events: Vec<(Instant, usize, NetDbEvent)>,
-}
-
-impl Net {
-    /// `floodfills` floodfills followed by `routers` plain routers, nobody knowing anyone.
-    fn new(floodfills: usize, routers: usize, seed: u64) -> Net {
-        let now = Instant::from_secs(NOON);
-        let routers: Vec<Router> = (0..floodfills + routers)
-            .map(|i| {
-                let mut rng = ChaCha20Rng::seed_from_u64(seed * 1000 + i as u64);
-                let keys = RouterKeys::generate(&mut rng);
-                let config = RouterConfig {
-                    floodfill: i < floodfills,
-                    ..RouterConfig::default()
-                };
-                Router::new(config, keys, rng, now)
-            })
-            .collect();
-        let n = routers.len();
-        let mut net = Net {
-            routers,
-            now,
-            seq: 0,
-            queue: BTreeMap::new(),
-            timers: vec![Instant::MAX; n],
-            down: BTreeSet::new(),
-            events: Vec::new(),
-        };
-        for i in 0..n {
-            net.drain(i);
-        }
-        net
-    }
-
-    fn hash(&self, i: usize) -> Hash {
-        self.routers[i].hash()
-    }
-
-    fn index(&self, hash: &Hash) -> Option<usize> {
-        self.routers.iter().position(|r| r.hash() == *hash)
-    }
-
-    /// Router `i` learns the RouterInfos of `others`.
-    fn introduce(&mut self, i: usize, others: impl IntoIterator<Item = usize>) {
-        let infos: Vec<Arc<RouterInfo>> = others
-            .into_iter()
-            .filter(|j| *j != i)
-            .map(|j| self.routers[j].router_info().clone())
-            .collect();
-        let now = self.now;
-        self.routers[i].bootstrap(now, infos);
-    }
-
-    fn drain(&mut self, i: usize) {
-        loop {
-            match self.routers[i].poll_output() {
-                Output::Send { to, msg } => {
-                    if let Some(j) = self.index(&to) {
-                        self.seq += 1;
-                        self.queue.insert((self.now + LINK, self.seq), (i, j, msg));
-                    }
-                }
-                Output::Event(Event::NetDb(e)) => self.events.push((self.now, i, e)),
-                Output::Event(_) => {}
-                Output::Timeout(at) => {
-                    self.timers[i] = at;
-                    return;
-                }
-            }
-        }
-    }
-
-    /// Runs every message and timer due up to `until`.
-    fn run_until(&mut self, until: Instant) {
-        loop {
-            let next_message = self.queue.keys().next().map(|(t, _)| *t);
-            let (timer_at, timer_router) = self
-                .timers
-                .iter()
-                .enumerate()
-                .map(|(i, t)| (*t, i))
-                .min()
-                .unwrap_or((Instant::MAX, 0));
-            let next = next_message.unwrap_or(Instant::MAX).min(timer_at);
-            if next > until {
-                self.now = until;
-                return;
-            }
-            self.now = next;
-            if next_message == Some(next) {
-                let Some((_, (from, to, msg))) = self.queue.pop_first() else {
-                    return;
-                };
-                if self.down.contains(&to) || self.down.contains(&from) {
-                    continue;
-                }
-                let from_hash = self.hash(from);
-                self.routers[to].handle_message(next, from_hash, msg);
-                self.drain(to);
-            } else {
-                self.timers[timer_router] = Instant::MAX;
-                self.routers[timer_router].handle_timeout(next);
-                self.drain(timer_router);
-            }
-        }
-    }
-
-    fn run_for(&mut self, d: Duration) {
-        let until = self.now + d;
-        self.run_until(until);
-    }
-
-    fn lookup(&mut self, i: usize, key: Hash) {
-        let now = self.now;
-        self.routers[i].lookup(now, key);
-        self.drain(i);
-    }
-
-    fn client_lookups(&self, i: usize) -> Vec<(bool, u32, u32)> {
-        self.events
-            .iter()
-            .filter(|(_, r, _)| *r == i)
-            .filter_map(|(_, _, e)| match e {
-                NetDbEvent::LookupFinished {
-                    purpose: Purpose::Client,
-                    found,
-                    peers_queried,
-                    timeouts,
-                    ..
-                } => Some((*found, *peers_queried, *timeouts)),
-                _ => None,
-            })
-            .collect()
-    }
-}
 
 #[test]
 fn publication_is_stored_at_the_closest_floodfill_flooded_to_three_and_verified() {

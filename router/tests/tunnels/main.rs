@@ -1,0 +1,158 @@
+//! Tunnels end to end: routers build, test and use exploratory tunnels through each
+//! other in virtual time, with real build records and real layered encryption.
+
+#[path = "../support/net.rs"]
+mod net;
+
+use net::Net;
+use ramsons_router::netdb::NetDbConfig;
+use ramsons_router::tunnel::{BuildOutcome, TunnelConfig, TunnelEvent};
+use ramsons_router::RouterConfig;
+use std::time::Duration;
+
+/// Everyone knows everyone; tunnels on; netDb timers far away so they stay quiet.
+fn network(routers: usize, seed: u64, config: impl Fn(usize) -> TunnelConfig) -> Net {
+    let mut net = Net::with_config(2, routers - 2, seed, |i| RouterConfig {
+        tunnels: Some(config(i)),
+        netdb: NetDbConfig {
+            explore_interval_fast: Duration::from_secs(3600),
+            explore_interval_slow: Duration::from_secs(3600),
+            ..NetDbConfig::default()
+        },
+        ..RouterConfig::default()
+    });
+    for i in 0..routers {
+        net.introduce(i, 0..routers);
+    }
+    net
+}
+
+fn builds(net: &Net, router: usize) -> Vec<BuildOutcome> {
+    net.tunnel_events
+        .iter()
+        .filter(|(_, r, _)| *r == router)
+        .filter_map(|(_, _, e)| match e {
+            TunnelEvent::BuildFinished { outcome, .. } => Some(*outcome),
+            _ => None,
+        })
+        .collect()
+}
+
+fn tests(net: &Net, router: usize) -> (usize, usize) {
+    let results: Vec<bool> = net
+        .tunnel_events
+        .iter()
+        .filter(|(_, r, _)| *r == router)
+        .filter_map(|(_, _, e)| match e {
+            TunnelEvent::TestFinished { passed, .. } => Some(*passed),
+            _ => None,
+        })
+        .collect();
+    let passed = results.iter().filter(|p| **p).count();
+    (passed, results.len() - passed)
+}
+
+#[test]
+fn every_router_builds_and_tests_its_exploratory_tunnels() {
+    let mut net = network(10, 1, |_| TunnelConfig::default());
+    net.run_for(Duration::from_secs(180));
+    for i in 0..10 {
+        let tunnels = net.routers[i].tunnels().expect("enabled");
+        assert_eq!(tunnels.own_tunnels(), (2, 2), "router {i}");
+        assert!(
+            builds(&net, i).iter().all(|o| *o == BuildOutcome::Built),
+            "router {i}: {:?}",
+            builds(&net, i)
+        );
+        let (passed, failed) = tests(&net, i);
+        assert!(
+            passed >= 2 && failed == 0,
+            "router {i}: {passed} passed, {failed} failed"
+        );
+    }
+    let participating: usize = (0..10)
+        .map(|i| net.routers[i].tunnels().expect("enabled").participating())
+        .sum();
+    // 10 routers x 4 tunnels x 2 hops.
+    assert_eq!(participating, 80);
+    let transit: u64 = (0..10)
+        .map(|i| {
+            net.routers[i]
+                .tunnels()
+                .expect("enabled")
+                .transit_messages()
+        })
+        .sum();
+    assert!(transit > 0, "tunnel tests crossed other routers");
+}
+
+#[test]
+fn tunnels_are_rebuilt_before_they_expire() {
+    let mut net = network(8, 2, |_| TunnelConfig::default());
+    net.run_for(Duration::from_secs(25 * 60));
+    for i in 0..8 {
+        assert_eq!(
+            net.routers[i].tunnels().expect("enabled").own_tunnels(),
+            (2, 2)
+        );
+        let built = builds(&net, i)
+            .iter()
+            .filter(|o| **o == BuildOutcome::Built)
+            .count();
+        // 4 tunnels at a time, each replaced about every 8.5 minutes: three generations.
+        assert!(built >= 12, "router {i} built {built} tunnels");
+    }
+}
+
+#[test]
+fn a_rejecting_router_costs_a_rebuild_with_other_peers() {
+    // Router 3 takes part in nobody's tunnels.
+    let mut net = network(10, 3, |i| TunnelConfig {
+        max_participating: if i == 3 { 0 } else { 2000 },
+        ..TunnelConfig::default()
+    });
+    net.run_for(Duration::from_secs(180));
+    let refuser = net.hash(3);
+    let mut rejections = 0;
+    for i in 0..10 {
+        let outcomes = builds(&net, i);
+        rejections += outcomes
+            .iter()
+            .filter(|o| matches!(o, BuildOutcome::Rejected { .. }))
+            .count();
+        assert_eq!(
+            net.routers[i].tunnels().expect("enabled").own_tunnels(),
+            (2, 2)
+        );
+    }
+    assert!(rejections > 0, "someone asked router 3");
+    // Those who asked it remember: it rejected and is not failing.
+    let asked: Vec<_> = (0..10)
+        .filter_map(|i| net.routers[i].profiles().get(&refuser))
+        .collect();
+    assert!(!asked.is_empty());
+    assert_eq!(
+        net.routers[3].tunnels().expect("enabled").participating(),
+        0
+    );
+}
+
+#[test]
+fn builds_through_a_dead_router_time_out_and_are_retried() {
+    let mut net = network(10, 4, |_| TunnelConfig::default());
+    net.down.insert(5);
+    net.run_for(Duration::from_secs(240));
+    let mut timeouts = 0;
+    for i in (0..10).filter(|i| *i != 5) {
+        timeouts += builds(&net, i)
+            .iter()
+            .filter(|o| **o == BuildOutcome::TimedOut)
+            .count();
+        assert_eq!(
+            net.routers[i].tunnels().expect("enabled").own_tunnels(),
+            (2, 2),
+            "router {i}"
+        );
+    }
+    assert!(timeouts > 0);
+}
