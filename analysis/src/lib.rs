@@ -14,5 +14,6 @@ pub mod stats;
 pub use plots::{default_labels, plot_all, plot_runs, ChartOutcome, PlotReport};
 pub use records::{
     CoverageRecord, CsvWriter, FloodfillLoadRecord, LookupRecord, Manifest, Metric, StoreRecord,
+    TunnelBuildRecord, TunnelSampleRecord,
 };
 pub use run::{LoadError, RunFolder};

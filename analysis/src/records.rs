@@ -168,6 +168,63 @@ impl Metric for CoverageRecord {
     const FILE_NAME: &'static str = "netdb_coverage.csv";
 }
 
+/// `tunnel_build.csv`: one row per finished build of a router's own tunnel (after warmup).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TunnelBuildRecord {
+    /// Sim seconds since start, when the build started.
+    pub time_s: f64,
+    pub router: u32,
+    /// `"inbound"` | `"outbound"`.
+    pub direction: String,
+    pub hops: u32,
+    /// `"built"` | `"rejected"` | `"timed_out"`.
+    pub outcome: String,
+    /// Time to the reply (or to the timeout).
+    pub latency_ms: f64,
+}
+
+impl TunnelBuildRecord {
+    pub const BUILT: &'static str = "built";
+    pub const REJECTED: &'static str = "rejected";
+    pub const TIMED_OUT: &'static str = "timed_out";
+
+    pub fn is_built(&self) -> bool {
+        self.outcome == Self::BUILT
+    }
+}
+
+impl Metric for TunnelBuildRecord {
+    const FILE_NAME: &'static str = "tunnel_build.csv";
+}
+
+/// `tunnels.csv`: per sample interval, the tunnel layer across online routers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TunnelSampleRecord {
+    /// End of the interval.
+    pub time_s: f64,
+    /// Online routers with tunnels enabled.
+    pub routers: u64,
+    /// Own tunnels built and alive, summed over routers.
+    pub inbound_tunnels: u64,
+    pub outbound_tunnels: u64,
+    /// Tunnels routers take part in for others: mean and max over routers (transit load).
+    pub participating_mean: f64,
+    pub participating_max: u64,
+    /// Tunnel messages forwarded for others during the interval, summed over routers.
+    pub transit_messages: u64,
+    pub tests_passed: u64,
+    pub tests_failed: u64,
+    /// Median over routers of each tier's size.
+    pub fast_tier_median: u64,
+    pub high_capacity_median: u64,
+    pub not_failing_median: u64,
+    pub failing_median: u64,
+}
+
+impl Metric for TunnelSampleRecord {
+    const FILE_NAME: &'static str = "tunnels.csv";
+}
+
 /// Writes one metric CSV (header + one row per record) into a run folder.
 ///
 /// ```no_run

@@ -6,10 +6,13 @@
 
 use crate::scenario::Metric;
 use ramsons_analysis::records::{
-    CoverageRecord, CsvWriter, FloodfillLoadRecord, LookupRecord, StoreRecord,
+    CoverageRecord, CsvWriter, FloodfillLoadRecord, LookupRecord, StoreRecord, TunnelBuildRecord,
+    TunnelSampleRecord,
 };
 use ramsons_router::netdb::{LookupAnswer, NetDbEvent, Purpose};
+use ramsons_router::profile::selection::Direction;
 use ramsons_router::time::Instant;
+use ramsons_router::tunnel::{BuildOutcome, TunnelEvent};
 use std::path::Path;
 use std::time::Duration;
 
@@ -36,6 +39,16 @@ struct Interval {
     publishes_failed: u64,
 }
 
+/// One online router's tunnel layer at a sample.
+#[derive(Debug, Clone, Copy)]
+pub struct TunnelRouterSample {
+    pub inbound: u64,
+    pub outbound: u64,
+    pub participating: u64,
+    /// Fast, high capacity, not failing, failing.
+    pub tiers: [u64; 4],
+}
+
 /// What one sample of a role's netDbs looked like.
 #[derive(Debug)]
 pub struct CoverageSample {
@@ -57,6 +70,10 @@ pub struct Collector {
     interval: Interval,
     load: Vec<FloodfillLoad>,
     coverage: Vec<CoverageRecord>,
+    tunnel_builds: Vec<TunnelBuildRecord>,
+    tunnel_samples: Vec<TunnelSampleRecord>,
+    tests: (u64, u64),
+    transit_at_last_sample: u64,
 }
 
 impl Collector {
@@ -70,6 +87,10 @@ impl Collector {
             interval: Interval::default(),
             load: Vec::new(),
             coverage: Vec::new(),
+            tunnel_builds: Vec::new(),
+            tunnel_samples: Vec::new(),
+            tests: (0, 0),
+            transit_at_last_sample: 0,
         }
     }
 
@@ -167,6 +188,84 @@ impl Collector {
         }
     }
 
+    /// Router `router` reported a tunnel event.
+    pub fn on_tunnel_event(&mut self, now: Instant, router: u32, event: &TunnelEvent) {
+        if !self.counting(now) {
+            return;
+        }
+        match event {
+            TunnelEvent::BuildFinished {
+                direction,
+                hops,
+                outcome,
+                started,
+            } if *started >= self.warmup_end => {
+                self.tunnel_builds.push(TunnelBuildRecord {
+                    time_s: self.seconds(*started),
+                    router,
+                    direction: match direction {
+                        Direction::Inbound => "inbound",
+                        Direction::Outbound => "outbound",
+                    }
+                    .to_owned(),
+                    hops: u32::from(*hops),
+                    outcome: match outcome {
+                        BuildOutcome::Built => TunnelBuildRecord::BUILT,
+                        BuildOutcome::Rejected { .. } => TunnelBuildRecord::REJECTED,
+                        BuildOutcome::TimedOut => TunnelBuildRecord::TIMED_OUT,
+                    }
+                    .to_owned(),
+                    latency_ms: now.saturating_duration_since(*started).as_secs_f64() * 1e3,
+                });
+            }
+            TunnelEvent::TestFinished { passed, .. } => {
+                if *passed {
+                    self.tests.0 += 1;
+                } else {
+                    self.tests.1 += 1;
+                }
+            }
+            TunnelEvent::BuildFinished { .. } | TunnelEvent::BuildRequestHandled { .. } => {}
+        }
+    }
+
+    /// A sample of the tunnel layer: per-router figures and the transit messages
+    /// forwarded by all routers so far.
+    pub fn add_tunnel_sample(
+        &mut self,
+        now: Instant,
+        transit_total: u64,
+        routers: Vec<TunnelRouterSample>,
+    ) {
+        let transit = transit_total.saturating_sub(self.transit_at_last_sample);
+        self.transit_at_last_sample = transit_total;
+        let (passed, failed) = std::mem::take(&mut self.tests);
+        if routers.is_empty() {
+            return;
+        }
+        let median = |f: &dyn Fn(&TunnelRouterSample) -> u64| {
+            let mut v: Vec<u64> = routers.iter().map(f).collect();
+            v.sort_unstable();
+            v[v.len() / 2]
+        };
+        self.tunnel_samples.push(TunnelSampleRecord {
+            time_s: self.seconds(now),
+            routers: routers.len() as u64,
+            inbound_tunnels: routers.iter().map(|r| r.inbound).sum(),
+            outbound_tunnels: routers.iter().map(|r| r.outbound).sum(),
+            participating_mean: routers.iter().map(|r| r.participating).sum::<u64>() as f64
+                / routers.len() as f64,
+            participating_max: routers.iter().map(|r| r.participating).max().unwrap_or(0),
+            transit_messages: transit,
+            tests_passed: passed,
+            tests_failed: failed,
+            fast_tier_median: median(&|r| r.tiers[0]),
+            high_capacity_median: median(&|r| r.tiers[1]),
+            not_failing_median: median(&|r| r.tiers[2]),
+            failing_median: median(&|r| r.tiers[3]),
+        });
+    }
+
     /// Closes the current sample interval at `now`.
     pub fn end_interval(&mut self, now: Instant) {
         let i = std::mem::take(&mut self.interval);
@@ -218,6 +317,8 @@ impl Collector {
                 Metric::Lookup => write_all(dir, &self.lookups)?,
                 Metric::Store => write_all(dir, &self.stores)?,
                 Metric::NetdbCoverage => write_all(dir, &self.coverage)?,
+                Metric::TunnelBuild => write_all(dir, &self.tunnel_builds)?,
+                Metric::Tunnels => write_all(dir, &self.tunnel_samples)?,
                 Metric::FloodfillLoad => {
                     let rows: Vec<FloodfillLoadRecord> = floodfills
                         .iter()
@@ -250,6 +351,14 @@ impl Collector {
 
     pub fn stores(&self) -> &[StoreRecord] {
         &self.stores
+    }
+
+    pub fn tunnel_builds(&self) -> &[TunnelBuildRecord] {
+        &self.tunnel_builds
+    }
+
+    pub fn tunnel_samples(&self) -> &[TunnelSampleRecord] {
+        &self.tunnel_samples
     }
 
     pub fn coverage(&self) -> &[CoverageRecord] {

@@ -6,6 +6,7 @@
 
 use crate::units::{Bandwidth, SimDuration, UtcTime};
 use ramsons_router::netdb::NetDbConfig;
+use ramsons_router::tunnel::TunnelConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -47,6 +48,8 @@ pub struct Scenario {
     pub events: Vec<ScenarioEvent>,
     #[serde(default)]
     pub netdb: NetDbOverrides,
+    #[serde(default)]
+    pub tunnels: Tunnels,
     #[serde(default)]
     pub metrics: Metrics,
 }
@@ -465,6 +468,59 @@ impl NetDbOverrides {
     }
 }
 
+/// The tunnel layer of every simulated router.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tunnels {
+    /// Build exploratory tunnels (and take part in others'). Off: a netDb-only network.
+    #[serde(default)]
+    pub exploratory: bool,
+    /// Hops per exploratory tunnel.
+    #[serde(default = "default_tunnel_hops")]
+    pub hops: usize,
+    /// Exploratory tunnels per direction.
+    #[serde(default = "default_tunnel_count")]
+    pub count: usize,
+    /// Tunnels a router takes part in for others, at most.
+    #[serde(default = "default_max_participating")]
+    pub max_participating: usize,
+}
+
+fn default_tunnel_hops() -> usize {
+    2
+}
+
+fn default_tunnel_count() -> usize {
+    2
+}
+
+fn default_max_participating() -> usize {
+    2000
+}
+
+impl Default for Tunnels {
+    fn default() -> Self {
+        Self {
+            exploratory: false,
+            hops: default_tunnel_hops(),
+            count: default_tunnel_count(),
+            max_participating: default_max_participating(),
+        }
+    }
+}
+
+impl Tunnels {
+    /// The routers' tunnel configuration, `None` when tunnels are off.
+    pub fn config(&self) -> Option<TunnelConfig> {
+        self.exploratory.then(|| TunnelConfig {
+            exploratory_hops: self.hops,
+            exploratory_tunnels: self.count,
+            max_participating: self.max_participating,
+            ..TunnelConfig::default()
+        })
+    }
+}
+
 /// Metrics to record.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -497,6 +553,10 @@ pub enum Metric {
     Store,
     FloodfillLoad,
     NetdbCoverage,
+    /// Builds of routers' own tunnels (with `[tunnels]` on).
+    TunnelBuild,
+    /// Tunnel counts, transit load, tests and tier sizes over time (with `[tunnels]` on).
+    Tunnels,
 }
 
 impl Metric {
@@ -506,7 +566,13 @@ impl Metric {
             Metric::Store,
             Metric::FloodfillLoad,
             Metric::NetdbCoverage,
+            Metric::TunnelBuild,
+            Metric::Tunnels,
         ]
+    }
+
+    pub fn needs_tunnels(self) -> bool {
+        matches!(self, Metric::TunnelBuild | Metric::Tunnels)
     }
 }
 
@@ -634,6 +700,15 @@ impl Scenario {
             return Err(invalid(
                 "workload.lookups_per_router_hour".into(),
                 "expected a rate >= 0",
+            ));
+        }
+        if self.tunnels.exploratory && !(1..=7).contains(&self.tunnels.hops) {
+            return Err(invalid("tunnels.hops".into(), "expected 1 to 7 hops"));
+        }
+        if self.tunnels.exploratory && !(1..=16).contains(&self.tunnels.count) {
+            return Err(invalid(
+                "tunnels.count".into(),
+                "expected 1 to 16 tunnels per direction",
             ));
         }
         for (i, churn) in self.churn.iter().enumerate() {

@@ -6,7 +6,7 @@
 //! faults and workload, and for metric sampling, so that a change in one never shifts
 //! the draws of another.
 
-use crate::metrics::{Collector, CoverageSample};
+use crate::metrics::{Collector, CoverageSample, TunnelRouterSample};
 use crate::net::LinkModel;
 use crate::queue::EventQueue;
 use crate::scenario::{Action, Amount, PartitionSide, Role, Scenario};
@@ -17,6 +17,7 @@ use ramsons_router::crypto::RouterKeys;
 use ramsons_router::data::{base64_encode, Hash, Mapping, RouterAddress, RouterInfo};
 use ramsons_router::i2np::{I2npMessage, MessageBody, StoreEntry};
 use ramsons_router::netdb::NetDbConfig;
+use ramsons_router::profile::Tier;
 use ramsons_router::time::Instant;
 use ramsons_router::{Event, Output, Router, RouterConfig};
 use rand::seq::SliceRandom;
@@ -171,11 +172,15 @@ impl World {
         let seed = scenario.general.seed;
         let start = Instant::from_secs(scenario.general.start.0);
         let links = LinkModel::new(&scenario.network, scenario.topology.as_ref())?;
-        let metrics = Collector::new(
-            scenario.metrics.record.clone(),
-            start,
-            scenario.general.warmup.0,
-        );
+        let tunnels_on = scenario.tunnels.exploratory;
+        let record = scenario
+            .metrics
+            .record
+            .iter()
+            .copied()
+            .filter(|m| tunnels_on || !m.needs_tunnels())
+            .collect();
+        let metrics = Collector::new(record, start, scenario.general.warmup.0);
         let mut world = World {
             netdb_config: scenario.netdb_config(),
             start,
@@ -233,6 +238,7 @@ impl World {
             bandwidth_class: spec.bandwidth_class,
             addresses: vec![simulated_address(index, &mut rng)],
             netdb: self.netdb_config.clone(),
+            tunnels: self.scenario.tunnels.config(),
             ..RouterConfig::default()
         };
         let router = Router::new(config, keys, rng, self.now);
@@ -498,6 +504,9 @@ impl World {
                     let floodfill = self.nodes[i as usize].floodfill;
                     self.metrics.on_event(self.now, i, floodfill, &event);
                 }
+                Output::Event(Event::Tunnel(event)) => {
+                    self.metrics.on_tunnel_event(self.now, i, &event);
+                }
                 Output::Event(_) => {}
                 Output::Timeout(at) => {
                     // A deadline already past is due now; arming the past would never fire.
@@ -684,6 +693,7 @@ impl World {
     fn sample(&mut self) {
         let now = self.now;
         self.metrics.end_interval(now);
+        self.sample_tunnels(now);
         let online_total = self.online.len() as u64;
         for (role, floodfill) in [
             (CoverageRecord::FLOODFILL, true),
@@ -718,6 +728,42 @@ impl World {
         }
     }
 
+    /// Tunnel counts, transit load and tier sizes across online routers.
+    fn sample_tunnels(&mut self, now: Instant) {
+        if self.scenario.tunnels.config().is_none() {
+            return;
+        }
+        let transit_total: u64 = self
+            .nodes
+            .iter()
+            .filter_map(|n| n.router.tunnels())
+            .map(|t| t.transit_messages())
+            .sum();
+        let sample = self
+            .online
+            .members()
+            .iter()
+            .filter_map(|i| self.nodes[*i as usize].router.tunnels())
+            .map(|t| {
+                let (inbound, outbound) = t.own_tunnels();
+                let sizes = t.tiers().sizes();
+                let tier = |tier| sizes.get(&tier).copied().unwrap_or(0) as u64;
+                TunnelRouterSample {
+                    inbound: inbound as u64,
+                    outbound: outbound as u64,
+                    participating: t.participating() as u64,
+                    tiers: [
+                        tier(Tier::Fast),
+                        tier(Tier::HighCapacity),
+                        tier(Tier::NotFailing),
+                        tier(Tier::Failing),
+                    ],
+                }
+            })
+            .collect();
+        self.metrics.add_tunnel_sample(now, transit_total, sample);
+    }
+
     /// Fraction of the other online routers that router `i` knows.
     fn coverage_of(&self, i: u32) -> f64 {
         let others = self.online.len().saturating_sub(1);
@@ -746,11 +792,14 @@ fn simulated_address(index: u32, rng: &mut impl RngCore) -> RouterAddress {
     let mut iv = [0u8; 16];
     rng.fill_bytes(&mut s);
     rng.fill_bytes(&mut iv);
+    // Every router in its own /16 (up to 57,000 routers), so the rule against two hops
+    // from one /16 only bites where a scenario makes it.
     let host = format!(
-        "10.{}.{}.{}",
-        (index >> 16) & 0xff,
-        (index >> 8) & 0xff,
-        index & 0xff
+        "{}.{}.{}.{}",
+        1 + (index >> 8) % 223,
+        index & 0xff,
+        rng.next_u32() & 0xff,
+        1 + rng.next_u32() % 254
     );
     let mut options = Mapping::new();
     for (k, v) in [

@@ -769,7 +769,10 @@ impl TunnelManager {
             _ => {
                 // Replies come back through one of our inbound tunnels, or a zero-hop
                 // one while we have none.
-                let (reply_gateway, reply_tunnel) = match self.inbound.first() {
+                // The inbound tunnel with the longest life left is the likeliest to
+                // still be there when the reply comes.
+                let newest = self.inbound.iter().max_by_key(|t| t.expires);
+                let (reply_gateway, reply_tunnel) = match newest {
                     Some(t) => (t.gateway, t.gateway_tunnel),
                     None => {
                         let id = self.fresh_tunnel_id();

@@ -1,0 +1,98 @@
+//! Exploratory tunnels in the simulator: built, tested and measured.
+
+use ramsons_sim::run::{simulate, LoadedScenario, Simulated};
+use std::path::Path;
+
+const NETWORK: &str = r#"
+[general]
+seed = 21
+stop_time = "20 min"
+warmup = "3 min"
+
+[[routers]]
+role = "floodfill"
+count = 6
+
+[[routers]]
+role = "router"
+count = 54
+
+[bootstrap]
+warm_floodfills = true
+
+[tunnels]
+exploratory = true
+"#;
+
+fn run(text: &str) -> Simulated {
+    let loaded = LoadedScenario::from_text(Path::new("tunnels.toml"), text.to_owned())
+        .expect("valid scenario");
+    simulate(&loaded, &mut ()).expect("runs")
+}
+
+#[test]
+fn routers_keep_their_exploratory_tunnels_and_tests_pass() {
+    let sim = run(NETWORK);
+    let builds = sim.outcome.metrics.tunnel_builds();
+    assert!(builds.len() > 100, "{} builds", builds.len());
+    let built = builds.iter().filter(|b| b.is_built()).count();
+    assert!(
+        built as f64 / builds.len() as f64 > 0.98,
+        "{built} of {} built",
+        builds.len()
+    );
+    let samples = sim.outcome.metrics.tunnel_samples();
+    let last = samples.last().expect("sampled");
+    // 60 routers x 2 tunnels per direction.
+    assert_eq!((last.inbound_tunnels, last.outbound_tunnels), (120, 120));
+    // 240 tunnels x 2 hops, spread over the other routers.
+    assert!(
+        (last.participating_mean - 8.0).abs() < 1.0,
+        "{}",
+        last.participating_mean
+    );
+    let passed: u64 = samples.iter().map(|s| s.tests_passed).sum();
+    let failed: u64 = samples.iter().map(|s| s.tests_failed).sum();
+    assert!(
+        passed > 500 && failed * 50 < passed,
+        "{passed} passed, {failed} failed"
+    );
+}
+
+#[test]
+fn crashed_hops_make_builds_and_tests_fail_until_routers_route_around_them() {
+    let text = format!(
+        "{NETWORK}
+[[events]]
+at = \"8 min\"
+action = \"crash\"
+group = \"router\"
+fraction = 0.3
+"
+    );
+    let sim = run(&text);
+    let samples = sim.outcome.metrics.tunnel_samples();
+    let failed_at = |from: f64, to: f64| -> u64 {
+        samples
+            .iter()
+            .filter(|s| s.time_s > from && s.time_s <= to)
+            .map(|s| s.tests_failed)
+            .sum()
+    };
+    assert!(
+        failed_at(480.0, 660.0) > failed_at(300.0, 480.0),
+        "tests fail after the crash"
+    );
+    // Ten minutes later every tunnel has been rebuilt through live routers.
+    assert!(
+        failed_at(1080.0, 1200.0) <= 2,
+        "late failures: {}",
+        failed_at(1080.0, 1200.0)
+    );
+    assert!(sim
+        .outcome
+        .metrics
+        .tunnel_builds()
+        .iter()
+        .any(|b| b.outcome == "timed_out"));
+}
