@@ -11,7 +11,8 @@ use ramsons_analysis::{default_labels, plot_all, RunFolder};
 /// Charts and comparisons over ramsons run folders.
 ///
 /// A run folder is what `ramsons-sim run <scenario.toml>` writes: manifest.json, one CSV per
-/// metric (lookup.csv, store.csv, floodfill_load.csv, netdb_coverage.csv) and plots/.
+/// metric (lookup.csv, store.csv, floodfill_load.csv, netdb_coverage.csv and, with tunnels,
+/// tunnel_build.csv and tunnels.csv) and plots/.
 #[derive(Debug, Parser)]
 #[command(name = "ramsons-analysis", version)]
 struct Cli {
@@ -26,8 +27,9 @@ enum Command {
     /// With one folder, the charts are redrawn into <RUN_FOLDER>/plots/. With several, the runs
     /// are overlaid on each chart (one colour per run, e.g. several seeds or variants of a
     /// scenario) and written to ./compare-plots/. Charts: lookup_latency_cdf, lookup_success,
-    /// floodfill_load, netdb_coverage, netdb_coverage_fraction, store_flood; a chart is skipped
-    /// when no folder has its CSV.
+    /// floodfill_load, netdb_coverage, netdb_coverage_fraction, store_flood,
+    /// tunnel_build_latency_cdf, tunnel_build_success, tunnel_tiers, transit_load; a chart is
+    /// skipped when no folder has its CSV.
     #[command(after_help = "Examples:\n  \
         ramsons-analysis plot runs/floodfill-baseline-s1\n  \
         ramsons-analysis plot runs/ff-s1 runs/ff-s2 --out cmp -l 'seed 1' -l 'seed 2'")]

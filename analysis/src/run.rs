@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::records::{
     CoverageRecord, FloodfillLoadRecord, LookupRecord, Manifest, Metric, StoreRecord,
-    MANIFEST_FILE, PLOTS_DIR,
+    TunnelBuildRecord, TunnelSampleRecord, MANIFEST_FILE, PLOTS_DIR,
 };
 
 /// Errors opening a run folder or reading one of its files. Every variant names the file.
@@ -185,6 +185,16 @@ impl RunFolder {
     pub fn read_coverage(&self) -> Result<Option<Vec<CoverageRecord>>, LoadError> {
         self.read()
     }
+
+    /// `tunnel_build.csv`; see [`read`](Self::read). Runs without tunnels have none.
+    pub fn read_tunnel_builds(&self) -> Result<Option<Vec<TunnelBuildRecord>>, LoadError> {
+        self.read()
+    }
+
+    /// `tunnels.csv`; see [`read`](Self::read). Runs without tunnels have none.
+    pub fn read_tunnel_samples(&self) -> Result<Option<Vec<TunnelSampleRecord>>, LoadError> {
+        self.read()
+    }
 }
 
 /// Parses CSV rows (with a header row) from `reader`; `path` is only used in errors.
@@ -280,6 +290,8 @@ mod tests {
             "store.csv",
             "floodfill_load.csv",
             "netdb_coverage.csv",
+            "tunnel_build.csv",
+            "tunnels.csv",
         ]);
         write_manifest(dir.path(), &m);
 
@@ -327,8 +339,47 @@ mod tests {
         let mut w = CsvWriter::create(dir.path()).expect("create");
         load.iter().try_for_each(|r| w.write(r)).expect("write");
         w.finish().expect("finish");
+        let builds = vec![
+            TunnelBuildRecord {
+                time_s: 600.5,
+                router: 7,
+                direction: "inbound".into(),
+                hops: 2,
+                outcome: TunnelBuildRecord::BUILT.into(),
+                latency_ms: 431.5,
+            },
+            TunnelBuildRecord {
+                time_s: 601.0,
+                router: 8,
+                direction: "outbound".into(),
+                hops: 3,
+                outcome: TunnelBuildRecord::TIMED_OUT.into(),
+                latency_ms: 10_000.0,
+            },
+        ];
+        let samples = vec![TunnelSampleRecord {
+            time_s: 660.0,
+            routers: 95,
+            inbound_tunnels: 190,
+            outbound_tunnels: 188,
+            participating_mean: 7.75,
+            participating_max: 31,
+            transit_messages: 4_321,
+            tests_passed: 180,
+            tests_failed: 6,
+            fast_tier_median: 8,
+            high_capacity_median: 20,
+            not_failing_median: 60,
+            failing_median: 2,
+        }];
         let mut w = CsvWriter::create(dir.path()).expect("create");
         coverage.iter().try_for_each(|r| w.write(r)).expect("write");
+        w.finish().expect("finish");
+        let mut w = CsvWriter::create(dir.path()).expect("create");
+        builds.iter().try_for_each(|r| w.write(r)).expect("write");
+        w.finish().expect("finish");
+        let mut w = CsvWriter::create(dir.path()).expect("create");
+        samples.iter().try_for_each(|r| w.write(r)).expect("write");
         w.finish().expect("finish");
 
         let run = RunFolder::open(dir.path()).expect("open");
@@ -337,6 +388,8 @@ mod tests {
         assert_eq!(run.read_stores().expect("read"), Some(stores));
         assert_eq!(run.read_floodfill_load().expect("read"), Some(load));
         assert_eq!(run.read_coverage().expect("read"), Some(coverage));
+        assert_eq!(run.read_tunnel_builds().expect("read"), Some(builds));
+        assert_eq!(run.read_tunnel_samples().expect("read"), Some(samples));
     }
 
     #[test]
@@ -365,6 +418,9 @@ mod tests {
             run.read_lookups().expect("not recorded is not an error"),
             None
         );
+        // Older runs and scenarios without tunnels have no tunnel CSVs.
+        assert_eq!(run.read_tunnel_builds().expect("not recorded"), None);
+        assert_eq!(run.read_tunnel_samples().expect("not recorded"), None);
         let err = run.read_stores().expect_err("listed but missing");
         assert!(matches!(err, LoadError::MissingMetric(_)), "{err}");
         assert!(err.to_string().contains("store.csv"), "{err}");

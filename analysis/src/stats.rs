@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::records::LookupRecord;
+use crate::records::{LookupRecord, TunnelBuildRecord};
 
 /// Empirical CDF of the finite values: points `(x, fraction of values <= x)`, sorted by `x`.
 ///
@@ -57,45 +57,81 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     Some(sorted[rank.clamp(1, n) - 1])
 }
 
-/// Lookups started in `[start_s, end_s)`.
+/// Something attempted at a point in simulated time that succeeded or not: a lookup, a tunnel
+/// build. What [`success_bins`] counts.
+pub trait Attempt {
+    /// When the attempt started, simulated seconds since start.
+    fn started_s(&self) -> f64;
+    /// Whether it succeeded.
+    fn succeeded(&self) -> bool;
+}
+
+impl Attempt for LookupRecord {
+    fn started_s(&self) -> f64 {
+        self.time_s
+    }
+
+    /// The lookup found the entry.
+    fn succeeded(&self) -> bool {
+        self.is_found()
+    }
+}
+
+impl Attempt for TunnelBuildRecord {
+    fn started_s(&self) -> f64 {
+        self.time_s
+    }
+
+    /// The tunnel was built.
+    fn succeeded(&self) -> bool {
+        self.is_built()
+    }
+}
+
+/// Attempts started in `[start_s, end_s)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SuccessBin {
     pub start_s: f64,
     pub end_s: f64,
-    pub found: u64,
+    pub succeeded: u64,
     pub total: u64,
 }
 
 impl SuccessBin {
-    /// Fraction of lookups found; `None` for a bin without lookups.
+    /// Fraction of attempts that succeeded; `None` for a bin without attempts.
     pub fn fraction(&self) -> Option<f64> {
-        (self.total > 0).then(|| self.found as f64 / self.total as f64)
+        (self.total > 0).then(|| self.succeeded as f64 / self.total as f64)
     }
 }
 
-/// Bins lookups by start time into bins of `bin_s` seconds aligned to simulated time 0. Returns
-/// only bins holding at least one lookup, in time order. Lookups with a negative or non-finite
-/// time are ignored. `bin_s` must be positive and finite, otherwise no bins are returned.
-pub fn success_bins(lookups: &[LookupRecord], bin_s: f64) -> Vec<SuccessBin> {
+/// Bins attempts by start time into bins of `bin_s` seconds aligned to simulated time 0.
+/// Returns only bins holding at least one attempt, in time order. Attempts with a negative or
+/// non-finite start time are ignored. `bin_s` must be positive and finite, otherwise no bins
+/// are returned.
+pub fn success_bins<'a, A: Attempt + 'a>(
+    attempts: impl IntoIterator<Item = &'a A>,
+    bin_s: f64,
+) -> Vec<SuccessBin> {
     if !(bin_s.is_finite() && bin_s > 0.0) {
         return Vec::new();
     }
     let mut bins: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
-    for l in lookups {
-        if !(l.time_s.is_finite() && l.time_s >= 0.0) {
+    for a in attempts {
+        let t = a.started_s();
+        if !(t.is_finite() && t >= 0.0) {
             continue;
         }
-        let (found, total) = bins.entry((l.time_s / bin_s).floor() as u64).or_default();
+        let (succeeded, total) = bins.entry((t / bin_s).floor() as u64).or_default();
         *total += 1;
-        if l.is_found() {
-            *found += 1;
+        if a.succeeded() {
+            *succeeded += 1;
         }
     }
     bins.into_iter()
-        .map(|(i, (found, total))| SuccessBin {
+        .map(|(i, (succeeded, total))| SuccessBin {
             start_s: i as f64 * bin_s,
             end_s: (i + 1) as f64 * bin_s,
-            found,
+            succeeded,
             total,
         })
         .collect()
@@ -114,6 +150,17 @@ mod tests {
             latency_ms: 100.0,
             peers_queried: 1,
             timeouts: 0,
+        }
+    }
+
+    fn build(time_s: f64, direction: &str, outcome: &str) -> TunnelBuildRecord {
+        TunnelBuildRecord {
+            time_s,
+            router: 0,
+            direction: direction.into(),
+            hops: 2,
+            outcome: outcome.into(),
+            latency_ms: 400.0,
         }
     }
 
@@ -173,17 +220,17 @@ mod tests {
         let bins = success_bins(&lookups, 60.0);
         assert_eq!(bins.len(), 3); // [60,120) [120,180) [240,300)
         assert_eq!((bins[0].start_s, bins[0].end_s), (60.0, 120.0));
-        assert_eq!((bins[0].found, bins[0].total), (1, 2));
+        assert_eq!((bins[0].succeeded, bins[0].total), (1, 2));
         assert_eq!(bins[0].fraction(), Some(0.5));
-        assert_eq!((bins[1].found, bins[1].total), (1, 1));
+        assert_eq!((bins[1].succeeded, bins[1].total), (1, 1));
         assert_eq!(
-            (bins[2].start_s, bins[2].found, bins[2].total),
+            (bins[2].start_s, bins[2].succeeded, bins[2].total),
             (240.0, 1, 1)
         );
         let empty = SuccessBin {
             start_s: 0.0,
             end_s: 1.0,
-            found: 0,
+            succeeded: 0,
             total: 0,
         };
         assert_eq!(empty.fraction(), None);
@@ -191,8 +238,41 @@ mod tests {
 
     #[test]
     fn bins_degenerate_inputs() {
-        assert!(success_bins(&[], 60.0).is_empty());
+        assert!(success_bins::<LookupRecord>(&[], 60.0).is_empty());
         assert!(success_bins(&[lookup(1.0, true)], 0.0).is_empty());
         assert!(success_bins(&[lookup(1.0, true)], f64::NAN).is_empty());
+    }
+
+    #[test]
+    fn bins_count_tunnel_builds_like_lookups() {
+        use TunnelBuildRecord as T;
+        let builds = [
+            build(600.0, "inbound", T::BUILT),
+            build(610.0, "outbound", T::REJECTED),
+            build(659.9, "inbound", T::TIMED_OUT),
+            build(660.0, "outbound", T::BUILT),
+            build(700.0, "inbound", T::BUILT),
+            build(-5.0, "inbound", T::BUILT),
+        ];
+        let bins = success_bins(&builds, 60.0);
+        let counts: Vec<_> = bins
+            .iter()
+            .map(|b| (b.start_s, b.end_s, b.succeeded, b.total))
+            .collect();
+        assert_eq!(counts, vec![(600.0, 660.0, 1, 3), (660.0, 720.0, 2, 2)]);
+        assert_eq!(bins[0].fraction(), Some(1.0 / 3.0));
+
+        // Any iterator of references: here one direction's builds.
+        let inbound = success_bins(builds.iter().filter(|b| b.direction == "inbound"), 60.0);
+        let counts: Vec<_> = inbound.iter().map(|b| (b.succeeded, b.total)).collect();
+        assert_eq!(counts, vec![(1, 2), (1, 1)]);
+
+        // The same times and outcomes as lookups bin the same way: the binning only sees
+        // `Attempt`.
+        let lookups: Vec<LookupRecord> = builds
+            .iter()
+            .map(|b| lookup(b.time_s, b.is_built()))
+            .collect();
+        assert_eq!(success_bins(&lookups, 60.0), bins);
     }
 }

@@ -322,11 +322,9 @@ impl LineChart {
             let dash = s.dash;
             anno.label(s.label.as_str()).legend(move |(x, y)| {
                 let path = vec![(x, y), (x + 24, y)];
-                match dash.pattern() {
+                match dash.legend_pattern() {
                     None => PathElement::new(path, line).into_dyn(),
-                    Some((d, g)) => {
-                        DashedPathElement::new(path, d.min(6), g.min(4), line).into_dyn()
-                    }
+                    Some((d, g)) => DashedPathElement::new(path, d, g, line).into_dyn(),
                 }
             });
             legend_entries += 1;

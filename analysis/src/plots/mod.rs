@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use crate::records::Metric;
 use crate::run::RunFolder;
 
+mod cdf_chart;
 mod floodfill_load;
 pub mod line_chart;
 mod lookup_latency_cdf;
@@ -20,12 +21,21 @@ mod lookup_success;
 mod netdb_coverage;
 mod store_flood;
 pub mod style;
+mod success_chart;
+mod transit_load;
+mod tunnel_build_latency_cdf;
+mod tunnel_build_success;
+mod tunnel_tiers;
 
 pub use floodfill_load::floodfill_load;
 pub use lookup_latency_cdf::lookup_latency_cdf;
 pub use lookup_success::lookup_success;
 pub use netdb_coverage::{netdb_coverage, netdb_coverage_fraction};
 pub use store_flood::store_flood;
+pub use transit_load::transit_load;
+pub use tunnel_build_latency_cdf::tunnel_build_latency_cdf;
+pub use tunnel_build_success::tunnel_build_success;
+pub use tunnel_tiers::tunnel_tiers;
 
 /// A run to chart: its legend label and folder.
 pub type LabelledRun<'a> = (&'a str, &'a RunFolder);
@@ -58,13 +68,17 @@ pub struct PlotReport {
 }
 
 /// Chart names, in drawing order.
-pub const CHARTS: [&str; 6] = [
+pub const CHARTS: [&str; 10] = [
     lookup_latency_cdf::NAME,
     lookup_success::NAME,
     floodfill_load::NAME,
     netdb_coverage::NAME,
     netdb_coverage::FRACTION_NAME,
     store_flood::NAME,
+    tunnel_build_latency_cdf::NAME,
+    tunnel_build_success::NAME,
+    tunnel_tiers::NAME,
+    transit_load::NAME,
 ];
 
 /// Draws every chart whose data exists into `out_dir` (created if needed); returns the files
@@ -92,6 +106,13 @@ pub fn plot_all(runs: &[(String, RunFolder)], out_dir: &Path) -> anyhow::Result<
     add(netdb_coverage::draw_fraction(&coverage, out_dir)?);
     drop(coverage);
     add(store_flood::draw(&load(&runs)?, out_dir)?);
+    let builds = load(&runs)?;
+    add(tunnel_build_latency_cdf::draw(&builds, out_dir)?);
+    add(tunnel_build_success::draw(&builds, out_dir)?);
+    drop(builds);
+    let samples = load(&runs)?;
+    add(tunnel_tiers::draw(&samples, out_dir)?);
+    add(transit_load::draw(&samples, out_dir)?);
     Ok(report)
 }
 
@@ -178,6 +199,13 @@ pub(crate) fn recorded<'r, 'a, T: Metric>(
     } else {
         Ok(present)
     }
+}
+
+/// Rows with a finite time, in time order.
+pub(crate) fn in_time_order<T>(rows: &[T], time_s: impl Fn(&T) -> f64) -> Vec<&T> {
+    let mut out: Vec<&T> = rows.iter().filter(|r| time_s(r).is_finite()).collect();
+    out.sort_by(|a, b| time_s(a).total_cmp(&time_s(b)));
+    out
 }
 
 /// Seconds to minutes, the time axis unit.

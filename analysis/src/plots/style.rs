@@ -81,13 +81,15 @@ pub fn warmup_fill() -> ShapeStyle {
 pub const GRID_LIGHT: RGBColor = RGBColor(238, 238, 238);
 pub const GRID_BOLD: RGBColor = RGBColor(205, 205, 205);
 
-/// How a series' line is drawn; distinguishes metrics or roles when colour marks the run.
+/// How a series' line is drawn; distinguishes metrics, roles or tiers when colour marks the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Dash {
     #[default]
     Solid,
     Dashed,
     Dotted,
+    /// Long dashes: tells a fourth series apart from [`Dashed`](Self::Dashed).
+    LongDash,
 }
 
 impl Dash {
@@ -97,11 +99,23 @@ impl Dash {
             Dash::Solid => None,
             Dash::Dashed => Some((10, 6)),
             Dash::Dotted => Some((3, 4)),
+            Dash::LongDash => Some((24, 6)),
+        }
+    }
+
+    /// (dash length, gap) of the 24 px legend sample, `None` for solid: shortened so a few
+    /// dashes fit, and chosen so every style looks different there too.
+    pub fn legend_pattern(self) -> Option<(i32, i32)> {
+        match self {
+            Dash::Solid => None,
+            Dash::Dashed => Some((6, 4)),
+            Dash::Dotted => Some((3, 4)),
+            Dash::LongDash => Some((14, 4)),
         }
     }
 
     /// The `i`-th style, cycling.
     pub fn nth(i: usize) -> Dash {
-        [Dash::Solid, Dash::Dashed, Dash::Dotted][i % 3]
+        [Dash::Solid, Dash::Dashed, Dash::Dotted, Dash::LongDash][i % 4]
     }
 }

@@ -8,10 +8,18 @@ use std::process::Command;
 use ramsons_analysis::plots::{self, ChartOutcome, CHARTS};
 use ramsons_analysis::{
     default_labels, plot_all, plot_runs, CoverageRecord, CsvWriter, FloodfillLoadRecord,
-    LookupRecord, Manifest, Metric, RunFolder, StoreRecord,
+    LookupRecord, Manifest, Metric, RunFolder, StoreRecord, TunnelBuildRecord, TunnelSampleRecord,
 };
 
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+/// The charts drawn from `tunnel_build.csv` and `tunnels.csv`.
+const TUNNEL_CHARTS: [&str; 4] = [
+    "tunnel_build_latency_cdf",
+    "tunnel_build_success",
+    "tunnel_tiers",
+    "transit_load",
+];
 
 /// Deterministic pseudo-random numbers in [0, 1) (64-bit LCG, high bits).
 struct Lcg(u64);
@@ -34,7 +42,8 @@ fn write_all<T: Metric>(dir: &Path, rows: &[T]) {
     w.finish().expect("finish csv");
 }
 
-/// A 20-minute run of 200 routers (12 floodfills), warmup 5 min, sampled every minute.
+/// A 20-minute run of 200 routers (12 floodfills), warmup 5 min, sampled every minute, with
+/// tunnels (2-hop builds, per-minute tunnel samples).
 fn synthetic_run(dir: &Path, seed: u64, lookups: usize) {
     std::fs::create_dir_all(dir).expect("mkdir");
     let mut rng = Lcg(seed);
@@ -119,10 +128,65 @@ fn synthetic_run(dir: &Path, seed: u64, lookups: usize) {
         }
     }
 
+    // Own tunnel builds after warmup: success improves as profiles fill in; timeouts at 10 s.
+    let builds: Vec<TunnelBuildRecord> = (0..600)
+        .map(|i| {
+            let time_s = warmup + rng.next() * (duration - warmup);
+            let p_built = 0.6 + 0.3 * (time_s - warmup) / (duration - warmup);
+            let roll = rng.next();
+            let outcome = if roll < p_built {
+                TunnelBuildRecord::BUILT
+            } else if roll < p_built + 0.6 * (1.0 - p_built) {
+                TunnelBuildRecord::REJECTED
+            } else {
+                TunnelBuildRecord::TIMED_OUT
+            };
+            let per_hop = (1.0 + 0.15 * seed as f64) * (150.0 + 250.0 * rng.next());
+            TunnelBuildRecord {
+                time_s,
+                router: (rng.next() * online as f64) as u32,
+                direction: if i % 2 == 0 { "inbound" } else { "outbound" }.into(),
+                hops: 2,
+                outcome: outcome.into(),
+                latency_ms: if outcome == TunnelBuildRecord::TIMED_OUT {
+                    10_000.0
+                } else {
+                    2.0 * per_hop
+                },
+            }
+        })
+        .collect();
+
+    // Tunnel samples every minute: tiers and transit load grow as routers learn peers.
+    let samples: Vec<TunnelSampleRecord> = (1..=20u32)
+        .map(|m| {
+            let t = f64::from(m) * interval;
+            let grown = 1.0 - (-(t / (300.0 + 60.0 * seed as f64))).exp();
+            let participating_mean = 8.0 * grown + rng.next();
+            TunnelSampleRecord {
+                time_s: t,
+                routers: online,
+                inbound_tunnels: (2.0 * online as f64 * grown) as u64,
+                outbound_tunnels: (2.0 * online as f64 * grown) as u64,
+                participating_mean,
+                participating_max: (participating_mean * (3.0 + 2.0 * rng.next())) as u64,
+                transit_messages: (5_000.0 * grown) as u64,
+                tests_passed: (350.0 * grown) as u64,
+                tests_failed: (20.0 * rng.next()) as u64,
+                fast_tier_median: (30.0 * grown) as u64,
+                high_capacity_median: (75.0 * grown) as u64,
+                not_failing_median: (150.0 * grown) as u64,
+                failing_median: 2 + (6.0 * rng.next()) as u64,
+            }
+        })
+        .collect();
+
     write_all(dir, &lookups);
     write_all(dir, &stores);
     write_all(dir, &load);
     write_all(dir, &coverage);
+    write_all(dir, &builds);
+    write_all(dir, &samples);
     let manifest = Manifest {
         scenario_name: "synthetic".into(),
         scenario_path: "scenarios/synthetic.toml".into(),
@@ -143,6 +207,8 @@ fn synthetic_run(dir: &Path, seed: u64, lookups: usize) {
             StoreRecord::FILE_NAME.into(),
             FloodfillLoadRecord::FILE_NAME.into(),
             CoverageRecord::FILE_NAME.into(),
+            TunnelBuildRecord::FILE_NAME.into(),
+            TunnelSampleRecord::FILE_NAME.into(),
         ],
     };
     std::fs::write(
@@ -150,6 +216,17 @@ fn synthetic_run(dir: &Path, seed: u64, lookups: usize) {
         serde_json::to_string_pretty(&manifest).expect("json"),
     )
     .expect("write manifest");
+}
+
+/// Removes a metric from a run folder, as if it was never recorded: the CSV and its manifest
+/// entry.
+fn drop_metric(dir: &Path, file_name: &str) {
+    std::fs::remove_file(dir.join(file_name)).expect("rm");
+    let path = dir.join("manifest.json");
+    let mut manifest: Manifest =
+        serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("parse");
+    manifest.metrics.retain(|m| m != file_name);
+    std::fs::write(&path, serde_json::to_vec(&manifest).expect("json")).expect("write");
 }
 
 /// Output folder: kept under RAMSONS_PLOT_TEST_OUT when set, else inside the temp dir.
@@ -197,11 +274,13 @@ fn two_runs_overlay_every_chart() {
     let out = out_dir(tmp.path(), "overlay");
     let files = plot_runs(&runs, &out).expect("plot");
     assert_chart_files(&files, &out);
-    let svg = std::fs::read_to_string(out.join("lookup_latency_cdf.svg")).expect("svg");
-    assert!(
-        svg.contains("seed 1") && svg.contains("seed 2"),
-        "legend names each run"
-    );
+    for chart in ["lookup_latency_cdf"].iter().chain(&TUNNEL_CHARTS) {
+        let svg = std::fs::read_to_string(out.join(format!("{chart}.svg"))).expect("svg");
+        assert!(
+            svg.contains("seed 1") && svg.contains("seed 2"),
+            "{chart}: legend names each run"
+        );
+    }
 }
 
 #[test]
@@ -213,6 +292,21 @@ fn one_run_every_chart() {
     let out = out_dir(tmp.path(), "single");
     let files = plot_runs(&[("synthetic seed 3".into(), run)], &out).expect("plot");
     assert_chart_files(&files, &out);
+    // One run: build success also per direction, and one line per tier.
+    let svg = std::fs::read_to_string(out.join("tunnel_build_success.svg")).expect("svg");
+    for label in [
+        "all (600 builds)",
+        "inbound (300 builds)",
+        "outbound (300 builds)",
+    ] {
+        assert!(svg.contains(label), "tunnel_build_success lacks {label:?}");
+    }
+    let svg = std::fs::read_to_string(out.join("tunnel_tiers.svg")).expect("svg");
+    for tier in ["fast", "high capacity", "not failing", "failing"] {
+        let label = format!("synthetic seed 3: {tier}");
+        // The SVG writes each text on a line of its own.
+        assert!(svg.lines().any(|l| l.trim() == label), "no {tier} line");
+    }
 }
 
 #[test]
@@ -220,16 +314,8 @@ fn empty_and_missing_metrics_do_not_panic() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("run");
     synthetic_run(&dir, 4, 0); // lookup.csv holds only its header
-    std::fs::remove_file(dir.join(StoreRecord::FILE_NAME)).expect("rm");
-    let mut manifest: Manifest =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).expect("read"))
-            .expect("parse");
-    manifest.metrics.retain(|m| m != StoreRecord::FILE_NAME);
-    std::fs::write(
-        dir.join("manifest.json"),
-        serde_json::to_vec(&manifest).expect("json"),
-    )
-    .expect("write");
+    write_all::<TunnelBuildRecord>(&dir, &[]); // and so does tunnel_build.csv
+    drop_metric(&dir, StoreRecord::FILE_NAME);
 
     let run = RunFolder::open(&dir).expect("open");
     let out = out_dir(tmp.path(), "empty");
@@ -242,12 +328,76 @@ fn empty_and_missing_metrics_do_not_panic() {
     // The lookup charts are drawn empty, with a note.
     let svg = std::fs::read_to_string(out.join("lookup_latency_cdf.svg")).expect("svg");
     assert!(svg.contains("no found lookups"), "empty chart has its note");
+    let svg = std::fs::read_to_string(out.join("tunnel_build_latency_cdf.svg")).expect("svg");
+    assert!(svg.contains("no built tunnels"), "empty chart has its note");
+    let svg = std::fs::read_to_string(out.join("tunnel_build_success.svg")).expect("svg");
+    assert!(svg.contains("no tunnel builds"), "empty chart has its note");
 
     let outcome = plots::store_flood(&[("empty", &run)], &out).expect("no error");
     assert!(
         matches!(outcome, ChartOutcome::Skipped { .. }),
         "{outcome:?}"
     );
+}
+
+/// Older runs and scenarios without tunnels have neither tunnel CSV: the tunnel charts are
+/// skipped, the others drawn; overlaid with a run that has them, only that run is charted.
+#[test]
+fn runs_without_tunnels_skip_the_tunnel_charts() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let old = tmp.path().join("old");
+    synthetic_run(&old, 7, 100);
+    drop_metric(&old, TunnelBuildRecord::FILE_NAME);
+    drop_metric(&old, TunnelSampleRecord::FILE_NAME);
+    let old = RunFolder::open(&old).expect("open");
+
+    let out = out_dir(tmp.path(), "no-tunnels");
+    let report = plot_all(&[("old".into(), old.clone())], &out).expect("plot");
+    let skipped: Vec<&str> = report.skipped.iter().map(|(c, _)| *c).collect();
+    assert_eq!(skipped, TUNNEL_CHARTS);
+    for (chart, reason) in &report.skipped {
+        let file = if chart.starts_with("tunnel_build") {
+            "tunnel_build.csv"
+        } else {
+            "tunnels.csv"
+        };
+        assert_eq!(*reason, format!("no run has {file}"), "{chart}");
+    }
+    assert_eq!(
+        report.written.len(),
+        (CHARTS.len() - TUNNEL_CHARTS.len()) * 2
+    );
+    for chart in TUNNEL_CHARTS {
+        assert!(!out.join(format!("{chart}.png")).exists(), "{chart} drawn");
+    }
+    for outcome in [
+        plots::tunnel_build_success(&[("old", &old)], &out),
+        plots::tunnel_build_latency_cdf(&[("old", &old)], &out),
+        plots::tunnel_tiers(&[("old", &old)], &out),
+        plots::transit_load(&[("old", &old)], &out),
+    ] {
+        let outcome = outcome.expect("no error");
+        assert!(
+            matches!(outcome, ChartOutcome::Skipped { .. }),
+            "{outcome:?}"
+        );
+    }
+
+    let new = tmp.path().join("new");
+    synthetic_run(&new, 8, 100);
+    let new = RunFolder::open(&new).expect("open");
+    let out = out_dir(tmp.path(), "mixed-tunnels");
+    let runs = vec![("old".to_string(), old), ("new".to_string(), new)];
+    let files = plot_runs(&runs, &out).expect("plot");
+    assert_chart_files(&files, &out);
+    for chart in TUNNEL_CHARTS {
+        let svg = std::fs::read_to_string(out.join(format!("{chart}.svg"))).expect("svg");
+        assert!(
+            svg.contains("new"),
+            "{chart}: the run with tunnels is charted"
+        );
+        assert!(!svg.contains("old"), "{chart}: the run without is left out");
+    }
 }
 
 #[test]

@@ -158,6 +158,9 @@ struct PendingTunnel {
 
 #[derive(Debug)]
 struct PendingTest {
+    /// The tunnels under test: the outbound one (by its hops) and the inbound one.
+    outbound_hops: Vec<Hash>,
+    inbound: TunnelId,
     hops: Vec<Hash>,
     started: Instant,
     deadline: Instant,
@@ -346,6 +349,11 @@ impl TunnelManager {
                 for hop in &test.hops {
                     profiles.record(now, *hop, Observation::TunnelTestFailed);
                 }
+                // Either tunnel may be broken; neither is trusted with traffic or build
+                // replies any more, and both are replaced.
+                self.outbound.retain(|t| t.hops != test.outbound_hops);
+                self.inbound.retain(|t| t.tunnel != test.inbound);
+                self.check_pools_at = now;
                 self.event(TunnelEvent::TestFinished {
                     passed: false,
                     started: test.started,
@@ -661,6 +669,7 @@ impl TunnelManager {
             }
             self.outbound[i].next_test = now + self.config.test_interval;
             let back = &self.inbound[self.rng.gen_range(0..self.inbound.len())];
+            let back_tunnel = back.tunnel;
             let msg_id: u32 = self.rng.gen();
             let status = I2npMessage {
                 id: self.rng.gen(),
@@ -687,9 +696,12 @@ impl TunnelManager {
             for d in data {
                 self.send(now, first.router, MessageBody::TunnelData(d));
             }
+            let inbound = back_tunnel;
             self.tests.insert(
                 msg_id,
                 PendingTest {
+                    outbound_hops: self.outbound[i].hops.clone(),
+                    inbound,
                     hops,
                     started: now,
                     deadline: now + self.config.test_timeout,
