@@ -56,6 +56,9 @@ const WINDOWS: [(Duration, f64); 3] = [
     (Duration::from_secs(24 * 60 * 60), 0.2),
 ];
 
+/// Half-life of the counters that spot failing peers.
+const RECENT: Duration = WINDOWS[0].0;
+
 /// A rejection is a busy peer; a timeout or failed test may be a dead or cheating one,
 /// so they weigh much more (the peer-selection page: "drops and test failures are
 /// weighted much higher than rejections").
@@ -84,14 +87,12 @@ pub struct PeerProfile {
 
 impl PeerProfile {
     fn new(now: Instant) -> Self {
-        let windows = WINDOWS.map(|(w, _)| DecayingCounter::new(w));
-        let recent = DecayingCounter::new(WINDOWS[0].0);
         Self {
-            accepted: windows.clone(),
-            rejected: windows.clone(),
-            failed: windows,
-            recent_ok: recent.clone(),
-            recent_failed: recent,
+            accepted: Default::default(),
+            rejected: Default::default(),
+            failed: Default::default(),
+            recent_ok: DecayingCounter::default(),
+            recent_failed: DecayingCounter::default(),
             response_ms: None,
             last_heard: now,
         }
@@ -99,8 +100,8 @@ impl PeerProfile {
 
     fn record(&mut self, now: Instant, observation: Observation) {
         let add = |counters: &mut [DecayingCounter; 3]| {
-            for c in counters {
-                c.add(now, 1.0);
+            for (c, (half_life, _)) in counters.iter_mut().zip(WINDOWS) {
+                c.add(now, 1.0, half_life);
             }
         };
         let mut latency = None;
@@ -124,10 +125,10 @@ impl PeerProfile {
             Observation::LookupTimedOut => false,
         };
         if ok {
-            self.recent_ok.add(now, 1.0);
+            self.recent_ok.add(now, 1.0, RECENT);
             self.last_heard = now;
         } else {
-            self.recent_failed.add(now, 1.0);
+            self.recent_failed.add(now, 1.0, RECENT);
         }
         if let Some(d) = latency {
             let ms = d.as_secs_f64() * 1e3;
@@ -141,10 +142,10 @@ impl PeerProfile {
     /// How many tunnels this peer would accept from us, roughly per window: time-weighted
     /// accepts, less rejections and (heavily) failures.
     pub fn capacity(&self, now: Instant) -> f64 {
-        let windows = WINDOWS.iter().enumerate().map(|(i, (_, weight))| {
-            let accepted = self.accepted[i].value(now);
-            let rejected = self.rejected[i].value(now);
-            let failed = self.failed[i].value(now);
+        let windows = WINDOWS.iter().enumerate().map(|(i, (half_life, weight))| {
+            let accepted = self.accepted[i].value(now, *half_life);
+            let rejected = self.rejected[i].value(now, *half_life);
+            let failed = self.failed[i].value(now, *half_life);
             weight * (accepted - REJECT_WEIGHT * rejected - FAILURE_WEIGHT * failed)
         });
         CAPACITY_GROWTH + windows.sum::<f64>()
@@ -158,8 +159,8 @@ impl PeerProfile {
 
     /// Whether most of what we asked of it lately went wrong.
     pub fn is_failing(&self, now: Instant) -> bool {
-        let failed = self.recent_failed.value(now);
-        failed >= 2.0 && failed > self.recent_ok.value(now)
+        let failed = self.recent_failed.value(now, RECENT);
+        failed >= 2.0 && failed > self.recent_ok.value(now, RECENT)
     }
 
     pub fn last_heard(&self) -> Instant {

@@ -9,33 +9,26 @@
 use crate::time::Instant;
 use std::time::Duration;
 
-#[derive(Debug, Clone, PartialEq)]
+/// The half-life is the caller's (a profile keeps many counters with a few half-lives,
+/// so storing it in each would double their size).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct DecayingCounter {
     value: f64,
     at: Instant,
-    half_life: Duration,
 }
 
 impl DecayingCounter {
-    pub fn new(half_life: Duration) -> Self {
-        Self {
-            value: 0.0,
-            at: Instant::default(),
-            half_life: half_life.max(Duration::from_micros(1)),
-        }
-    }
-
     /// The decayed sum as of `now` (times before the last update count as the update).
-    pub fn value(&self, now: Instant) -> f64 {
+    pub fn value(&self, now: Instant, half_life: Duration) -> f64 {
         decay(
             self.value,
             now.saturating_duration_since(self.at),
-            self.half_life,
+            half_life,
         )
     }
 
-    pub fn add(&mut self, now: Instant, amount: f64) {
-        self.value = self.value(now) + amount;
+    pub fn add(&mut self, now: Instant, amount: f64, half_life: Duration) {
+        self.value = self.value(now, half_life) + amount;
         self.at = self.at.max(now);
     }
 }
@@ -43,7 +36,7 @@ impl DecayingCounter {
 /// `value` after `elapsed`: halved once per whole half-life, then linearly towards the
 /// next halving (a piecewise-linear exponential).
 fn decay(value: f64, elapsed: Duration, half_life: Duration) -> f64 {
-    let (elapsed, half_life) = (elapsed.as_micros(), half_life.as_micros());
+    let (elapsed, half_life) = (elapsed.as_micros(), half_life.as_micros().max(1));
     let halvings = elapsed / half_life;
     if halvings >= 64 {
         return 0.0;
@@ -59,22 +52,24 @@ mod tests {
 
     const T0: Instant = Instant::from_secs(1_000_000);
 
+    const MINUTE: Duration = Duration::from_secs(60);
+
     #[test]
     fn halves_every_half_life() {
-        let mut c = DecayingCounter::new(Duration::from_secs(60));
-        c.add(T0, 8.0);
-        assert_eq!(c.value(T0), 8.0);
-        assert_eq!(c.value(T0 + Duration::from_secs(60)), 4.0);
-        assert_eq!(c.value(T0 + Duration::from_secs(120)), 2.0);
-        assert_eq!(c.value(T0 + Duration::from_secs(90)), 3.0);
-        assert_eq!(c.value(T0 + Duration::from_secs(60 * 70)), 0.0);
+        let mut c = DecayingCounter::default();
+        c.add(T0, 8.0, MINUTE);
+        assert_eq!(c.value(T0, MINUTE), 8.0);
+        assert_eq!(c.value(T0 + Duration::from_secs(60), MINUTE), 4.0);
+        assert_eq!(c.value(T0 + Duration::from_secs(120), MINUTE), 2.0);
+        assert_eq!(c.value(T0 + Duration::from_secs(90), MINUTE), 3.0);
+        assert_eq!(c.value(T0 + Duration::from_secs(60 * 70), MINUTE), 0.0);
     }
 
     #[test]
     fn adds_on_top_of_the_decayed_value() {
-        let mut c = DecayingCounter::new(Duration::from_secs(60));
-        c.add(T0, 4.0);
-        c.add(T0 + Duration::from_secs(60), 1.0);
-        assert_eq!(c.value(T0 + Duration::from_secs(60)), 3.0);
+        let mut c = DecayingCounter::default();
+        c.add(T0, 4.0, MINUTE);
+        c.add(T0 + Duration::from_secs(60), 1.0, MINUTE);
+        assert_eq!(c.value(T0 + Duration::from_secs(60), MINUTE), 3.0);
     }
 }
