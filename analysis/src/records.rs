@@ -225,6 +225,27 @@ impl Metric for TunnelSampleRecord {
     const FILE_NAME: &'static str = "tunnels.csv";
 }
 
+/// `collusion.csv`: one row: how often colluding routers held both ends of the tunnels
+/// built after warmup, against what uniform random hop selection would give.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CollusionRecord {
+    pub routers: u64,
+    pub colluders: u64,
+    pub tunnels_built: u64,
+    /// Built tunnels whose first and last hop were both colluders.
+    pub both_ends_colluding: u64,
+    pub fraction: f64,
+    /// `K/(N-1) * (K-1)/(N-2)`: both ends colluding when hops are drawn uniformly from the
+    /// other N-1 routers, K of them colluders (tunnels of 2 or more hops).
+    pub expected_uniform: f64,
+    /// Tunnels the colluders joined, each seen with its previous and next router.
+    pub observations: u64,
+}
+
+impl Metric for CollusionRecord {
+    const FILE_NAME: &'static str = "collusion.csv";
+}
+
 /// Writes one metric CSV (header + one row per record) into a run folder.
 ///
 /// ```no_run

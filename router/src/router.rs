@@ -198,7 +198,7 @@ impl Router {
                 body,
             });
         if let (Some(msg), Some(tunnels)) = (rest.take(), self.tunnels.as_mut()) {
-            rest = tunnels.handle_message(now, &self.keys, &mut self.profiles, msg);
+            rest = tunnels.handle_message(now, from, &self.keys, &mut self.profiles, msg);
         }
         if let Some(other) = rest {
             let type_id = other.body.type_id();

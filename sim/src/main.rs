@@ -252,6 +252,19 @@ fn print_summary(dir: &Path, simulated: &Simulated, plots: usize) -> std::io::Re
             100.0 * last.mean_coverage
         )?;
     }
+    if let Some(c) = simulated.outcome.metrics.collusion() {
+        writeln!(
+            out,
+            "  colluders ({} of {} routers) held both ends of {} of {} tunnels ({:.2}%; uniform selection: {:.2}%), joined {}",
+            c.colluders,
+            c.routers,
+            c.both_ends_colluding,
+            c.tunnels_built,
+            100.0 * c.fraction,
+            100.0 * c.expected_uniform,
+            c.observations
+        )?;
+    }
     let d = simulated.drops;
     writeln!(
         out,

@@ -6,8 +6,8 @@
 
 use crate::scenario::Metric;
 use ramsons_analysis::records::{
-    CoverageRecord, CsvWriter, FloodfillLoadRecord, LookupRecord, StoreRecord, TunnelBuildRecord,
-    TunnelSampleRecord,
+    CollusionRecord, CoverageRecord, CsvWriter, FloodfillLoadRecord, LookupRecord, StoreRecord,
+    TunnelBuildRecord, TunnelSampleRecord,
 };
 use ramsons_router::netdb::{LookupAnswer, NetDbEvent, Purpose};
 use ramsons_router::profile::selection::Direction;
@@ -74,6 +74,7 @@ pub struct Collector {
     tunnel_samples: Vec<TunnelSampleRecord>,
     tests: (u64, u64),
     transit_at_last_sample: u64,
+    collusion: CollusionRecord,
 }
 
 impl Collector {
@@ -91,6 +92,15 @@ impl Collector {
             tunnel_samples: Vec::new(),
             tests: (0, 0),
             transit_at_last_sample: 0,
+            collusion: CollusionRecord {
+                routers: 0,
+                colluders: 0,
+                tunnels_built: 0,
+                both_ends_colluding: 0,
+                fraction: 0.0,
+                expected_uniform: 0.0,
+                observations: 0,
+            },
         }
     }
 
@@ -208,7 +218,7 @@ impl Collector {
                         Direction::Outbound => "outbound",
                     }
                     .to_owned(),
-                    hops: u32::from(*hops),
+                    hops: hops.len() as u32,
                     outcome: match outcome {
                         BuildOutcome::Built => TunnelBuildRecord::BUILT,
                         BuildOutcome::Rejected { .. } => TunnelBuildRecord::REJECTED,
@@ -225,8 +235,49 @@ impl Collector {
                     self.tests.1 += 1;
                 }
             }
-            TunnelEvent::BuildFinished { .. } | TunnelEvent::BuildRequestHandled { .. } => {}
+            TunnelEvent::BuildFinished { .. }
+            | TunnelEvent::BuildRequestHandled { .. }
+            | TunnelEvent::Joined { .. } => {}
         }
+    }
+
+    /// A tunnel built by someone, started at `started`; `both_ends` when colluders held
+    /// its first and last hop.
+    pub fn on_tunnel_built(&mut self, started: Instant, both_ends: bool) {
+        if started >= self.warmup_end {
+            self.collusion.tunnels_built += 1;
+            self.collusion.both_ends_colluding += u64::from(both_ends);
+        }
+    }
+
+    /// A colluding router joined a tunnel (and saw its neighbours).
+    pub fn on_observation(&mut self, now: Instant) {
+        if self.counting(now) {
+            self.collusion.observations += 1;
+        }
+    }
+
+    /// The run's routers and colluders, for the collusion summary.
+    pub fn set_population(&mut self, routers: u64, colluders: u64) {
+        let c = &mut self.collusion;
+        c.routers = routers;
+        c.colluders = colluders;
+        c.fraction = if c.tunnels_built == 0 {
+            0.0
+        } else {
+            c.both_ends_colluding as f64 / c.tunnels_built as f64
+        };
+        let (n, k) = (routers as f64, colluders as f64);
+        c.expected_uniform = if n > 2.0 {
+            (k / (n - 1.0)) * ((k - 1.0).max(0.0) / (n - 2.0))
+        } else {
+            0.0
+        };
+    }
+
+    /// The collusion summary, when there are colluders.
+    pub fn collusion(&self) -> Option<&CollusionRecord> {
+        (self.collusion.colluders > 0).then_some(&self.collusion)
     }
 
     /// A sample of the tunnel layer: per-router figures and the transit messages
@@ -312,6 +363,9 @@ impl Collector {
     /// `floodfills` lists the router indices that are floodfills.
     pub fn write(&self, dir: &Path, floodfills: &[u32]) -> Result<Vec<String>, csv::Error> {
         let mut written = Vec::new();
+        if let Some(collusion) = self.collusion() {
+            written.push(write_all(dir, std::slice::from_ref(collusion))?.to_owned());
+        }
         for metric in &self.record {
             let name = match metric {
                 Metric::Lookup => write_all(dir, &self.lookups)?,

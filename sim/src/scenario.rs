@@ -51,6 +51,8 @@ pub struct Scenario {
     #[serde(default)]
     pub tunnels: Tunnels,
     #[serde(default)]
+    pub observers: Observers,
+    #[serde(default)]
     pub metrics: Metrics,
 }
 
@@ -521,6 +523,16 @@ impl Tunnels {
     }
 }
 
+/// Routers whose observations are pooled, as colluding adversaries would: they behave
+/// like everyone else, the simulator only records what they see.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Observers {
+    /// Share of the initial routers (chosen at random) that collude.
+    #[serde(default)]
+    pub colluding_fraction: f64,
+}
+
 /// Metrics to record.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -700,6 +712,12 @@ impl Scenario {
             return Err(invalid(
                 "workload.lookups_per_router_hour".into(),
                 "expected a rate >= 0",
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.observers.colluding_fraction) {
+            return Err(invalid(
+                "observers.colluding_fraction".into(),
+                "expected a fraction in [0, 1]",
             ));
         }
         if self.tunnels.exploratory && !(1..=7).contains(&self.tunnels.hops) {

@@ -19,6 +19,7 @@ use ramsons_router::i2np::{I2npMessage, MessageBody, StoreEntry};
 use ramsons_router::netdb::NetDbConfig;
 use ramsons_router::profile::Tier;
 use ramsons_router::time::Instant;
+use ramsons_router::tunnel::{BuildOutcome, TunnelEvent};
 use ramsons_router::{Event, Output, Router, RouterConfig};
 use rand::seq::SliceRandom;
 use rand::{Rng, RngCore, SeedableRng};
@@ -70,6 +71,8 @@ struct Node {
     uplink_free: Instant,
     /// Side of the current partition.
     side: bool,
+    /// One of the colluding observers.
+    colluding: bool,
 }
 
 #[derive(Debug)]
@@ -207,6 +210,12 @@ impl World {
                 world.spawn(group, start + first_start, spread);
             }
         }
+        let colluders = (world.nodes.len() as f64 * world.scenario.observers.colluding_fraction)
+            .round() as usize;
+        let indices: Vec<usize> = (0..world.nodes.len()).collect();
+        for i in indices.choose_multiple(&mut derive_rng(seed, "colluders", 0), colluders) {
+            world.nodes[*i].colluding = true;
+        }
         for (i, event) in world.scenario.events.iter().enumerate() {
             world.queue.push(start + event.at.0, Ev::Scenario(i as u32));
         }
@@ -254,6 +263,7 @@ impl World {
             armed: Instant::MAX,
             uplink_free: self.start,
             side: false,
+            colluding: false,
         });
         let offset = if spread.is_zero() {
             Duration::ZERO
@@ -301,6 +311,9 @@ impl World {
         let floodfills = (0..self.nodes.len() as u32)
             .filter(|i| self.nodes[*i as usize].floodfill)
             .collect();
+        let colluders = self.nodes.iter().filter(|n| n.colluding).count() as u64;
+        self.metrics
+            .set_population(self.nodes.len() as u64, colluders);
         let events = self.trace.events();
         let outcome = Outcome {
             trace_hash: self.trace.finish(),
@@ -494,6 +507,31 @@ impl World {
         mean.mul_f64(-u.ln())
     }
 
+    /// Pools what colluding routers see, and whether they hold both ends of a tunnel.
+    /// Only tunnels built by honest routers count: a colluder's own tunnels tell it nothing.
+    fn observe(&mut self, router: u32, event: &TunnelEvent) {
+        let reporter_colludes = self.nodes[router as usize].colluding;
+        match event {
+            TunnelEvent::BuildFinished {
+                hops,
+                outcome: BuildOutcome::Built,
+                started,
+                ..
+            } if !reporter_colludes => {
+                let colluding = |h: Option<&Hash>| {
+                    h.and_then(|h| self.by_hash.get(h))
+                        .is_some_and(|j| self.nodes[*j as usize].colluding)
+                };
+                let both = colluding(hops.first()) && colluding(hops.last());
+                self.metrics.on_tunnel_built(*started, both);
+            }
+            TunnelEvent::Joined { .. } if reporter_colludes => {
+                self.metrics.on_observation(self.now);
+            }
+            _ => {}
+        }
+    }
+
     /// Hands everything router `i` wants done to the world.
     fn drain(&mut self, i: u32) {
         loop {
@@ -505,6 +543,7 @@ impl World {
                     self.metrics.on_event(self.now, i, floodfill, &event);
                 }
                 Output::Event(Event::Tunnel(event)) => {
+                    self.observe(i, &event);
                     self.metrics.on_tunnel_event(self.now, i, &event);
                 }
                 Output::Event(_) => {}

@@ -94,7 +94,8 @@ pub enum BuildOutcome {
 pub enum TunnelEvent {
     BuildFinished {
         direction: Direction,
-        hops: u8,
+        /// The hops asked, in tunnel order (the gateway end first).
+        hops: Vec<Hash>,
         outcome: BuildOutcome,
         started: Instant,
     },
@@ -105,6 +106,13 @@ pub enum TunnelEvent {
     /// A build request reached us as a hop.
     BuildRequestHandled {
         accepted: bool,
+    },
+    /// What a hop sees of a tunnel it joined: its role, the router the build request came
+    /// from, and the router it sends to. This is all an observer at that hop learns.
+    Joined {
+        role: HopRole,
+        previous: Hash,
+        next: Hash,
     },
 }
 
@@ -332,7 +340,7 @@ impl TunnelManager {
                 }
                 self.event(TunnelEvent::BuildFinished {
                     direction: p.direction,
-                    hops: p.hops.len() as u8,
+                    hops: p.hops.iter().map(|h| h.router).collect(),
                     outcome: BuildOutcome::TimedOut,
                     started: p.started,
                 });
@@ -368,6 +376,7 @@ impl TunnelManager {
     pub fn handle_message(
         &mut self,
         now: Instant,
+        from: Hash,
         keys: &RouterKeys,
         profiles: &mut Profiles,
         msg: I2npMessage,
@@ -383,7 +392,7 @@ impl TunnelManager {
                     // Our inbound build, back from its last hop.
                     self.handle_build_reply(now, profiles, id, &records);
                 } else {
-                    self.handle_build_request(now, keys, &records);
+                    self.handle_build_request(now, from, keys, &records);
                 }
             }
             MessageBody::OutboundTunnelBuildReply(records) => {
@@ -407,7 +416,13 @@ impl TunnelManager {
         self.actions.push_back(TunnelAction::Send { to, msg });
     }
 
-    fn handle_build_request(&mut self, now: Instant, keys: &RouterKeys, records: &BuildRecords) {
+    fn handle_build_request(
+        &mut self,
+        now: Instant,
+        from: Hash,
+        keys: &RouterKeys,
+        records: &BuildRecords,
+    ) {
         let full = self.participating.len() >= self.config.max_participating;
         let taken = &self.participating;
         let outcome = build::handle_request(keys, records, now, &mut self.rng, |request| {
@@ -427,6 +442,11 @@ impl TunnelManager {
             accepted: outcome.hop.is_some(),
         });
         if let Some(hop) = outcome.hop {
+            self.event(TunnelEvent::Joined {
+                role: hop.role,
+                previous: from,
+                next: hop.next_router,
+            });
             let next = NextHop {
                 router: hop.next_router,
                 tunnel: hop.next_tunnel,
@@ -502,7 +522,7 @@ impl TunnelManager {
         };
         self.event(TunnelEvent::BuildFinished {
             direction: pending.direction,
-            hops: pending.hops.len() as u8,
+            hops: pending.hops.iter().map(|h| h.router).collect(),
             outcome,
             started: pending.started,
         });

@@ -96,3 +96,28 @@ fraction = 0.3
         .iter()
         .any(|b| b.outcome == "timed_out"));
 }
+
+#[test]
+fn colluders_hold_both_ends_about_as_often_as_uniform_selection_predicts() {
+    let text = format!(
+        "{NETWORK}
+[observers]
+colluding_fraction = 0.2
+"
+    );
+    let sim = run(&text);
+    let c = sim.outcome.metrics.collusion().expect("colluders recorded");
+    assert_eq!((c.routers, c.colluders), (60, 12));
+    // 12 of 59 peers: 12/59 x 11/58, about 3.9%.
+    assert!((c.expected_uniform - 0.0386).abs() < 0.001, "{c:?}");
+    assert!(c.tunnels_built > 300, "{c:?}");
+    // Exploratory hops come from the not-failing tier, nearly uniform over a healthy network:
+    // the measured share stays within a few standard errors of the uniform one.
+    let se = (c.expected_uniform * (1.0 - c.expected_uniform) / c.tunnels_built as f64).sqrt();
+    assert!(
+        (c.fraction - c.expected_uniform).abs() < 4.0 * se,
+        "{c:?}, standard error {se}"
+    );
+    // Every colluder joins tunnels and sees its neighbours.
+    assert!(c.observations > 100, "{c:?}");
+}
