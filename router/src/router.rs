@@ -12,7 +12,7 @@ use crate::i2np::{I2npMessage, MessageBody};
 use crate::netdb::{Action, LookupId, NetDb, NetDbConfig, NetDbEvent};
 use crate::profile::{Observation, Profiles};
 use crate::time::Instant;
-use crate::tunnel::{TunnelAction, TunnelConfig, TunnelEvent, TunnelManager};
+use crate::tunnel::{PoolId, TunnelAction, TunnelConfig, TunnelEvent, TunnelManager};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use std::collections::VecDeque;
@@ -254,8 +254,11 @@ impl Router {
                 TunnelAction::Event(event) => {
                     self.outputs.push_back(Output::Event(Event::Tunnel(event)))
                 }
-                // A message that reached us through one of our inbound tunnels.
-                TunnelAction::Deliver(msg) => {
+                // A message that reached us through one of our exploratory tunnels.
+                TunnelAction::Deliver {
+                    pool: PoolId::Exploratory,
+                    msg,
+                } => {
                     let me = self.hash();
                     if let Some(other) = self.netdb.handle_message(now, me, msg.body) {
                         let type_id = other.type_id();
@@ -266,6 +269,8 @@ impl Router {
                             }));
                     }
                 }
+                // Client pools carry garlic for their destination: not handled yet.
+                TunnelAction::Deliver { .. } | TunnelAction::InboundChanged(_) => {}
             }
         }
     }

@@ -209,6 +209,7 @@ impl Collector {
                 hops,
                 outcome,
                 started,
+                ..
             } if *started >= self.warmup_end => {
                 self.tunnel_builds.push(TunnelBuildRecord {
                     time_s: self.seconds(*started),

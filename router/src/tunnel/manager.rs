@@ -1,19 +1,21 @@
-//! The tunnel manager: this router's own exploratory tunnels (built, tested, rebuilt
-//! before they expire) and the tunnels it takes part in for others.
+//! The tunnel manager: this router's own tunnels, in pools (built, tested, rebuilt before
+//! they expire), and the tunnels it takes part in for others.
 //!
 //! Sans-IO like the netDb: inputs are the tunnel messages (TunnelData, TunnelGateway,
 //! ShortTunnelBuild, OutboundTunnelBuildReply) and timeouts; outputs are [`TunnelAction`]s.
 //! What arrives through our own inbound tunnels and is not the manager's (anything but
-//! build replies and tunnel tests) goes back to the router as [`TunnelAction::Deliver`].
+//! build replies and tunnel tests) goes back to the router as [`TunnelAction::Deliver`],
+//! naming the pool it came through.
 //!
-//! Not yet here: client pools, garlic wrapping of build messages and replies (they travel
-//! in the clear between hops, inside the encryption each record has anyway), the
-//! previous-hop check of participants, and netDb traffic through these tunnels.
+//! Not yet here: garlic wrapping of build messages and replies (they travel in the clear
+//! between hops, inside the encryption each record has anyway) and the previous-hop check
+//! of participants.
 
 use super::build::{
     self, BuildDirection, BuildRequest, BuildSend, HopRole, HopSpec, PendingBuild, ReplyStatus,
 };
 use super::data::{Delivery, Endpoint, Gateway, NextHop, Participant, ReplayFilter};
+use super::pool::{InboundLease, OwnInbound, OwnOutbound, Pool, PoolConfig, PoolId};
 use crate::crypto::RouterKeys;
 use crate::data::{Hash, RouterInfo, TunnelId};
 use crate::i2np::{
@@ -21,7 +23,7 @@ use crate::i2np::{
 };
 use crate::netdb::RouterInfoStore;
 use crate::profile::selection::Direction;
-use crate::profile::{Observation, Profiles, SelectionRules, Selector, TierConfig, Tiers};
+use crate::profile::{Observation, Profiles, TierConfig, Tiers};
 use crate::time::Instant;
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
@@ -72,8 +74,11 @@ pub enum TunnelAction {
         to: Hash,
         msg: I2npMessage,
     },
-    /// A message that came to us through one of our inbound tunnels, for the router.
-    Deliver(I2npMessage),
+    /// A message that came to us through an inbound tunnel of `pool`, for the router.
+    Deliver { pool: PoolId, msg: I2npMessage },
+    /// The inbound tunnels of `pool` changed: one was built, expired or failed its test.
+    /// A destination republishes its LeaseSet on this.
+    InboundChanged(PoolId),
     Event(TunnelEvent),
 }
 
@@ -93,6 +98,7 @@ pub enum BuildOutcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TunnelEvent {
     BuildFinished {
+        pool: PoolId,
         direction: Direction,
         /// The hops asked, in tunnel order (the gateway end first).
         hops: Vec<Hash>,
@@ -130,31 +136,9 @@ enum HopState {
     OutboundEndpoint(Endpoint),
 }
 
-/// One of our inbound tunnels: messages given to `gateway` under `gateway_tunnel` reach
-/// us as `tunnel`.
-#[derive(Debug)]
-struct OwnInbound {
-    tunnel: TunnelId,
-    gateway: Hash,
-    gateway_tunnel: TunnelId,
-    hops: Vec<Hash>,
-    endpoint: Endpoint,
-    expires: Instant,
-    /// Its rebuild time has passed and the pools were looked at for it.
-    replacing: bool,
-}
-
-#[derive(Debug)]
-struct OwnOutbound {
-    hops: Vec<Hash>,
-    gateway: Gateway,
-    expires: Instant,
-    replacing: bool,
-    next_test: Instant,
-}
-
 #[derive(Debug)]
 struct PendingTunnel {
+    pool: PoolId,
     direction: Direction,
     hops: Vec<HopSpec>,
     build: PendingBuild,
@@ -166,6 +150,7 @@ struct PendingTunnel {
 
 #[derive(Debug)]
 struct PendingTest {
+    pool: PoolId,
     /// The tunnels under test: the outbound one (by its hops) and the inbound one.
     outbound_hops: Vec<Hash>,
     inbound: TunnelId,
@@ -182,16 +167,14 @@ pub struct TunnelManager {
     rng: ChaCha20Rng,
     replays: ReplayFilter,
     participating: BTreeMap<TunnelId, Hop>,
-    inbound: Vec<OwnInbound>,
-    outbound: Vec<OwnOutbound>,
+    pools: BTreeMap<PoolId, Pool>,
+    next_client_pool: u32,
     /// Pending builds by the message id their reply comes back with.
     pending: BTreeMap<u32, PendingTunnel>,
     tests: BTreeMap<u32, PendingTest>,
     /// Tunnel ids we receive on without any hop: replies to outbound builds made before
     /// we had an inbound tunnel.
     zero_hop: BTreeSet<TunnelId>,
-    inbound_selector: Selector,
-    outbound_selector: Selector,
     tiers: Tiers,
     /// When to look at the pools next: now after a build ends, later after a failed
     /// attempt, never while nothing can change. Expiries and build deadlines wake us
@@ -204,21 +187,21 @@ pub struct TunnelManager {
 impl TunnelManager {
     pub fn new(config: TunnelConfig, me: Hash, now: Instant, mut rng: ChaCha20Rng) -> Self {
         let replays = ReplayFilter::new(&mut rng, config.replay_capacity, now);
-        let inbound_selector = Selector::new(SelectionRules::exploratory(), &mut rng);
-        let outbound_selector = Selector::new(SelectionRules::exploratory(), &mut rng);
+        let exploratory = Pool::new(
+            PoolConfig::exploratory(config.exploratory_hops, config.exploratory_tunnels),
+            &mut rng,
+        );
         Self {
             config,
             me,
             rng,
             replays,
             participating: BTreeMap::new(),
-            inbound: Vec::new(),
-            outbound: Vec::new(),
+            pools: BTreeMap::from([(PoolId::Exploratory, exploratory)]),
+            next_client_pool: 0,
             pending: BTreeMap::new(),
             tests: BTreeMap::new(),
             zero_hop: BTreeSet::new(),
-            inbound_selector,
-            outbound_selector,
             tiers: Tiers::default(),
             check_pools_at: now,
             transit_messages: 0,
@@ -230,9 +213,75 @@ impl TunnelManager {
         self.actions.pop_front()
     }
 
-    /// Built inbound and outbound tunnels of our own.
+    /// Built inbound and outbound tunnels of our own, over all pools.
     pub fn own_tunnels(&self) -> (usize, usize) {
-        (self.inbound.len(), self.outbound.len())
+        self.pools.values().fold((0, 0), |(i, o), p| {
+            (i + p.inbound.len(), o + p.outbound.len())
+        })
+    }
+
+    /// Built inbound and outbound tunnels of one pool.
+    pub fn pool_tunnels(&self, pool: PoolId) -> (usize, usize) {
+        self.pools
+            .get(&pool)
+            .map_or((0, 0), |p| (p.inbound.len(), p.outbound.len()))
+    }
+
+    /// Adds a pool (a local destination's); its tunnels are built from the next timeout on.
+    pub fn add_pool(&mut self, now: Instant, config: PoolConfig) -> PoolId {
+        let id = PoolId::Client(self.next_client_pool);
+        self.next_client_pool += 1;
+        self.pools.insert(id, Pool::new(config, &mut self.rng));
+        self.check_pools_at = now;
+        id
+    }
+
+    /// Drops a client pool and its tunnels (the exploratory pool stays).
+    pub fn remove_pool(&mut self, pool: PoolId) {
+        if pool != PoolId::Exploratory {
+            self.pools.remove(&pool);
+            self.pending.retain(|_, p| p.pool != pool);
+            self.tests.retain(|_, t| t.pool != pool);
+        }
+    }
+
+    /// The inbound tunnels of `pool`, as Leases.
+    pub fn leases(&self, pool: PoolId) -> Vec<InboundLease> {
+        self.pools.get(&pool).map_or_else(Vec::new, Pool::leases)
+    }
+
+    /// Where replies to `pool` should be sent: the gateway and tunnel id of its inbound
+    /// tunnel with the longest life left.
+    pub fn reply_path(&self, pool: PoolId) -> Option<(Hash, TunnelId)> {
+        let t = self.pools.get(&pool)?.newest_inbound()?;
+        Some((t.gateway, t.gateway_tunnel))
+    }
+
+    /// Sends `msg` through one of `pool`'s outbound tunnels, chosen at random; its
+    /// endpoint delivers it as `delivery` says. False when the pool has no outbound
+    /// tunnel or the message cannot be sent.
+    pub fn send_out(
+        &mut self,
+        now: Instant,
+        pool: PoolId,
+        delivery: Delivery,
+        msg: &I2npMessage,
+    ) -> bool {
+        let Some(p) = self.pools.get(&pool) else {
+            return false;
+        };
+        if p.outbound.is_empty() {
+            return false;
+        }
+        let out = &p.outbound[self.rng.gen_range(0..p.outbound.len())];
+        let first = out.gateway.next_hop();
+        let Ok(data) = out.gateway.send(&mut self.rng, &[(delivery, &msg.encode())]) else {
+            return false;
+        };
+        for d in data {
+            self.send(now, first.router, MessageBody::TunnelData(d));
+        }
+        true
     }
 
     pub fn participating(&self) -> usize {
@@ -251,8 +300,9 @@ impl TunnelManager {
     /// Forgets everything, as after a crash: tunnels do not survive a restart.
     pub fn restart(&mut self, now: Instant) {
         self.participating.clear();
-        self.inbound.clear();
-        self.outbound.clear();
+        for pool in self.pools.values_mut() {
+            pool.clear();
+        }
         self.pending.clear();
         self.tests.clear();
         self.zero_hop.clear();
@@ -272,10 +322,15 @@ impl TunnelManager {
         };
         let pending = self.pending.values().map(|p| p.deadline);
         let tests = self.tests.values().map(|t| t.deadline);
-        let inbound = self.inbound.iter().map(|t| rebuild(t.expires, t.replacing));
+        let inbound = self
+            .pools
+            .values()
+            .flat_map(|p| &p.inbound)
+            .map(|t| rebuild(t.expires, t.replacing));
         let outbound = self
-            .outbound
-            .iter()
+            .pools
+            .values()
+            .flat_map(|p| &p.outbound)
             .flat_map(|t| [rebuild(t.expires, t.replacing), t.next_test]);
         let hops = self.participating.values().map(|h| h.expires);
         pending
@@ -302,24 +357,32 @@ impl TunnelManager {
                 endpoint.handle_timeout(now);
             }
         }
-        self.inbound.retain(|t| t.expires > now);
-        self.outbound.retain(|t| t.expires > now);
+        let mut changed = Vec::new();
+        for (id, pool) in &mut self.pools {
+            let before = pool.inbound.len();
+            pool.inbound.retain(|t| t.expires > now);
+            if pool.inbound.len() != before {
+                changed.push(*id);
+            }
+            pool.outbound.retain(|t| t.expires > now);
+        }
+        for pool in changed {
+            self.actions.push_back(TunnelAction::InboundChanged(pool));
+        }
         // A tunnel reaching its rebuild time is a reason to look at the pools, once.
         let rebuild_at = now + self.config.rebuild_before;
         let mut due = false;
-        for (expires, replacing) in self
-            .inbound
-            .iter_mut()
-            .map(|t| (t.expires, &mut t.replacing))
-            .chain(
-                self.outbound
-                    .iter_mut()
-                    .map(|t| (t.expires, &mut t.replacing)),
-            )
-        {
-            if !*replacing && expires <= rebuild_at {
-                *replacing = true;
-                due = true;
+        for pool in self.pools.values_mut() {
+            let inbound = pool.inbound.iter_mut().map(|t| (t.expires, &mut t.replacing));
+            let outbound = pool
+                .outbound
+                .iter_mut()
+                .map(|t| (t.expires, &mut t.replacing));
+            for (expires, replacing) in inbound.chain(outbound) {
+                if !*replacing && expires <= rebuild_at {
+                    *replacing = true;
+                    due = true;
+                }
             }
         }
         if due {
@@ -339,6 +402,7 @@ impl TunnelManager {
                     profiles.record(now, hop.router, Observation::BuildTimedOut);
                 }
                 self.event(TunnelEvent::BuildFinished {
+                    pool: p.pool,
                     direction: p.direction,
                     hops: p.hops.iter().map(|h| h.router).collect(),
                     outcome: BuildOutcome::TimedOut,
@@ -359,8 +423,12 @@ impl TunnelManager {
                 }
                 // Either tunnel may be broken; neither is trusted with traffic or build
                 // replies any more, and both are replaced.
-                self.outbound.retain(|t| t.hops != test.outbound_hops);
-                self.inbound.retain(|t| t.tunnel != test.inbound);
+                if let Some(pool) = self.pools.get_mut(&test.pool) {
+                    pool.outbound.retain(|t| t.hops != test.outbound_hops);
+                    pool.inbound.retain(|t| t.tunnel != test.inbound);
+                    self.actions
+                        .push_back(TunnelAction::InboundChanged(test.pool));
+                }
                 self.check_pools_at = now;
                 self.event(TunnelEvent::TestFinished {
                     passed: false,
@@ -521,6 +589,7 @@ impl TunnelManager {
             None => BuildOutcome::Built,
         };
         self.event(TunnelEvent::BuildFinished {
+            pool: pending.pool,
             direction: pending.direction,
             hops: pending.hops.iter().map(|h| h.router).collect(),
             outcome,
@@ -536,8 +605,12 @@ impl TunnelManager {
             router: pending.hops[0].router,
             tunnel: pending.hops[0].receive_tunnel,
         };
+        let Some(pool) = self.pools.get_mut(&pending.pool) else {
+            return; // the pool was removed while the build was under way
+        };
         match (pending.direction, pending.endpoint_tunnel) {
-            (Direction::Inbound, Some(tunnel)) => self.inbound.push(OwnInbound {
+            (Direction::Inbound, Some(tunnel)) => {
+                pool.inbound.push(OwnInbound {
                 tunnel,
                 gateway: first.router,
                 gateway_tunnel: first.tunnel,
@@ -545,12 +618,15 @@ impl TunnelManager {
                 endpoint: Endpoint::inbound(&keys),
                 expires,
                 replacing: false,
-            }),
+                });
+                self.actions
+                    .push_back(TunnelAction::InboundChanged(pending.pool));
+            }
             _ => {
                 let jitter = self
                     .rng
                     .gen_range(0..self.config.test_interval.as_millis() as u64);
-                self.outbound.push(OwnOutbound {
+                pool.outbound.push(OwnOutbound {
                     hops,
                     gateway: Gateway::outbound(first, &keys),
                     expires,
@@ -562,14 +638,18 @@ impl TunnelManager {
     }
 
     fn handle_tunnel_data(&mut self, now: Instant, profiles: &mut Profiles, data: TunnelData) {
-        if let Some(own) = self.inbound.iter_mut().find(|t| t.tunnel == data.tunnel_id) {
+        let own = self.pools.iter_mut().find_map(|(id, pool)| {
+            let t = pool.inbound.iter_mut().find(|t| t.tunnel == data.tunnel_id)?;
+            Some((*id, t))
+        });
+        if let Some((pool, own)) = own {
             let Ok(delivered) = own.endpoint.receive(now, &mut self.replays, data) else {
                 return;
             };
             for message in delivered {
                 // Only local delivery makes sense at the end of our own inbound tunnel.
                 if message.delivery == Delivery::Local {
-                    self.deliver_local(now, profiles, &message.message);
+                    self.deliver_local(now, pool, profiles, &message.message);
                 }
             }
             return;
@@ -627,7 +707,7 @@ impl TunnelManager {
         gateway: TunnelGateway,
     ) {
         if self.zero_hop.contains(&gateway.tunnel_id) {
-            self.deliver_local(now, profiles, &gateway.message);
+            self.deliver_local(now, PoolId::Exploratory, profiles, &gateway.message);
             return;
         }
         let Some(Hop {
@@ -647,8 +727,8 @@ impl TunnelManager {
         }
     }
 
-    /// A message that came out of one of our inbound tunnels (or a zero-hop one).
-    fn deliver_local(&mut self, now: Instant, profiles: &mut Profiles, bytes: &[u8]) {
+    /// A message that came out of one of `pool`'s inbound tunnels (or a zero-hop one).
+    fn deliver_local(&mut self, now: Instant, pool: PoolId, profiles: &mut Profiles, bytes: &[u8]) {
         let Ok(msg) = I2npMessage::decode(bytes) else {
             return;
         };
@@ -669,27 +749,39 @@ impl TunnelManager {
                     });
                 }
             }
-            _ => self.actions.push_back(TunnelAction::Deliver(msg)),
+            _ => self.actions.push_back(TunnelAction::Deliver { pool, msg }),
         }
     }
 
     /// Sends a DeliveryStatus through every outbound tunnel that is due a test, to come
-    /// back through one of our inbound tunnels: both tunnels' hops share the result.
+    /// back through an inbound tunnel of the same pool: both tunnels' hops share the result.
     fn start_tests(&mut self, now: Instant) {
-        if self.inbound.is_empty() {
+        let ids: Vec<PoolId> = self.pools.keys().copied().collect();
+        for id in ids {
+            self.start_pool_tests(now, id);
+        }
+    }
+
+    fn start_pool_tests(&mut self, now: Instant, id: PoolId) {
+        let Some(pool) = self.pools.get_mut(&id) else {
+            return;
+        };
+        if pool.inbound.is_empty() {
             // Nothing to test through yet: try again one interval later.
-            for out in self.outbound.iter_mut().filter(|t| t.next_test <= now) {
+            for out in pool.outbound.iter_mut().filter(|t| t.next_test <= now) {
                 out.next_test = now + self.config.test_interval;
             }
             return;
         }
-        for i in 0..self.outbound.len() {
-            if self.outbound[i].next_test > now {
-                continue;
-            }
-            self.outbound[i].next_test = now + self.config.test_interval;
-            let back = &self.inbound[self.rng.gen_range(0..self.inbound.len())];
-            let back_tunnel = back.tunnel;
+        let due: Vec<usize> = (0..pool.outbound.len())
+            .filter(|i| pool.outbound[*i].next_test <= now)
+            .collect();
+        for i in due {
+            let Some(pool) = self.pools.get_mut(&id) else {
+                return;
+            };
+            pool.outbound[i].next_test = now + self.config.test_interval;
+            let back = &pool.inbound[self.rng.gen_range(0..pool.inbound.len())];
             let msg_id: u32 = self.rng.gen();
             let status = I2npMessage {
                 id: self.rng.gen(),
@@ -703,9 +795,17 @@ impl TunnelManager {
                 tunnel: back.gateway_tunnel,
                 gateway: back.gateway,
             };
-            let mut hops = self.outbound[i].hops.clone();
+            let out = &pool.outbound[i];
+            let mut hops = out.hops.clone();
             hops.extend(back.hops.iter().copied());
-            let out = &self.outbound[i];
+            let test = PendingTest {
+                pool: id,
+                outbound_hops: out.hops.clone(),
+                inbound: back.tunnel,
+                hops,
+                started: now,
+                deadline: now + self.config.test_timeout,
+            };
             let first = out.gateway.next_hop();
             let Ok(data) = out
                 .gateway
@@ -716,64 +816,66 @@ impl TunnelManager {
             for d in data {
                 self.send(now, first.router, MessageBody::TunnelData(d));
             }
-            let inbound = back_tunnel;
-            self.tests.insert(
-                msg_id,
-                PendingTest {
-                    outbound_hops: self.outbound[i].hops.clone(),
-                    inbound,
-                    hops,
-                    started: now,
-                    deadline: now + self.config.test_timeout,
-                },
-            );
+            self.tests.insert(msg_id, test);
         }
     }
 
     /// Starts builds so that each pool has its tunnels, counting those that will not
     /// expire before a replacement could be built, and those being built.
     fn maintain_pools(&mut self, now: Instant, peers: &RouterInfoStore, profiles: &Profiles) {
-        let lasting = |expires: Instant| expires > now + self.config.rebuild_before;
-        let building = |d: Direction| self.pending.values().filter(|p| p.direction == d).count();
-        let inbound = self.inbound.iter().filter(|t| lasting(t.expires)).count()
-            + building(Direction::Inbound);
-        let outbound = self.outbound.iter().filter(|t| lasting(t.expires)).count()
-            + building(Direction::Outbound);
-        let wanted = self.config.exploratory_tunnels;
         if now < self.check_pools_at {
             return;
         }
         self.check_pools_at = Instant::MAX;
-        if inbound >= wanted && outbound >= wanted {
+        let lasting = |expires: Instant| expires > now + self.config.rebuild_before;
+        let mut missing = Vec::new();
+        for (id, pool) in &self.pools {
+            let building = |d: Direction| {
+                self.pending
+                    .values()
+                    .filter(|p| p.pool == *id && p.direction == d)
+                    .count()
+            };
+            let inbound = pool.inbound.iter().filter(|t| lasting(t.expires)).count()
+                + building(Direction::Inbound);
+            let outbound = pool.outbound.iter().filter(|t| lasting(t.expires)).count()
+                + building(Direction::Outbound);
+            let wanted = pool.config.count;
+            missing.push((*id, Direction::Inbound, wanted.saturating_sub(inbound)));
+            missing.push((*id, Direction::Outbound, wanted.saturating_sub(outbound)));
+        }
+        if missing.iter().all(|(_, _, n)| *n == 0) {
             return;
         }
         if self.tiers.due(now, &self.config.tiers) {
             self.tiers = Tiers::sort(profiles, peers.hashes().copied(), now, &self.config.tiers);
         }
-        for _ in inbound..wanted {
-            if !self.build(now, Direction::Inbound, peers) {
-                self.check_pools_at = now + Duration::from_secs(10);
-                return;
-            }
-        }
-        for _ in outbound..wanted {
-            if !self.build(now, Direction::Outbound, peers) {
-                self.check_pools_at = now + Duration::from_secs(10);
-                return;
+        for (pool, direction, n) in missing {
+            for _ in 0..n {
+                if !self.build(now, pool, direction, peers) {
+                    self.check_pools_at = now + Duration::from_secs(10);
+                    return;
+                }
             }
         }
     }
 
-    /// Starts one build; false when there are not enough peers.
-    fn build(&mut self, now: Instant, direction: Direction, peers: &RouterInfoStore) -> bool {
+    /// Starts one build for `pool`; false when there are not enough peers.
+    fn build(
+        &mut self,
+        now: Instant,
+        pool_id: PoolId,
+        direction: Direction,
+        peers: &RouterInfoStore,
+    ) -> bool {
         let subnet = |h: &Hash| peers.get(h).and_then(|info| slash16(info));
-        let selector = match direction {
-            Direction::Inbound => &mut self.inbound_selector,
-            Direction::Outbound => &mut self.outbound_selector,
+        let Some(pool) = self.pools.get_mut(&pool_id) else {
+            return false;
         };
-        let Some(chosen) = selector.select(
+        let hop_count = pool.config.hops;
+        let Some(chosen) = pool.selector(direction).select(
             &self.tiers,
-            self.config.exploratory_hops,
+            hop_count,
             direction,
             &[self.me],
             subnet,
@@ -799,11 +901,11 @@ impl TunnelManager {
                 endpoint_tunnel: tunnel,
             },
             _ => {
-                // Replies come back through one of our inbound tunnels, or a zero-hop
-                // one while we have none.
-                // The inbound tunnel with the longest life left is the likeliest to
-                // still be there when the reply comes.
-                let newest = self.inbound.iter().max_by_key(|t| t.expires);
+                // Replies come back through an inbound tunnel of the same pool, else an
+                // exploratory one, else a zero-hop one while we have none.
+                let newest = [pool_id, PoolId::Exploratory]
+                    .iter()
+                    .find_map(|id| self.pools.get(id)?.newest_inbound());
                 let (reply_gateway, reply_tunnel) = match newest {
                     Some(t) => (t.gateway, t.gateway_tunnel),
                     None => {
@@ -829,6 +931,7 @@ impl TunnelManager {
         self.pending.insert(
             new.pending.reply_message_id(),
             PendingTunnel {
+                pool: pool_id,
                 direction,
                 hops,
                 build: new.pending,
@@ -851,7 +954,10 @@ impl TunnelManager {
             let id = TunnelId(self.rng.gen_range(1..=u32::MAX));
             let used = self.participating.contains_key(&id)
                 || self.zero_hop.contains(&id)
-                || self.inbound.iter().any(|t| t.tunnel == id);
+                || self
+                    .pools
+                    .values()
+                    .any(|p| p.inbound.iter().any(|t| t.tunnel == id));
             if !used {
                 return id;
             }

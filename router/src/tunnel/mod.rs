@@ -11,8 +11,10 @@
 pub mod build;
 pub mod data;
 pub mod manager;
+pub mod pool;
 
 pub use manager::{BuildOutcome, TunnelAction, TunnelConfig, TunnelEvent, TunnelManager};
+pub use pool::{InboundLease, PoolConfig, PoolId};
 
 /// Defined with the common structures (`data`); re-exported where tunnels are.
 pub use crate::data::TunnelId;
