@@ -8,10 +8,11 @@
 
 use crate::crypto::RouterKeys;
 use crate::data::{Hash, Mapping, RouterAddress, RouterInfo};
-use crate::i2np::{I2npMessage, MessageBody};
+use crate::i2np::{DatabaseLookup, I2npMessage, MessageBody, TunnelGateway};
 use crate::netdb::{Action, LookupId, NetDb, NetDbConfig, NetDbEvent};
 use crate::profile::{Observation, Profiles};
 use crate::time::Instant;
+use crate::tunnel::data::Delivery;
 use crate::tunnel::{PoolId, TunnelAction, TunnelConfig, TunnelEvent, TunnelManager};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -259,14 +260,11 @@ impl Router {
                     pool: PoolId::Exploratory,
                     msg,
                 } => {
-                    let me = self.hash();
-                    if let Some(other) = self.netdb.handle_message(now, me, msg.body) {
+                    if let Some(other) = self.netdb.handle_tunneled(now, msg.body) {
                         let type_id = other.type_id();
+                        let from = self.hash();
                         self.outputs
-                            .push_back(Output::Event(Event::UnhandledMessage {
-                                from: me,
-                                type_id,
-                            }));
+                            .push_back(Output::Event(Event::UnhandledMessage { from, type_id }));
                     }
                 }
                 // Client pools carry garlic for their destination: not handled yet.
@@ -278,12 +276,29 @@ impl Router {
     fn collect_netdb(&mut self, now: Instant) {
         while let Some(action) = self.netdb.poll_action() {
             let output = match action {
-                // The replaceable step: netDb traffic goes straight to the peer until it
-                // can go through exploratory tunnels.
                 Action::Send { to, body } => Output::Send {
                     to,
                     msg: self.message(now, body),
                 },
+                Action::Query { to, lookup } => {
+                    self.query(now, to, lookup);
+                    continue;
+                }
+                Action::Reply {
+                    gateway,
+                    tunnel,
+                    body,
+                } => {
+                    let inner = self.message(now, body);
+                    let body = MessageBody::TunnelGateway(TunnelGateway {
+                        tunnel_id: tunnel,
+                        message: inner.encode(),
+                    });
+                    Output::Send {
+                        to: gateway,
+                        msg: self.message(now, body),
+                    }
+                }
                 // Lookup replies and timeouts are what profiles are made of; they stay
                 // inside the router.
                 Action::Event(NetDbEvent::PeerAnswered { peer, after }) => {
@@ -299,6 +314,30 @@ impl Router {
             };
             self.outputs.push_back(output);
         }
+    }
+
+    /// Sends one of our lookups out through an exploratory tunnel, its answer to come back
+    /// through another, so that the floodfill sees neither end; directly while we have no
+    /// tunnels (or none are configured).
+    fn query(&mut self, now: Instant, to: Hash, mut lookup: DatabaseLookup) {
+        if let Some(tunnels) = self.tunnels.as_mut() {
+            if let Some((gateway, tunnel)) = tunnels.reply_path(PoolId::Exploratory) {
+                lookup.from = gateway;
+                lookup.reply_tunnel = Some(tunnel.0);
+                let msg = I2npMessage {
+                    id: self.rng.gen(),
+                    expiration_ms: (now + self.config.message_lifetime).as_millis(),
+                    body: MessageBody::DatabaseLookup(lookup.clone()),
+                };
+                if tunnels.send_out(now, PoolId::Exploratory, Delivery::Router(to), &msg) {
+                    return;
+                }
+                lookup.from = self.keys.hash();
+                lookup.reply_tunnel = None;
+            }
+        }
+        let msg = self.message(now, MessageBody::DatabaseLookup(lookup));
+        self.outputs.push_back(Output::Send { to, msg });
     }
 
     fn message(&mut self, now: Instant, body: MessageBody) -> I2npMessage {

@@ -1,7 +1,7 @@
 //! What a floodfill does for others: answer lookups, acknowledge and flood stores.
 
 use super::{routing, LookupAnswer, NetDb, NetDbEvent, StoreOutcome};
-use crate::data::{Hash, RouterInfo};
+use crate::data::{Hash, RouterInfo, TunnelId};
 use crate::i2np::{
     DatabaseLookup, DatabaseSearchReply, DatabaseStore, DeliveryStatus, LookupKind, MessageBody,
     StoreEntry, StoreReply,
@@ -28,9 +28,9 @@ impl NetDb {
     }
 
     fn reply_to_lookup(&mut self, now: Instant, request: &DatabaseLookup) -> LookupAnswer {
-        // Until tunnels exist every reply goes straight to the asking router, even when a
-        // reply tunnel is named.
+        // `from` is the asking router, or the gateway of the reply tunnel when one is named.
         let reply_to = request.from;
+        let reply_tunnel = request.reply_tunnel.map(TunnelId);
         let wants_router_info = matches!(request.kind, LookupKind::RouterInfo | LookupKind::Any);
         if wants_router_info {
             if let Some(info) = self.store.get(&request.key).cloned() {
@@ -39,7 +39,7 @@ impl NetDb {
                     reply: None,
                     entry: StoreEntry::RouterInfo(info),
                 });
-                self.send(reply_to, body);
+                self.answer(reply_to, reply_tunnel, body);
                 return LookupAnswer::Found;
             }
         }
@@ -58,7 +58,7 @@ impl NetDb {
             peers,
             from: self.me,
         });
-        self.send(reply_to, body);
+        self.answer(reply_to, reply_tunnel, body);
         LookupAnswer::SearchReply
     }
 
@@ -74,13 +74,13 @@ impl NetDb {
     ) {
         let direct = reply.is_some();
         if let Some(reply) = reply {
-            // Tunnel id 0 means "to the gateway router itself"; until tunnels exist a
-            // non-zero tunnel is also answered at its gateway.
+            // Tunnel id 0 means "to the gateway router itself".
             let status = MessageBody::DeliveryStatus(DeliveryStatus {
                 msg_id: reply.token.get(),
                 timestamp_ms: now.as_millis(),
             });
-            self.send(reply.gateway, status);
+            let tunnel = (reply.tunnel_id != 0).then_some(TunnelId(reply.tunnel_id));
+            self.answer(reply.gateway, tunnel, status);
         }
         self.emit(NetDbEvent::StoreReceived {
             key: *key,

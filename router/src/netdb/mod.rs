@@ -19,7 +19,7 @@ pub use lookup::{LookupId, Purpose};
 pub use publish::PublishFailure;
 pub use store::{Rejection, RouterInfoStore, StoreOutcome};
 
-use crate::data::{Hash, RouterInfo};
+use crate::data::{Hash, RouterInfo, TunnelId};
 use crate::i2np::{
     DatabaseLookup, DatabaseSearchReply, DatabaseStore, LookupKind, MessageBody, ReplyEncryption,
     StoreEntry,
@@ -118,9 +118,25 @@ impl Default for NetDbConfig {
 /// What the netDb wants done.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Send `body` to the router `to`.
+    /// Send `body` to the router `to`, directly.
     Send {
         to: Hash,
+        body: MessageBody,
+    },
+    /// Send our own DatabaseLookup to `to`. The router may send it through an outbound
+    /// tunnel and name one of its inbound tunnels as the reply path (setting the lookup's
+    /// `from` and `reply_tunnel`), so that the floodfill learns neither who asked nor
+    /// where the answer goes; without tunnels it goes directly and the reply comes back
+    /// the same way.
+    Query {
+        to: Hash,
+        lookup: DatabaseLookup,
+    },
+    /// Send `body` into the inbound tunnel `tunnel` at its gateway `gateway`: the answer
+    /// to a lookup or store that named a reply tunnel.
+    Reply {
+        gateway: Hash,
+        tunnel: TunnelId,
         body: MessageBody,
     },
     Event(NetDbEvent),
@@ -389,6 +405,28 @@ impl NetDb {
         None
     }
 
+    /// Handles a netDb message that reached us through one of our inbound tunnels, where
+    /// no transport says who sent it. Answers name their floodfill (a search reply has a
+    /// `from` field); an entry is taken as the answer of the peer its lookup is waiting on.
+    pub fn handle_tunneled(&mut self, now: Instant, body: MessageBody) -> Option<MessageBody> {
+        let from = match &body {
+            MessageBody::DatabaseSearchReply(reply) => reply.from,
+            MessageBody::DatabaseStore(store) => {
+                let waiting = self
+                    .lookups
+                    .values()
+                    .filter(|l| l.key == store.key)
+                    .find_map(|l| l.pending);
+                match waiting {
+                    Some(pending) => pending.peer,
+                    None => return None, // unsolicited: a store comes directly, not this way
+                }
+            }
+            _ => self.me,
+        };
+        self.handle_message(now, from, body)
+    }
+
     /// The peer we were waiting for answered.
     fn peer_answered(&mut self, now: Instant, pending: lookup::Pending) {
         self.store.note_success(&pending.peer);
@@ -400,6 +438,18 @@ impl NetDb {
 
     fn send(&mut self, to: Hash, body: MessageBody) {
         self.actions.push_back(Action::Send { to, body });
+    }
+
+    /// Answers at `gateway`: into the reply tunnel when one is named, else directly.
+    fn answer(&mut self, gateway: Hash, tunnel: Option<TunnelId>, body: MessageBody) {
+        match tunnel {
+            Some(tunnel) => self.actions.push_back(Action::Reply {
+                gateway,
+                tunnel,
+                body,
+            }),
+            None => self.send(gateway, body),
+        }
     }
 
     fn emit(&mut self, event: NetDbEvent) {
@@ -455,15 +505,15 @@ impl NetDb {
             );
         }
         lookup.asked(peer, now, deadline);
-        let body = MessageBody::DatabaseLookup(DatabaseLookup {
+        let lookup = DatabaseLookup {
             key: lookup.key,
             from: self.me,
             kind: lookup.kind,
             reply_tunnel: None,
             exclude,
             reply_encryption: ReplyEncryption::None,
-        });
-        self.send(peer, body);
+        };
+        self.actions.push_back(Action::Query { to: peer, lookup });
     }
 
     /// Ends lookup `id` with what it found; returns lookups this unblocks.

@@ -75,7 +75,10 @@ pub enum TunnelAction {
         msg: I2npMessage,
     },
     /// A message that came to us through an inbound tunnel of `pool`, for the router.
-    Deliver { pool: PoolId, msg: I2npMessage },
+    Deliver {
+        pool: PoolId,
+        msg: I2npMessage,
+    },
     /// The inbound tunnels of `pool` changed: one was built, expired or failed its test.
     /// A destination republishes its LeaseSet on this.
     InboundChanged(PoolId),
@@ -275,7 +278,10 @@ impl TunnelManager {
         }
         let out = &p.outbound[self.rng.gen_range(0..p.outbound.len())];
         let first = out.gateway.next_hop();
-        let Ok(data) = out.gateway.send(&mut self.rng, &[(delivery, &msg.encode())]) else {
+        let Ok(data) = out
+            .gateway
+            .send(&mut self.rng, &[(delivery, &msg.encode())])
+        else {
             return false;
         };
         for d in data {
@@ -373,7 +379,10 @@ impl TunnelManager {
         let rebuild_at = now + self.config.rebuild_before;
         let mut due = false;
         for pool in self.pools.values_mut() {
-            let inbound = pool.inbound.iter_mut().map(|t| (t.expires, &mut t.replacing));
+            let inbound = pool
+                .inbound
+                .iter_mut()
+                .map(|t| (t.expires, &mut t.replacing));
             let outbound = pool
                 .outbound
                 .iter_mut()
@@ -611,13 +620,13 @@ impl TunnelManager {
         match (pending.direction, pending.endpoint_tunnel) {
             (Direction::Inbound, Some(tunnel)) => {
                 pool.inbound.push(OwnInbound {
-                tunnel,
-                gateway: first.router,
-                gateway_tunnel: first.tunnel,
-                hops,
-                endpoint: Endpoint::inbound(&keys),
-                expires,
-                replacing: false,
+                    tunnel,
+                    gateway: first.router,
+                    gateway_tunnel: first.tunnel,
+                    hops,
+                    endpoint: Endpoint::inbound(&keys),
+                    expires,
+                    replacing: false,
                 });
                 self.actions
                     .push_back(TunnelAction::InboundChanged(pending.pool));
@@ -639,7 +648,10 @@ impl TunnelManager {
 
     fn handle_tunnel_data(&mut self, now: Instant, profiles: &mut Profiles, data: TunnelData) {
         let own = self.pools.iter_mut().find_map(|(id, pool)| {
-            let t = pool.inbound.iter_mut().find(|t| t.tunnel == data.tunnel_id)?;
+            let t = pool
+                .inbound
+                .iter_mut()
+                .find(|t| t.tunnel == data.tunnel_id)?;
             Some((*id, t))
         });
         if let Some((pool, own)) = own {

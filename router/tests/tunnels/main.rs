@@ -5,7 +5,8 @@
 mod net;
 
 use net::Net;
-use ramsons_router::netdb::NetDbConfig;
+use ramsons_router::data::Hash;
+use ramsons_router::netdb::{NetDbConfig, NetDbEvent};
 use ramsons_router::tunnel::{BuildOutcome, TunnelConfig, TunnelEvent};
 use ramsons_router::RouterConfig;
 use std::time::Duration;
@@ -155,4 +156,28 @@ fn builds_through_a_dead_router_time_out_and_are_retried() {
         );
     }
     assert!(timeouts > 0);
+}
+
+#[test]
+fn lookups_go_out_and_come_back_through_exploratory_tunnels() {
+    let mut net = network(10, 4, |_| TunnelConfig::default());
+    net.run_for(Duration::from_secs(120));
+    let asker = 7;
+    let target = net.hash(5);
+    let asked_at = net.now;
+    net.lookup(asker, target);
+    net.run_for(Duration::from_secs(10));
+    assert_eq!(net.client_lookups(asker), vec![(true, 1, 0)]);
+    // The floodfill saw the lookup arrive from an outbound endpoint, not from the asker.
+    let received: Vec<Hash> = net
+        .events
+        .iter()
+        .filter(|(at, _, _)| *at >= asked_at)
+        .filter_map(|(_, _, e)| match e {
+            NetDbEvent::LookupReceived { key, from, .. } if *key == target => Some(*from),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_ne!(received[0], net.hash(asker));
 }
