@@ -63,6 +63,26 @@ pub(crate) fn open(
     )
 }
 
+/// `ENCRYPT(k, n, plaintext, ad)` appended to `out` as the wire carries it: ciphertext,
+/// then its MAC. For messages built section by section (ECIES garlic).
+pub(crate) fn seal_append(key: &[u8; 32], n: u64, ad: &[u8], plaintext: &[u8], out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(plaintext);
+    let mac = seal(key, n, ad, &mut out[start..]);
+    out.extend_from_slice(&mac);
+}
+
+/// `DECRYPT(k, n, sealed, ad)` of a ciphertext followed by its MAC: the plaintext, or
+/// `None` when `sealed` is shorter than a MAC or does not authenticate.
+pub(crate) fn open_sealed(key: &[u8; 32], n: u64, ad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+    let split = sealed.len().checked_sub(MAC_LEN)?;
+    let (ciphertext, mac) = sealed.split_at(split);
+    let mut plaintext = ciphertext.to_vec();
+    let mac: &[u8; MAC_LEN] = mac.try_into().ok()?;
+    open(key, n, ad, &mut plaintext, mac).ok()?;
+    Some(plaintext)
+}
+
 /// A Noise symmetric state: chaining key `ck` and handshake hash `h`.
 ///
 /// Both are secret-dependent (ck feeds every key derived later), so there is no `Debug`.
@@ -157,6 +177,26 @@ mod tests {
         let long = SymmetricState::new(name);
         let hashed: [u8; 32] = Sha256::digest(name).into();
         assert_eq!(long.chaining_key(), &hashed);
+    }
+
+    #[test]
+    fn seal_append_round_trips_through_open_sealed() {
+        let key = [3u8; 32];
+        let mut out = b"prefix".to_vec();
+        seal_append(&key, 7, b"ad", b"payload", &mut out);
+        assert_eq!(out.len(), 6 + 7 + MAC_LEN);
+        assert_eq!(&out[..6], b"prefix");
+        assert_eq!(
+            open_sealed(&key, 7, b"ad", &out[6..]),
+            Some(b"payload".to_vec())
+        );
+        assert_eq!(open_sealed(&key, 6, b"ad", &out[6..]), None);
+        assert_eq!(open_sealed(&key, 7, b"ad", &out[7..]), None);
+        assert_eq!(open_sealed(&key, 7, b"ad", &out[..MAC_LEN - 1]), None);
+        // An empty plaintext is a bare MAC (the key section of a New Session Reply).
+        let mut mac_only = Vec::new();
+        seal_append(&key, 0, b"h", &[], &mut mac_only);
+        assert_eq!(open_sealed(&key, 0, b"h", &mac_only), Some(Vec::new()));
     }
 
     #[test]

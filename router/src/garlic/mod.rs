@@ -1,0 +1,3 @@
+//! Garlic encryption: end-to-end messages between destinations.
+
+pub mod ratchet;

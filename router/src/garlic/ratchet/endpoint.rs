@@ -1,0 +1,586 @@
+//! The session layer of one local destination: which message to send each remote, which
+//! session an incoming message belongs to, and when state is given up.
+//!
+//! Per remote (a [`Peer`]) there is one outbound state and any number of inbound tag
+//! sets. Who started a session does not matter to this layout: crossed New Sessions,
+//! where both sides start at once, simply leave each side with both roles' tag sets.
+//!
+//! | outbound state | `seal` sends | left when |
+//! |---|---|---|
+//! | idle | New Session | we send it |
+//! | awaiting reply | another New Session | a reply arrives, or 3 min pass |
+//! | replying | New Session Reply | an ES confirms one reply, or 3 min pass (a newer NS restarts it) |
+//! | established | Existing Session | idle 8 min, or 65536 messages sent |
+//!
+//! Inbound tag sets are the reply tags of our pending New Sessions (3 min), Bob's
+//! unconfirmed candidate sessions, one per reply sent (3 min), and Existing Session tag
+//! sets (10 min after their last message). Timeouts follow "Parameters": "NSR tagset
+//! timeout: 3 minutes for receiver", "ES tagset timeout: 8 minutes for sender, 10 minutes
+//! for receiver" (the sender gives up first, so it never sends on a tag set its peer has
+//! dropped), "Replace session if NS received after: 3 minutes", "NS replay filter
+//! duration: 5 minutes".
+
+use super::handshake::{self, LocalKeys, PendingSession, ReplyState, EXISTING_MIN_LEN};
+use super::kdf::{KeyChain, Split, TagChain, TAG_LEN};
+use super::tagset::{
+    InboundTags, KeyCache, OutboundTagSet, SetId, TagIndex, TagRef, Window, EXISTING_WINDOW,
+    REPLY_WINDOW,
+};
+use super::{MessageKind, MessageNumber, Opened, RatchetError, Sealed, MAX_PAYLOAD_LEN};
+use crate::crypto::noise;
+use crate::time::Instant;
+use rand::{CryptoRng, RngCore};
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::fmt;
+use std::time::Duration;
+use x25519_dalek::StaticSecret;
+
+/// How long a New Session waits for replies, and a reply for the ES that confirms it.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3 * 60);
+/// An outbound session unused this long is dropped.
+const SEND_IDLE_TIMEOUT: Duration = Duration::from_secs(8 * 60);
+/// An inbound Existing Session tag set without a message this long is dropped.
+const RECEIVE_IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+/// A New Session from a peer we have an established session with replaces that session
+/// only if it is at least this old; a younger one means the New Session was delayed.
+const REPLACE_AFTER: Duration = Duration::from_secs(3 * 60);
+/// How long New Session ephemeral keys are remembered to refuse replays.
+const REPLAY_WINDOW: Duration = Duration::from_secs(5 * 60);
+/// New Sessions to one peer whose replies we still wait for. The spec sets no number;
+/// Bob answers the latest New Session he received, so the oldest is the one to forget.
+const MAX_PENDING_SESSIONS: usize = 8;
+
+/// The tag set id of every Existing Session tag set until the DH ratchet exists.
+const TAG_SET_ZERO: u16 = 0;
+
+/// What `seal` does next for one remote.
+enum Outbound {
+    Idle,
+    /// We sent New Sessions; their pending states are `Reply` tag sets.
+    AwaitingReply {
+        until: Instant,
+    },
+    /// We answer the latest New Session received; each reply sent adds a candidate.
+    Replying {
+        reply: Box<ReplyState>,
+        until: Instant,
+    },
+    Established {
+        tags: OutboundTagSet,
+        created: Instant,
+        last_sent: Instant,
+    },
+}
+
+impl Outbound {
+    fn expired(&self, now: Instant) -> bool {
+        match self {
+            Outbound::Idle => false,
+            Outbound::AwaitingReply { until } | Outbound::Replying { until, .. } => *until <= now,
+            Outbound::Established { last_sent, .. } => *last_sent + SEND_IDLE_TIMEOUT <= now,
+        }
+    }
+}
+
+struct Peer {
+    outbound: Outbound,
+    /// This peer's inbound tag sets, oldest first (ids only grow).
+    sets: Vec<SetId>,
+}
+
+impl Default for Peer {
+    fn default() -> Self {
+        Peer {
+            outbound: Outbound::Idle,
+            sets: Vec::new(),
+        }
+    }
+}
+
+/// What an inbound tag set's messages are.
+enum InboundKind {
+    /// Alice: replies to one New Session of ours.
+    Reply(Box<PendingSession>),
+    /// Existing Session messages. `unconfirmed` holds Bob's outbound half of a candidate
+    /// session, created with one of his replies, until Alice's first message on this tag
+    /// set shows that she took that reply.
+    Existing {
+        keys: KeyCache,
+        unconfirmed: Option<Box<OutboundTagSet>>,
+    },
+}
+
+struct InboundSet {
+    remote: [u8; 32],
+    tags: InboundTags,
+    kind: InboundKind,
+    expires: Instant,
+}
+
+impl InboundSet {
+    fn is_candidate(&self) -> bool {
+        matches!(
+            self.kind,
+            InboundKind::Existing {
+                unconfirmed: Some(_),
+                ..
+            }
+        )
+    }
+}
+
+/// Ephemeral keys of the New Sessions received in the last [`REPLAY_WINDOW`].
+#[derive(Default)]
+struct ReplayFilter {
+    seen: HashSet<[u8; 32]>,
+    by_time: VecDeque<(Instant, [u8; 32])>,
+}
+
+impl ReplayFilter {
+    fn contains(&self, key: &[u8; 32]) -> bool {
+        self.seen.contains(key)
+    }
+
+    fn insert(&mut self, now: Instant, key: [u8; 32]) {
+        if self.seen.insert(key) {
+            self.by_time.push_back((now, key));
+        }
+    }
+
+    fn expire(&mut self, now: Instant) {
+        while let Some((at, key)) = self.by_time.front() {
+            if *at + REPLAY_WINDOW > now {
+                break;
+            }
+            self.seen.remove(key);
+            self.by_time.pop_front();
+        }
+    }
+}
+
+/// All ECIES-X25519-AEAD-Ratchet sessions of one local destination (or router): its
+/// "Session Key Manager". Sessions must not be shared between destinations, which would
+/// let a peer link them (spec: "Session Context"), hence one endpoint each.
+///
+/// Deterministic: randomness comes only from the caller's generator, time only from
+/// `now`, and nothing iterates a randomly seeded map.
+pub struct RatchetEndpoint {
+    keys: LocalKeys,
+    peers: BTreeMap<[u8; 32], Peer>,
+    sets: BTreeMap<SetId, InboundSet>,
+    tags: TagIndex,
+    next_set: SetId,
+    replay: ReplayFilter,
+}
+
+impl fmt::Debug for RatchetEndpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RatchetEndpoint")
+            .field("peers", &self.peers.len())
+            .field("tag_sets", &self.sets.len())
+            .field("tags", &self.tags.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RatchetEndpoint {
+    pub fn new(static_secret: StaticSecret) -> RatchetEndpoint {
+        RatchetEndpoint {
+            keys: LocalKeys::new(static_secret),
+            peers: BTreeMap::new(),
+            sets: BTreeMap::new(),
+            tags: TagIndex::default(),
+            next_set: 0,
+            replay: ReplayFilter::default(),
+        }
+    }
+
+    /// Our static public key, the one to publish in the LeaseSet.
+    pub fn public_key(&self) -> [u8; 32] {
+        *self.keys.public()
+    }
+
+    /// The kind of message [`RatchetEndpoint::seal`] would send to `remote` now. The
+    /// payload's block rules depend on it (a New Session starts with a DateTime block, and
+    /// only an Existing Session may carry ACK or NextKey blocks), so the caller asks before
+    /// building the payload.
+    pub fn next_kind(&self, remote: &[u8; 32]) -> MessageKind {
+        match self.peers.get(remote).map(|peer| &peer.outbound) {
+            Some(Outbound::Established { tags, .. }) if !tags.is_exhausted() => {
+                MessageKind::Existing
+            }
+            Some(Outbound::Replying { .. }) => MessageKind::NewSessionReply,
+            _ => MessageKind::NewSession,
+        }
+    }
+
+    /// Encrypts `payload` for the destination whose static key is `remote`: a New Session
+    /// while no reply has come, an Existing Session once a session is established, or a
+    /// New Session Reply when answering a New Session from `remote` (see
+    /// [`RatchetEndpoint::next_kind`]).
+    ///
+    /// # Errors
+    /// [`RatchetError::PayloadTooLarge`]; [`RatchetError::InvalidRemoteKey`] if `remote` is
+    /// a low-order point; [`RatchetError::ReplyWindowFull`] after as many replies as the
+    /// peer can recognise without confirming one. No state changes on error.
+    pub fn seal<R: RngCore + CryptoRng>(
+        &mut self,
+        rng: &mut R,
+        now: Instant,
+        remote: &[u8; 32],
+        payload: &[u8],
+    ) -> Result<Sealed, RatchetError> {
+        check_payload(payload)?;
+        if let Some(peer) = self.peers.get_mut(remote) {
+            match &mut peer.outbound {
+                Outbound::Established {
+                    tags, last_sent, ..
+                } => {
+                    // Exhausted: fall through to a new session.
+                    if let Some((n, tag, key)) = tags.next() {
+                        *last_sent = now;
+                        let mut message = Vec::with_capacity(EXISTING_MIN_LEN + payload.len());
+                        message.extend_from_slice(&tag);
+                        noise::seal_append(&key, u64::from(n), &tag, payload, &mut message);
+                        return Ok(Sealed {
+                            message,
+                            kind: MessageKind::Existing,
+                            number: Some(MessageNumber {
+                                tag_set: TAG_SET_ZERO,
+                                n,
+                            }),
+                        });
+                    }
+                }
+                Outbound::Replying { reply, .. } => {
+                    // Alice only knows the first tags of the reply tag set until she
+                    // receives one; more replies could not be read.
+                    if reply.sent() >= REPLY_WINDOW.initial() {
+                        return Err(RatchetError::ReplyWindowFull);
+                    }
+                    let (message, split) = handshake::seal_reply(rng, remote, reply, payload)?;
+                    self.add_candidate(now, *remote, split);
+                    return Ok(Sealed {
+                        message,
+                        kind: MessageKind::NewSessionReply,
+                        number: None,
+                    });
+                }
+                Outbound::Idle | Outbound::AwaitingReply { .. } => {}
+            }
+        }
+        self.seal_new_session(rng, now, remote, payload)
+    }
+
+    /// Encrypts `payload` as a one-time message to `remote` (spec: "1d) One-time format"):
+    /// no static key, so the receiver cannot tell who sent it or reply, and no state.
+    pub fn seal_one_time<R: RngCore + CryptoRng>(
+        &self,
+        rng: &mut R,
+        remote: &[u8; 32],
+        payload: &[u8],
+    ) -> Result<Vec<u8>, RatchetError> {
+        check_payload(payload)?;
+        handshake::seal_one_time(rng, remote, payload)
+    }
+
+    /// Decrypts the encrypted data of a Garlic Message addressed to us (spec:
+    /// "Classification", "X25519 Only"): the first 8 bytes are looked up as a session tag
+    /// (New Session Reply or Existing Session), otherwise the message is tried as a New
+    /// Session.
+    ///
+    /// # Errors
+    /// [`RatchetError::TooShort`], [`RatchetError::Replayed`] for a New Session seen
+    /// within 5 minutes, otherwise [`RatchetError::Undecryptable`]: an unknown tag (a
+    /// replayed or too old message), a message for another destination, or altered bytes.
+    /// No session changes on error: a forged message with a valid tag does not spend it.
+    pub fn open(&mut self, now: Instant, message: &[u8]) -> Result<Opened, RatchetError> {
+        let tag = handshake::tag_of(message)
+            .filter(|_| message.len() >= EXISTING_MIN_LEN)
+            .ok_or(RatchetError::TooShort)?;
+        match self.tags.get(&tag) {
+            Some(at) => self.open_tagged(now, at, message),
+            None => self.open_new_session(now, message),
+        }
+    }
+
+    /// Drops the state whose lifetime ended: handshakes unanswered for 3 minutes, outbound
+    /// sessions unused for 8, inbound tag sets without a message for 10, and New Session
+    /// keys remembered for replays after 5.
+    pub fn expire(&mut self, now: Instant) {
+        let expired: Vec<SetId> = self
+            .sets
+            .iter()
+            .filter(|(_, set)| set.expires <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            self.drop_set(id);
+        }
+        for peer in self.peers.values_mut() {
+            if peer.outbound.expired(now) {
+                peer.outbound = Outbound::Idle;
+            }
+        }
+        self.peers
+            .retain(|_, peer| !(matches!(peer.outbound, Outbound::Idle) && peer.sets.is_empty()));
+        self.replay.expire(now);
+    }
+
+    fn seal_new_session<R: RngCore + CryptoRng>(
+        &mut self,
+        rng: &mut R,
+        now: Instant,
+        remote: &[u8; 32],
+        payload: &[u8],
+    ) -> Result<Sealed, RatchetError> {
+        let (message, pending) = handshake::seal_new_session(rng, &self.keys, remote, payload)?;
+        let reply_tags = pending.reply_tags();
+        self.peers.entry(*remote).or_default().outbound = Outbound::AwaitingReply {
+            until: now + HANDSHAKE_TIMEOUT,
+        };
+        self.add_set(
+            *remote,
+            reply_tags,
+            REPLY_WINDOW,
+            InboundKind::Reply(Box::new(pending)),
+            now + HANDSHAKE_TIMEOUT,
+        );
+        self.forget_old_pending(remote);
+        Ok(Sealed {
+            message,
+            kind: MessageKind::NewSession,
+            number: None,
+        })
+    }
+
+    /// Keeps the newest [`MAX_PENDING_SESSIONS`] pending New Sessions to `remote`.
+    fn forget_old_pending(&mut self, remote: &[u8; 32]) {
+        let Some(peer) = self.peers.get(remote) else {
+            return;
+        };
+        let pending: Vec<SetId> = peer
+            .sets
+            .iter()
+            .copied()
+            .filter(|id| {
+                self.sets
+                    .get(id)
+                    .is_some_and(|set| matches!(set.kind, InboundKind::Reply(_)))
+            })
+            .collect();
+        let excess = pending.len().saturating_sub(MAX_PENDING_SESSIONS);
+        for id in pending.into_iter().take(excess) {
+            self.drop_set(id);
+        }
+    }
+
+    /// Bob, after sending a reply: the candidate session it would start, Alice's tag set
+    /// to receive on and ours to send on once she confirms it.
+    fn add_candidate(&mut self, now: Instant, remote: [u8; 32], split: Split) {
+        let outbound = OutboundTagSet::new(split.bob_to_alice);
+        self.add_existing(
+            remote,
+            split.alice_to_bob,
+            Some(Box::new(outbound)),
+            now + HANDSHAKE_TIMEOUT,
+        );
+    }
+
+    fn add_existing(
+        &mut self,
+        remote: [u8; 32],
+        (tags, keys): (TagChain, KeyChain),
+        unconfirmed: Option<Box<OutboundTagSet>>,
+        expires: Instant,
+    ) {
+        let kind = InboundKind::Existing {
+            keys: KeyCache::new(keys),
+            unconfirmed,
+        };
+        self.add_set(remote, tags, EXISTING_WINDOW, kind, expires);
+    }
+
+    fn add_set(
+        &mut self,
+        remote: [u8; 32],
+        chain: TagChain,
+        window: Window,
+        kind: InboundKind,
+        expires: Instant,
+    ) {
+        // Ids only need to be unique among live sets; after wrapping, skip live ones.
+        while self.sets.contains_key(&self.next_set) {
+            self.next_set = self.next_set.wrapping_add(1);
+        }
+        let id = self.next_set;
+        self.next_set = self.next_set.wrapping_add(1);
+        let tags = InboundTags::new(chain, window, id, &mut self.tags);
+        self.sets.insert(
+            id,
+            InboundSet {
+                remote,
+                tags,
+                kind,
+                expires,
+            },
+        );
+        self.peers.entry(remote).or_default().sets.push(id);
+    }
+
+    fn drop_set(&mut self, id: SetId) {
+        let Some(set) = self.sets.remove(&id) else {
+            return;
+        };
+        set.tags.forget(id, &mut self.tags);
+        if let Some(peer) = self.peers.get_mut(&set.remote) {
+            peer.sets.retain(|s| *s != id);
+        }
+    }
+
+    fn open_tagged(
+        &mut self,
+        now: Instant,
+        at: TagRef,
+        message: &[u8],
+    ) -> Result<Opened, RatchetError> {
+        let set = self
+            .sets
+            .get_mut(&at.set)
+            .ok_or(RatchetError::Undecryptable)?;
+        let remote = set.remote;
+        match &mut set.kind {
+            InboundKind::Reply(pending) => {
+                let (payload, split) = handshake::open_reply(&self.keys, pending, message)?;
+                set.tags.received(at.index, at.set, &mut self.tags);
+                self.establish(now, remote, split);
+                Ok(Opened {
+                    remote: Some(remote),
+                    payload,
+                    kind: MessageKind::NewSessionReply,
+                    number: None,
+                })
+            }
+            InboundKind::Existing { keys, unconfirmed } => {
+                let key = keys.key(at.index).ok_or(RatchetError::Undecryptable)?;
+                let (tag, sealed) = message.split_at(TAG_LEN);
+                // "ad = The session tag", "n = The message number N".
+                let payload = noise::open_sealed(&key, u64::from(at.index), tag, sealed)
+                    .ok_or(RatchetError::Undecryptable)?;
+                set.tags.received(at.index, at.set, &mut self.tags);
+                keys.received(at.index, set.tags.first());
+                set.expires = now + RECEIVE_IDLE_TIMEOUT;
+                if let Some(outbound) = unconfirmed.take() {
+                    self.confirm(now, remote, at.set, *outbound);
+                }
+                Ok(Opened {
+                    remote: Some(remote),
+                    payload,
+                    kind: MessageKind::Existing,
+                    number: Some(MessageNumber {
+                        tag_set: TAG_SET_ZERO,
+                        n: at.index,
+                    }),
+                })
+            }
+        }
+    }
+
+    /// Alice, on a reply: the first reply received starts the session ("uses the first
+    /// received NSR"); later ones, to this or another of our New Sessions, only deliver
+    /// their payload. Bob keeps a candidate for every reply he sent until our first
+    /// Existing Session message shows him which one we took.
+    fn establish(&mut self, now: Instant, remote: [u8; 32], split: Split) {
+        let peer = self.peers.entry(remote).or_default();
+        if matches!(peer.outbound, Outbound::Established { .. }) {
+            return;
+        }
+        peer.outbound = Outbound::Established {
+            tags: OutboundTagSet::new(split.alice_to_bob),
+            created: now,
+            last_sent: now,
+        };
+        self.add_existing(remote, split.bob_to_alice, None, now + RECEIVE_IDLE_TIMEOUT);
+    }
+
+    /// Bob, on Alice's first Existing Session message on candidate `set`: that session is
+    /// established, and the candidates of his other replies are destroyed ("Any other
+    /// created inbound and outbound sessions (for multiple NSRs) should be destroyed
+    /// immediately after receiving Alice's first ES message").
+    fn confirm(&mut self, now: Instant, remote: [u8; 32], set: SetId, outbound: OutboundTagSet) {
+        let Some(peer) = self.peers.get_mut(&remote) else {
+            return;
+        };
+        peer.outbound = Outbound::Established {
+            tags: outbound,
+            created: now,
+            last_sent: now,
+        };
+        let others: Vec<SetId> = peer
+            .sets
+            .iter()
+            .copied()
+            .filter(|id| *id != set && self.sets.get(id).is_some_and(InboundSet::is_candidate))
+            .collect();
+        for id in others {
+            self.drop_set(id);
+        }
+    }
+
+    fn open_new_session(&mut self, now: Instant, message: &[u8]) -> Result<Opened, RatchetError> {
+        if message
+            .get(..32)
+            .and_then(|key| <&[u8; 32]>::try_from(key).ok())
+            .is_some_and(|key| self.replay.contains(key))
+        {
+            return Err(RatchetError::Replayed);
+        }
+        let opened = handshake::open_new_session(&self.keys, message)?;
+        self.replay.insert(now, opened.ephemeral);
+        let Some((alice, reply)) = opened.binding else {
+            return Ok(Opened {
+                remote: None,
+                payload: opened.payload,
+                kind: MessageKind::OneTime,
+                number: None,
+            });
+        };
+        let peer = self.peers.entry(alice).or_default();
+        let recent = matches!(
+            peer.outbound,
+            Outbound::Established { created, .. }
+                if now.saturating_duration_since(created) < REPLACE_AFTER
+        );
+        if !recent {
+            peer.outbound = Outbound::Replying {
+                reply: Box::new(reply),
+                until: now + HANDSHAKE_TIMEOUT,
+            };
+        }
+        Ok(Opened {
+            remote: Some(alice),
+            payload: opened.payload,
+            kind: MessageKind::NewSession,
+            number: None,
+        })
+    }
+
+    /// Tags registered for incoming messages, across all sessions.
+    #[cfg(test)]
+    pub(super) fn waiting_tags(&self) -> usize {
+        self.tags.len()
+    }
+
+    /// Number of inbound tag sets and of remotes with state.
+    #[cfg(test)]
+    pub(super) fn counts(&self) -> (usize, usize) {
+        (self.sets.len(), self.peers.len())
+    }
+}
+
+fn check_payload(payload: &[u8]) -> Result<(), RatchetError> {
+    if payload.len() > MAX_PAYLOAD_LEN {
+        return Err(RatchetError::PayloadTooLarge(payload.len()));
+    }
+    Ok(())
+}
