@@ -870,6 +870,7 @@ fn wire_size(msg: &I2npMessage) -> usize {
             let reply = if store.reply.is_some() { 4 + 4 + 32 } else { 4 };
             let entry = match &store.entry {
                 StoreEntry::RouterInfo(info) => 2 + info.as_bytes().len(),
+                StoreEntry::LeaseSet2(lease_set) => lease_set.as_bytes().len(),
                 StoreEntry::LeaseSet { data, .. } => data.len(),
             };
             32 + 1 + reply + entry

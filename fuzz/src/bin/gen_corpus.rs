@@ -1,8 +1,8 @@
 //! Writes valid encodings into `corpus/<target>/` so fuzzing starts from real structures.
 //! Run from `fuzz/`: `cargo run --bin gen_corpus`.
 
-use ramsons_router::crypto::RouterKeys;
-use ramsons_router::data::{Hash, Mapping, RouterAddress};
+use ramsons_router::crypto::{DestinationKeys, RouterKeys};
+use ramsons_router::data::{Hash, Lease2, Mapping, RouterAddress, TunnelId};
 use ramsons_router::i2np::{
     DatabaseLookup, DatabaseSearchReply, DatabaseStore, DeliveryStatus, I2npMessage, LookupKind,
     MessageBody, ReplyEncryption, StoreEntry, StoreReply,
@@ -45,6 +45,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bare = keys.sign_router_info(1_700_000_000_000, vec![], Mapping::new());
     write("router_info", "bare", bare.as_bytes())?;
 
+    let destination = DestinationKeys::generate(&mut rng);
+    let leases: Vec<Lease2> = (0..3u8)
+        .map(|i| Lease2 {
+            gateway: Hash([i; 32]),
+            tunnel_id: TunnelId(1000 + u32::from(i)),
+            end_date_s: 1_700_000_600,
+        })
+        .collect();
+    let ls2 = destination.sign_lease_set(1_700_000_000, 600, leases)?;
+    write("lease_set2", "three_leases", ls2.as_bytes())?;
+    let empty = destination.sign_lease_set(1_700_000_000, 600, vec![])?;
+    write("lease_set2", "no_leases", empty.as_bytes())?;
+
     let bodies = [
         (
             "store_ri",
@@ -61,12 +74,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (
             "store_ls2",
             MessageBody::DatabaseStore(DatabaseStore {
-                key: Hash([3; 32]),
+                key: ls2.hash(),
                 reply: None,
-                entry: StoreEntry::LeaseSet {
-                    store_type: 3,
-                    data: vec![0; 64],
-                },
+                entry: StoreEntry::LeaseSet2(Arc::new(ls2.clone())),
             }),
         ),
         (

@@ -1,6 +1,7 @@
 //! A router's private keys and what it signs with them, plus the symmetric primitives the
 //! protocols above share:
 //!
+//! - `destination`: a client destination's keys ([`DestinationKeys`]) and its LeaseSet2.
 //! - `noise`: the Noise framework's HKDF, MixHash/MixKey and ChaChaPoly with Noise nonces
 //!   (tunnel build records today; NTCP2 and ECIES garlic use the same pieces).
 //! - `stream`: plain ChaCha20, the STREAM cipher of the I2P specifications.
@@ -8,8 +9,11 @@
 //! Randomness always comes from the caller's generator (the router's `ChaCha20Rng`), never
 //! from the OS, so the simulator can reproduce identities from a seed.
 
+mod destination;
 pub(crate) mod noise;
 pub(crate) mod stream;
+
+pub use destination::DestinationKeys;
 
 use crate::data::{DataError, Hash, Mapping, RouterAddress, RouterIdentity, RouterInfo};
 use ed25519_dalek::{Signer, SigningKey};

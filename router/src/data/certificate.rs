@@ -36,6 +36,16 @@ impl KeyCertificate {
     /// ECIES-X25519: 32-byte public key; the router crypto type since 0.9.48.
     pub const CRYPTO_X25519: u16 = 4;
 
+    /// Ed25519 signing + the unused ElGamal key field, what modern destinations declare
+    /// (their encryption keys are in the LeaseSet2, proposal 123).
+    pub fn ed25519_elgamal() -> KeyCertificate {
+        KeyCertificate {
+            sig_type: Self::SIG_ED25519,
+            crypto_type: Self::CRYPTO_ELGAMAL,
+            excess: Vec::new(),
+        }
+    }
+
     /// Ed25519 signing + X25519 encryption, what modern routers publish.
     pub fn ed25519_x25519() -> KeyCertificate {
         KeyCertificate {

@@ -250,6 +250,30 @@ impl fmt::Debug for RouterIdentity {
 pub struct Destination(KeysAndCert);
 
 impl Destination {
+    /// Bytes before the Ed25519 key: the unused 256-byte public key field plus 96 bytes
+    /// of padding, which modern destinations fill with random data (proposal 161).
+    pub const PADDING_LEN: usize = KEY_AREA_LEN - ED25519_LEN;
+
+    /// Builds a modern destination: `padding` (352 bytes; proposal 161 makes it 32 random
+    /// bytes repeated 11 times so it compresses), the Ed25519 key, and a KEY certificate
+    /// declaring Ed25519 (7) and the unused ElGamal (0) key type, as I2P and i2pd do.
+    pub fn from_keys(
+        signing_public_key: [u8; 32],
+        padding: &[u8],
+    ) -> Result<Destination, DataError> {
+        if padding.len() != Self::PADDING_LEN {
+            return Err(DataError::Invalid {
+                what: "destination: padding",
+                reason: "must be 352 bytes",
+            });
+        }
+        let mut bytes = Vec::with_capacity(KEY_AREA_LEN + 7);
+        bytes.extend_from_slice(padding);
+        bytes.extend_from_slice(&signing_public_key);
+        Certificate::Key(KeyCertificate::ed25519_elgamal()).emit(&mut bytes)?;
+        Destination::parse(&bytes)
+    }
+
     /// Parses exactly one Destination filling `bytes`.
     pub fn parse(bytes: &[u8]) -> Result<Destination, DataError> {
         let mut r = Reader::new(bytes);
@@ -280,6 +304,25 @@ impl Destination {
 
     pub fn verify(&self, msg: &[u8], sig: &[u8]) -> Result<(), DataError> {
         self.0.verify(msg, sig)
+    }
+
+    /// Length of signatures made with this destination's signing key.
+    pub fn signature_len(&self) -> usize {
+        self.0.signature_len()
+    }
+
+    pub fn signing_public_key(&self) -> [u8; 32] {
+        self.0.signing_public_key()
+    }
+
+    pub fn sig_type(&self) -> u16 {
+        self.0.sig_type()
+    }
+
+    /// The key certificate's crypto type: 0 for modern destinations, whose real
+    /// encryption keys are in their LeaseSet2.
+    pub fn crypto_type(&self) -> u16 {
+        self.0.crypto_type()
     }
 
     pub fn keys_and_cert(&self) -> &KeysAndCert {
@@ -369,6 +412,29 @@ mod tests {
         let mut excess = id.as_bytes()[..384].to_vec();
         excess.extend_from_slice(&[5, 0, 5, 0, 7, 0, 4, 0]);
         assert!(RouterIdentity::parse(&excess).is_err());
+    }
+
+    #[test]
+    fn modern_destination_layout() {
+        let signing = ed25519_dalek::SigningKey::from_bytes(&[8u8; 32]);
+        let key = signing.verifying_key().to_bytes();
+        let dest =
+            Destination::from_keys(key, &[3u8; Destination::PADDING_LEN]).expect("valid keys");
+        let bytes = dest.as_bytes();
+        assert_eq!(bytes.len(), 391);
+        assert_eq!(&bytes[..352], &[3u8; 352]);
+        assert_eq!(&bytes[352..384], &key);
+        assert_eq!(&bytes[384..], &[5, 0, 4, 0, 7, 0, 0]);
+        assert_eq!(dest.signing_public_key(), key);
+        assert_eq!((dest.sig_type(), dest.crypto_type()), (7, 0));
+        assert_eq!(dest.signature_len(), 64);
+        assert_eq!(dest.hash(), Hash::digest(bytes));
+        // Crypto type 0 is a destination's, never a router's.
+        assert_eq!(
+            RouterIdentity::parse(bytes),
+            Err(DataError::UnsupportedCryptoType(0))
+        );
+        assert!(Destination::from_keys(key, &[3u8; 320]).is_err());
     }
 
     #[test]

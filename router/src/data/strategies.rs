@@ -1,7 +1,11 @@
 //! proptest strategies for the wire structures, shared by the tests of `data` and `i2np`.
 
 use super::identity::PADDING_LEN;
-use super::{Hash, Mapping, RouterAddress, RouterIdentity, RouterInfo};
+use super::lease_set::UnsignedLeaseSet2;
+use super::{
+    Destination, EncryptionKey, Hash, Lease2, LeaseSet2, Mapping, RouterAddress, RouterIdentity,
+    RouterInfo, TunnelId,
+};
 use ed25519_dalek::{Signer, SigningKey};
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -89,6 +93,87 @@ pub(crate) fn arb_router_info() -> impl Strategy<Value = RouterInfo> {
         .prop_map(|(seed, enc, published, addresses, options)| {
             sign(seed, enc, published, addresses, options)
         })
+}
+
+pub(crate) fn arb_lease2() -> impl Strategy<Value = Lease2> {
+    (arb_hash(), any::<u32>(), any::<u32>()).prop_map(|(gateway, tunnel_id, end_date_s)| Lease2 {
+        gateway,
+        tunnel_id: TunnelId(tunnel_id),
+        end_date_s,
+    })
+}
+
+/// Mostly X25519 keys, sometimes ElGamal-sized or of a type the spec does not list.
+fn arb_encryption_key() -> impl Strategy<Value = EncryptionKey> {
+    prop_oneof![
+        4 => any::<[u8; 32]>().prop_map(EncryptionKey::x25519),
+        1 => proptest::collection::vec(any::<u8>(), 256).prop_map(|key| EncryptionKey {
+            crypto_type: 0,
+            key,
+        }),
+        1 => (5u16.., proptest::collection::vec(any::<u8>(), 0..80))
+            .prop_map(|(crypto_type, key)| EncryptionKey { crypto_type, key }),
+    ]
+}
+
+/// A destination whose Ed25519 key is `signing`'s and whose padding repeats `pad_seed`.
+pub(crate) fn destination_from(signing: &SigningKey, pad_seed: [u8; 32]) -> Destination {
+    let padding: Vec<u8> = pad_seed
+        .iter()
+        .copied()
+        .cycle()
+        .take(Destination::PADDING_LEN)
+        .collect();
+    Destination::from_keys(signing.verifying_key().to_bytes(), &padding)
+        .expect("a dalek verifying key is a valid point")
+}
+
+fn sign_lease_set2(
+    seed: [u8; 32],
+    unsigned: impl FnOnce(Destination) -> UnsignedLeaseSet2,
+) -> LeaseSet2 {
+    let signing = SigningKey::from_bytes(&seed);
+    let unsigned = unsigned(destination_from(&signing, seed));
+    LeaseSet2::sign_with(unsigned, |msg| signing.sign(msg).to_bytes())
+        .expect("at most 16 leases, at least one valid key")
+}
+
+/// A LeaseSet2 with one X25519 key, signed with keys derived from `seed` (not through
+/// `crypto`, which sits above `data`).
+pub(crate) fn sign_test_lease_set2(seed: u8, published_s: u32, leases: Vec<Lease2>) -> LeaseSet2 {
+    sign_lease_set2([seed; 32], |destination| UnsignedLeaseSet2 {
+        destination,
+        published_s,
+        expires_offset_s: 600,
+        flags: 0,
+        options: Mapping::new(),
+        encryption_keys: vec![EncryptionKey::x25519([seed ^ 0x55; 32])],
+        leases,
+    })
+}
+
+pub(crate) fn arb_lease_set2() -> impl Strategy<Value = LeaseSet2> {
+    (
+        any::<[u8; 32]>(),
+        (any::<u32>(), any::<u16>(), any::<u16>()),
+        arb_mapping(),
+        proptest::collection::vec(arb_encryption_key(), 1..4),
+        proptest::collection::vec(arb_lease2(), 0..=LeaseSet2::MAX_LEASES),
+    )
+        .prop_map(
+            |(seed, (published_s, expires_offset_s, flags), options, encryption_keys, leases)| {
+                sign_lease_set2(seed, |destination| UnsignedLeaseSet2 {
+                    destination,
+                    published_s,
+                    expires_offset_s,
+                    // Any flags but offline keys, which signing does not do.
+                    flags: flags & !LeaseSet2::FLAG_OFFLINE_KEYS,
+                    options,
+                    encryption_keys,
+                    leases,
+                })
+            },
+        )
 }
 
 /// A few random edits of a valid encoding: overwrite, flip a bit, insert, truncate.

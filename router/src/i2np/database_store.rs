@@ -2,7 +2,7 @@
 
 use super::I2npError;
 use crate::data::reader::Reader;
-use crate::data::{Hash, RouterInfo};
+use crate::data::{Hash, LeaseSet2, RouterInfo};
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -16,7 +16,7 @@ pub const MAX_ROUTER_INFO_SIZE: usize = 64 * 1024;
 
 const TYPE_ROUTER_INFO: u8 = 0;
 const TYPE_LEASESET: u8 = 1;
-const TYPE_LEASESET2: u8 = 3;
+const TYPE_LEASESET2: u8 = LeaseSet2::STORE_TYPE;
 const TYPE_ENCRYPTED_LEASESET: u8 = 5;
 const TYPE_META_LEASESET: u8 = 7;
 
@@ -24,7 +24,9 @@ const TYPE_META_LEASESET: u8 = 7;
 /// DatabaseLookup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatabaseStore {
-    /// The entry's real hash (not the routing key).
+    /// The entry's real hash (not the routing key): the router's hash for a RouterInfo,
+    /// the destination's hash for a LeaseSet2. Decoding does not check that it matches
+    /// the entry; the netDb must, before storing anything under it.
     pub key: Hash,
     /// Present when the sender wants a DeliveryStatus; a floodfill then also floods.
     pub reply: Option<StoreReply>,
@@ -46,8 +48,10 @@ pub struct StoreReply {
 pub enum StoreEntry {
     /// Type 0, gzip'd on the wire behind a 2-byte length. Decoding verifies it.
     RouterInfo(Arc<RouterInfo>),
-    /// Types 1 (LeaseSet), 3 (LeaseSet2), 5 (EncryptedLeaseSet), 7 (MetaLeaseSet), kept
-    /// opaque until LeaseSets are implemented: `data` is the rest of the message.
+    /// Type 3, uncompressed: the rest of the message. Decoding verifies it.
+    LeaseSet2(Arc<LeaseSet2>),
+    /// Types 1 (LeaseSet), 5 (EncryptedLeaseSet) and 7 (MetaLeaseSet), kept opaque:
+    /// `data` is the rest of the message. Type 3 is [`StoreEntry::LeaseSet2`] only.
     LeaseSet { store_type: u8, data: Vec<u8> },
 }
 
@@ -56,15 +60,17 @@ impl StoreEntry {
     pub fn store_type(&self) -> u8 {
         match self {
             StoreEntry::RouterInfo(_) => TYPE_ROUTER_INFO,
+            StoreEntry::LeaseSet2(_) => TYPE_LEASESET2,
             StoreEntry::LeaseSet { store_type, .. } => *store_type,
         }
     }
 }
 
-fn is_leaseset_type(t: u8) -> bool {
+/// The LeaseSet types still carried as opaque bytes.
+fn is_opaque_leaseset_type(t: u8) -> bool {
     matches!(
         t,
-        TYPE_LEASESET | TYPE_LEASESET2 | TYPE_ENCRYPTED_LEASESET | TYPE_META_LEASESET
+        TYPE_LEASESET | TYPE_ENCRYPTED_LEASESET | TYPE_META_LEASESET
     )
 }
 
@@ -115,7 +121,8 @@ impl DatabaseStore {
                 let bytes = gunzip_bounded(compressed)?;
                 StoreEntry::RouterInfo(Arc::new(RouterInfo::parse(&bytes)?))
             }
-            t if is_leaseset_type(t) => StoreEntry::LeaseSet {
+            TYPE_LEASESET2 => StoreEntry::LeaseSet2(Arc::new(LeaseSet2::parse(r.rest())?)),
+            t if is_opaque_leaseset_type(t) => StoreEntry::LeaseSet {
                 store_type: t,
                 data: r.rest().to_vec(),
             },
@@ -151,11 +158,13 @@ impl DatabaseStore {
                 out.extend_from_slice(&len.to_be_bytes());
                 out.extend_from_slice(&compressed);
             }
+            StoreEntry::LeaseSet2(lease_set) => out.extend_from_slice(lease_set.as_bytes()),
             StoreEntry::LeaseSet { store_type, data } => {
-                if !is_leaseset_type(*store_type) {
+                // Type 3 is always parsed: opaque type-3 bytes would not decode back.
+                if !is_opaque_leaseset_type(*store_type) {
                     return Err(I2npError::InvalidField {
-                        what: "database store: leaseset type",
-                        reason: "not 1, 3, 5 or 7",
+                        what: "database store: opaque leaseset type",
+                        reason: "not 1, 5 or 7",
                     });
                 }
                 out.extend_from_slice(data);
@@ -168,9 +177,8 @@ impl DatabaseStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::strategies::sign_test_router_info;
-    use crate::data::DataError;
-    use crate::data::Mapping;
+    use crate::data::strategies::{sign_test_lease_set2, sign_test_router_info};
+    use crate::data::{DataError, Lease2, Mapping, TunnelId};
     use crate::i2np::{I2npMessage, MessageBody};
 
     fn ri_store(reply: Option<StoreReply>) -> DatabaseStore {
@@ -215,7 +223,7 @@ mod tests {
             key: Hash([1; 32]),
             reply: Some(reply),
             entry: StoreEntry::LeaseSet {
-                store_type: 3,
+                store_type: 1,
                 data: vec![1, 2, 3],
             },
         };
@@ -223,7 +231,7 @@ mod tests {
             .encode()
             .expect("encodable");
         let mut expected = vec![1; 32];
-        expected.push(3);
+        expected.push(1);
         expected.extend_from_slice(&[0x0a, 0x0b, 0x0c, 0x0d, 0, 0, 0, 7]);
         expected.extend_from_slice(&[9; 32]);
         expected.extend_from_slice(&[1, 2, 3]);
@@ -265,6 +273,78 @@ mod tests {
             },
         };
         assert!(MessageBody::DatabaseStore(bad_type).encode().is_err());
+
+        // Type 3 is parsed on decode, so it cannot be sent as opaque bytes either.
+        let opaque_ls2 = DatabaseStore {
+            key: Hash::ZERO,
+            reply: None,
+            entry: StoreEntry::LeaseSet {
+                store_type: 3,
+                data: vec![1, 2, 3],
+            },
+        };
+        assert!(MessageBody::DatabaseStore(opaque_ls2).encode().is_err());
+    }
+
+    fn ls2_store() -> DatabaseStore {
+        let lease = Lease2 {
+            gateway: Hash([4; 32]),
+            tunnel_id: TunnelId(9),
+            end_date_s: 1_700_000_600,
+        };
+        let ls = sign_test_lease_set2(2, 1_700_000_000, vec![lease]);
+        DatabaseStore {
+            key: ls.hash(),
+            reply: None,
+            entry: StoreEntry::LeaseSet2(Arc::new(ls)),
+        }
+    }
+
+    #[test]
+    fn lease_set2_layout_and_round_trip() {
+        let store = ls2_store();
+        let StoreEntry::LeaseSet2(ls) = &store.entry else {
+            unreachable!()
+        };
+        let body = MessageBody::DatabaseStore(store.clone())
+            .encode()
+            .expect("encodable");
+        assert_eq!(&body[..32], store.key.as_bytes());
+        assert_eq!(body[32], 3);
+        assert_eq!(&body[33..37], &[0, 0, 0, 0]);
+        // Uncompressed, no length: the LeaseSet2 fills the rest of the message.
+        assert_eq!(&body[37..], ls.as_bytes());
+        assert_eq!(
+            decode_body(&body),
+            Ok(MessageBody::DatabaseStore(store.clone()))
+        );
+
+        let msg = I2npMessage {
+            id: 5,
+            expiration_ms: 1_700_000_060_000,
+            body: MessageBody::DatabaseStore(store),
+        };
+        assert_eq!(I2npMessage::decode(&msg.encode()), Ok(msg.clone()));
+        assert_eq!(I2npMessage::decode_short(&msg.encode_short()), Ok(msg));
+    }
+
+    #[test]
+    fn tampered_lease_set2_is_refused() {
+        let store = ls2_store();
+        let mut body = MessageBody::DatabaseStore(store)
+            .encode()
+            .expect("encodable");
+        // A byte of the published date, after key (32), type (1), token (4), destination (391).
+        body[37 + 393] ^= 1;
+        assert_eq!(
+            decode_body(&body),
+            Err(I2npError::Data(DataError::BadSignature))
+        );
+        let mut extra = MessageBody::DatabaseStore(ls2_store())
+            .encode()
+            .expect("encodable");
+        extra.push(0);
+        assert!(decode_body(&extra).is_err());
     }
 
     #[test]

@@ -327,7 +327,7 @@ mod tests {
                 key: Hash([5; 32]),
                 reply: None,
                 entry: StoreEntry::LeaseSet {
-                    store_type: 3,
+                    store_type: 1,
                     data: (0..3000).map(|i| (i % 256) as u8).collect(),
                 },
             }),

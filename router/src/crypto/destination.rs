@@ -1,0 +1,215 @@
+//! A client destination's private keys and the LeaseSet2 it signs with them.
+
+use crate::data::{
+    DataError, Destination, EncryptionKey, Hash, Lease2, LeaseSet2, Mapping, UnsignedLeaseSet2,
+};
+use ed25519_dalek::{Signer, SigningKey};
+use rand::{CryptoRng, RngCore};
+use std::fmt;
+use x25519_dalek::{PublicKey, StaticSecret};
+
+/// A destination's keys: Ed25519 for signing (type 7, in the Destination), X25519 for
+/// the ECIES-X25519 ratchet (type 4, published in the LeaseSet2 rather than the
+/// Destination, whose public key field is unused random data), and the Destination.
+///
+/// `Debug` shows only the destination hash; the private keys are never printed.
+#[derive(Clone)]
+pub struct DestinationKeys {
+    signing: SigningKey,
+    encryption: StaticSecret,
+    padding_seed: [u8; 32],
+    destination: Destination,
+}
+
+impl DestinationKeys {
+    /// Fresh keys from the caller's generator (never the OS: the simulator replays them).
+    pub fn generate<R: RngCore + CryptoRng>(rng: &mut R) -> DestinationKeys {
+        let mut secrets = [0u8; 96];
+        rng.fill_bytes(&mut secrets);
+        Self::from_secret_bytes(&secrets)
+    }
+
+    /// Rebuilds keys from [`DestinationKeys::secret_bytes`]: Ed25519 seed, X25519 secret,
+    /// padding seed (32 bytes each). Any 96 bytes make valid keys. The padding seed is
+    /// repeated over the unused key field and padding (proposal 161), so the Destination
+    /// compresses while its hash stays unpredictable.
+    pub fn from_secret_bytes(secrets: &[u8; 96]) -> DestinationKeys {
+        let mut signing_seed = [0u8; 32];
+        let mut encryption_secret = [0u8; 32];
+        let mut padding_seed = [0u8; 32];
+        signing_seed.copy_from_slice(&secrets[..32]);
+        encryption_secret.copy_from_slice(&secrets[32..64]);
+        padding_seed.copy_from_slice(&secrets[64..]);
+        let signing = SigningKey::from_bytes(&signing_seed);
+        let padding: Vec<u8> = padding_seed
+            .iter()
+            .copied()
+            .cycle()
+            .take(Destination::PADDING_LEN)
+            .collect();
+        let destination = Destination::from_keys(signing.verifying_key().to_bytes(), &padding)
+            // A dalek verifying key is always a valid point and the padding has the right length.
+            .expect("keys derived by dalek form a valid destination");
+        DestinationKeys {
+            signing,
+            encryption: StaticSecret::from(encryption_secret),
+            padding_seed,
+            destination,
+        }
+    }
+
+    /// The secrets, for storing the keys: keep them private.
+    pub fn secret_bytes(&self) -> [u8; 96] {
+        let mut out = [0u8; 96];
+        out[..32].copy_from_slice(&self.signing.to_bytes());
+        out[32..64].copy_from_slice(&self.encryption.to_bytes());
+        out[64..].copy_from_slice(&self.padding_seed);
+        out
+    }
+
+    pub fn destination(&self) -> &Destination {
+        &self.destination
+    }
+
+    /// The destination's hash: its netDb key and `.b32.i2p` name.
+    pub fn hash(&self) -> Hash {
+        self.destination.hash()
+    }
+
+    /// The X25519 static secret, for decrypting ECIES-X25519 garlic messages.
+    pub fn encryption_secret(&self) -> &StaticSecret {
+        &self.encryption
+    }
+
+    /// The X25519 public key published in the LeaseSet2.
+    pub fn encryption_public(&self) -> [u8; 32] {
+        PublicKey::from(&self.encryption).to_bytes()
+    }
+
+    /// An Ed25519 signature over `msg` with the destination's signing key.
+    pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
+        self.signing.sign(msg).to_bytes()
+    }
+
+    /// Signs a published LeaseSet2 offering our X25519 key and `leases`, with no options.
+    /// Fails with more than 16 leases.
+    pub fn sign_lease_set(
+        &self,
+        published_s: u32,
+        expires_offset_s: u16,
+        leases: Vec<Lease2>,
+    ) -> Result<LeaseSet2, DataError> {
+        let unsigned = UnsignedLeaseSet2 {
+            destination: self.destination.clone(),
+            published_s,
+            expires_offset_s,
+            flags: 0,
+            options: Mapping::new(),
+            encryption_keys: vec![EncryptionKey::x25519(self.encryption_public())],
+            leases,
+        };
+        LeaseSet2::sign_with(unsigned, |msg| self.sign(msg))
+    }
+}
+
+impl fmt::Debug for DestinationKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DestinationKeys")
+            .field("hash", &self.hash())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::TunnelId;
+    use proptest::prelude::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    fn lease(i: u8) -> Lease2 {
+        Lease2 {
+            gateway: Hash([i; 32]),
+            tunnel_id: TunnelId(u32::from(i) + 1),
+            end_date_s: 1_700_000_600,
+        }
+    }
+
+    #[test]
+    fn generate_is_deterministic_per_seed() {
+        let a = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(1));
+        let b = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(1));
+        let c = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(2));
+        assert_eq!(a.hash(), b.hash());
+        assert_ne!(a.hash(), c.hash());
+        let restored = DestinationKeys::from_secret_bytes(&a.secret_bytes());
+        assert_eq!(restored.destination(), a.destination());
+        assert_eq!(restored.encryption_public(), a.encryption_public());
+    }
+
+    #[test]
+    fn destination_follows_proposal_161() {
+        let keys = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(7));
+        let bytes = keys.destination().as_bytes();
+        assert_eq!(bytes.len(), 391);
+        let padding = &bytes[..352];
+        assert!(padding.chunks(32).all(|c| c == &padding[..32]));
+        assert_eq!(&bytes[352..384], &keys.destination().signing_public_key());
+        assert_eq!(keys.destination().sig_type(), 7);
+        assert_eq!(keys.destination().crypto_type(), 0);
+        assert_eq!(Destination::parse(bytes).as_ref(), Ok(keys.destination()));
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let keys = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(3));
+        let text = format!("{keys:?}");
+        assert!(text.contains("DestinationKeys"));
+        let secret = keys.secret_bytes();
+        assert!(!text.contains(&crate::data::base64_encode(&secret[..32])));
+        assert!(!text.contains(&format!("{:?}", &secret[..4])));
+        assert!(!text.contains(&format!("{:?}", &secret[32..36])));
+    }
+
+    #[test]
+    fn signed_lease_set_publishes_our_key() {
+        let keys = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(4));
+        let ls = keys
+            .sign_lease_set(1_700_000_000, 600, vec![lease(1), lease(2)])
+            .expect("two leases");
+        assert_eq!(ls.hash(), keys.hash());
+        assert_eq!(ls.x25519_key(), Some(keys.encryption_public()));
+        assert_eq!(
+            keys.encryption_public(),
+            PublicKey::from(keys.encryption_secret()).to_bytes()
+        );
+        assert_eq!(ls.flags(), 0);
+        assert_eq!(ls.expires_s(), 1_700_000_600);
+        assert_eq!(LeaseSet2::parse(ls.as_bytes()), Ok(ls));
+        assert!(keys
+            .sign_lease_set(1_700_000_000, 600, (0..17).map(lease).collect())
+            .is_err());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn sign_then_parse(
+            secrets in proptest::collection::vec(any::<u8>(), 96),
+            published_s in any::<u32>(),
+            expires_offset_s in any::<u16>(),
+            count in 0u8..=16,
+        ) {
+            let mut s = [0u8; 96];
+            s.copy_from_slice(&secrets);
+            let keys = DestinationKeys::from_secret_bytes(&s);
+            let ls = keys.sign_lease_set(published_s, expires_offset_s, (0..count).map(lease).collect())?;
+            let parsed = LeaseSet2::parse(ls.as_bytes())?;
+            prop_assert_eq!(parsed.destination(), keys.destination());
+            prop_assert_eq!(parsed.leases().len(), usize::from(count));
+            prop_assert_eq!(parsed, ls);
+        }
+    }
+}
