@@ -6,10 +6,11 @@
 //! wants done comes out of [`Router::poll_output`].
 //!
 //! Modules, lowest layer first: [`data`] (wire structures) -> [`crypto`] -> [`i2np`] ->
-//! [`netdb`], [`profile`], [`tunnel`] -> [`Router`] (composition).
+//! [`netdb`], [`profile`], [`tunnel`], [`garlic`] -> [`Router`] (composition).
 
 pub mod crypto;
 pub mod data;
+pub mod garlic;
 pub mod i2np;
 pub mod netdb;
 pub mod profile;
