@@ -3,9 +3,11 @@
 
 use ramsons_router::crypto::{DestinationKeys, RouterKeys};
 use ramsons_router::data::{Hash, Lease2, Mapping, RouterAddress, TunnelId};
+use ramsons_router::garlic::payload::{emit_payload, Block, Clove, CloveDelivery};
+use ramsons_router::garlic::router::{seal_to_router, seal_with_tag};
 use ramsons_router::i2np::{
-    DatabaseLookup, DatabaseSearchReply, DatabaseStore, DeliveryStatus, I2npMessage, LookupKind,
-    MessageBody, ReplyEncryption, StoreEntry, StoreReply,
+    DataMessage, DatabaseLookup, DatabaseSearchReply, DatabaseStore, DeliveryStatus, Garlic,
+    I2npMessage, LookupKind, MessageBody, ReplyEncryption, StoreEntry, StoreReply,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -109,6 +111,60 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }),
         ),
     ];
+    let status = I2npMessage {
+        id: 43,
+        expiration_ms: 1_700_000_060_000,
+        body: MessageBody::DeliveryStatus(DeliveryStatus {
+            msg_id: 77,
+            timestamp_ms: 1_700_000_000_000,
+        }),
+    };
+    let payload = emit_payload(&[
+        Block::DateTime(1_700_000_000),
+        Block::Clove(Clove {
+            delivery: CloveDelivery::Tunnel {
+                gateway: ri.hash(),
+                tunnel: TunnelId(1234),
+            },
+            message: status.clone(),
+        }),
+        Block::Clove(Clove {
+            delivery: CloveDelivery::Local,
+            message: I2npMessage {
+                body: MessageBody::Data(DataMessage {
+                    payload: b"hello".to_vec(),
+                }),
+                ..status
+            },
+        }),
+        Block::Padding(7),
+    ])?;
+    // The first byte selects the mode in the garlic_payload target; the fixed keys are
+    // the ones it opens with.
+    let fuzz_keys = RouterKeys::from_secret_bytes(&[7; 96]);
+    let one_time = seal_to_router(&mut rng, &fuzz_keys.identity().encryption_key(), &payload)?;
+    let tagged = seal_with_tag(&[7; 32], [5; 8], &payload);
+    write(
+        "garlic_payload",
+        "payload",
+        &[&[0u8][..], &payload].concat(),
+    )?;
+    write(
+        "garlic_payload",
+        "one_time",
+        &[&[1u8][..], &one_time].concat(),
+    )?;
+    write("garlic_payload", "tagged", &[&[2u8][..], &tagged].concat())?;
+
+    let bodies = bodies.into_iter().chain([
+        ("garlic", MessageBody::Garlic(Garlic { data: tagged })),
+        (
+            "data",
+            MessageBody::Data(DataMessage {
+                payload: b"hello".to_vec(),
+            }),
+        ),
+    ]);
     for (name, body) in bodies {
         let msg = I2npMessage {
             id: 42,

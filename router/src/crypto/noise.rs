@@ -8,7 +8,9 @@
 use chacha20poly1305::aead::AeadInPlace;
 use chacha20poly1305::{ChaCha20Poly1305, KeyInit, Nonce, Tag};
 use hkdf::Hkdf;
+use rand::{CryptoRng, RngCore};
 use sha2::{Digest, Sha256};
+use x25519_dalek::{EphemeralSecret, PublicKey, SharedSecret, StaticSecret};
 
 /// Length of a Poly1305 tag.
 pub(crate) const MAC_LEN: usize = 16;
@@ -131,6 +133,71 @@ impl SymmetricState {
 
     pub(crate) fn handshake_hash(&self) -> &[u8; 32] {
         &self.h
+    }
+}
+
+/// Protocol name of Noise's one-way pattern N, which I2P uses for every message to a
+/// router's static X25519 key: tunnel build records (spec: tunnel-creation-ecies) and
+/// garlic messages to routers (spec: ECIES-X25519 Router Messages).
+const NOISE_N: &[u8] = b"Noise_N_25519_ChaChaPoly_SHA256";
+
+/// The one message of Noise N up to its payload, `e, es` (spec: ECIES-X25519 Router
+/// Messages, "KDF for Initial ck and h" and "KDF for Message"; tunnel-creation-ecies,
+/// "KDF for Request Record"):
+///
+/// ```text
+/// h = MixHash(responder static key); h = MixHash(ephemeral key)
+/// ck, key = MixKey(DH(ephemeral, static))
+/// ```
+///
+/// The payload is then sealed with `key`, nonce 0 and `h` as associated data. The
+/// ephemeral key is sent in the clear, not Elligator2-encoded: the router specification
+/// states its threat model does not need that.
+pub(crate) struct OneWay {
+    /// ck and h after `es`: tunnel builds derive further keys from them.
+    pub(crate) state: SymmetricState,
+    /// The payload's ChaChaPoly key.
+    pub(crate) key: [u8; 32],
+}
+
+impl OneWay {
+    /// The sender's side, with a fresh ephemeral key from `rng` (reusing one would link
+    /// messages). Returns the ephemeral public key to send before the ciphertext, or
+    /// `None` if `responder` is a low-order point, with which no secret can be shared.
+    pub(crate) fn initiate<R: RngCore + CryptoRng>(
+        rng: &mut R,
+        responder: &[u8; 32],
+    ) -> Option<([u8; 32], OneWay)> {
+        let ephemeral = EphemeralSecret::random_from_rng(rng);
+        let ephemeral_public = PublicKey::from(&ephemeral).to_bytes();
+        let shared = ephemeral.diffie_hellman(&PublicKey::from(*responder));
+        Some((
+            ephemeral_public,
+            Self::mix(responder, &ephemeral_public, shared)?,
+        ))
+    }
+
+    /// The receiver's side: `public` is our static public key, `ephemeral` the sender's
+    /// key from the message. `None` if `ephemeral` is a low-order point.
+    pub(crate) fn respond(
+        secret: &StaticSecret,
+        public: &[u8; 32],
+        ephemeral: &[u8; 32],
+    ) -> Option<OneWay> {
+        let shared = secret.diffie_hellman(&PublicKey::from(*ephemeral));
+        Self::mix(public, ephemeral, shared)
+    }
+
+    fn mix(responder: &[u8; 32], ephemeral: &[u8; 32], shared: SharedSecret) -> Option<OneWay> {
+        // An all-zero DH output means the other key was a low-order point.
+        if !shared.was_contributory() {
+            return None;
+        }
+        let mut state = SymmetricState::new(NOISE_N);
+        state.mix_hash(responder);
+        state.mix_hash(ephemeral);
+        let key = state.mix_key(shared.as_bytes());
+        Some(OneWay { state, key })
     }
 }
 

@@ -1,24 +1,29 @@
 //! I2NP, the router-to-router message protocol (spec: I2NP).
 //!
 //! Implemented so far: the netDb messages (DatabaseStore, DatabaseLookup,
-//! DatabaseSearchReply, DeliveryStatus), the tunnel data plane's TunnelData and
-//! TunnelGateway, and tunnel building's ShortTunnelBuild and OutboundTunnelBuildReply.
+//! DatabaseSearchReply, DeliveryStatus), Garlic and Data (their contents are
+//! `crate::garlic`'s), the tunnel data plane's TunnelData and TunnelGateway, and tunnel
+//! building's ShortTunnelBuild and OutboundTunnelBuildReply.
 //! Each message can be framed with the standard 16-byte header (inside tunnel messages,
 //! garlic cloves, TunnelGateway) or the 9-byte NTCP2/SSU2 header, whose size comes from
 //! the transport frame.
 
+mod data_message;
 mod database_lookup;
 mod database_store;
 mod delivery_status;
+mod garlic;
 mod header;
 mod search_reply;
 mod tunnel_build;
 mod tunnel_data;
 mod tunnel_gateway;
 
+pub use data_message::DataMessage;
 pub use database_lookup::{DatabaseLookup, LookupKind, ReplyEncryption};
 pub use database_store::{DatabaseStore, StoreEntry, StoreReply, MAX_ROUTER_INFO_SIZE};
 pub use delivery_status::DeliveryStatus;
+pub use garlic::Garlic;
 pub use header::{MAX_BODY_LEN, SHORT_HEADER_LEN, STANDARD_HEADER_LEN};
 pub use search_reply::DatabaseSearchReply;
 pub use tunnel_build::{BuildRecords, SHORT_RECORD_LEN};
@@ -96,8 +101,10 @@ pub enum MessageBody {
     DatabaseLookup(DatabaseLookup),
     DatabaseSearchReply(DatabaseSearchReply),
     DeliveryStatus(DeliveryStatus),
+    Garlic(Garlic),
     TunnelData(TunnelData),
     TunnelGateway(TunnelGateway),
+    Data(DataMessage),
     ShortTunnelBuild(BuildRecords),
     OutboundTunnelBuildReply(BuildRecords),
 }
@@ -110,8 +117,10 @@ impl MessageBody {
             MessageBody::DatabaseLookup(_) => message_type::DATABASE_LOOKUP,
             MessageBody::DatabaseSearchReply(_) => message_type::DATABASE_SEARCH_REPLY,
             MessageBody::DeliveryStatus(_) => message_type::DELIVERY_STATUS,
+            MessageBody::Garlic(_) => message_type::GARLIC,
             MessageBody::TunnelData(_) => message_type::TUNNEL_DATA,
             MessageBody::TunnelGateway(_) => message_type::TUNNEL_GATEWAY,
+            MessageBody::Data(_) => message_type::DATA,
             MessageBody::ShortTunnelBuild(_) => message_type::SHORT_TUNNEL_BUILD,
             MessageBody::OutboundTunnelBuildReply(_) => message_type::OUTBOUND_TUNNEL_BUILD_REPLY,
         }
@@ -133,10 +142,12 @@ impl MessageBody {
             message_type::DELIVERY_STATUS => {
                 MessageBody::DeliveryStatus(DeliveryStatus::read(&mut r)?)
             }
+            message_type::GARLIC => MessageBody::Garlic(Garlic::read(&mut r)?),
             message_type::TUNNEL_DATA => MessageBody::TunnelData(TunnelData::read(&mut r)?),
             message_type::TUNNEL_GATEWAY => {
                 MessageBody::TunnelGateway(TunnelGateway::read(&mut r)?)
             }
+            message_type::DATA => MessageBody::Data(DataMessage::read(&mut r)?),
             message_type::SHORT_TUNNEL_BUILD => {
                 MessageBody::ShortTunnelBuild(BuildRecords::read(&mut r)?)
             }
@@ -158,8 +169,10 @@ impl MessageBody {
             MessageBody::DatabaseLookup(m) => m.emit(&mut out)?,
             MessageBody::DatabaseSearchReply(m) => m.emit(&mut out)?,
             MessageBody::DeliveryStatus(m) => m.emit(&mut out),
+            MessageBody::Garlic(m) => m.emit(&mut out)?,
             MessageBody::TunnelData(m) => m.emit(&mut out),
             MessageBody::TunnelGateway(m) => m.emit(&mut out)?,
+            MessageBody::Data(m) => m.emit(&mut out)?,
             MessageBody::ShortTunnelBuild(m) | MessageBody::OutboundTunnelBuildReply(m) => {
                 m.emit(&mut out)
             }
@@ -238,6 +251,7 @@ impl I2npMessage {
 
 #[cfg(test)]
 pub(crate) mod strategies {
+    pub(crate) use super::tunnel_data::strategies::arb_tunnel_id;
     use super::*;
     use crate::data::strategies::{arb_hash, arb_lease_set2, arb_router_info};
     use proptest::prelude::*;
@@ -350,6 +364,8 @@ pub(crate) mod strategies {
             arb_lookup().prop_map(MessageBody::DatabaseLookup),
             arb_search_reply().prop_map(MessageBody::DatabaseSearchReply),
             arb_delivery_status().prop_map(MessageBody::DeliveryStatus),
+            super::garlic::strategies::arb_garlic().prop_map(MessageBody::Garlic),
+            super::data_message::strategies::arb_data_message().prop_map(MessageBody::Data),
             super::tunnel_data::strategies::arb_tunnel_data().prop_map(MessageBody::TunnelData),
             super::tunnel_gateway::strategies::arb_tunnel_gateway()
                 .prop_map(MessageBody::TunnelGateway),
@@ -438,10 +454,10 @@ mod tests {
             Err(I2npError::Data(DataError::TrailingBytes { .. }))
         ));
         let mut unknown = bytes.clone();
-        unknown[0] = 11;
+        unknown[0] = message_type::TUNNEL_BUILD;
         assert_eq!(
             I2npMessage::decode(&unknown),
-            Err(I2npError::UnsupportedType(11))
+            Err(I2npError::UnsupportedType(message_type::TUNNEL_BUILD))
         );
         assert!(I2npMessage::decode_short(&[10, 0, 0]).is_err());
     }
@@ -467,7 +483,7 @@ mod tests {
         }
 
         #[test]
-        fn random_bodies_never_panic(type_id in prop_oneof![Just(1u8), Just(2), Just(3), Just(10), any::<u8>()], bytes in any::<Vec<u8>>()) {
+        fn random_bodies_never_panic(type_id in prop_oneof![Just(1u8), Just(2), Just(3), Just(10), Just(11), Just(20), any::<u8>()], bytes in any::<Vec<u8>>()) {
             let _ = MessageBody::decode(type_id, &bytes);
         }
 

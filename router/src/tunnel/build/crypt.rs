@@ -17,19 +17,18 @@
 
 use super::record::{HopRole, REPLY_LEN, REQUEST_LEN};
 use super::BuildError;
-use crate::crypto::noise::{self, SymmetricState, MAC_LEN};
+use crate::crypto::noise::{self, OneWay, SymmetricState, MAC_LEN};
 use crate::crypto::stream;
 use crate::data::Hash;
 use crate::i2np::SHORT_RECORD_LEN;
 use crate::tunnel::data::HopKeys;
 use rand::{CryptoRng, RngCore};
 use std::fmt;
-use x25519_dalek::{EphemeralSecret, PublicKey, SharedSecret, StaticSecret};
+use x25519_dalek::StaticSecret;
 
 /// One encrypted record, request or reply.
 pub(crate) type Record = [u8; SHORT_RECORD_LEN];
 
-const PROTOCOL_NAME: &[u8] = b"Noise_N_25519_ChaChaPoly_SHA256";
 /// A hop recognises its record by the first 16 bytes of its router hash.
 const TRUNCATED_HASH_LEN: usize = 16;
 const EPHEMERAL_AT: usize = TRUNCATED_HASH_LEN;
@@ -37,7 +36,8 @@ const CIPHERTEXT_AT: usize = EPHEMERAL_AT + 32;
 const MAC_AT: usize = CIPHERTEXT_AT + REQUEST_LEN;
 
 /// The key and session tag with which the outbound endpoint may garlic-wrap its reply
-/// to the creator, as an ECIES existing-session message (spec: "Garlic Encryption").
+/// to the creator, as an ECIES existing-session message (spec: "Garlic Encryption"):
+/// [`crate::garlic::router::seal_with_tag`] and [`crate::garlic::router::open_with_tag`].
 #[derive(Clone, PartialEq, Eq)]
 pub struct GarlicReplyKey {
     pub key: [u8; 32],
@@ -95,23 +95,6 @@ impl RecordKeys {
     }
 }
 
-/// The Noise state once the hop's static key is mixed in ("KDF for Initial ck and h" and
-/// the first MixHash of "KDF for Request Record").
-fn initial_state(hop_key: &[u8; 32]) -> SymmetricState {
-    let mut state = SymmetricState::new(PROTOCOL_NAME);
-    state.mix_hash(hop_key);
-    state
-}
-
-/// An all-zero DH output means the other key was a low-order point: no secret is shared.
-fn contributory(shared: SharedSecret) -> Result<SharedSecret, BuildError> {
-    if shared.was_contributory() {
-        Ok(shared)
-    } else {
-        Err(BuildError::Undecryptable)
-    }
-}
-
 /// Creator: encrypts `request` to a hop with a fresh ephemeral key, and derives the
 /// hop's keys for a hop in `role`. Fails if the hop's key is a low-order point.
 pub(crate) fn encrypt_request(
@@ -121,18 +104,14 @@ pub(crate) fn encrypt_request(
     request: &[u8; REQUEST_LEN],
     rng: &mut (impl RngCore + CryptoRng),
 ) -> Result<(Record, RecordKeys), BuildError> {
-    // A fresh key per record: reused ones would let colluding hops link their records.
-    let ephemeral = EphemeralSecret::random_from_rng(&mut *rng);
-    let ephemeral_public = PublicKey::from(&ephemeral);
-    let mut state = initial_state(hop_key);
-    state.mix_hash(ephemeral_public.as_bytes());
-    let shared = contributory(ephemeral.diffie_hellman(&PublicKey::from(*hop_key)))
-        .map_err(|_| BuildError::InvalidRequest("a hop's encryption key is a low-order point"))?;
-    let key = state.mix_key(shared.as_bytes());
-
+    // A fresh ephemeral key per record: reused ones would let colluding hops link their
+    // records.
+    let (ephemeral, OneWay { mut state, key }) = OneWay::initiate(rng, hop_key).ok_or(
+        BuildError::InvalidRequest("a hop's encryption key is a low-order point"),
+    )?;
     let mut record = [0u8; SHORT_RECORD_LEN];
     record[..EPHEMERAL_AT].copy_from_slice(&hop.0[..TRUNCATED_HASH_LEN]);
-    record[EPHEMERAL_AT..CIPHERTEXT_AT].copy_from_slice(ephemeral_public.as_bytes());
+    record[EPHEMERAL_AT..CIPHERTEXT_AT].copy_from_slice(&ephemeral);
     record[CIPHERTEXT_AT..MAC_AT].copy_from_slice(request);
     let mac = noise::seal(
         &key,
@@ -169,10 +148,8 @@ pub(crate) fn decrypt_request(
     let mut mac = [0u8; MAC_LEN];
     mac.copy_from_slice(&record[MAC_AT..]);
 
-    let mut state = initial_state(public);
-    state.mix_hash(&ephemeral);
-    let shared = contributory(secret.diffie_hellman(&PublicKey::from(ephemeral)))?;
-    let key = state.mix_key(shared.as_bytes());
+    let OneWay { mut state, key } =
+        OneWay::respond(secret, public, &ephemeral).ok_or(BuildError::Undecryptable)?;
     let mut cleartext = [0u8; REQUEST_LEN];
     cleartext.copy_from_slice(&record[CIPHERTEXT_AT..MAC_AT]);
     noise::open(&key, 0, state.handshake_hash(), &mut cleartext, &mac)
@@ -244,6 +221,7 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
     use rand_chacha::ChaCha20Rng;
+    use x25519_dalek::PublicKey;
 
     fn hop(rng: &mut ChaCha20Rng) -> (StaticSecret, [u8; 32]) {
         let secret = StaticSecret::random_from_rng(&mut *rng);

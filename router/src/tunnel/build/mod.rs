@@ -16,7 +16,8 @@
 //!    plane's [`HopKeys`](crate::tunnel::data::HopKeys).
 //!
 //! Not here yet: garlic wrapping of the build message to an inbound gateway and of the
-//! reply to the creator (the garlic reply key and tag are derived: [`GarlicReplyKey`]),
+//! reply to the creator (the garlic reply key and tag are derived: [`GarlicReplyKey`];
+//! `crate::garlic::router` has both encryptions),
 //! the long 528-byte records (types 21 to 24), and the replay filter, which belongs to the
 //! router: a replayed request asks for a receive tunnel id the router already has.
 

@@ -1,0 +1,37 @@
+//! ECIES garlic: the payload section parser, and opening both router forms with fixed
+//! keys. The first input byte picks which. A payload that parses must re-emit and parse
+//! to the same blocks; opening must fail cleanly on whatever it is given.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use ramsons_router::crypto::RouterKeys;
+use ramsons_router::garlic::payload::{emit_payload, parse_payload, PayloadKind};
+use ramsons_router::garlic::router::{open_as_router, open_with_tag};
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&mode, bytes)) = data.split_first() else {
+        return;
+    };
+    match mode % 3 {
+        0 => {
+            if let Ok(blocks) = parse_payload(bytes) {
+                for kind in [
+                    PayloadKind::NewSession,
+                    PayloadKind::NewSessionReply,
+                    PayloadKind::ExistingSession,
+                ] {
+                    let _ = kind.check(&blocks);
+                }
+                let encoded = emit_payload(&blocks).expect("a parsed payload re-emits");
+                assert_eq!(parse_payload(&encoded).expect("re-parses"), blocks);
+            }
+        }
+        1 => {
+            let keys = RouterKeys::from_secret_bytes(&[7; 96]);
+            let _ = open_as_router(keys.encryption_secret(), bytes);
+        }
+        _ => {
+            let _ = open_with_tag(&[7; 32], bytes);
+        }
+    }
+});
