@@ -225,6 +225,36 @@ impl Metric for TunnelSampleRecord {
     const FILE_NAME: &'static str = "tunnels.csv";
 }
 
+/// `delivery.csv`: one row per application message a destination sent after warmup.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryRecord {
+    /// Sim seconds since start, when it was sent.
+    pub time_s: f64,
+    /// Sending and receiving destination (indices).
+    pub from: u32,
+    pub to: u32,
+    /// `"request"` | `"reply"`.
+    pub kind: String,
+    /// `"delivered"` | `"lost"` (never arrived) | `"failed"` (the router refused it).
+    pub outcome: String,
+    /// Send to delivery; empty unless delivered.
+    pub latency_ms: Option<f64>,
+}
+
+impl DeliveryRecord {
+    pub const DELIVERED: &'static str = "delivered";
+    pub const LOST: &'static str = "lost";
+    pub const FAILED: &'static str = "failed";
+
+    pub fn is_delivered(&self) -> bool {
+        self.outcome == Self::DELIVERED
+    }
+}
+
+impl Metric for DeliveryRecord {
+    const FILE_NAME: &'static str = "delivery.csv";
+}
+
 /// `collusion.csv`: one row: how often colluding routers held both ends of the tunnels
 /// built after warmup, against what uniform random hop selection would give.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -8,6 +8,7 @@
 //! Modules, lowest layer first: [`data`] (wire structures) -> [`crypto`] -> [`i2np`] ->
 //! [`netdb`], [`profile`], [`tunnel`], [`garlic`] -> [`Router`] (composition).
 
+pub mod client;
 pub mod crypto;
 pub mod data;
 pub mod garlic;
@@ -19,4 +20,4 @@ pub mod tunnel;
 
 mod router;
 
-pub use router::{Event, Output, Router, RouterConfig};
+pub use router::{ClientError, Event, Output, Router, RouterConfig};

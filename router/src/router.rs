@@ -6,10 +6,15 @@
 //! must call `handle_timeout` next (earlier inputs are fine; the router re-arms). This is
 //! the polling order of quinn-proto's `Connection` and str0m's `Rtc`.
 
-use crate::crypto::RouterKeys;
+use crate::client::{ClientConfig, ClientEvent, Clients, DestinationId};
+use crate::crypto::{DestinationKeys, RouterKeys};
 use crate::data::{Hash, Mapping, RouterAddress, RouterInfo};
-use crate::i2np::{DatabaseLookup, I2npMessage, MessageBody, TunnelGateway};
-use crate::netdb::{Action, LookupId, NetDb, NetDbConfig, NetDbEvent};
+use crate::garlic::{
+    self,
+    payload::{emit_payload, parse_payload, Block, Clove, CloveDelivery},
+};
+use crate::i2np::{DatabaseLookup, DatabaseStore, Garlic, I2npMessage, MessageBody, TunnelGateway};
+use crate::netdb::{Action, LookupId, NetDb, NetDbConfig, NetDbEvent, Purpose};
 use crate::profile::{Observation, Profiles};
 use crate::time::Instant;
 use crate::tunnel::data::Delivery;
@@ -39,6 +44,8 @@ pub struct RouterConfig {
     pub netdb: NetDbConfig,
     /// Build exploratory tunnels and take part in others' (off: netDb only).
     pub tunnels: Option<TunnelConfig>,
+    /// How local destinations' tunnels are made (they need `tunnels`).
+    pub clients: ClientConfig,
 }
 
 impl Default for RouterConfig {
@@ -51,6 +58,7 @@ impl Default for RouterConfig {
             message_lifetime: Duration::from_secs(60),
             netdb: NetDbConfig::default(),
             tunnels: None,
+            clients: ClientConfig::default(),
         }
     }
 }
@@ -73,6 +81,7 @@ pub enum Output {
 pub enum Event {
     NetDb(NetDbEvent),
     Tunnel(TunnelEvent),
+    Client(ClientEvent),
     /// An inbound message was dropped because its expiration had passed.
     ExpiredMessage {
         from: Hash,
@@ -94,8 +103,18 @@ pub struct Router {
     info: Arc<RouterInfo>,
     netdb: NetDb,
     tunnels: Option<TunnelManager>,
+    clients: Clients,
     profiles: Profiles,
     outputs: VecDeque<Output>,
+}
+
+/// Why a client command was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    #[error("destinations need tunnels: this router was configured without them")]
+    NoTunnels,
+    #[error("no such local destination")]
+    UnknownDestination,
 }
 
 impl Router {
@@ -114,6 +133,7 @@ impl Router {
             let tunnel_rng = ChaCha20Rng::from_seed(rng.gen());
             TunnelManager::new(tunnel_config, keys.hash(), now, tunnel_rng)
         });
+        let clients = Clients::new(config.clients.clone(), ChaCha20Rng::from_seed(rng.gen()));
         let info = Arc::new(sign_router_info(&config, &keys, now));
         Self {
             config,
@@ -122,6 +142,7 @@ impl Router {
             info,
             netdb,
             tunnels,
+            clients,
             profiles: Profiles::new(),
             outputs: VecDeque::new(),
         }
@@ -147,6 +168,43 @@ impl Router {
     /// The tunnel manager, when tunnels are enabled.
     pub fn tunnels(&self) -> Option<&TunnelManager> {
         self.tunnels.as_ref()
+    }
+
+    /// The local destinations.
+    pub fn clients(&self) -> &Clients {
+        &self.clients
+    }
+
+    /// Adds a local destination with `keys`: its client tunnels are built, then its
+    /// LeaseSet is published. Needs tunnels.
+    pub fn add_destination(
+        &mut self,
+        now: Instant,
+        keys: DestinationKeys,
+    ) -> Result<DestinationId, ClientError> {
+        let tunnels = self.tunnels.as_mut().ok_or(ClientError::NoTunnels)?;
+        let id = self.clients.add(now, keys, tunnels);
+        self.collect(now);
+        Ok(id)
+    }
+
+    /// Sends `payload` from local destination `from` to the destination whose hash is
+    /// `to`. Failures arrive as [`ClientEvent::SendFailed`]; delivery is not confirmed.
+    pub fn send(
+        &mut self,
+        now: Instant,
+        from: DestinationId,
+        to: Hash,
+        payload: Vec<u8>,
+    ) -> Result<(), ClientError> {
+        let tunnels = self.tunnels.as_mut().ok_or(ClientError::NoTunnels)?;
+        if self.clients.hash(from).is_none() {
+            return Err(ClientError::UnknownDestination);
+        }
+        self.clients
+            .send(now, from, to, payload, &mut self.netdb, tunnels);
+        self.collect(now);
+        Ok(())
     }
 
     /// What this router has observed of its peers.
@@ -201,6 +259,14 @@ impl Router {
         if let (Some(msg), Some(tunnels)) = (rest.take(), self.tunnels.as_mut()) {
             rest = tunnels.handle_message(now, from, &self.keys, &mut self.profiles, msg);
         }
+        if let Some(I2npMessage {
+            body: MessageBody::Garlic(garlic),
+            ..
+        }) = rest
+        {
+            self.handle_router_garlic(now, from, &garlic);
+            rest = None;
+        }
         if let Some(other) = rest {
             let type_id = other.body.type_id();
             self.outputs
@@ -215,6 +281,7 @@ impl Router {
         if let Some(tunnels) = self.tunnels.as_mut() {
             tunnels.handle_timeout(now, self.netdb.store(), &mut self.profiles);
         }
+        self.clients.handle_timeout(now);
         if self.netdb.publish_due(now) {
             self.info = Arc::new(sign_router_info(&self.config, &self.keys, now));
             self.netdb.publish(now, self.info.clone());
@@ -230,6 +297,7 @@ impl Router {
         if let Some(tunnels) = self.tunnels.as_mut() {
             tunnels.restart(now);
         }
+        self.clients.restart();
     }
 
     /// The next thing to do. Drain until [`Output::Timeout`].
@@ -247,6 +315,9 @@ impl Router {
     fn collect(&mut self, now: Instant) {
         loop {
             self.collect_netdb(now);
+            while let Some(event) = self.clients.poll_event() {
+                self.outputs.push_back(Output::Event(Event::Client(event)));
+            }
             let Some(action) = self.tunnels.as_mut().and_then(|t| t.poll_action()) else {
                 return;
             };
@@ -267,8 +338,16 @@ impl Router {
                             .push_back(Output::Event(Event::UnhandledMessage { from, type_id }));
                     }
                 }
-                // Client pools carry garlic for their destination: not handled yet.
-                TunnelAction::Deliver { .. } | TunnelAction::InboundChanged(_) => {}
+                // Client pools carry garlic for their destination.
+                TunnelAction::Deliver { pool, msg } => {
+                    self.clients.deliver(now, pool, msg, &mut self.netdb);
+                }
+                TunnelAction::InboundChanged(pool) => {
+                    if let Some(tunnels) = self.tunnels.as_ref() {
+                        self.clients
+                            .inbound_changed(now, pool, &mut self.netdb, tunnels);
+                    }
+                }
             }
         }
     }
@@ -283,6 +362,33 @@ impl Router {
                 Action::Query { to, lookup } => {
                     self.query(now, to, lookup);
                     continue;
+                }
+                Action::Publish { to, store } => {
+                    self.publish_lease_set(now, to, store);
+                    continue;
+                }
+                Action::Event(NetDbEvent::LookupFinished {
+                    id,
+                    key,
+                    purpose: Purpose::LeaseSet,
+                    found,
+                    started,
+                    peers_queried,
+                    timeouts,
+                }) => {
+                    if let Some(tunnels) = self.tunnels.as_mut() {
+                        self.clients
+                            .lease_set_lookup_finished(now, key, &mut self.netdb, tunnels);
+                    }
+                    Output::Event(Event::NetDb(NetDbEvent::LookupFinished {
+                        id,
+                        key,
+                        purpose: Purpose::LeaseSet,
+                        found,
+                        started,
+                        peers_queried,
+                        timeouts,
+                    }))
                 }
                 Action::Reply {
                     gateway,
@@ -338,6 +444,80 @@ impl Router {
         }
         let msg = self.message(now, MessageBody::DatabaseLookup(lookup));
         self.outputs.push_back(Output::Send { to, msg });
+    }
+
+    /// Sends a destination's LeaseSet store through that destination's outbound tunnel,
+    /// garlic-encrypted to the floodfill (so the outbound endpoint cannot read it), with
+    /// the acknowledgement to come back through the destination's inbound tunnel.
+    fn publish_lease_set(&mut self, now: Instant, to: Hash, mut store: DatabaseStore) {
+        let (Some(tunnels), Some(pool)) = (
+            self.tunnels.as_mut(),
+            self.clients
+                .by_hash(&store.key)
+                .and_then(|id| self.clients.pool(id)),
+        ) else {
+            return;
+        };
+        let (Some(floodfill), Some((gateway, tunnel))) =
+            (self.netdb.get(&to), tunnels.reply_path(pool))
+        else {
+            return;
+        };
+        let floodfill_key = floodfill.identity().encryption_key();
+        if let Some(reply) = store.reply.as_mut() {
+            reply.gateway = gateway;
+            reply.tunnel_id = tunnel.0;
+        }
+        let expiration_ms = (now + self.config.message_lifetime).as_millis();
+        let clove = Clove {
+            delivery: CloveDelivery::Local,
+            message: I2npMessage {
+                id: self.rng.gen(),
+                expiration_ms,
+                body: MessageBody::DatabaseStore(store),
+            },
+        };
+        let blocks = [Block::DateTime(now.as_secs() as u32), Block::Clove(clove)];
+        let Ok(payload) = emit_payload(&blocks) else {
+            return;
+        };
+        let Ok(sealed) = garlic::router::seal_to_router(&mut self.rng, &floodfill_key, &payload)
+        else {
+            return;
+        };
+        let msg = I2npMessage {
+            id: self.rng.gen(),
+            expiration_ms,
+            body: MessageBody::Garlic(Garlic { data: sealed }),
+        };
+        tunnels.send_out(now, pool, Delivery::Router(to), &msg);
+    }
+
+    /// Garlic addressed to this router itself (ECIES-X25519 to routers): the cloves for
+    /// us are handled as if their sender had sent them; a floodfill receives LeaseSet
+    /// stores this way.
+    fn handle_router_garlic(&mut self, now: Instant, from: Hash, garlic: &Garlic) {
+        let Ok(payload) =
+            garlic::router::open_as_router(self.keys.encryption_secret(), &garlic.data)
+        else {
+            return;
+        };
+        let Ok(blocks) = parse_payload(&payload) else {
+            return;
+        };
+        for block in blocks {
+            if let Block::Clove(Clove {
+                delivery: CloveDelivery::Local,
+                message,
+            }) = block
+            {
+                if let Some(other) = self.netdb.handle_message(now, from, message.body) {
+                    let type_id = other.type_id();
+                    self.outputs
+                        .push_back(Output::Event(Event::UnhandledMessage { from, type_id }));
+                }
+            }
+        }
     }
 
     fn message(&mut self, now: Instant, body: MessageBody) -> I2npMessage {

@@ -8,6 +8,7 @@
 //! - [`metrics`]: records for `ramsons-analysis`; [`run`]: simulate and write a run folder.
 //! - [`bench`]: the scaling benchmark.
 
+pub mod app;
 pub mod bench;
 pub mod metrics;
 pub mod net;

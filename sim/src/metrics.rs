@@ -4,15 +4,17 @@
 //! Metrics only read the world; nothing here draws from a generator the routers or the
 //! network use, so recording more or fewer metrics never changes the trace.
 
+use crate::app::AppMessage;
 use crate::scenario::Metric;
 use ramsons_analysis::records::{
-    CollusionRecord, CoverageRecord, CsvWriter, FloodfillLoadRecord, LookupRecord, StoreRecord,
-    TunnelBuildRecord, TunnelSampleRecord,
+    CollusionRecord, CoverageRecord, CsvWriter, DeliveryRecord, FloodfillLoadRecord, LookupRecord,
+    StoreRecord, TunnelBuildRecord, TunnelSampleRecord,
 };
 use ramsons_router::netdb::{LookupAnswer, NetDbEvent, Purpose};
 use ramsons_router::profile::selection::Direction;
 use ramsons_router::time::Instant;
 use ramsons_router::tunnel::{BuildOutcome, TunnelEvent};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -75,6 +77,9 @@ pub struct Collector {
     tests: (u64, u64),
     transit_at_last_sample: u64,
     collusion: CollusionRecord,
+    /// Application messages sent after warmup and not yet delivered, by number.
+    in_flight: BTreeMap<u64, (Instant, DeliveryRecord)>,
+    deliveries: Vec<DeliveryRecord>,
 }
 
 impl Collector {
@@ -101,6 +106,8 @@ impl Collector {
                 expected_uniform: 0.0,
                 observations: 0,
             },
+            in_flight: BTreeMap::new(),
+            deliveries: Vec::new(),
         }
     }
 
@@ -258,6 +265,57 @@ impl Collector {
         }
     }
 
+    /// Destination `from` sent application message `number` to `to`.
+    pub fn on_message_sent(&mut self, now: Instant, number: u64, from: u32, to: u32, kind: u8) {
+        if !self.counting(now) {
+            return;
+        }
+        let kind = if kind == AppMessage::REPLY {
+            "reply"
+        } else {
+            "request"
+        };
+        let record = DeliveryRecord {
+            time_s: self.seconds(now),
+            from,
+            to,
+            kind: kind.to_owned(),
+            outcome: DeliveryRecord::LOST.to_owned(),
+            latency_ms: None,
+        };
+        self.in_flight.insert(number, (now, record));
+    }
+
+    /// The router refused to send message `number`.
+    pub fn on_message_failed(&mut self, number: u64) {
+        if let Some((_, mut record)) = self.in_flight.remove(&number) {
+            record.outcome = DeliveryRecord::FAILED.to_owned();
+            self.deliveries.push(record);
+        }
+    }
+
+    /// Message `number` reached its destination.
+    pub fn on_message_delivered(&mut self, now: Instant, number: u64) {
+        if let Some((sent, mut record)) = self.in_flight.remove(&number) {
+            record.outcome = DeliveryRecord::DELIVERED.to_owned();
+            record.latency_ms = Some(now.saturating_duration_since(sent).as_secs_f64() * 1000.0);
+            self.deliveries.push(record);
+        }
+    }
+
+    /// Every application message of the run, those never delivered as lost, in the
+    /// order they were sent.
+    pub fn deliveries(&self) -> Vec<DeliveryRecord> {
+        let mut all: Vec<DeliveryRecord> = self
+            .deliveries
+            .iter()
+            .chain(self.in_flight.values().map(|(_, r)| r))
+            .cloned()
+            .collect();
+        all.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
+        all
+    }
+
     /// The run's routers and colluders, for the collusion summary.
     pub fn set_population(&mut self, routers: u64, colluders: u64) {
         let c = &mut self.collusion;
@@ -366,6 +424,10 @@ impl Collector {
         let mut written = Vec::new();
         if let Some(collusion) = self.collusion() {
             written.push(write_all(dir, std::slice::from_ref(collusion))?.to_owned());
+        }
+        let deliveries = self.deliveries();
+        if !deliveries.is_empty() {
+            written.push(write_all(dir, &deliveries)?.to_owned());
         }
         for metric in &self.record {
             let name = match metric {

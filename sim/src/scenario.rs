@@ -51,6 +51,8 @@ pub struct Scenario {
     #[serde(default)]
     pub tunnels: Tunnels,
     #[serde(default)]
+    pub clients: Clients,
+    #[serde(default)]
     pub observers: Observers,
     #[serde(default)]
     pub metrics: Metrics,
@@ -523,6 +525,61 @@ impl Tunnels {
     }
 }
 
+/// Client destinations hosted by the routers, sending each other messages.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Clients {
+    /// Destinations, each on its own router (chosen at random among the initial
+    /// non-floodfill routers). They need `[tunnels] exploratory = true`.
+    #[serde(default)]
+    pub destinations: u32,
+    /// Messages each destination sends, to another destination drawn at random, as a
+    /// Poisson process.
+    #[serde(default = "default_messages_per_hour")]
+    pub messages_per_destination_hour: f64,
+    /// Bytes of application data per message.
+    #[serde(default = "default_message_size")]
+    pub message_size: usize,
+    /// The recipient answers every request, through its own tunnels.
+    #[serde(default = "default_true")]
+    pub reply: bool,
+    /// Hops of client tunnels.
+    #[serde(default = "default_client_hops")]
+    pub hops: usize,
+    /// Client tunnels per direction.
+    #[serde(default = "default_tunnel_count")]
+    pub tunnels: usize,
+}
+
+fn default_messages_per_hour() -> f64 {
+    60.0
+}
+
+fn default_message_size() -> usize {
+    512
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_client_hops() -> usize {
+    3
+}
+
+impl Default for Clients {
+    fn default() -> Self {
+        Self {
+            destinations: 0,
+            messages_per_destination_hour: default_messages_per_hour(),
+            message_size: default_message_size(),
+            reply: true,
+            hops: default_client_hops(),
+            tunnels: default_tunnel_count(),
+        }
+    }
+}
+
 /// Routers whose observations are pooled, as colluding adversaries would: they behave
 /// like everyone else, the simulator only records what they see.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -712,6 +769,45 @@ impl Scenario {
             return Err(invalid(
                 "workload.lookups_per_router_hour".into(),
                 "expected a rate >= 0",
+            ));
+        }
+        let clients = &self.clients;
+        if clients.destinations > 0 && !self.tunnels.exploratory {
+            return Err(invalid(
+                "clients.destinations".into(),
+                "destinations need tunnels: set [tunnels] exploratory = true",
+            ));
+        }
+        let hosts: u32 = self
+            .routers
+            .iter()
+            .filter(|g| g.role == Role::Router)
+            .map(|g| g.count)
+            .sum();
+        if clients.destinations > hosts {
+            return Err(invalid(
+                "clients.destinations".into(),
+                "at most one destination per (non-floodfill) router",
+            ));
+        }
+        if !clients.messages_per_destination_hour.is_finite()
+            || clients.messages_per_destination_hour < 0.0
+        {
+            return Err(invalid(
+                "clients.messages_per_destination_hour".into(),
+                "expected a rate >= 0",
+            ));
+        }
+        if !(16..=16_384).contains(&clients.message_size) {
+            return Err(invalid(
+                "clients.message_size".into(),
+                "expected 16 to 16384 bytes",
+            ));
+        }
+        if !(1..=7).contains(&clients.hops) || !(1..=16).contains(&clients.tunnels) {
+            return Err(invalid(
+                "clients.hops".into(),
+                "expected 1 to 7 hops and 1 to 16 tunnels",
             ));
         }
         if !(0.0..=1.0).contains(&self.observers.colluding_fraction) {

@@ -6,6 +6,7 @@
 //! faults and workload, and for metric sampling, so that a change in one never shifts
 //! the draws of another.
 
+use crate::app::AppMessage;
 use crate::metrics::{Collector, CoverageSample, TunnelRouterSample};
 use crate::net::LinkModel;
 use crate::queue::EventQueue;
@@ -13,6 +14,8 @@ use crate::scenario::{Action, Amount, PartitionSide, Role, Scenario};
 use crate::trace::TraceHasher;
 use crate::units::Bandwidth;
 use ramsons_analysis::records::CoverageRecord;
+use ramsons_router::client::{ClientConfig, ClientEvent, DestinationId};
+use ramsons_router::crypto::DestinationKeys;
 use ramsons_router::crypto::RouterKeys;
 use ramsons_router::data::{base64_encode, Hash, Mapping, RouterAddress, RouterInfo};
 use ramsons_router::i2np::{I2npMessage, MessageBody, StoreEntry};
@@ -73,6 +76,9 @@ struct Node {
     side: bool,
     /// One of the colluding observers.
     colluding: bool,
+    /// The client destination this router hosts: its index in `World::destinations`
+    /// and, once added, its id in the router.
+    destination: Option<(u32, Option<DestinationId>)>,
 }
 
 #[derive(Debug)]
@@ -102,6 +108,11 @@ enum Ev {
         router: u32,
         epoch: u32,
     },
+    /// Destination `destination` sends a message (if its router's `epoch` still matches).
+    Message {
+        destination: u32,
+        epoch: u32,
+    },
     Sample,
 }
 
@@ -116,6 +127,7 @@ mod tag {
     pub const WORKLOAD: u8 = 7;
     pub const SEND: u8 = 8;
     pub const DROP: u8 = 9;
+    pub const MESSAGE: u8 = 10;
 }
 
 /// What a run did, for the manifest and the summary line.
@@ -167,6 +179,10 @@ pub struct World {
     trace: TraceHasher,
     metrics: Collector,
     drops: Drops,
+    /// Client destinations: the router hosting each, and its hash.
+    destinations: Vec<(u32, Hash)>,
+    /// Application messages sent so far; numbers them.
+    messages_sent: u64,
 }
 
 impl World {
@@ -201,6 +217,8 @@ impl World {
             trace: TraceHasher::default(),
             metrics,
             drops: Drops::default(),
+            destinations: Vec::new(),
+            messages_sent: 0,
             scenario,
         };
         for group in 0..world.scenario.routers.len() {
@@ -210,6 +228,7 @@ impl World {
                 world.spawn(group, start + first_start, spread);
             }
         }
+        world.place_destinations(seed);
         let colluders = (world.nodes.len() as f64 * world.scenario.observers.colluding_fraction)
             .round() as usize;
         let indices: Vec<usize> = (0..world.nodes.len()).collect();
@@ -248,6 +267,10 @@ impl World {
             addresses: vec![simulated_address(index, &mut rng)],
             netdb: self.netdb_config.clone(),
             tunnels: self.scenario.tunnels.config(),
+            clients: ClientConfig {
+                hops: self.scenario.clients.hops,
+                tunnels: self.scenario.clients.tunnels,
+            },
             ..RouterConfig::default()
         };
         let router = Router::new(config, keys, rng, self.now);
@@ -264,6 +287,7 @@ impl World {
             uplink_free: self.start,
             side: false,
             colluding: false,
+            destination: None,
         });
         let offset = if spread.is_zero() {
             Duration::ZERO
@@ -398,6 +422,17 @@ impl World {
                 self.client_lookup(router);
                 self.schedule_lookup(router);
             }
+            Ev::Message { destination, epoch } => {
+                let router = self.destinations[destination as usize].0;
+                let node = &self.nodes[router as usize];
+                if node.epoch != epoch || node.state != NodeState::Online {
+                    return;
+                }
+                self.trace
+                    .record(t, tag::MESSAGE, &[u64::from(destination)]);
+                self.send_request(destination);
+                self.schedule_message(destination);
+            }
             Ev::Sample => {
                 self.sample();
                 self.queue
@@ -476,6 +511,12 @@ impl World {
         self.online.insert(i);
         self.drain(i);
         self.schedule_lookup(i);
+        if let Some((d, added)) = self.nodes[i as usize].destination {
+            if added.is_none() {
+                self.add_destination(i, d);
+            }
+            self.schedule_message(d);
+        }
         if let Some((uptime, _)) = self.churn_of(i) {
             let after = self.exponential(uptime);
             let epoch = self.nodes[i as usize].epoch;
@@ -505,6 +546,107 @@ impl World {
     fn exponential(&mut self, mean: Duration) -> Duration {
         let u: f64 = self.world_rng.gen_range(f64::EPSILON..1.0);
         mean.mul_f64(-u.ln())
+    }
+
+    /// Chooses the routers that host client destinations and derives their keys.
+    fn place_destinations(&mut self, seed: u64) {
+        let wanted = self.scenario.clients.destinations as usize;
+        if wanted == 0 {
+            return;
+        }
+        let hosts: Vec<u32> = (0..self.nodes.len() as u32)
+            .filter(|i| !self.nodes[*i as usize].floodfill)
+            .collect();
+        let mut rng = derive_rng(seed, "destinations", 0);
+        let chosen: Vec<u32> = hosts.choose_multiple(&mut rng, wanted).copied().collect();
+        for (d, router) in chosen.into_iter().enumerate() {
+            let keys = DestinationKeys::generate(&mut derive_rng(seed, "destination", d as u64));
+            self.destinations.push((router, keys.hash()));
+            self.nodes[router as usize].destination = Some((d as u32, None));
+        }
+    }
+
+    /// Adds destination `d`'s keys to its router, on the router's first start.
+    fn add_destination(&mut self, router: u32, d: u32) {
+        let seed = self.scenario.general.seed;
+        let keys = DestinationKeys::generate(&mut derive_rng(seed, "destination", u64::from(d)));
+        let now = self.now;
+        let node = &mut self.nodes[router as usize];
+        if let Ok(id) = node.router.add_destination(now, keys) {
+            node.destination = Some((d, Some(id)));
+        }
+        self.drain(router);
+    }
+
+    /// Schedules destination `d`'s next message, a Poisson process of the scenario's rate.
+    fn schedule_message(&mut self, d: u32) {
+        let per_hour = self.scenario.clients.messages_per_destination_hour;
+        if per_hour <= 0.0 || self.destinations.len() < 2 {
+            return;
+        }
+        let after = self.exponential(Duration::from_secs_f64(3600.0 / per_hour));
+        let router = self.destinations[d as usize].0;
+        let epoch = self.nodes[router as usize].epoch;
+        self.queue.push(
+            self.now + after,
+            Ev::Message {
+                destination: d,
+                epoch,
+            },
+        );
+    }
+
+    /// Destination `from` sends a request to another destination drawn at random.
+    fn send_request(&mut self, from: u32) {
+        let n = self.destinations.len() as u32;
+        let to = (from + self.world_rng.gen_range(1..n)) % n;
+        self.send_app_message(from, to, AppMessage::REQUEST, 0);
+    }
+
+    /// Sends one application message and records it; `answers` is the number of the
+    /// request a reply answers.
+    fn send_app_message(&mut self, from: u32, to: u32, kind: u8, answers: u64) {
+        let (router, _) = self.destinations[from as usize];
+        let Some((_, Some(id))) = self.nodes[router as usize].destination else {
+            return;
+        };
+        self.messages_sent += 1;
+        let message = AppMessage {
+            number: self.messages_sent,
+            from,
+            kind,
+            answers,
+        };
+        let payload = message.encode(self.scenario.clients.message_size);
+        self.metrics
+            .on_message_sent(self.now, message.number, from, to, kind);
+        let to_hash = self.destinations[to as usize].1;
+        let now = self.now;
+        let sent = self.nodes[router as usize]
+            .router
+            .send(now, id, to_hash, payload);
+        if sent.is_err() {
+            self.metrics.on_message_failed(message.number);
+        }
+        self.drain(router);
+    }
+
+    fn on_client_event(&mut self, router: u32, event: ClientEvent) {
+        match event {
+            ClientEvent::Received { payload, .. } => {
+                let Some(message) = AppMessage::decode(&payload) else {
+                    return;
+                };
+                self.metrics.on_message_delivered(self.now, message.number);
+                let me = self.nodes[router as usize].destination.map(|(d, _)| d);
+                if let (Some(me), AppMessage::REQUEST, true) =
+                    (me, message.kind, self.scenario.clients.reply)
+                {
+                    self.send_app_message(me, message.from, AppMessage::REPLY, message.number);
+                }
+            }
+            ClientEvent::SendFailed { .. } | ClientEvent::LeaseSetPublished { .. } => {}
+        }
     }
 
     /// Pools what colluding routers see, and whether they hold both ends of a tunnel.
@@ -546,6 +688,7 @@ impl World {
                     self.observe(i, &event);
                     self.metrics.on_tunnel_event(self.now, i, &event);
                 }
+                Output::Event(Event::Client(event)) => self.on_client_event(i, event),
                 Output::Event(_) => {}
                 Output::Timeout(at) => {
                     // A deadline already past is due now; arming the past would never fire.

@@ -1,13 +1,12 @@
 //! What a floodfill does for others: answer lookups, acknowledge and flood stores.
 
 use super::{routing, LookupAnswer, NetDb, NetDbEvent, StoreOutcome};
-use crate::data::{Hash, RouterInfo, TunnelId};
+use crate::data::{Hash, TunnelId};
 use crate::i2np::{
     DatabaseLookup, DatabaseSearchReply, DatabaseStore, DeliveryStatus, LookupKind, MessageBody,
     StoreEntry, StoreReply,
 };
 use crate::time::Instant;
-use std::sync::Arc;
 
 impl NetDb {
     /// Answers a DatabaseLookup: the entry if we hold it, otherwise the closest peers we
@@ -31,6 +30,18 @@ impl NetDb {
         // `from` is the asking router, or the gateway of the reply tunnel when one is named.
         let reply_to = request.from;
         let reply_tunnel = request.reply_tunnel.map(TunnelId);
+        let wants_lease_set = matches!(request.kind, LookupKind::LeaseSet | LookupKind::Any);
+        if wants_lease_set {
+            if let Some(ls) = self.lease_sets.get(&request.key, now).cloned() {
+                let body = MessageBody::DatabaseStore(DatabaseStore {
+                    key: request.key,
+                    reply: None,
+                    entry: StoreEntry::LeaseSet2(ls),
+                });
+                self.answer(reply_to, reply_tunnel, body);
+                return LookupAnswer::Found;
+            }
+        }
         let wants_router_info = matches!(request.kind, LookupKind::RouterInfo | LookupKind::Any);
         if wants_router_info {
             if let Some(info) = self.store.get(&request.key).cloned() {
@@ -62,13 +73,14 @@ impl NetDb {
         LookupAnswer::SearchReply
     }
 
-    /// Acknowledges, floods and reports a DatabaseStore the table has already judged.
+    /// Acknowledges, floods and reports a DatabaseStore (RouterInfo or LeaseSet) the
+    /// tables have already judged.
     pub(super) fn serve_store(
         &mut self,
         now: Instant,
         from: Hash,
         key: &Hash,
-        info: &Arc<RouterInfo>,
+        entry: StoreEntry,
         reply: Option<StoreReply>,
         outcome: StoreOutcome,
     ) {
@@ -91,14 +103,14 @@ impl NetDb {
         // Only stores straight from the publisher (they carry a reply token) are flooded:
         // a flood carries none, which is what keeps floods from echoing forever.
         if direct && outcome.is_floodable() {
-            self.flood(now, from, key, info);
+            self.flood(now, from, key, entry);
         }
     }
 
     /// Sends the store on to the floodfills closest to the key, and near UTC midnight also
     /// to those closest to tomorrow's routing key, so the entry is already in place when
     /// the keyspace rotates.
-    fn flood(&mut self, now: Instant, from: Hash, key: &Hash, info: &Arc<RouterInfo>) {
+    fn flood(&mut self, now: Instant, from: Hash, key: &Hash, entry: StoreEntry) {
         let n = self.config.flood_redundancy;
         let exclude = [self.me, from, *key];
         let mut targets =
@@ -117,7 +129,7 @@ impl NetDb {
             let body = MessageBody::DatabaseStore(DatabaseStore {
                 key: *key,
                 reply: None,
-                entry: StoreEntry::RouterInfo(info.clone()),
+                entry: entry.clone(),
             });
             self.send(*peer, body);
         }

@@ -25,6 +25,8 @@ pub enum Purpose {
     Verify,
     /// Fetching the RouterInfo of a peer a search reply suggested.
     Fetch,
+    /// A LeaseSet one of our destinations needs to reach another.
+    LeaseSet,
 }
 
 /// Which peers a lookup may ask.

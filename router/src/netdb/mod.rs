@@ -10,19 +10,21 @@
 //! iterative search), `floodfill` (answering and flooding), `publish` (our own RouterInfo).
 
 mod floodfill;
+mod lease_sets;
 mod lookup;
 mod publish;
 pub mod routing;
 pub mod store;
 
+pub use lease_sets::LeaseSetTable;
 pub use lookup::{LookupId, Purpose};
 pub use publish::PublishFailure;
 pub use store::{Rejection, RouterInfoStore, StoreOutcome};
 
-use crate::data::{Hash, RouterInfo, TunnelId};
+use crate::data::{Hash, LeaseSet2, RouterInfo, TunnelId};
 use crate::i2np::{
     DatabaseLookup, DatabaseSearchReply, DatabaseStore, LookupKind, MessageBody, ReplyEncryption,
-    StoreEntry,
+    StoreEntry, StoreReply,
 };
 use crate::time::Instant;
 use lookup::{Lookup, Next, Peers};
@@ -30,6 +32,7 @@ use publish::Publication;
 use rand::{Rng, RngCore};
 use rand_chacha::ChaCha20Rng;
 use std::collections::{BTreeMap, VecDeque};
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -132,6 +135,14 @@ pub enum Action {
         to: Hash,
         lookup: DatabaseLookup,
     },
+    /// Store one of our destinations' LeaseSets at the floodfill `to`. The router sends it
+    /// through that destination's outbound tunnel, garlic-wrapped for the floodfill, and
+    /// names the destination's inbound tunnel for the acknowledgement (the store's
+    /// `reply`), so the floodfill cannot tell which router hosts the destination.
+    Publish {
+        to: Hash,
+        store: DatabaseStore,
+    },
     /// Send `body` into the inbound tunnel `tunnel` at its gateway `gateway`: the answer
     /// to a lookup or store that named a reply tunnel.
     Reply {
@@ -205,6 +216,7 @@ pub struct NetDb {
     /// another part of the router draws more or fewer numbers.
     rng: ChaCha20Rng,
     store: RouterInfoStore,
+    lease_sets: LeaseSetTable,
     lookups: BTreeMap<LookupId, Lookup>,
     next_lookup_id: LookupId,
     publication: Option<Publication>,
@@ -234,6 +246,7 @@ impl NetDb {
             me,
             floodfill,
             store: RouterInfoStore::new(me, net_id),
+            lease_sets: LeaseSetTable::default(),
             lookups: BTreeMap::new(),
             next_lookup_id: 0,
             publication: None,
@@ -319,7 +332,59 @@ impl NetDb {
         self.lookups.clear();
         self.publication = None;
         self.actions.clear();
+        self.lease_sets.clear();
         self.schedule_start(now);
+    }
+
+    /// The LeaseSets we hold: a floodfill's share of the network's, or those our
+    /// destinations looked up or were sent.
+    pub fn lease_sets(&self) -> &LeaseSetTable {
+        &self.lease_sets
+    }
+
+    /// Starts an iterative lookup of the LeaseSet of destination `key`; it ends with
+    /// [`NetDbEvent::LookupFinished`] (purpose [`Purpose::LeaseSet`]) and, when found,
+    /// the LeaseSet in [`NetDb::lease_sets`].
+    pub fn lookup_lease_set(&mut self, now: Instant, key: Hash) -> LookupId {
+        let peers = Peers::Closest {
+            max: self.config.lookup_max_peers,
+        };
+        self.start_lookup(now, key, LookupKind::LeaseSet, Purpose::LeaseSet, peers)
+    }
+
+    /// Keeps a LeaseSet that came with a message for one of our destinations (the
+    /// sender's, bundled so that we can reply without a lookup).
+    pub fn cache_lease_set(&mut self, now: Instant, ls: Arc<LeaseSet2>) -> StoreOutcome {
+        self.lease_sets.store(&ls.hash(), ls, now, false)
+    }
+
+    /// Publishes one of our destinations' LeaseSets at the floodfill closest to its key.
+    /// The acknowledgement is not waited for: destinations republish whenever their
+    /// tunnels change, a few times per tunnel lifetime, which covers a lost store.
+    pub fn publish_lease_set(&mut self, now: Instant, ls: Arc<LeaseSet2>) -> bool {
+        let key = ls.hash();
+        let routing_key = routing::routing_key(&key, now);
+        let Some(to) = self
+            .store
+            .closest_floodfills(&routing_key, 1, &[self.me], now)
+            .first()
+            .copied()
+        else {
+            return false;
+        };
+        let token = NonZeroU32::new(self.rng.gen_range(1..=u32::MAX));
+        let reply = token.map(|token| StoreReply {
+            token,
+            tunnel_id: 0,
+            gateway: self.me,
+        });
+        let store = DatabaseStore {
+            key,
+            reply,
+            entry: StoreEntry::LeaseSet2(ls),
+        };
+        self.actions.push_back(Action::Publish { to, store });
+        true
     }
 
     /// Starts an iterative RouterInfo lookup for `key` through the network, even when we
@@ -383,6 +448,7 @@ impl NetDb {
         }
         if now >= self.next_expire {
             self.store.expire(now, self.max_age());
+            self.lease_sets.expire(now);
             self.next_expire = now + self.config.expire_interval;
         }
     }
@@ -517,26 +583,29 @@ impl NetDb {
     }
 
     /// Ends lookup `id` with what it found; returns lookups this unblocks.
-    fn finish(
-        &mut self,
-        now: Instant,
-        id: LookupId,
-        found: Option<Arc<RouterInfo>>,
-    ) -> Vec<LookupId> {
+    fn finish(&mut self, now: Instant, id: LookupId, found: Option<StoreEntry>) -> Vec<LookupId> {
         let Some(lookup) = self.lookups.remove(&id) else {
             return Vec::new();
         };
         match lookup.purpose {
-            Purpose::Client | Purpose::Explore => self.emit(NetDbEvent::LookupFinished {
-                id,
-                key: lookup.key,
-                purpose: lookup.purpose,
-                found: found.is_some(),
-                started: lookup.started,
-                peers_queried: lookup.queried.len() as u32,
-                timeouts: lookup.timeouts,
-            }),
-            Purpose::Verify => self.verify_finished(now, id, found),
+            Purpose::Client | Purpose::Explore | Purpose::LeaseSet => {
+                self.emit(NetDbEvent::LookupFinished {
+                    id,
+                    key: lookup.key,
+                    purpose: lookup.purpose,
+                    found: found.is_some(),
+                    started: lookup.started,
+                    peers_queried: lookup.queried.len() as u32,
+                    timeouts: lookup.timeouts,
+                })
+            }
+            Purpose::Verify => {
+                let info = match found {
+                    Some(StoreEntry::RouterInfo(info)) => Some(info),
+                    _ => None,
+                };
+                self.verify_finished(now, id, info)
+            }
             Purpose::Fetch => {}
         }
         // Lookups waiting for this RouterInfo continue, whether or not it arrived.
@@ -550,11 +619,18 @@ impl NetDb {
     }
 
     fn handle_store(&mut self, now: Instant, from: Hash, msg: DatabaseStore) {
-        let StoreEntry::RouterInfo(info) = msg.entry else {
-            // LeaseSets arrive with destinations (a later layer); nothing to do yet.
-            return;
+        let info = match msg.entry {
+            StoreEntry::RouterInfo(info) => info,
+            StoreEntry::LeaseSet2(ls) => {
+                return self.handle_lease_set_store(now, from, msg.key, msg.reply, ls)
+            }
+            // Old and encrypted LeaseSet types are not served yet.
+            StoreEntry::LeaseSet { .. } => return,
         };
-        let solicited = self.lookups.values().any(|l| l.key == msg.key);
+        let solicited = self
+            .lookups
+            .values()
+            .any(|l| l.key == msg.key && l.kind != LookupKind::LeaseSet);
         if !self.floodfill && !solicited {
             // Only floodfills take unsolicited stores.
             return;
@@ -564,7 +640,14 @@ impl NetDb {
             .store(&msg.key, info.clone(), now, self.max_age());
         // A reply to our own lookup is not a store to serve, unless it asks for an ack.
         if self.floodfill && (msg.reply.is_some() || !solicited) {
-            self.serve_store(now, from, &msg.key, &info, msg.reply, outcome);
+            self.serve_store(
+                now,
+                from,
+                &msg.key,
+                StoreEntry::RouterInfo(info.clone()),
+                msg.reply,
+                outcome,
+            );
         }
         if !solicited {
             return;
@@ -582,9 +665,14 @@ impl NetDb {
         let answered: Vec<LookupId> = self
             .lookups
             .iter()
-            .filter(|(_, l)| l.key == msg.key)
+            .filter(|(_, l)| l.key == msg.key && l.kind != LookupKind::LeaseSet)
             .map(|(id, _)| *id)
             .collect();
+        self.answered(now, from, answered, StoreEntry::RouterInfo(entry));
+    }
+
+    /// Ends the lookups `answered` with `entry`, which `from` sent.
+    fn answered(&mut self, now: Instant, from: Hash, answered: Vec<LookupId>, entry: StoreEntry) {
         if let Some(pending) = answered
             .iter()
             .filter_map(|id| self.lookups.get(id).and_then(|l| l.pending))
@@ -597,6 +685,39 @@ impl NetDb {
             work.extend(self.finish(now, id, Some(entry.clone())));
         }
         self.advance(now, work);
+    }
+
+    /// A LeaseSet2 store: a floodfill keeps, acknowledges and floods it; any router keeps
+    /// it as the answer to its own lookup.
+    fn handle_lease_set_store(
+        &mut self,
+        now: Instant,
+        from: Hash,
+        key: Hash,
+        reply: Option<StoreReply>,
+        ls: Arc<LeaseSet2>,
+    ) {
+        let answered: Vec<LookupId> = self
+            .lookups
+            .iter()
+            .filter(|(_, l)| l.key == key && l.kind == LookupKind::LeaseSet)
+            .map(|(id, _)| *id)
+            .collect();
+        if !self.floodfill && answered.is_empty() {
+            return;
+        }
+        let outcome = self
+            .lease_sets
+            .store(&key, ls.clone(), now, answered.is_empty());
+        if self.floodfill && (reply.is_some() || answered.is_empty()) {
+            self.serve_store(now, from, &key, StoreEntry::LeaseSet2(ls), reply, outcome);
+        }
+        if answered.is_empty() || matches!(outcome, StoreOutcome::Rejected(_)) {
+            return;
+        }
+        if let Some(held) = self.lease_sets.get(&key, now).cloned() {
+            self.answered(now, from, answered, StoreEntry::LeaseSet2(held));
+        }
     }
 
     fn handle_search_reply(&mut self, now: Instant, from: Hash, reply: DatabaseSearchReply) {

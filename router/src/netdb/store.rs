@@ -34,7 +34,7 @@ struct Entry {
     retry_at: Instant,
 }
 
-/// Why a RouterInfo was not stored.
+/// Why a RouterInfo or LeaseSet was not stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rejection {
     /// The DatabaseStore key is not the hash of the RouterInfo's identity.
@@ -47,6 +47,8 @@ pub enum Rejection {
     Expired,
     /// Our own RouterInfo, which we never take from someone else.
     Ourselves,
+    /// A LeaseSet marked unpublished, which floodfills must not store.
+    Unpublished,
 }
 
 /// What storing a RouterInfo did.

@@ -1,0 +1,440 @@
+//! Local destinations: the identities hidden services and clients use on this router.
+//!
+//! Each destination has its own keys, its own tunnel pool (client tunnels: 3 hops from
+//! the fast tier by default), a LeaseSet2 kept published for as long as its inbound
+//! tunnels change, and ECIES-X25519-AEAD-Ratchet sessions with the destinations it talks
+//! to. Alice sends to Bob through her outbound tunnel to the gateway of one of Bob's
+//! leases; his inbound tunnel brings the garlic to his router, whose ratchet opens it.
+//! Alice's first message to Bob bundles her LeaseSet, so Bob can answer without a
+//! lookup; replies come back the other way.
+//!
+//! Like the other parts of the core this is sans-IO; it works on the netDb and the tunnel
+//! manager the router passes in, and reports through [`ClientEvent`]s.
+
+use crate::crypto::DestinationKeys;
+use crate::data::{Hash, Lease2, LeaseSet2};
+use crate::garlic::payload::{emit_payload, parse_payload, Block, Clove, CloveDelivery};
+use crate::garlic::ratchet::{MessageKind, RatchetEndpoint};
+use crate::i2np::{DataMessage, DatabaseStore, Garlic, I2npMessage, MessageBody, StoreEntry};
+use crate::netdb::NetDb;
+use crate::time::Instant;
+use crate::tunnel::data::Delivery;
+use crate::tunnel::{PoolConfig, PoolId, TunnelManager};
+use rand::seq::SliceRandom;
+use rand::Rng;
+use rand_chacha::ChaCha20Rng;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How a destination's tunnels are made (DESIGN.md: client tunnels 3 hops, 2 per
+/// direction).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientConfig {
+    pub hops: usize,
+    pub tunnels: usize,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            hops: 3,
+            tunnels: 2,
+        }
+    }
+}
+
+/// Names a local destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DestinationId(pub u32);
+
+/// Why a message was not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendFailure {
+    /// The recipient's LeaseSet could not be found, or has no usable lease or key.
+    NoLeaseSet,
+    /// The sending destination has no outbound tunnel (yet).
+    NoTunnel,
+    /// The payload does not fit one garlic message.
+    TooLarge,
+}
+
+/// What destinations report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// A message for `destination` arrived.
+    Received {
+        destination: DestinationId,
+        payload: Vec<u8>,
+    },
+    SendFailed {
+        destination: DestinationId,
+        to: Hash,
+        reason: SendFailure,
+    },
+    /// A new LeaseSet of `destination` went out to its floodfill.
+    LeaseSetPublished {
+        destination: DestinationId,
+        leases: usize,
+    },
+}
+
+/// The remaining life below which a lease is not used for new messages: the tunnel may
+/// be gone before the message crosses it.
+const LEASE_MARGIN: Duration = Duration::from_secs(10);
+
+#[derive(Debug)]
+struct Local {
+    keys: DestinationKeys,
+    pool: PoolId,
+    ratchet: RatchetEndpoint,
+    lease_set: Option<Arc<LeaseSet2>>,
+    /// Peers our current LeaseSet was bundled to.
+    informed: BTreeSet<Hash>,
+    /// Messages waiting for the recipient's LeaseSet.
+    waiting: BTreeMap<Hash, Vec<Vec<u8>>>,
+}
+
+/// All local destinations of a router.
+#[derive(Debug)]
+pub struct Clients {
+    config: ClientConfig,
+    locals: BTreeMap<DestinationId, Local>,
+    next_id: u32,
+    rng: ChaCha20Rng,
+    events: VecDeque<ClientEvent>,
+}
+
+impl Clients {
+    pub fn new(config: ClientConfig, rng: ChaCha20Rng) -> Self {
+        Self {
+            config,
+            locals: BTreeMap::new(),
+            next_id: 0,
+            rng,
+            events: VecDeque::new(),
+        }
+    }
+
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front()
+    }
+
+    pub fn len(&self) -> usize {
+        self.locals.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.locals.is_empty()
+    }
+
+    /// The hash of a local destination.
+    pub fn hash(&self, id: DestinationId) -> Option<Hash> {
+        self.locals.get(&id).map(|l| l.keys.hash())
+    }
+
+    /// The destination whose LeaseSet a netDb publication is for.
+    pub fn by_hash(&self, hash: &Hash) -> Option<DestinationId> {
+        self.locals
+            .iter()
+            .find(|(_, l)| l.keys.hash() == *hash)
+            .map(|(id, _)| *id)
+    }
+
+    /// The destination that owns tunnel pool `pool`.
+    pub fn by_pool(&self, pool: PoolId) -> Option<DestinationId> {
+        self.locals
+            .iter()
+            .find(|(_, l)| l.pool == pool)
+            .map(|(id, _)| *id)
+    }
+
+    pub fn pool(&self, id: DestinationId) -> Option<PoolId> {
+        self.locals.get(&id).map(|l| l.pool)
+    }
+
+    /// Adds a destination with `keys`; its tunnels are built from now on and its
+    /// LeaseSet is published once it has inbound tunnels.
+    pub fn add(
+        &mut self,
+        now: Instant,
+        keys: DestinationKeys,
+        tunnels: &mut TunnelManager,
+    ) -> DestinationId {
+        let id = DestinationId(self.next_id);
+        self.next_id += 1;
+        let pool = tunnels.add_pool(
+            now,
+            PoolConfig::client(self.config.hops, self.config.tunnels),
+        );
+        let ratchet = RatchetEndpoint::new(keys.encryption_secret().clone());
+        self.locals.insert(
+            id,
+            Local {
+                keys,
+                pool,
+                ratchet,
+                lease_set: None,
+                informed: BTreeSet::new(),
+                waiting: BTreeMap::new(),
+            },
+        );
+        id
+    }
+
+    /// Forgets sessions and queued messages, as after a restart (keys survive; the
+    /// tunnel manager rebuilds the pools).
+    pub fn restart(&mut self) {
+        for local in self.locals.values_mut() {
+            local.ratchet = RatchetEndpoint::new(local.keys.encryption_secret().clone());
+            local.lease_set = None;
+            local.informed.clear();
+            local.waiting.clear();
+        }
+        self.events.clear();
+    }
+
+    /// Drops idle ratchet sessions.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for local in self.locals.values_mut() {
+            local.ratchet.expire(now);
+        }
+    }
+
+    /// Sends `payload` from destination `id` to the destination `to`, looking its
+    /// LeaseSet up first when we do not hold it.
+    pub fn send(
+        &mut self,
+        now: Instant,
+        id: DestinationId,
+        to: Hash,
+        payload: Vec<u8>,
+        netdb: &mut NetDb,
+        tunnels: &mut TunnelManager,
+    ) {
+        if !self.locals.contains_key(&id) {
+            return;
+        }
+        if netdb.lease_sets().get(&to, now).is_some() {
+            self.send_now(now, id, to, payload, netdb, tunnels);
+            return;
+        }
+        let looking_up = self.locals.values().any(|l| l.waiting.contains_key(&to));
+        if let Some(local) = self.locals.get_mut(&id) {
+            local.waiting.entry(to).or_default().push(payload);
+        }
+        if !looking_up {
+            netdb.lookup_lease_set(now, to);
+        }
+    }
+
+    /// A LeaseSet lookup ended: the messages waiting for it go out, or fail.
+    pub fn lease_set_lookup_finished(
+        &mut self,
+        now: Instant,
+        key: Hash,
+        netdb: &mut NetDb,
+        tunnels: &mut TunnelManager,
+    ) {
+        let ids: Vec<DestinationId> = self.locals.keys().copied().collect();
+        for id in ids {
+            let Some(queued) = self
+                .locals
+                .get_mut(&id)
+                .and_then(|l| l.waiting.remove(&key))
+            else {
+                continue;
+            };
+            for payload in queued {
+                self.send_now(now, id, key, payload, netdb, tunnels);
+            }
+        }
+    }
+
+    fn send_now(
+        &mut self,
+        now: Instant,
+        id: DestinationId,
+        to: Hash,
+        payload: Vec<u8>,
+        netdb: &NetDb,
+        tunnels: &mut TunnelManager,
+    ) {
+        let fail = |events: &mut VecDeque<ClientEvent>, reason| {
+            events.push_back(ClientEvent::SendFailed {
+                destination: id,
+                to,
+                reason,
+            })
+        };
+        let Some(remote) = netdb.lease_sets().get(&to, now).cloned() else {
+            return fail(&mut self.events, SendFailure::NoLeaseSet);
+        };
+        let usable_until = (now + LEASE_MARGIN).as_secs();
+        let leases: Vec<&Lease2> = remote
+            .leases()
+            .iter()
+            .filter(|l| !l.is_expired_at(usable_until))
+            .collect();
+        let (Some(lease), Some(remote_key)) =
+            (leases.choose(&mut self.rng).copied(), remote.x25519_key())
+        else {
+            return fail(&mut self.events, SendFailure::NoLeaseSet);
+        };
+        let Some(local) = self.locals.get_mut(&id) else {
+            return;
+        };
+        let expiration_ms = (now + Duration::from_secs(60)).as_millis();
+        let mut blocks = Vec::with_capacity(3);
+        if local.ratchet.next_kind(&remote_key) == MessageKind::NewSession {
+            blocks.push(Block::DateTime(now.as_secs() as u32));
+        }
+        blocks.push(Block::Clove(Clove {
+            delivery: CloveDelivery::Destination(to),
+            message: I2npMessage {
+                id: self.rng.gen(),
+                expiration_ms,
+                body: MessageBody::Data(DataMessage { payload }),
+            },
+        }));
+        // Our LeaseSet rides along until the peer has the current one.
+        if let Some(ours) = &local.lease_set {
+            if local.informed.insert(to) {
+                blocks.push(Block::Clove(Clove {
+                    delivery: CloveDelivery::Local,
+                    message: I2npMessage {
+                        id: self.rng.gen(),
+                        expiration_ms,
+                        body: MessageBody::DatabaseStore(DatabaseStore {
+                            key: ours.hash(),
+                            reply: None,
+                            entry: StoreEntry::LeaseSet2(ours.clone()),
+                        }),
+                    },
+                }));
+            }
+        }
+        let sealed = emit_payload(&blocks).ok().and_then(|bytes| {
+            local
+                .ratchet
+                .seal(&mut self.rng, now, &remote_key, &bytes)
+                .ok()
+        });
+        let Some(sealed) = sealed else {
+            return fail(&mut self.events, SendFailure::TooLarge);
+        };
+        let msg = I2npMessage {
+            id: self.rng.gen(),
+            expiration_ms,
+            body: MessageBody::Garlic(Garlic {
+                data: sealed.message,
+            }),
+        };
+        let delivery = Delivery::Tunnel {
+            tunnel: lease.tunnel_id,
+            gateway: lease.gateway,
+        };
+        if !tunnels.send_out(now, local.pool, delivery, &msg) {
+            fail(&mut self.events, SendFailure::NoTunnel);
+        }
+    }
+
+    /// The inbound tunnels of `pool` changed: its destination signs a LeaseSet with the
+    /// current ones and publishes it.
+    pub fn inbound_changed(
+        &mut self,
+        now: Instant,
+        pool: PoolId,
+        netdb: &mut NetDb,
+        tunnels: &TunnelManager,
+    ) {
+        let Some(id) = self.by_pool(pool) else {
+            return;
+        };
+        let Some(local) = self.locals.get_mut(&id) else {
+            return;
+        };
+        let usable_until = now + LEASE_MARGIN;
+        let leases: Vec<Lease2> = tunnels
+            .leases(pool)
+            .into_iter()
+            .filter(|l| l.expires > usable_until)
+            .take(LeaseSet2::MAX_LEASES)
+            .map(|l| Lease2 {
+                gateway: l.gateway,
+                tunnel_id: l.tunnel,
+                end_date_s: l.expires.as_secs() as u32,
+            })
+            .collect();
+        let Some(last_end) = leases.iter().map(|l| l.end_date_s).max() else {
+            return;
+        };
+        // Published dates must grow, or floodfills keep the older LeaseSet.
+        let previous = local.lease_set.as_ref().map_or(0, |ls| ls.published_s());
+        let published_s = (now.as_secs() as u32).max(previous + 1);
+        let expires_offset_s = last_end.saturating_sub(published_s).clamp(1, 600) as u16;
+        let count = leases.len();
+        let Ok(ls) = local
+            .keys
+            .sign_lease_set(published_s, expires_offset_s, leases)
+        else {
+            return;
+        };
+        let ls = Arc::new(ls);
+        local.lease_set = Some(ls.clone());
+        local.informed.clear();
+        // Our own LeaseSet is where the netDb looks when a local destination sends to
+        // another local destination.
+        netdb.cache_lease_set(now, ls.clone());
+        if netdb.publish_lease_set(now, ls) {
+            self.events.push_back(ClientEvent::LeaseSetPublished {
+                destination: id,
+                leases: count,
+            });
+        }
+    }
+
+    /// A message that came in through `pool`'s inbound tunnels: garlic for its
+    /// destination (anything else, such as a floodfill's acknowledgement, is dropped).
+    pub fn deliver(&mut self, now: Instant, pool: PoolId, msg: I2npMessage, netdb: &mut NetDb) {
+        let MessageBody::Garlic(garlic) = msg.body else {
+            return;
+        };
+        let Some(id) = self.by_pool(pool) else {
+            return;
+        };
+        let Some(local) = self.locals.get_mut(&id) else {
+            return;
+        };
+        let Ok(opened) = local.ratchet.open(now, &garlic.data) else {
+            return; // not for us, replayed or tampered: dropped
+        };
+        let Ok(blocks) = parse_payload(&opened.payload) else {
+            return;
+        };
+        let me = local.keys.hash();
+        for block in blocks {
+            let Block::Clove(clove) = block else {
+                continue;
+            };
+            match (clove.delivery, clove.message.body) {
+                (CloveDelivery::Destination(to), MessageBody::Data(data)) if to == me => {
+                    self.events.push_back(ClientEvent::Received {
+                        destination: id,
+                        payload: data.payload,
+                    });
+                }
+                (
+                    CloveDelivery::Local,
+                    MessageBody::DatabaseStore(DatabaseStore {
+                        entry: StoreEntry::LeaseSet2(ls),
+                        ..
+                    }),
+                ) => {
+                    netdb.cache_lease_set(now, ls);
+                }
+                _ => {}
+            }
+        }
+    }
+}

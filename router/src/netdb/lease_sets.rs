@@ -1,0 +1,85 @@
+//! LeaseSets in the netDb (spec: network-database, "LeaseSet Storage to Floodfills").
+//!
+//! Floodfills store the LeaseSet2s destinations publish, flood fresh ones like RouterInfos
+//! and hand them out to lookups. Every router also keeps the LeaseSets its destinations
+//! looked up or received bundled with a message: that is where a reply's path comes from.
+//! Entries leave the table when the LeaseSet itself expires; a LeaseSet lives minutes,
+//! not hours, so there is no separate expiry policy.
+
+use super::store::{Rejection, StoreOutcome};
+use crate::data::{Hash, LeaseSet2};
+use crate::time::Instant;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// How far ahead a LeaseSet2 may expire; the field allows 18 hours, floodfills do not
+/// keep promises that long (spec: common-structures, LeaseSet2 "expires").
+const MAX_LIFETIME_S: u64 = 60 * 60;
+
+/// LeaseSets by destination hash.
+#[derive(Debug, Default)]
+pub struct LeaseSetTable {
+    entries: BTreeMap<Hash, Arc<LeaseSet2>>,
+}
+
+impl LeaseSetTable {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The LeaseSet of `key`, unless it has expired.
+    pub fn get(&self, key: &Hash, now: Instant) -> Option<&Arc<LeaseSet2>> {
+        self.entries
+            .get(key)
+            .filter(|ls| !ls.is_expired_at(now.as_secs()))
+    }
+
+    /// Stores `ls` under `key` if it is valid now and newer than what we hold. A
+    /// floodfill (`strict`) also refuses LeaseSets marked unpublished.
+    pub fn store(
+        &mut self,
+        key: &Hash,
+        ls: Arc<LeaseSet2>,
+        now: Instant,
+        strict: bool,
+    ) -> StoreOutcome {
+        if ls.hash() != *key {
+            return StoreOutcome::Rejected(Rejection::KeyMismatch);
+        }
+        let now_s = now.as_secs();
+        if ls.is_expired_at(now_s) {
+            return StoreOutcome::Rejected(Rejection::Expired);
+        }
+        if ls.expires_s() > now_s + MAX_LIFETIME_S {
+            return StoreOutcome::Rejected(Rejection::FromTheFuture);
+        }
+        if strict && ls.is_unpublished() {
+            return StoreOutcome::Rejected(Rejection::Unpublished);
+        }
+        let outcome = match self.entries.get(key) {
+            None => StoreOutcome::New,
+            Some(held) if held.published_s() < ls.published_s() => StoreOutcome::Updated,
+            Some(held) if held.published_s() == ls.published_s() => return StoreOutcome::Unchanged,
+            Some(_) => return StoreOutcome::Older,
+        };
+        self.entries.insert(*key, ls);
+        outcome
+    }
+
+    /// Drops expired LeaseSets; returns how many.
+    pub fn expire(&mut self, now: Instant) -> usize {
+        let before = self.entries.len();
+        let now_s = now.as_secs();
+        self.entries.retain(|_, ls| !ls.is_expired_at(now_s));
+        before - self.entries.len()
+    }
+
+    /// Forgets everything, as after a restart: LeaseSets are too short-lived to keep.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+}
