@@ -252,6 +252,18 @@ fn print_summary(dir: &Path, simulated: &Simulated, plots: usize) -> std::io::Re
             100.0 * last.mean_coverage
         )?;
     }
+    let deliveries = simulated.outcome.metrics.deliveries();
+    if !deliveries.is_empty() {
+        let mut latency: Vec<f64> = deliveries.iter().filter_map(|d| d.latency_ms).collect();
+        latency.sort_by(f64::total_cmp);
+        writeln!(
+            out,
+            "  client messages after warmup: {}, delivered {:.1}%, median latency {:.0} ms",
+            deliveries.len(),
+            100.0 * latency.len() as f64 / deliveries.len() as f64,
+            latency.get(latency.len() / 2).copied().unwrap_or(f64::NAN)
+        )?;
+    }
     if let Some(c) = simulated.outcome.metrics.collusion() {
         writeln!(
             out,

@@ -121,3 +121,32 @@ colluding_fraction = 0.2
     // Every colluder joins tunnels and sees its neighbours.
     assert!(c.observations > 100, "{c:?}");
 }
+
+#[test]
+fn destinations_publish_find_each_other_and_exchange_messages() {
+    let text = format!(
+        "{NETWORK}
+[clients]
+destinations = 10
+messages_per_destination_hour = 120
+"
+    );
+    let sim = run(&text);
+    let deliveries = sim.outcome.metrics.deliveries();
+    // Once the client tunnels and LeaseSets are in place (10 minutes in), requests and
+    // replies go through: Alice's outbound tunnel, Bob's inbound tunnel, and back.
+    let late: Vec<_> = deliveries.iter().filter(|d| d.time_s > 600.0).collect();
+    let delivered = late.iter().filter(|d| d.is_delivered()).count();
+    assert!(late.len() > 100, "{} messages", late.len());
+    assert!(
+        delivered as f64 / late.len() as f64 > 0.8,
+        "{delivered} of {} delivered",
+        late.len()
+    );
+    assert!(late.iter().any(|d| d.kind == "reply" && d.is_delivered()));
+    // Seven tunnel hops and a few links each way: hundreds of milliseconds, not seconds.
+    let mut latency: Vec<f64> = late.iter().filter_map(|d| d.latency_ms).collect();
+    latency.sort_by(f64::total_cmp);
+    let median = latency[latency.len() / 2];
+    assert!((50.0..3000.0).contains(&median), "median {median} ms");
+}
