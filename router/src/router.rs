@@ -267,12 +267,17 @@ impl Router {
             self.handle_router_garlic(now, from, &garlic);
             rest = None;
         }
-        if let Some(other) = rest {
-            let type_id = other.body.type_id();
+        self.unhandled(from, rest.as_ref().map(|m| &m.body));
+        self.collect(now);
+    }
+
+    /// Reports a message nothing in the router handles (yet).
+    fn unhandled(&mut self, from: Hash, body: Option<&MessageBody>) {
+        if let Some(body) = body {
+            let type_id = body.type_id();
             self.outputs
                 .push_back(Output::Event(Event::UnhandledMessage { from, type_id }));
         }
-        self.collect(now);
     }
 
     /// Runs everything that is due at `now`.
@@ -331,12 +336,8 @@ impl Router {
                     pool: PoolId::Exploratory,
                     msg,
                 } => {
-                    if let Some(other) = self.netdb.handle_tunneled(now, msg.body) {
-                        let type_id = other.type_id();
-                        let from = self.hash();
-                        self.outputs
-                            .push_back(Output::Event(Event::UnhandledMessage { from, type_id }));
-                    }
+                    let rest = self.netdb.handle_tunneled(now, msg.body);
+                    self.unhandled(self.hash(), rest.as_ref());
                 }
                 // Client pools carry garlic for their destination.
                 TunnelAction::Deliver { pool, msg } => {
@@ -511,11 +512,8 @@ impl Router {
                 message,
             }) = block
             {
-                if let Some(other) = self.netdb.handle_message(now, from, message.body) {
-                    let type_id = other.type_id();
-                    self.outputs
-                        .push_back(Output::Event(Event::UnhandledMessage { from, type_id }));
-                }
+                let rest = self.netdb.handle_message(now, from, message.body);
+                self.unhandled(from, rest.as_ref());
             }
         }
     }

@@ -1,5 +1,6 @@
 //! A client destination's private keys and the LeaseSet2 it signs with them.
 
+use super::{repeat_seed, secret_bytes, IdentitySecrets};
 use crate::data::{
     DataError, Destination, EncryptionKey, Hash, Lease2, LeaseSet2, Mapping, UnsignedLeaseSet2,
 };
@@ -34,25 +35,18 @@ impl DestinationKeys {
     /// repeated over the unused key field and padding (proposal 161), so the Destination
     /// compresses while its hash stays unpredictable.
     pub fn from_secret_bytes(secrets: &[u8; 96]) -> DestinationKeys {
-        let mut signing_seed = [0u8; 32];
-        let mut encryption_secret = [0u8; 32];
-        let mut padding_seed = [0u8; 32];
-        signing_seed.copy_from_slice(&secrets[..32]);
-        encryption_secret.copy_from_slice(&secrets[32..64]);
-        padding_seed.copy_from_slice(&secrets[64..]);
-        let signing = SigningKey::from_bytes(&signing_seed);
-        let padding: Vec<u8> = padding_seed
-            .iter()
-            .copied()
-            .cycle()
-            .take(Destination::PADDING_LEN)
-            .collect();
+        let IdentitySecrets {
+            signing,
+            encryption,
+            padding_seed,
+        } = IdentitySecrets::from_bytes(secrets);
+        let padding = repeat_seed(&padding_seed, Destination::PADDING_LEN);
         let destination = Destination::from_keys(signing.verifying_key().to_bytes(), &padding)
             // A dalek verifying key is always a valid point and the padding has the right length.
             .expect("keys derived by dalek form a valid destination");
         DestinationKeys {
             signing,
-            encryption: StaticSecret::from(encryption_secret),
+            encryption,
             padding_seed,
             destination,
         }
@@ -60,11 +54,7 @@ impl DestinationKeys {
 
     /// The secrets, for storing the keys: keep them private.
     pub fn secret_bytes(&self) -> [u8; 96] {
-        let mut out = [0u8; 96];
-        out[..32].copy_from_slice(&self.signing.to_bytes());
-        out[32..64].copy_from_slice(&self.encryption.to_bytes());
-        out[64..].copy_from_slice(&self.padding_seed);
-        out
+        secret_bytes(&self.signing, &self.encryption, &self.padding_seed)
     }
 
     pub fn destination(&self) -> &Destination {

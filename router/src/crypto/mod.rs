@@ -48,24 +48,15 @@ impl RouterKeys {
     /// Rebuilds keys from [`RouterKeys::secret_bytes`]: Ed25519 seed, X25519 secret,
     /// padding seed (32 bytes each). Any 96 bytes make valid keys.
     pub fn from_secret_bytes(secrets: &[u8; 96]) -> RouterKeys {
-        let mut signing_seed = [0u8; 32];
-        let mut encryption_secret = [0u8; 32];
-        let mut padding_seed = [0u8; 32];
-        signing_seed.copy_from_slice(&secrets[..32]);
-        encryption_secret.copy_from_slice(&secrets[32..64]);
-        padding_seed.copy_from_slice(&secrets[64..]);
-        let signing = SigningKey::from_bytes(&signing_seed);
-        let encryption = StaticSecret::from(encryption_secret);
-        let padding: Vec<u8> = padding_seed
-            .iter()
-            .copied()
-            .cycle()
-            .take(PADDING_LEN)
-            .collect();
+        let IdentitySecrets {
+            signing,
+            encryption,
+            padding_seed,
+        } = IdentitySecrets::from_bytes(secrets);
         let identity = RouterIdentity::from_keys(
             PublicKey::from(&encryption).to_bytes(),
             signing.verifying_key().to_bytes(),
-            &padding,
+            &repeat_seed(&padding_seed, PADDING_LEN),
         )
         // A dalek verifying key is always a valid point and the padding has the right length.
         .expect("keys derived by dalek form a valid identity");
@@ -79,11 +70,7 @@ impl RouterKeys {
 
     /// The secrets, for storing the keys: keep them private.
     pub fn secret_bytes(&self) -> [u8; 96] {
-        let mut out = [0u8; 96];
-        out[..32].copy_from_slice(&self.signing.to_bytes());
-        out[32..64].copy_from_slice(&self.encryption.to_bytes());
-        out[64..].copy_from_slice(&self.padding_seed);
-        out
+        secret_bytes(&self.signing, &self.encryption, &self.padding_seed)
     }
 
     pub fn identity(&self) -> &RouterIdentity {
@@ -136,6 +123,48 @@ impl RouterKeys {
             |msg| self.sign(msg),
         )
     }
+}
+
+/// The 96 secret bytes behind a router identity or a destination: Ed25519 seed, X25519
+/// secret, padding seed (32 bytes each). Any 96 bytes make valid keys.
+pub(crate) struct IdentitySecrets {
+    pub(crate) signing: SigningKey,
+    pub(crate) encryption: StaticSecret,
+    pub(crate) padding_seed: [u8; 32],
+}
+
+impl IdentitySecrets {
+    pub(crate) fn from_bytes(secrets: &[u8; 96]) -> IdentitySecrets {
+        let part = |i: usize| -> [u8; 32] {
+            let mut out = [0u8; 32];
+            out.copy_from_slice(&secrets[32 * i..32 * (i + 1)]);
+            out
+        };
+        IdentitySecrets {
+            signing: SigningKey::from_bytes(&part(0)),
+            encryption: StaticSecret::from(part(1)),
+            padding_seed: part(2),
+        }
+    }
+}
+
+/// The inverse of [`IdentitySecrets::from_bytes`].
+pub(crate) fn secret_bytes(
+    signing: &SigningKey,
+    encryption: &StaticSecret,
+    padding_seed: &[u8; 32],
+) -> [u8; 96] {
+    let mut out = [0u8; 96];
+    out[..32].copy_from_slice(&signing.to_bytes());
+    out[32..64].copy_from_slice(&encryption.to_bytes());
+    out[64..].copy_from_slice(padding_seed);
+    out
+}
+
+/// `len` bytes of `seed` repeated: identity padding per proposal 161, which compresses
+/// while the hash stays unpredictable.
+pub(crate) fn repeat_seed(seed: &[u8; 32], len: usize) -> Vec<u8> {
+    seed.iter().copied().cycle().take(len).collect()
 }
 
 impl fmt::Debug for RouterKeys {
