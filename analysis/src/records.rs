@@ -235,7 +235,9 @@ pub struct DeliveryRecord {
     pub to: u32,
     /// `"request"` | `"reply"`.
     pub kind: String,
-    /// `"delivered"` | `"lost"` (never arrived) | `"failed"` (the router refused it).
+    /// `"delivered"` | `"lost"` (sent, never arrived) | `"no_lease_set"` (the recipient's
+    /// LeaseSet was not found) | `"no_tunnel"` (the sender had no outbound tunnel) |
+    /// `"failed"` (refused for another reason).
     pub outcome: String,
     /// Send to delivery; empty unless delivered.
     pub latency_ms: Option<f64>,
@@ -245,6 +247,8 @@ impl DeliveryRecord {
     pub const DELIVERED: &'static str = "delivered";
     pub const LOST: &'static str = "lost";
     pub const FAILED: &'static str = "failed";
+    pub const NO_LEASE_SET: &'static str = "no_lease_set";
+    pub const NO_TUNNEL: &'static str = "no_tunnel";
 
     pub fn is_delivered(&self) -> bool {
         self.outcome == Self::DELIVERED

@@ -6,7 +6,7 @@
 //! must call `handle_timeout` next (earlier inputs are fine; the router re-arms). This is
 //! the polling order of quinn-proto's `Connection` and str0m's `Rtc`.
 
-use crate::client::{ClientConfig, ClientEvent, Clients, DestinationId};
+use crate::client::{ClientConfig, ClientEvent, Clients, DestinationId, Outgoing};
 use crate::crypto::{DestinationKeys, RouterKeys};
 use crate::data::{Hash, Mapping, RouterAddress, RouterInfo};
 use crate::garlic::{
@@ -189,20 +189,28 @@ impl Router {
     }
 
     /// Sends `payload` from local destination `from` to the destination whose hash is
-    /// `to`. Failures arrive as [`ClientEvent::SendFailed`]; delivery is not confirmed.
+    /// `to`. Failures arrive as [`ClientEvent::SendFailed`] with the caller's
+    /// `reference`; delivery is not confirmed.
     pub fn send(
         &mut self,
         now: Instant,
         from: DestinationId,
         to: Hash,
+        reference: u64,
         payload: Vec<u8>,
     ) -> Result<(), ClientError> {
         let tunnels = self.tunnels.as_mut().ok_or(ClientError::NoTunnels)?;
         if self.clients.hash(from).is_none() {
             return Err(ClientError::UnknownDestination);
         }
-        self.clients
-            .send(now, from, to, payload, &mut self.netdb, tunnels);
+        self.clients.send(
+            now,
+            from,
+            to,
+            Outgoing { reference, payload },
+            &mut self.netdb,
+            tunnels,
+        );
         self.collect(now);
         Ok(())
     }

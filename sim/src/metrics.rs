@@ -286,10 +286,10 @@ impl Collector {
         self.in_flight.insert(number, (now, record));
     }
 
-    /// The router refused to send message `number`.
-    pub fn on_message_failed(&mut self, number: u64) {
+    /// The router could not send message `number`, for the reason `outcome` names.
+    pub fn on_message_failed(&mut self, number: u64, outcome: &str) {
         if let Some((_, mut record)) = self.in_flight.remove(&number) {
-            record.outcome = DeliveryRecord::FAILED.to_owned();
+            record.outcome = outcome.to_owned();
             self.deliveries.push(record);
         }
     }

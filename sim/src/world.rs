@@ -14,7 +14,8 @@ use crate::scenario::{Action, Amount, PartitionSide, Role, Scenario};
 use crate::trace::TraceHasher;
 use crate::units::Bandwidth;
 use ramsons_analysis::records::CoverageRecord;
-use ramsons_router::client::{ClientConfig, ClientEvent, DestinationId};
+use ramsons_analysis::records::DeliveryRecord;
+use ramsons_router::client::{ClientConfig, ClientEvent, DestinationId, SendFailure};
 use ramsons_router::crypto::DestinationKeys;
 use ramsons_router::crypto::RouterKeys;
 use ramsons_router::data::{base64_encode, Hash, Mapping, RouterAddress, RouterInfo};
@@ -622,11 +623,13 @@ impl World {
             .on_message_sent(self.now, message.number, from, to, kind);
         let to_hash = self.destinations[to as usize].1;
         let now = self.now;
-        let sent = self.nodes[router as usize]
-            .router
-            .send(now, id, to_hash, payload);
+        let sent =
+            self.nodes[router as usize]
+                .router
+                .send(now, id, to_hash, message.number, payload);
         if sent.is_err() {
-            self.metrics.on_message_failed(message.number);
+            self.metrics
+                .on_message_failed(message.number, DeliveryRecord::FAILED);
         }
         self.drain(router);
     }
@@ -645,7 +648,17 @@ impl World {
                     self.send_app_message(me, message.from, AppMessage::REPLY, message.number);
                 }
             }
-            ClientEvent::SendFailed { .. } | ClientEvent::LeaseSetPublished { .. } => {}
+            ClientEvent::SendFailed {
+                reference, reason, ..
+            } => {
+                let outcome = match reason {
+                    SendFailure::NoLeaseSet => DeliveryRecord::NO_LEASE_SET,
+                    SendFailure::NoTunnel => DeliveryRecord::NO_TUNNEL,
+                    SendFailure::TooLarge => DeliveryRecord::FAILED,
+                };
+                self.metrics.on_message_failed(reference, outcome);
+            }
+            ClientEvent::LeaseSetPublished { .. } => {}
         }
     }
 

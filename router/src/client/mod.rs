@@ -59,6 +59,14 @@ pub enum SendFailure {
     TooLarge,
 }
 
+/// A message for a destination: application data, and the caller's reference for it
+/// (given back in [`ClientEvent::SendFailed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub reference: u64,
+    pub payload: Vec<u8>,
+}
+
 /// What destinations report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientEvent {
@@ -67,9 +75,11 @@ pub enum ClientEvent {
         destination: DestinationId,
         payload: Vec<u8>,
     },
+    /// The message the caller sent with `reference` could not be sent.
     SendFailed {
         destination: DestinationId,
         to: Hash,
+        reference: u64,
         reason: SendFailure,
     },
     /// A new LeaseSet of `destination` went out to its floodfill.
@@ -92,7 +102,7 @@ struct Local {
     /// Peers our current LeaseSet was bundled to.
     informed: BTreeSet<Hash>,
     /// Messages waiting for the recipient's LeaseSet.
-    waiting: BTreeMap<Hash, Vec<Vec<u8>>>,
+    waiting: BTreeMap<Hash, Vec<Outgoing>>,
 }
 
 /// All local destinations of a router.
@@ -201,14 +211,14 @@ impl Clients {
         }
     }
 
-    /// Sends `payload` from destination `id` to the destination `to`, looking its
+    /// Sends `message` from destination `id` to the destination `to`, looking its
     /// LeaseSet up first when we do not hold it.
     pub fn send(
         &mut self,
         now: Instant,
         id: DestinationId,
         to: Hash,
-        payload: Vec<u8>,
+        message: Outgoing,
         netdb: &mut NetDb,
         tunnels: &mut TunnelManager,
     ) {
@@ -216,12 +226,12 @@ impl Clients {
             return;
         }
         if netdb.lease_sets().get(&to, now).is_some() {
-            self.send_now(now, id, to, payload, netdb, tunnels);
+            self.send_now(now, id, to, message, netdb, tunnels);
             return;
         }
         let looking_up = self.locals.values().any(|l| l.waiting.contains_key(&to));
         if let Some(local) = self.locals.get_mut(&id) {
-            local.waiting.entry(to).or_default().push(payload);
+            local.waiting.entry(to).or_default().push(message);
         }
         if !looking_up {
             netdb.lookup_lease_set(now, to);
@@ -245,8 +255,8 @@ impl Clients {
             else {
                 continue;
             };
-            for payload in queued {
-                self.send_now(now, id, key, payload, netdb, tunnels);
+            for message in queued {
+                self.send_now(now, id, key, message, netdb, tunnels);
             }
         }
     }
@@ -256,7 +266,7 @@ impl Clients {
         now: Instant,
         id: DestinationId,
         to: Hash,
-        payload: Vec<u8>,
+        Outgoing { reference, payload }: Outgoing,
         netdb: &NetDb,
         tunnels: &mut TunnelManager,
     ) {
@@ -264,6 +274,7 @@ impl Clients {
             events.push_back(ClientEvent::SendFailed {
                 destination: id,
                 to,
+                reference,
                 reason,
             })
         };

@@ -37,6 +37,10 @@ use x25519_dalek::StaticSecret;
 
 /// How long a New Session waits for replies, and a reply for the ES that confirms it.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3 * 60);
+/// Bob stops replying to a New Session this long before Alice stops listening for
+/// replies: her 3 minutes started when she sent it, his when it arrived, so a reply sent
+/// at the very end of his would reach her after the end of hers.
+const REPLY_MARGIN: Duration = Duration::from_secs(30);
 /// An outbound session unused this long is dropped.
 const SEND_IDLE_TIMEOUT: Duration = Duration::from_secs(8 * 60);
 /// An inbound Existing Session tag set without a message this long is dropped.
@@ -106,8 +110,17 @@ enum InboundKind {
     /// set shows that she took that reply.
     Existing {
         keys: KeyCache,
-        unconfirmed: Option<Box<OutboundTagSet>>,
+        unconfirmed: Option<Box<Candidate>>,
     },
+}
+
+/// Bob's outbound half of a candidate session, and when his reply created it.
+struct Candidate {
+    tags: OutboundTagSet,
+    /// Alice's inbound tag set for this session started its idle timer when she read the
+    /// reply, so Bob's sending timer starts here too, not when she confirms: otherwise
+    /// Bob could send on a session whose tags Alice has already dropped.
+    created: Instant,
 }
 
 struct InboundSet {
@@ -377,13 +390,22 @@ impl RatchetEndpoint {
 
     /// Bob, after sending a reply: the candidate session it would start, Alice's tag set
     /// to receive on and ours to send on once she confirms it.
+    ///
+    /// A candidate lives as long as an idle Existing Session tag set (10 min), not only
+    /// as long as the handshake (3 min): Alice starts sending on the first reply she gets
+    /// and may have nothing to say for minutes; dropping the candidate earlier would make
+    /// her first Existing Session message undecryptable (found by the simulator's
+    /// request/reply workload, pinned by `random_two_way_conversations_never_lose_a_message`).
     fn add_candidate(&mut self, now: Instant, remote: [u8; 32], split: Split) {
-        let outbound = OutboundTagSet::new(split.bob_to_alice);
+        let candidate = Candidate {
+            tags: OutboundTagSet::new(split.bob_to_alice),
+            created: now,
+        };
         self.add_existing(
             remote,
             split.alice_to_bob,
-            Some(Box::new(outbound)),
-            now + HANDSHAKE_TIMEOUT,
+            Some(Box::new(candidate)),
+            now + RECEIVE_IDLE_TIMEOUT,
         );
     }
 
@@ -391,7 +413,7 @@ impl RatchetEndpoint {
         &mut self,
         remote: [u8; 32],
         (tags, keys): (TagChain, KeyChain),
-        unconfirmed: Option<Box<OutboundTagSet>>,
+        unconfirmed: Option<Box<Candidate>>,
         expires: Instant,
     ) {
         let kind = InboundKind::Existing {
@@ -470,8 +492,8 @@ impl RatchetEndpoint {
                 set.tags.received(at.index, at.set, &mut self.tags);
                 keys.received(at.index, set.tags.first());
                 set.expires = now + RECEIVE_IDLE_TIMEOUT;
-                if let Some(outbound) = unconfirmed.take() {
-                    self.confirm(now, remote, at.set, *outbound);
+                if let Some(candidate) = unconfirmed.take() {
+                    self.confirm(remote, at.set, *candidate);
                 }
                 Ok(Opened {
                     remote: Some(remote),
@@ -507,14 +529,14 @@ impl RatchetEndpoint {
     /// established, and the candidates of his other replies are destroyed ("Any other
     /// created inbound and outbound sessions (for multiple NSRs) should be destroyed
     /// immediately after receiving Alice's first ES message").
-    fn confirm(&mut self, now: Instant, remote: [u8; 32], set: SetId, outbound: OutboundTagSet) {
+    fn confirm(&mut self, remote: [u8; 32], set: SetId, candidate: Candidate) {
         let Some(peer) = self.peers.get_mut(&remote) else {
             return;
         };
         peer.outbound = Outbound::Established {
-            tags: outbound,
-            created: now,
-            last_sent: now,
+            tags: candidate.tags,
+            created: candidate.created,
+            last_sent: candidate.created,
         };
         let others: Vec<SetId> = peer
             .sets
@@ -554,7 +576,7 @@ impl RatchetEndpoint {
         if !recent {
             peer.outbound = Outbound::Replying {
                 reply: Box::new(reply),
-                until: now + HANDSHAKE_TIMEOUT,
+                until: now + HANDSHAKE_TIMEOUT - REPLY_MARGIN,
             };
         }
         Ok(Opened {
