@@ -555,7 +555,7 @@ fn random_conversation(seed: u64, steps: usize, max_gap_ms: u64) -> Result<(), S
     let mut flight: Vec<(Instant, usize, usize, Vec<u8>)> = Vec::new();
     let mut now = T0;
     for step in 0..steps {
-        now = now + Duration::from_millis(rng.gen_range(0..max_gap_ms));
+        now += Duration::from_millis(rng.gen_range(0..max_gap_ms));
         // Deliver everything due, in arrival order, then let time pass.
         flight.sort_by_key(|(at, seq, _, _)| (*at, *seq));
         while flight.first().is_some_and(|(at, ..)| *at <= now) {
