@@ -9,11 +9,10 @@
 use crate::client::{ClientConfig, ClientEvent, Clients, DestinationId, Outgoing};
 use crate::crypto::{DestinationKeys, RouterKeys};
 use crate::data::{Hash, Mapping, RouterAddress, RouterInfo};
-use crate::garlic::{
-    self,
-    payload::{emit_payload, parse_payload, Block, Clove, CloveDelivery},
+use crate::garlic::{self, replies::ReplyKeys, wrap};
+use crate::i2np::{
+    DatabaseLookup, DatabaseStore, Garlic, I2npMessage, MessageBody, ReplyEncryption, TunnelGateway,
 };
-use crate::i2np::{DatabaseLookup, DatabaseStore, Garlic, I2npMessage, MessageBody, TunnelGateway};
 use crate::netdb::{Action, LookupId, NetDb, NetDbConfig, NetDbEvent, Purpose};
 use crate::profile::{Observation, Profiles};
 use crate::time::Instant;
@@ -104,6 +103,8 @@ pub struct Router {
     netdb: NetDb,
     tunnels: Option<TunnelManager>,
     clients: Clients,
+    /// Keys of the encrypted netDb answers we wait for.
+    reply_keys: ReplyKeys,
     profiles: Profiles,
     outputs: VecDeque<Output>,
 }
@@ -143,6 +144,7 @@ impl Router {
             netdb,
             tunnels,
             clients,
+            reply_keys: ReplyKeys::default(),
             profiles: Profiles::new(),
             outputs: VecDeque::new(),
         }
@@ -295,6 +297,7 @@ impl Router {
             tunnels.handle_timeout(now, self.netdb.store(), &mut self.profiles);
         }
         self.clients.handle_timeout(now);
+        self.reply_keys.expire(now);
         if self.netdb.publish_due(now) {
             self.info = Arc::new(sign_router_info(&self.config, &self.keys, now));
             self.netdb.publish(now, self.info.clone());
@@ -344,8 +347,7 @@ impl Router {
                     pool: PoolId::Exploratory,
                     msg,
                 } => {
-                    let rest = self.netdb.handle_tunneled(now, msg.body);
-                    self.unhandled(self.hash(), rest.as_ref());
+                    self.handle_tunneled_netdb(now, msg);
                 }
                 // Client pools carry garlic for their destination.
                 TunnelAction::Deliver { pool, msg } => {
@@ -402,9 +404,16 @@ impl Router {
                 Action::Reply {
                     gateway,
                     tunnel,
+                    encryption,
                     body,
                 } => {
-                    let inner = self.message(now, body);
+                    let mut inner = self.message(now, body);
+                    if let Some((key, tag)) = encryption {
+                        let Ok(garlic) = wrap::as_reply(&key, tag, inner) else {
+                            continue;
+                        };
+                        inner = self.message(now, MessageBody::Garlic(garlic));
+                    }
                     let body = MessageBody::TunnelGateway(TunnelGateway {
                         tunnel_id: tunnel,
                         message: inner.encode(),
@@ -435,24 +444,59 @@ impl Router {
     /// through another, so that the floodfill sees neither end; directly while we have no
     /// tunnels (or none are configured).
     fn query(&mut self, now: Instant, to: Hash, mut lookup: DatabaseLookup) {
-        if let Some(tunnels) = self.tunnels.as_mut() {
-            if let Some((gateway, tunnel)) = tunnels.reply_path(PoolId::Exploratory) {
-                lookup.from = gateway;
-                lookup.reply_tunnel = Some(tunnel.0);
-                let msg = I2npMessage {
-                    id: self.rng.gen(),
-                    expiration_ms: (now + self.config.message_lifetime).as_millis(),
-                    body: MessageBody::DatabaseLookup(lookup.clone()),
-                };
-                if tunnels.send_out(now, PoolId::Exploratory, Delivery::Router(to), &msg) {
-                    return;
-                }
-                lookup.from = self.keys.hash();
-                lookup.reply_tunnel = None;
-            }
+        if self.query_through_tunnels(now, to, &mut lookup) {
+            return;
         }
         let msg = self.message(now, MessageBody::DatabaseLookup(lookup));
         self.outputs.push_back(Output::Send { to, msg });
+    }
+
+    /// The lookup through an exploratory tunnel, garlic-encrypted to the floodfill (the
+    /// outbound endpoint cannot read it) and asking for an encrypted answer (the reply
+    /// tunnel's gateway cannot read that). False, with `lookup` as it was, when there is
+    /// no tunnel or the floodfill's key is unknown.
+    fn query_through_tunnels(
+        &mut self,
+        now: Instant,
+        to: Hash,
+        lookup: &mut DatabaseLookup,
+    ) -> bool {
+        let (Some(tunnels), Some(floodfill)) = (self.tunnels.as_mut(), self.netdb.get(&to)) else {
+            return false;
+        };
+        let Some((gateway, tunnel)) = tunnels.reply_path(PoolId::Exploratory) else {
+            return false;
+        };
+        let floodfill_key = floodfill.identity().encryption_key();
+        let (key, tag) = self.reply_keys.issue(&mut self.rng, now);
+        let direct = (
+            lookup.from,
+            lookup.reply_tunnel,
+            lookup.reply_encryption.clone(),
+        );
+        lookup.from = gateway;
+        lookup.reply_tunnel = Some(tunnel.0);
+        lookup.reply_encryption = ReplyEncryption::Ratchet {
+            key,
+            tags: vec![tag],
+        };
+        let lifetime = self.config.message_lifetime;
+        let inner = message(
+            &mut self.rng,
+            now,
+            lifetime,
+            MessageBody::DatabaseLookup(lookup.clone()),
+        );
+        let sent =
+            wrap::for_router(&mut self.rng, now, &floodfill_key, inner).is_ok_and(|garlic| {
+                let msg = message(&mut self.rng, now, lifetime, MessageBody::Garlic(garlic));
+                tunnels.send_out(now, PoolId::Exploratory, Delivery::Router(to), &msg)
+            });
+        if !sent {
+            self.reply_keys.take(&tag);
+            (lookup.from, lookup.reply_tunnel, lookup.reply_encryption) = direct;
+        }
+        sent
     }
 
     /// Sends a destination's LeaseSet store through that destination's outbound tunnel,
@@ -477,28 +521,21 @@ impl Router {
             reply.gateway = gateway;
             reply.tunnel_id = tunnel.0;
         }
-        let expiration_ms = (now + self.config.message_lifetime).as_millis();
-        let clove = Clove {
-            delivery: CloveDelivery::Local,
-            message: I2npMessage {
-                id: self.rng.gen(),
-                expiration_ms,
-                body: MessageBody::DatabaseStore(store),
-            },
-        };
-        let blocks = [Block::DateTime(now.as_secs() as u32), Block::Clove(clove)];
-        let Ok(payload) = emit_payload(&blocks) else {
+        let inner = message(
+            &mut self.rng,
+            now,
+            self.config.message_lifetime,
+            MessageBody::DatabaseStore(store),
+        );
+        let Ok(garlic) = wrap::for_router(&mut self.rng, now, &floodfill_key, inner) else {
             return;
         };
-        let Ok(sealed) = garlic::router::seal_to_router(&mut self.rng, &floodfill_key, &payload)
-        else {
-            return;
-        };
-        let msg = I2npMessage {
-            id: self.rng.gen(),
-            expiration_ms,
-            body: MessageBody::Garlic(Garlic { data: sealed }),
-        };
+        let msg = message(
+            &mut self.rng,
+            now,
+            self.config.message_lifetime,
+            MessageBody::Garlic(garlic),
+        );
         tunnels.send_out(now, pool, Delivery::Router(to), &msg);
     }
 
@@ -506,32 +543,52 @@ impl Router {
     /// us are handled as if their sender had sent them; a floodfill receives LeaseSet
     /// stores this way.
     fn handle_router_garlic(&mut self, now: Instant, from: Hash, garlic: &Garlic) {
-        let Ok(payload) =
-            garlic::router::open_as_router(self.keys.encryption_secret(), &garlic.data)
-        else {
-            return;
+        let Ok(messages) = wrap::open_for_router(self.keys.encryption_secret(), garlic) else {
+            return; // not for us, or tampered: dropped
         };
-        let Ok(blocks) = parse_payload(&payload) else {
-            return;
-        };
-        for block in blocks {
-            if let Block::Clove(Clove {
-                delivery: CloveDelivery::Local,
-                message,
-            }) = block
-            {
-                let rest = self.netdb.handle_message(now, from, message.body);
-                self.unhandled(from, rest.as_ref());
+        for msg in messages {
+            let rest = self.netdb.handle_message(now, from, msg.body);
+            self.unhandled(from, rest.as_ref());
+        }
+    }
+
+    /// A netDb answer that came back through one of our exploratory tunnels: garlic under
+    /// a reply key we handed out, or (from a floodfill that encrypts nothing) plain.
+    fn handle_tunneled_netdb(&mut self, now: Instant, msg: I2npMessage) {
+        let messages = match msg.body {
+            MessageBody::Garlic(garlic) => {
+                let key = garlic::router::session_tag(&garlic.data)
+                    .and_then(|tag| self.reply_keys.take(&tag));
+                match key.map(|key| wrap::open_reply(&key, &garlic)) {
+                    Some(Ok(messages)) => messages,
+                    _ => return, // unknown tag, or tampered: dropped
+                }
             }
+            body => vec![I2npMessage { body, ..msg }],
+        };
+        for msg in messages {
+            let rest = self.netdb.handle_tunneled(now, msg.body);
+            self.unhandled(self.hash(), rest.as_ref());
         }
     }
 
     fn message(&mut self, now: Instant, body: MessageBody) -> I2npMessage {
-        I2npMessage {
-            id: self.rng.gen(),
-            expiration_ms: (now + self.config.message_lifetime).as_millis(),
-            body,
-        }
+        message(&mut self.rng, now, self.config.message_lifetime, body)
+    }
+}
+
+/// A message with a random id, expiring `lifetime` after `now`. A free function so that
+/// it can be called while other parts of the router are borrowed.
+fn message(
+    rng: &mut ChaCha20Rng,
+    now: Instant,
+    lifetime: Duration,
+    body: MessageBody,
+) -> I2npMessage {
+    I2npMessage {
+        id: rng.gen(),
+        expiration_ms: (now + lifetime).as_millis(),
+        body,
     }
 }
 

@@ -12,7 +12,9 @@
 
 pub mod payload;
 pub mod ratchet;
+pub mod replies;
 pub mod router;
+pub mod wrap;
 
 use crate::data::DataError;
 use crate::i2np::I2npError;

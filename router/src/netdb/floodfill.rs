@@ -4,7 +4,7 @@ use super::{routing, LookupAnswer, NetDb, NetDbEvent, StoreOutcome};
 use crate::data::{Hash, TunnelId};
 use crate::i2np::{
     DatabaseLookup, DatabaseSearchReply, DatabaseStore, DeliveryStatus, LookupKind, MessageBody,
-    StoreEntry, StoreReply,
+    ReplyEncryption, StoreEntry, StoreReply,
 };
 use crate::time::Instant;
 
@@ -30,6 +30,12 @@ impl NetDb {
         // `from` is the asking router, or the gateway of the reply tunnel when one is named.
         let reply_to = request.from;
         let reply_tunnel = request.reply_tunnel.map(TunnelId);
+        // ECIES replies carry one tag; AES-SessionTag (ElGamal) replies are not supported
+        // and answered in the clear, as to a router that asked for none.
+        let encryption = match &request.reply_encryption {
+            ReplyEncryption::Ratchet { key, tags } => tags.first().map(|tag| (*key, *tag)),
+            _ => None,
+        };
         let wants_lease_set = matches!(request.kind, LookupKind::LeaseSet | LookupKind::Any);
         if wants_lease_set {
             if let Some(ls) = self.lease_sets.get(&request.key, now).cloned() {
@@ -38,7 +44,7 @@ impl NetDb {
                     reply: None,
                     entry: StoreEntry::LeaseSet2(ls),
                 });
-                self.answer(reply_to, reply_tunnel, body);
+                self.answer(reply_to, reply_tunnel, encryption, body);
                 return LookupAnswer::Found;
             }
         }
@@ -50,7 +56,7 @@ impl NetDb {
                     reply: None,
                     entry: StoreEntry::RouterInfo(info),
                 });
-                self.answer(reply_to, reply_tunnel, body);
+                self.answer(reply_to, reply_tunnel, encryption, body);
                 return LookupAnswer::Found;
             }
         }
@@ -69,7 +75,7 @@ impl NetDb {
             peers,
             from: self.me,
         });
-        self.answer(reply_to, reply_tunnel, body);
+        self.answer(reply_to, reply_tunnel, encryption, body);
         LookupAnswer::SearchReply
     }
 
@@ -92,7 +98,7 @@ impl NetDb {
                 timestamp_ms: now.as_millis(),
             });
             let tunnel = (reply.tunnel_id != 0).then_some(TunnelId(reply.tunnel_id));
-            self.answer(reply.gateway, tunnel, status);
+            self.answer(reply.gateway, tunnel, None, status);
         }
         self.emit(NetDbEvent::StoreReceived {
             key: *key,

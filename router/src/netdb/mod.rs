@@ -144,10 +144,13 @@ pub enum Action {
         store: DatabaseStore,
     },
     /// Send `body` into the inbound tunnel `tunnel` at its gateway `gateway`: the answer
-    /// to a lookup or store that named a reply tunnel.
+    /// to a lookup or store that named a reply tunnel. With `encryption` (the lookup's
+    /// ECIES reply key and tag) the answer goes garlic-encrypted, so the tunnel's gateway
+    /// cannot read it.
     Reply {
         gateway: Hash,
         tunnel: TunnelId,
+        encryption: Option<([u8; 32], [u8; 8])>,
         body: MessageBody,
     },
     Event(NetDbEvent),
@@ -506,12 +509,20 @@ impl NetDb {
         self.actions.push_back(Action::Send { to, body });
     }
 
-    /// Answers at `gateway`: into the reply tunnel when one is named, else directly.
-    fn answer(&mut self, gateway: Hash, tunnel: Option<TunnelId>, body: MessageBody) {
+    /// Answers at `gateway`: into the reply tunnel when one is named (encrypted with
+    /// `encryption` when the asker gave a key), else directly.
+    fn answer(
+        &mut self,
+        gateway: Hash,
+        tunnel: Option<TunnelId>,
+        encryption: Option<([u8; 32], [u8; 8])>,
+        body: MessageBody,
+    ) {
         match tunnel {
             Some(tunnel) => self.actions.push_back(Action::Reply {
                 gateway,
                 tunnel,
+                encryption,
                 body,
             }),
             None => self.send(gateway, body),

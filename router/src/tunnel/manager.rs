@@ -7,9 +7,9 @@
 //! build replies and tunnel tests) goes back to the router as [`TunnelAction::Deliver`],
 //! naming the pool it came through.
 //!
-//! Not yet here: garlic wrapping of build messages and replies (they travel in the clear
-//! between hops, inside the encryption each record has anyway) and the previous-hop check
-//! of participants.
+//! Inbound builds reach their gateway through one of our outbound tunnels; the outbound
+//! endpoint of an outbound build garlic-wraps its reply for us. Not yet here: the
+//! previous-hop check of participants.
 
 use super::build::{
     self, BuildDirection, BuildRequest, BuildSend, HopRole, HopSpec, PendingBuild, ReplyStatus,
@@ -18,8 +18,9 @@ use super::data::{Delivery, Endpoint, Gateway, NextHop, Participant, ReplayFilte
 use super::pool::{InboundLease, OwnInbound, OwnOutbound, Pool, PoolConfig, PoolId};
 use crate::crypto::RouterKeys;
 use crate::data::{Hash, RouterInfo, TunnelId};
+use crate::garlic::wrap;
 use crate::i2np::{
-    BuildRecords, DeliveryStatus, I2npMessage, MessageBody, TunnelData, TunnelGateway,
+    BuildRecords, DeliveryStatus, Garlic, I2npMessage, MessageBody, TunnelData, TunnelGateway,
 };
 use crate::netdb::RouterInfoStore;
 use crate::profile::selection::Direction;
@@ -555,8 +556,18 @@ impl TunnelManager {
                 gateway,
                 tunnel,
                 msg,
-                ..
+                garlic,
             } => {
+                // Garlic-wrapped under the key and tag the creator derived for us, so the
+                // reply tunnel's gateway cannot read the build result.
+                let msg = match wrap::as_reply(&garlic.key, garlic.tag, msg.clone()) {
+                    Ok(g) => I2npMessage {
+                        id: self.rng.gen(),
+                        expiration_ms: msg.expiration_ms,
+                        body: MessageBody::Garlic(g),
+                    },
+                    Err(_) => msg,
+                };
                 let body = MessageBody::TunnelGateway(TunnelGateway {
                     tunnel_id: tunnel,
                     message: msg.encode(),
@@ -749,6 +760,22 @@ impl TunnelManager {
                 let records = records.clone();
                 self.handle_build_reply(now, profiles, msg.id, &records);
             }
+            // Garlic is either a build reply of ours or someone else's business (netDb
+            // answers, a destination's messages).
+            MessageBody::Garlic(ref garlic) => {
+                let Some(key) = self.build_reply_key(garlic) else {
+                    self.actions.push_back(TunnelAction::Deliver { pool, msg });
+                    return;
+                };
+                let Ok(inner) = wrap::open_reply(&key, garlic) else {
+                    return; // tampered: the build times out
+                };
+                for msg in inner {
+                    if let MessageBody::OutboundTunnelBuildReply(records) = &msg.body {
+                        self.handle_build_reply(now, profiles, msg.id, records);
+                    }
+                }
+            }
             MessageBody::DeliveryStatus(status) if self.tests.contains_key(&status.msg_id) => {
                 if let Some(test) = self.tests.remove(&status.msg_id) {
                     let took = now.saturating_duration_since(test.started);
@@ -763,6 +790,16 @@ impl TunnelManager {
             }
             _ => self.actions.push_back(TunnelAction::Deliver { pool, msg }),
         }
+    }
+
+    /// The key of a garlic-wrapped build reply, if `garlic` is one for a build of ours.
+    fn build_reply_key(&self, garlic: &Garlic) -> Option<[u8; 32]> {
+        let tag = crate::garlic::router::session_tag(&garlic.data)?;
+        self.pending
+            .values()
+            .filter_map(|p| p.build.garlic_reply())
+            .find(|reply| reply.tag == tag)
+            .map(|reply| reply.key)
     }
 
     /// Sends a DeliveryStatus through every outbound tunnel that is due a test, to come
@@ -952,12 +989,19 @@ impl TunnelManager {
                 endpoint_tunnel,
             },
         );
-        // Inbound builds go straight to their gateway for now; through an outbound
-        // tunnel once garlic hides them from its endpoint.
-        self.actions.push_back(TunnelAction::Send {
-            to: new.first_hop,
-            msg: new.msg,
-        });
+        // An inbound build goes to its gateway through one of our outbound tunnels (the
+        // pool's own, else an exploratory one), so the gateway cannot tell who builds;
+        // directly while we have none. An outbound build starts at us anyway.
+        let routed = direction == Direction::Inbound
+            && [pool_id, PoolId::Exploratory]
+                .into_iter()
+                .any(|via| self.send_out(now, via, Delivery::Router(new.first_hop), &new.msg));
+        if !routed {
+            self.actions.push_back(TunnelAction::Send {
+                to: new.first_hop,
+                msg: new.msg,
+            });
+        }
         true
     }
 

@@ -6,7 +6,7 @@
 
 use ramsons_router::crypto::RouterKeys;
 use ramsons_router::data::{Hash, RouterInfo};
-use ramsons_router::i2np::I2npMessage;
+use ramsons_router::i2np::{I2npMessage, MessageBody};
 use ramsons_router::netdb::{NetDbEvent, Purpose};
 use ramsons_router::time::Instant;
 use ramsons_router::tunnel::TunnelEvent;
@@ -30,6 +30,9 @@ pub struct Net {
     pub down: BTreeSet<usize>,
     pub events: Vec<(Instant, usize, NetDbEvent)>,
     pub tunnel_events: Vec<(Instant, usize, TunnelEvent)>,
+    /// The I2NP type of the message inside every TunnelGateway sent: what inbound
+    /// gateways get to see.
+    pub gateway_payloads: Vec<u8>,
 }
 
 impl Net {
@@ -68,6 +71,7 @@ impl Net {
             down: BTreeSet::new(),
             events: Vec::new(),
             tunnel_events: Vec::new(),
+            gateway_payloads: Vec::new(),
         };
         for i in 0..n {
             net.drain(i);
@@ -98,6 +102,11 @@ impl Net {
         loop {
             match self.routers[i].poll_output() {
                 Output::Send { to, msg } => {
+                    if let MessageBody::TunnelGateway(gateway) = &msg.body {
+                        if let Ok(inner) = I2npMessage::decode(&gateway.message) {
+                            self.gateway_payloads.push(inner.body.type_id());
+                        }
+                    }
                     if let Some(j) = self.index(&to) {
                         self.seq += 1;
                         self.queue.insert((self.now + LINK, self.seq), (i, j, msg));

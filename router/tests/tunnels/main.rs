@@ -6,9 +6,11 @@ mod net;
 
 use net::Net;
 use ramsons_router::data::Hash;
+use ramsons_router::i2np::message_type;
 use ramsons_router::netdb::{NetDbConfig, NetDbEvent};
 use ramsons_router::tunnel::{BuildOutcome, TunnelConfig, TunnelEvent};
 use ramsons_router::RouterConfig;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// Everyone knows everyone; tunnels on; netDb timers far away so they stay quiet.
@@ -180,4 +182,15 @@ fn lookups_go_out_and_come_back_through_exploratory_tunnels() {
         .collect();
     assert_eq!(received.len(), 1, "{received:?}");
     assert_ne!(received[0], net.hash(asker));
+    // Inbound gateways only ever pushed garlic (build replies, netDb answers) and tunnel
+    // tests into their tunnels: never a readable build reply, search reply or entry.
+    let seen: BTreeSet<u8> = net.gateway_payloads.iter().copied().collect();
+    assert!(seen.contains(&message_type::GARLIC), "{seen:?}");
+    for readable in [
+        message_type::OUTBOUND_TUNNEL_BUILD_REPLY,
+        message_type::DATABASE_SEARCH_REPLY,
+        message_type::DATABASE_STORE,
+    ] {
+        assert!(!seen.contains(&readable), "gateways saw type {readable}");
+    }
 }
