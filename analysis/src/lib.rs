@@ -13,7 +13,7 @@ pub mod stats;
 
 pub use plots::{default_labels, plot_all, plot_runs, ChartOutcome, PlotReport};
 pub use records::{
-    CoverageRecord, CsvWriter, FloodfillLoadRecord, LookupRecord, Manifest, Metric, StoreRecord,
-    TunnelBuildRecord, TunnelSampleRecord,
+    CollusionRecord, CoverageRecord, CsvWriter, DeliveryRecord, FloodfillLoadRecord, LookupRecord,
+    Manifest, Metric, StoreRecord, TunnelBuildRecord, TunnelSampleRecord,
 };
 pub use run::{LoadError, RunFolder};

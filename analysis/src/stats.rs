@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::records::{LookupRecord, TunnelBuildRecord};
+use crate::records::{DeliveryRecord, LookupRecord, TunnelBuildRecord};
 
 /// Empirical CDF of the finite values: points `(x, fraction of values <= x)`, sorted by `x`.
 ///
@@ -74,6 +74,17 @@ impl Attempt for LookupRecord {
     /// The lookup found the entry.
     fn succeeded(&self) -> bool {
         self.is_found()
+    }
+}
+
+impl Attempt for DeliveryRecord {
+    fn started_s(&self) -> f64 {
+        self.time_s
+    }
+
+    /// The message reached its destination.
+    fn succeeded(&self) -> bool {
+        self.is_delivered()
     }
 }
 

@@ -117,6 +117,9 @@ enum Ev {
     Sample,
 }
 
+/// Destinations stop sending this long before the end of a run.
+const APP_MESSAGE_DRAIN: Duration = Duration::from_secs(60);
+
 /// Trace tags, one per event kind.
 mod tag {
     pub const START: u8 = 1;
@@ -607,6 +610,11 @@ impl World {
     /// Sends one application message and records it; `answers` is the number of the
     /// request a reply answers.
     fn send_app_message(&mut self, from: u32, to: u32, kind: u8, answers: u64) {
+        // Nothing is sent in the last minute (a message's lifetime): a message still in
+        // flight at the end would count as lost.
+        if self.now + APP_MESSAGE_DRAIN > self.stop {
+            return;
+        }
         let (router, _) = self.destinations[from as usize];
         let Some((_, Some(id))) = self.nodes[router as usize].destination else {
             return;

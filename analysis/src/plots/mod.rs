@@ -14,6 +14,7 @@ use crate::records::Metric;
 use crate::run::RunFolder;
 
 mod cdf_chart;
+mod delivery;
 mod floodfill_load;
 pub mod line_chart;
 mod lookup_latency_cdf;
@@ -27,6 +28,7 @@ mod tunnel_build_latency_cdf;
 mod tunnel_build_success;
 mod tunnel_tiers;
 
+pub use delivery::{delivery_latency_cdf, delivery_success};
 pub use floodfill_load::floodfill_load;
 pub use lookup_latency_cdf::lookup_latency_cdf;
 pub use lookup_success::lookup_success;
@@ -68,7 +70,7 @@ pub struct PlotReport {
 }
 
 /// Chart names, in drawing order.
-pub const CHARTS: [&str; 10] = [
+pub const CHARTS: [&str; 12] = [
     lookup_latency_cdf::NAME,
     lookup_success::NAME,
     floodfill_load::NAME,
@@ -79,6 +81,8 @@ pub const CHARTS: [&str; 10] = [
     tunnel_build_success::NAME,
     tunnel_tiers::NAME,
     transit_load::NAME,
+    delivery::LATENCY_NAME,
+    delivery::SUCCESS_NAME,
 ];
 
 /// Draws every chart whose data exists into `out_dir` (created if needed); returns the files
@@ -113,6 +117,10 @@ pub fn plot_all(runs: &[(String, RunFolder)], out_dir: &Path) -> anyhow::Result<
     let samples = load(&runs)?;
     add(tunnel_tiers::draw(&samples, out_dir)?);
     add(transit_load::draw(&samples, out_dir)?);
+    drop(samples);
+    let deliveries = load(&runs)?;
+    add(delivery::draw_latency(&deliveries, out_dir)?);
+    add(delivery::draw_success(&deliveries, out_dir)?);
     Ok(report)
 }
 

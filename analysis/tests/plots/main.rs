@@ -7,18 +7,22 @@ use std::process::Command;
 
 use ramsons_analysis::plots::{self, ChartOutcome, CHARTS};
 use ramsons_analysis::{
-    default_labels, plot_all, plot_runs, CoverageRecord, CsvWriter, FloodfillLoadRecord,
-    LookupRecord, Manifest, Metric, RunFolder, StoreRecord, TunnelBuildRecord, TunnelSampleRecord,
+    default_labels, plot_all, plot_runs, CoverageRecord, CsvWriter, DeliveryRecord,
+    FloodfillLoadRecord, LookupRecord, Manifest, Metric, RunFolder, StoreRecord, TunnelBuildRecord,
+    TunnelSampleRecord,
 };
 
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
 
-/// The charts drawn from `tunnel_build.csv` and `tunnels.csv`.
-const TUNNEL_CHARTS: [&str; 4] = [
+/// The charts drawn from `tunnel_build.csv`, `tunnels.csv` and `delivery.csv` (client
+/// destinations need tunnels).
+const TUNNEL_CHARTS: [&str; 6] = [
     "tunnel_build_latency_cdf",
     "tunnel_build_success",
     "tunnel_tiers",
     "transit_load",
+    "delivery_latency_cdf",
+    "delivery_success",
 ];
 
 /// Deterministic pseudo-random numbers in [0, 1) (64-bit LCG, high bits).
@@ -128,6 +132,27 @@ fn synthetic_run(dir: &Path, seed: u64, lookups: usize) {
         }
     }
 
+    // Messages between destinations after warmup: most delivered, replies a little faster.
+    let deliveries: Vec<DeliveryRecord> = (0..400)
+        .map(|i| {
+            let delivered = rng.next() < 0.95;
+            let kind = if i % 2 == 0 { "request" } else { "reply" };
+            DeliveryRecord {
+                time_s: warmup + rng.next() * (duration - warmup),
+                from: (rng.next() * 20.0) as u32,
+                to: (rng.next() * 20.0) as u32,
+                kind: kind.into(),
+                outcome: if delivered {
+                    DeliveryRecord::DELIVERED
+                } else {
+                    DeliveryRecord::LOST
+                }
+                .into(),
+                latency_ms: delivered.then(|| 300.0 + 400.0 * rng.next() + 50.0 * seed as f64),
+            }
+        })
+        .collect();
+
     // Own tunnel builds after warmup: success improves as profiles fill in; timeouts at 10 s.
     let builds: Vec<TunnelBuildRecord> = (0..600)
         .map(|i| {
@@ -187,6 +212,7 @@ fn synthetic_run(dir: &Path, seed: u64, lookups: usize) {
     write_all(dir, &coverage);
     write_all(dir, &builds);
     write_all(dir, &samples);
+    write_all(dir, &deliveries);
     let manifest = Manifest {
         scenario_name: "synthetic".into(),
         scenario_path: "scenarios/synthetic.toml".into(),
@@ -209,6 +235,7 @@ fn synthetic_run(dir: &Path, seed: u64, lookups: usize) {
             CoverageRecord::FILE_NAME.into(),
             TunnelBuildRecord::FILE_NAME.into(),
             TunnelSampleRecord::FILE_NAME.into(),
+            DeliveryRecord::FILE_NAME.into(),
         ],
     };
     std::fs::write(
@@ -349,6 +376,7 @@ fn runs_without_tunnels_skip_the_tunnel_charts() {
     synthetic_run(&old, 7, 100);
     drop_metric(&old, TunnelBuildRecord::FILE_NAME);
     drop_metric(&old, TunnelSampleRecord::FILE_NAME);
+    drop_metric(&old, DeliveryRecord::FILE_NAME);
     let old = RunFolder::open(&old).expect("open");
 
     let out = out_dir(tmp.path(), "no-tunnels");
@@ -358,6 +386,8 @@ fn runs_without_tunnels_skip_the_tunnel_charts() {
     for (chart, reason) in &report.skipped {
         let file = if chart.starts_with("tunnel_build") {
             "tunnel_build.csv"
+        } else if chart.starts_with("delivery") {
+            "delivery.csv"
         } else {
             "tunnels.csv"
         };
@@ -375,6 +405,8 @@ fn runs_without_tunnels_skip_the_tunnel_charts() {
         plots::tunnel_build_latency_cdf(&[("old", &old)], &out),
         plots::tunnel_tiers(&[("old", &old)], &out),
         plots::transit_load(&[("old", &old)], &out),
+        plots::delivery_latency_cdf(&[("old", &old)], &out),
+        plots::delivery_success(&[("old", &old)], &out),
     ] {
         let outcome = outcome.expect("no error");
         assert!(
