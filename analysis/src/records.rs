@@ -241,6 +241,9 @@ pub struct DeliveryRecord {
     pub outcome: String,
     /// Send to delivery; empty unless delivered.
     pub latency_ms: Option<f64>,
+    /// Send to the sender's receipt of the delivery confirmation (the DeliveryStatus clove
+    /// back through its inbound tunnel); empty when none came.
+    pub confirmed_ms: Option<f64>,
 }
 
 impl DeliveryRecord {

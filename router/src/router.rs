@@ -351,7 +351,10 @@ impl Router {
                 }
                 // Client pools carry garlic for their destination.
                 TunnelAction::Deliver { pool, msg } => {
-                    self.clients.deliver(now, pool, msg, &mut self.netdb);
+                    if let Some(tunnels) = self.tunnels.as_mut() {
+                        self.clients
+                            .deliver(now, pool, msg, &mut self.netdb, tunnels);
+                    }
                 }
                 TunnelAction::InboundChanged(pool) => {
                     if let Some(tunnels) = self.tunnels.as_ref() {

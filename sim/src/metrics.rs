@@ -78,8 +78,9 @@ pub struct Collector {
     transit_at_last_sample: u64,
     collusion: CollusionRecord,
     /// Application messages sent after warmup and not yet delivered, by number.
-    in_flight: BTreeMap<u64, (Instant, DeliveryRecord)>,
-    deliveries: Vec<DeliveryRecord>,
+    /// Application messages sent after warmup, by number, with their send time. The
+    /// record's outcome stays `lost` until something else happens to the message.
+    messages: BTreeMap<u64, (Instant, DeliveryRecord)>,
 }
 
 impl Collector {
@@ -106,8 +107,7 @@ impl Collector {
                 expected_uniform: 0.0,
                 observations: 0,
             },
-            in_flight: BTreeMap::new(),
-            deliveries: Vec::new(),
+            messages: BTreeMap::new(),
         }
     }
 
@@ -282,38 +282,37 @@ impl Collector {
             kind: kind.to_owned(),
             outcome: DeliveryRecord::LOST.to_owned(),
             latency_ms: None,
+            confirmed_ms: None,
         };
-        self.in_flight.insert(number, (now, record));
+        self.messages.insert(number, (now, record));
     }
 
     /// The router could not send message `number`, for the reason `outcome` names.
     pub fn on_message_failed(&mut self, number: u64, outcome: &str) {
-        if let Some((_, mut record)) = self.in_flight.remove(&number) {
+        if let Some((_, record)) = self.messages.get_mut(&number) {
             record.outcome = outcome.to_owned();
-            self.deliveries.push(record);
         }
     }
 
     /// Message `number` reached its destination.
     pub fn on_message_delivered(&mut self, now: Instant, number: u64) {
-        if let Some((sent, mut record)) = self.in_flight.remove(&number) {
+        if let Some((sent, record)) = self.messages.get_mut(&number) {
             record.outcome = DeliveryRecord::DELIVERED.to_owned();
-            record.latency_ms = Some(now.saturating_duration_since(sent).as_secs_f64() * 1000.0);
-            self.deliveries.push(record);
+            record.latency_ms = Some(millis(now.saturating_duration_since(*sent)));
+        }
+    }
+
+    /// The sender learned that message `number` arrived, `after` sending it.
+    pub fn on_message_confirmed(&mut self, number: u64, after: Duration) {
+        if let Some((_, record)) = self.messages.get_mut(&number) {
+            record.confirmed_ms = Some(millis(after));
         }
     }
 
     /// Every application message of the run, those never delivered as lost, in the
     /// order they were sent.
     pub fn deliveries(&self) -> Vec<DeliveryRecord> {
-        let mut all: Vec<DeliveryRecord> = self
-            .deliveries
-            .iter()
-            .chain(self.in_flight.values().map(|(_, r)| r))
-            .cloned()
-            .collect();
-        all.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
-        all
+        self.messages.values().map(|(_, r)| r.clone()).collect()
     }
 
     /// The run's routers and colluders, for the collusion summary.
@@ -492,4 +491,8 @@ fn write_all<T: ramsons_analysis::records::Metric>(
         writer.write(row)?;
     }
     writer.finish()
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }

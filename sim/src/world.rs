@@ -666,6 +666,9 @@ impl World {
                 };
                 self.metrics.on_message_failed(reference, outcome);
             }
+            ClientEvent::Delivered {
+                reference, after, ..
+            } => self.metrics.on_message_confirmed(reference, after),
             ClientEvent::LeaseSetPublished { .. } => {}
         }
     }

@@ -149,6 +149,7 @@ fn synthetic_run(dir: &Path, seed: u64, lookups: usize) {
                 }
                 .into(),
                 latency_ms: delivered.then(|| 300.0 + 400.0 * rng.next() + 50.0 * seed as f64),
+                confirmed_ms: None,
             }
         })
         .collect();

@@ -15,7 +15,9 @@ use crate::crypto::DestinationKeys;
 use crate::data::{Hash, Lease2, LeaseSet2};
 use crate::garlic::payload::{emit_payload, parse_payload, Block, Clove, CloveDelivery};
 use crate::garlic::ratchet::{MessageKind, RatchetEndpoint};
-use crate::i2np::{DataMessage, DatabaseStore, Garlic, I2npMessage, MessageBody, StoreEntry};
+use crate::i2np::{
+    DataMessage, DatabaseStore, DeliveryStatus, Garlic, I2npMessage, MessageBody, StoreEntry,
+};
 use crate::netdb::NetDb;
 use crate::time::Instant;
 use crate::tunnel::data::Delivery;
@@ -82,6 +84,15 @@ pub enum ClientEvent {
         reference: u64,
         reason: SendFailure,
     },
+    /// The recipient's router confirmed the message sent with `reference`: the
+    /// DeliveryStatus clove it carried came back through our inbound tunnel, `after` the
+    /// send.
+    Delivered {
+        destination: DestinationId,
+        to: Hash,
+        reference: u64,
+        after: Duration,
+    },
     /// A new LeaseSet of `destination` went out to its floodfill.
     LeaseSetPublished {
         destination: DestinationId,
@@ -93,6 +104,17 @@ pub enum ClientEvent {
 /// be gone before the message crosses it.
 const LEASE_MARGIN: Duration = Duration::from_secs(10);
 
+/// How long a message waits for its delivery confirmation before we stop listening.
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A message waiting for its DeliveryStatus.
+#[derive(Debug)]
+struct Unconfirmed {
+    to: Hash,
+    reference: u64,
+    sent: Instant,
+}
+
 #[derive(Debug)]
 struct Local {
     keys: DestinationKeys,
@@ -103,6 +125,8 @@ struct Local {
     informed: BTreeSet<Hash>,
     /// Messages waiting for the recipient's LeaseSet.
     waiting: BTreeMap<Hash, Vec<Outgoing>>,
+    /// Messages sent, by the id of the DeliveryStatus that confirms them.
+    unconfirmed: BTreeMap<u32, Unconfirmed>,
 }
 
 /// All local destinations of a router.
@@ -187,6 +211,7 @@ impl Clients {
                 lease_set: None,
                 informed: BTreeSet::new(),
                 waiting: BTreeMap::new(),
+                unconfirmed: BTreeMap::new(),
             },
         );
         id
@@ -200,6 +225,7 @@ impl Clients {
             local.lease_set = None;
             local.informed.clear();
             local.waiting.clear();
+            local.unconfirmed.clear();
         }
         self.events.clear();
     }
@@ -208,6 +234,9 @@ impl Clients {
     pub fn handle_timeout(&mut self, now: Instant) {
         for local in self.locals.values_mut() {
             local.ratchet.expire(now);
+            local
+                .unconfirmed
+                .retain(|_, u| now.saturating_duration_since(u.sent) < CONFIRM_TIMEOUT);
         }
     }
 
@@ -308,6 +337,30 @@ impl Clients {
                 body: MessageBody::Data(DataMessage { payload }),
             },
         }));
+        // A DeliveryStatus for the recipient's router to send back into one of our inbound
+        // tunnels (through its own outbound tunnel): the delivery confirmation.
+        if let Some((gateway, tunnel)) = tunnels.reply_path(local.pool) {
+            let ack: u32 = self.rng.gen();
+            local.unconfirmed.insert(
+                ack,
+                Unconfirmed {
+                    to,
+                    reference,
+                    sent: now,
+                },
+            );
+            blocks.push(Block::Clove(Clove {
+                delivery: CloveDelivery::Tunnel { gateway, tunnel },
+                message: I2npMessage {
+                    id: self.rng.gen(),
+                    expiration_ms,
+                    body: MessageBody::DeliveryStatus(DeliveryStatus {
+                        msg_id: ack,
+                        timestamp_ms: now.as_millis(),
+                    }),
+                },
+            }));
+        }
         // Our LeaseSet rides along until the peer has the current one.
         if let Some(ours) = &local.lease_set {
             if local.informed.insert(to) {
@@ -406,16 +459,36 @@ impl Clients {
     }
 
     /// A message that came in through `pool`'s inbound tunnels: garlic for its
-    /// destination (anything else, such as a floodfill's acknowledgement, is dropped).
-    pub fn deliver(&mut self, now: Instant, pool: PoolId, msg: I2npMessage, netdb: &mut NetDb) {
-        let MessageBody::Garlic(garlic) = msg.body else {
-            return;
-        };
+    /// destination, or the DeliveryStatus confirming one of its messages (anything else,
+    /// such as a floodfill's acknowledgement of a LeaseSet store, is dropped).
+    pub fn deliver(
+        &mut self,
+        now: Instant,
+        pool: PoolId,
+        msg: I2npMessage,
+        netdb: &mut NetDb,
+        tunnels: &mut TunnelManager,
+    ) {
         let Some(id) = self.by_pool(pool) else {
             return;
         };
         let Some(local) = self.locals.get_mut(&id) else {
             return;
+        };
+        let garlic = match msg.body {
+            MessageBody::Garlic(garlic) => garlic,
+            MessageBody::DeliveryStatus(status) => {
+                if let Some(u) = local.unconfirmed.remove(&status.msg_id) {
+                    self.events.push_back(ClientEvent::Delivered {
+                        destination: id,
+                        to: u.to,
+                        reference: u.reference,
+                        after: now.saturating_duration_since(u.sent),
+                    });
+                }
+                return;
+            }
+            _ => return,
         };
         let Ok(opened) = local.ratchet.open(now, &garlic.data) else {
             return; // not for us, replayed or tampered: dropped
@@ -443,6 +516,23 @@ impl Clients {
                     }),
                 ) => {
                     netdb.cache_lease_set(now, ls);
+                }
+                // The sender's delivery confirmation, sent on through our own outbound
+                // tunnel so that its inbound gateway does not learn our router.
+                (
+                    CloveDelivery::Tunnel { gateway, tunnel },
+                    body @ MessageBody::DeliveryStatus(_),
+                ) => {
+                    let status = I2npMessage {
+                        body,
+                        ..clove.message
+                    };
+                    tunnels.send_out(
+                        now,
+                        local.pool,
+                        Delivery::Tunnel { tunnel, gateway },
+                        &status,
+                    );
                 }
                 _ => {}
             }

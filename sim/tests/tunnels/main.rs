@@ -144,6 +144,17 @@ messages_per_destination_hour = 120
         late.len()
     );
     assert!(late.iter().any(|d| d.kind == "reply" && d.is_delivered()));
+    // The DeliveryStatus clove comes back to the sender for nearly every delivered message,
+    // after about one more crossing of the tunnels.
+    let confirmed = late.iter().filter(|d| d.confirmed_ms.is_some()).count();
+    assert!(
+        confirmed * 10 >= delivered * 9,
+        "{confirmed} of {delivered} confirmed"
+    );
+    assert!(late
+        .iter()
+        .filter_map(|d| Some((d.latency_ms?, d.confirmed_ms?)))
+        .all(|(delivered, confirmed)| confirmed > delivered));
     // Seven tunnel hops and a few links each way: hundreds of milliseconds, not seconds.
     let mut latency: Vec<f64> = late.iter().filter_map(|d| d.latency_ms).collect();
     latency.sort_by(f64::total_cmp);
