@@ -6,6 +6,7 @@
 
 use crate::units::{Bandwidth, SimDuration, UtcTime};
 use ramsons_router::netdb::NetDbConfig;
+use ramsons_router::profile::{HopOrder, SelectionRules, Tier};
 use ramsons_router::tunnel::TunnelConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -488,6 +489,10 @@ pub struct Tunnels {
     /// Tunnels a router takes part in for others, at most.
     #[serde(default = "default_max_participating")]
     pub max_participating: usize,
+    /// How exploratory hops are chosen; unset fields keep the defaults (not failing,
+    /// random order, no gateway partition, distinct /16).
+    #[serde(default)]
+    pub selection: Selection,
 }
 
 fn default_tunnel_hops() -> usize {
@@ -509,6 +514,7 @@ impl Default for Tunnels {
             hops: default_tunnel_hops(),
             count: default_tunnel_count(),
             max_participating: default_max_participating(),
+            selection: Selection::default(),
         }
     }
 }
@@ -520,6 +526,7 @@ impl Tunnels {
             exploratory_hops: self.hops,
             exploratory_tunnels: self.count,
             max_participating: self.max_participating,
+            exploratory_selection: self.selection.over(SelectionRules::exploratory()),
             ..TunnelConfig::default()
         })
     }
@@ -549,6 +556,69 @@ pub struct Clients {
     /// Client tunnels per direction.
     #[serde(default = "default_tunnel_count")]
     pub tunnels: usize,
+    /// How client hops are chosen; unset fields keep the defaults (fast tier, XOR order,
+    /// partitioned inbound gateways, distinct /16).
+    #[serde(default)]
+    pub selection: Selection,
+}
+
+/// A pool's hop selection strategy, field by field over the pool kind's defaults: the
+/// strategies the peer-selection studies compare.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Selection {
+    /// The tier hops come from.
+    pub tier: Option<TierName>,
+    /// How hops are ordered, and what is kept from one build to the next.
+    pub order: Option<OrderName>,
+    /// Inbound gateways from a part of the fast tier fixed per pool.
+    pub partitioned_gateways: Option<bool>,
+    /// Never two hops in the same IPv4 /16.
+    pub distinct_slash16: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TierName {
+    Fast,
+    HighCapacity,
+    NotFailing,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OrderName {
+    /// Hops in the order drawn.
+    Random,
+    /// Sorted by XOR(SHA-256(peer ‖ k), k) with the pool's random key k.
+    Xor,
+    /// The inbound gateway / outbound endpoint stays while usable.
+    FixedEdge,
+    /// Every hop stays while all are usable.
+    Fixed,
+}
+
+impl Selection {
+    /// `defaults` with the fields this selection sets.
+    pub fn over(&self, defaults: SelectionRules) -> SelectionRules {
+        SelectionRules {
+            tier: self.tier.map_or(defaults.tier, |t| match t {
+                TierName::Fast => Tier::Fast,
+                TierName::HighCapacity => Tier::HighCapacity,
+                TierName::NotFailing => Tier::NotFailing,
+            }),
+            order: self.order.map_or(defaults.order, |o| match o {
+                OrderName::Random => HopOrder::Random,
+                OrderName::Xor => HopOrder::Xor,
+                OrderName::FixedEdge => HopOrder::FixedEdge,
+                OrderName::Fixed => HopOrder::Fixed,
+            }),
+            partitioned_gateways: self
+                .partitioned_gateways
+                .unwrap_or(defaults.partitioned_gateways),
+            distinct_slash16: self.distinct_slash16.unwrap_or(defaults.distinct_slash16),
+        }
+    }
 }
 
 fn default_messages_per_hour() -> f64 {
@@ -576,6 +646,7 @@ impl Default for Clients {
             reply: true,
             hops: default_client_hops(),
             tunnels: default_tunnel_count(),
+            selection: Selection::default(),
         }
     }
 }
@@ -913,6 +984,36 @@ count = 10
         assert!(err.contains("test.toml"), "{err}");
         assert!(err.contains("stop_time"), "{err}");
         assert!(err.contains("expected a duration"), "{err}");
+    }
+
+    #[test]
+    fn selection_overrides_only_the_fields_it_sets() {
+        let text = format!(
+            "{MINIMAL}\n[tunnels]\nexploratory = true\nselection = {{ order = \"xor\" }}\n\
+             [clients]\ndestinations = 2\nselection = {{ tier = \"high-capacity\", order = \"fixed-edge\", distinct_slash16 = false }}\n"
+        );
+        let s = parse(&text).expect("valid scenario");
+        let exploratory = s.tunnels.config().expect("on").exploratory_selection;
+        assert_eq!(
+            exploratory,
+            SelectionRules {
+                order: HopOrder::Xor,
+                ..SelectionRules::exploratory()
+            }
+        );
+        let client = s.clients.selection.over(SelectionRules::client());
+        assert_eq!(
+            client,
+            SelectionRules {
+                tier: Tier::HighCapacity,
+                order: HopOrder::FixedEdge,
+                distinct_slash16: false,
+                ..SelectionRules::client()
+            }
+        );
+        let bad = text.replace("\"fixed-edge\"", "\"sideways\"");
+        let err = parse(&bad).expect_err("unknown order").to_string();
+        assert!(err.contains("sideways"), "{err}");
     }
 
     #[test]

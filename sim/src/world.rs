@@ -21,6 +21,7 @@ use ramsons_router::crypto::RouterKeys;
 use ramsons_router::data::{base64_encode, Hash, Mapping, RouterAddress, RouterInfo};
 use ramsons_router::i2np::{I2npMessage, MessageBody, StoreEntry};
 use ramsons_router::netdb::NetDbConfig;
+use ramsons_router::profile::SelectionRules;
 use ramsons_router::profile::Tier;
 use ramsons_router::time::Instant;
 use ramsons_router::tunnel::{BuildOutcome, TunnelEvent};
@@ -274,6 +275,11 @@ impl World {
             clients: ClientConfig {
                 hops: self.scenario.clients.hops,
                 tunnels: self.scenario.clients.tunnels,
+                selection: self
+                    .scenario
+                    .clients
+                    .selection
+                    .over(SelectionRules::client()),
             },
             ..RouterConfig::default()
         };

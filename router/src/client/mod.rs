@@ -19,6 +19,7 @@ use crate::i2np::{
     DataMessage, DatabaseStore, DeliveryStatus, Garlic, I2npMessage, MessageBody, StoreEntry,
 };
 use crate::netdb::NetDb;
+use crate::profile::SelectionRules;
 use crate::time::Instant;
 use crate::tunnel::data::Delivery;
 use crate::tunnel::{PoolConfig, PoolId, TunnelManager};
@@ -30,11 +31,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// How a destination's tunnels are made (DESIGN.md: client tunnels 3 hops, 2 per
-/// direction).
+/// direction, hops from the fast tier in XOR order, partitioned inbound gateways).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientConfig {
     pub hops: usize,
     pub tunnels: usize,
+    pub selection: SelectionRules,
 }
 
 impl Default for ClientConfig {
@@ -42,6 +44,7 @@ impl Default for ClientConfig {
         Self {
             hops: 3,
             tunnels: 2,
+            selection: SelectionRules::client(),
         }
     }
 }
@@ -199,7 +202,11 @@ impl Clients {
         self.next_id += 1;
         let pool = tunnels.add_pool(
             now,
-            PoolConfig::client(self.config.hops, self.config.tunnels),
+            PoolConfig {
+                hops: self.config.hops,
+                count: self.config.tunnels,
+                rules: self.config.selection.clone(),
+            },
         );
         let ratchet = RatchetEndpoint::new(keys.encryption_secret().clone());
         self.locals.insert(

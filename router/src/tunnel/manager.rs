@@ -24,7 +24,7 @@ use crate::i2np::{
 };
 use crate::netdb::RouterInfoStore;
 use crate::profile::selection::Direction;
-use crate::profile::{Observation, Profiles, TierConfig, Tiers};
+use crate::profile::{Observation, Profiles, SelectionRules, TierConfig, Tiers};
 use crate::time::Instant;
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
@@ -37,6 +37,8 @@ use std::time::Duration;
 pub struct TunnelConfig {
     pub exploratory_hops: usize,
     pub exploratory_tunnels: usize,
+    /// How exploratory hops are chosen (default: not failing, random order).
+    pub exploratory_selection: SelectionRules,
     pub lifetime: Duration,
     pub rebuild_before: Duration,
     pub build_timeout: Duration,
@@ -55,6 +57,7 @@ impl Default for TunnelConfig {
         Self {
             exploratory_hops: 2,
             exploratory_tunnels: 2,
+            exploratory_selection: SelectionRules::exploratory(),
             lifetime: Duration::from_secs(u64::from(build::TUNNEL_LIFETIME_SECS)),
             rebuild_before: Duration::from_secs(90),
             build_timeout: Duration::from_secs(20),
@@ -192,7 +195,11 @@ impl TunnelManager {
     pub fn new(config: TunnelConfig, me: Hash, now: Instant, mut rng: ChaCha20Rng) -> Self {
         let replays = ReplayFilter::new(&mut rng, config.replay_capacity, now);
         let exploratory = Pool::new(
-            PoolConfig::exploratory(config.exploratory_hops, config.exploratory_tunnels),
+            PoolConfig {
+                hops: config.exploratory_hops,
+                count: config.exploratory_tunnels,
+                rules: config.exploratory_selection.clone(),
+            },
             &mut rng,
         );
         Self {

@@ -28,26 +28,6 @@ pub struct PoolConfig {
     pub rules: SelectionRules,
 }
 
-impl PoolConfig {
-    /// Exploratory pools: not-failing peers in random order (DESIGN.md: 2 hops, 2 tunnels).
-    pub fn exploratory(hops: usize, count: usize) -> Self {
-        Self {
-            hops,
-            count,
-            rules: SelectionRules::exploratory(),
-        }
-    }
-
-    /// Client pools: the fast tier, XOR order, partitioned inbound gateways (3 hops, 2).
-    pub fn client(hops: usize, count: usize) -> Self {
-        Self {
-            hops,
-            count,
-            rules: SelectionRules::client(),
-        }
-    }
-}
-
 /// One of our inbound tunnels, as a destination publishes it in a Lease.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InboundLease {
