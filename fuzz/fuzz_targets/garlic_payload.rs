@@ -28,7 +28,8 @@ fuzz_target!(|data: &[u8]| {
         }
         1 => {
             let keys = RouterKeys::from_secret_bytes(&[7; 96]);
-            let _ = open_as_router(keys.encryption_secret(), bytes);
+            let public = keys.identity().encryption_key();
+            let _ = open_as_router(keys.encryption_secret(), &public, bytes);
         }
         _ => {
             let _ = open_with_tag(&[7; 32], bytes);

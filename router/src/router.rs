@@ -546,7 +546,9 @@ impl Router {
     /// us are handled as if their sender had sent them; a floodfill receives LeaseSet
     /// stores this way.
     fn handle_router_garlic(&mut self, now: Instant, from: Hash, garlic: &Garlic) {
-        let Ok(messages) = wrap::open_for_router(self.keys.encryption_secret(), garlic) else {
+        let public = self.keys.identity().encryption_key();
+        let Ok(messages) = wrap::open_for_router(self.keys.encryption_secret(), &public, garlic)
+        else {
             return; // not for us, or tampered: dropped
         };
         for msg in messages {

@@ -130,14 +130,22 @@ pub fn run_sizes(
 
 /// The benchmark table as Markdown, with the growth exponent between sizes
 /// (`log(t2/t1) / log(n2/n1)`: 1 is linear).
-pub fn markdown(rows: &[BenchRow], stop_time: &str, machine: &str) -> String {
+pub fn markdown(
+    rows: &[BenchRow],
+    base: &Path,
+    floodfill_share: f64,
+    stop_time: &str,
+    machine: &str,
+) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "# Simulator benchmarks\n");
     let _ = writeln!(
         md,
-        "Written by `ramsons-sim bench` (code {}). Workload: `scenarios/netdb-baseline.toml` scaled to each size \
-         (6% floodfills), {stop_time} of simulated time, one process per size. Machine: {machine}.\n",
-        code_version()
+        "Written by `ramsons-sim bench` (code {}). Workload: `{}` scaled to each size \
+         ({}% floodfills), {stop_time} of simulated time, one process per size. Machine: {machine}.\n",
+        code_version(),
+        base.display(),
+        floodfill_share * 100.0
     );
     let _ = writeln!(
         md,

@@ -159,7 +159,13 @@ fn real_main() -> Result<ExitCode> {
                     )
                 },
             )?;
-            let table = bench::markdown(&rows, &duration, &bench::machine_description());
+            let table = bench::markdown(
+                &rows,
+                &base,
+                floodfill_share,
+                &duration,
+                &bench::machine_description(),
+            );
             std::fs::write(&output, &table)
                 .with_context(|| format!("cannot write {}", output.display()))?;
             print!("{table}");

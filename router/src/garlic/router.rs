@@ -36,7 +36,7 @@
 use super::GarlicError;
 use crate::crypto::noise::{self, OneWay, MAC_LEN};
 use rand::{CryptoRng, RngCore};
-use x25519_dalek::{PublicKey, StaticSecret};
+use x25519_dalek::StaticSecret;
 
 /// Length of the cleartext ephemeral key of a one-time message.
 const EPHEMERAL_LEN: usize = 32;
@@ -67,17 +67,19 @@ pub fn seal_to_router<R: RngCore + CryptoRng>(
     Ok(out)
 }
 
-/// Opens a one-time message to this router, whose static secret is `secret`; returns
-/// the payload section.
-pub fn open_as_router(secret: &StaticSecret, message: &[u8]) -> Result<Vec<u8>, GarlicError> {
+/// Opens a one-time message to this router, whose static key pair is `secret` and
+/// `public` (the router keeps the public half: deriving it again would cost a fixed-base
+/// scalar multiplication per message); returns the payload section.
+pub fn open_as_router(
+    secret: &StaticSecret,
+    public: &[u8; 32],
+    message: &[u8],
+) -> Result<Vec<u8>, GarlicError> {
     let parts = Parts::split(message, EPHEMERAL_LEN)?;
     let mut ephemeral = [0u8; EPHEMERAL_LEN];
     ephemeral.copy_from_slice(parts.header);
-    // h starts from our own public key. Deriving it here costs a fixed-base scalar
-    // multiplication, cheaper than the DH that follows.
-    let public = PublicKey::from(secret).to_bytes();
     let OneWay { state, key } =
-        OneWay::respond(secret, &public, &ephemeral).ok_or(GarlicError::Undecryptable)?;
+        OneWay::respond(secret, public, &ephemeral).ok_or(GarlicError::Undecryptable)?;
     let mut payload = parts.ciphertext.to_vec();
     noise::open(&key, 0, state.handshake_hash(), &mut payload, parts.mac)
         .map_err(|_| GarlicError::Undecryptable)?;
@@ -139,6 +141,10 @@ impl<'a> Parts<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn public_of(secret: &StaticSecret) -> [u8; 32] {
+        PublicKey::from(secret).to_bytes()
+    }
     use crate::garlic::payload::{
         emit_payload, parse_payload, Block, Clove, CloveDelivery, PayloadKind,
     };
@@ -150,6 +156,7 @@ mod tests {
     use rand::SeedableRng;
     use rand_chacha::ChaCha20Rng;
     use sha2::{Digest, Sha256};
+    use x25519_dalek::PublicKey;
 
     fn router(seed: u64) -> (StaticSecret, [u8; 32]) {
         let secret = StaticSecret::random_from_rng(ChaCha20Rng::seed_from_u64(seed));
@@ -209,7 +216,7 @@ mod tests {
             .expect("decrypts by the spec's KDF");
         assert_eq!(plaintext, payload);
 
-        let opened = open_as_router(&secret, &message).expect("ours");
+        let opened = open_as_router(&secret, &public_of(&secret), &message).expect("ours");
         assert_eq!(opened, payload);
         let blocks = parse_payload(&opened).expect("valid");
         assert_eq!(PayloadKind::NewSession.check(&blocks), Ok(()));
@@ -244,7 +251,7 @@ mod tests {
         let mut rng = ChaCha20Rng::seed_from_u64(5);
         let message = seal_to_router(&mut rng, &public, b"payload").expect("valid key");
         assert_eq!(
-            open_as_router(&other, &message),
+            open_as_router(&other, &public_of(&other), &message),
             Err(GarlicError::Undecryptable)
         );
         let tagged = seal_with_tag(&[1; 32], [2; 8], b"payload");
@@ -262,7 +269,10 @@ mod tests {
         for at in 0..message.len() {
             let mut tampered = message.clone();
             tampered[at] ^= 0x01;
-            assert!(open_as_router(&secret, &tampered).is_err(), "byte {at}");
+            assert!(
+                open_as_router(&secret, &public_of(&secret), &tampered).is_err(),
+                "byte {at}"
+            );
         }
         let tagged = seal_with_tag(&[1; 32], [2; 8], b"attack at dawn");
         for at in 0..tagged.len() {
@@ -276,7 +286,7 @@ mod tests {
     fn short_messages_and_low_order_points() {
         let (secret, _) = router(8);
         assert_eq!(
-            open_as_router(&secret, &[0; 47]),
+            open_as_router(&secret, &public_of(&secret), &[0; 47]),
             Err(GarlicError::TooShort {
                 min: 48,
                 actual: 47
@@ -298,7 +308,7 @@ mod tests {
 
         // u = 0 is a low-order point, as sender's or as receiver's key.
         assert_eq!(
-            open_as_router(&secret, &[0; 60]),
+            open_as_router(&secret, &public_of(&secret), &[0; 60]),
             Err(GarlicError::Undecryptable)
         );
         let mut rng = ChaCha20Rng::seed_from_u64(9);
@@ -326,14 +336,14 @@ mod tests {
             let (secret, public) = router(seed);
             let mut rng = ChaCha20Rng::seed_from_u64(seed);
             let sealed = seal_to_router(&mut rng, &public, &payload)?;
-            prop_assert_eq!(open_as_router(&secret, &sealed)?, payload.clone());
+            prop_assert_eq!(open_as_router(&secret, &public_of(&secret), &sealed)?, payload.clone());
             prop_assert_eq!(open_with_tag(&key, &seal_with_tag(&key, tag, &payload))?, payload);
         }
 
         #[test]
         fn random_bytes_never_panic(bytes in any::<Vec<u8>>(), key: [u8; 32]) {
             let (secret, _) = router(12);
-            prop_assert!(open_as_router(&secret, &bytes).is_err());
+            prop_assert!(open_as_router(&secret, &public_of(&secret), &bytes).is_err());
             prop_assert!(open_with_tag(&key, &bytes).is_err());
         }
     }

@@ -45,12 +45,14 @@ pub fn as_reply(
     })
 }
 
-/// The messages of the locally delivered cloves in garlic sent to this router.
+/// The messages of the locally delivered cloves in garlic sent to this router, whose key
+/// pair is `secret` and `public`.
 pub fn open_for_router(
     secret: &StaticSecret,
+    public: &[u8; 32],
     garlic: &Garlic,
 ) -> Result<Vec<I2npMessage>, GarlicError> {
-    local_messages(&open_as_router(secret, &garlic.data)?)
+    local_messages(&open_as_router(secret, public, &garlic.data)?)
 }
 
 /// The messages of the locally delivered cloves in a reply under `key`.
@@ -97,10 +99,13 @@ mod tests {
         let secret = StaticSecret::from([5u8; 32]);
         let public = PublicKey::from(&secret).to_bytes();
         let garlic = for_router(&mut rng, now, &public, status()).expect("seals");
-        assert_eq!(open_for_router(&secret, &garlic), Ok(vec![status()]));
+        assert_eq!(
+            open_for_router(&secret, &public, &garlic),
+            Ok(vec![status()])
+        );
         let other = StaticSecret::from([6u8; 32]);
         assert_eq!(
-            open_for_router(&other, &garlic),
+            open_for_router(&other, &PublicKey::from(&other).to_bytes(), &garlic),
             Err(GarlicError::Undecryptable)
         );
 
