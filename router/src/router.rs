@@ -547,7 +547,8 @@ impl Router {
     /// stores this way.
     fn handle_router_garlic(&mut self, now: Instant, from: Hash, garlic: &Garlic) {
         let public = self.keys.identity().encryption_key();
-        let Ok(messages) = wrap::open_for_router(self.keys.encryption_secret(), &public, garlic)
+        let secret = self.keys.encryption_secret();
+        let Ok(messages) = wrap::open_for_router(secret, &public, garlic, self.netdb.store())
         else {
             return; // not for us, or tampered: dropped
         };
@@ -564,7 +565,7 @@ impl Router {
             MessageBody::Garlic(garlic) => {
                 let key = garlic::router::session_tag(&garlic.data)
                     .and_then(|tag| self.reply_keys.take(&tag));
-                match key.map(|key| wrap::open_reply(&key, &garlic)) {
+                match key.map(|key| wrap::open_reply(&key, &garlic, self.netdb.store())) {
                     Some(Ok(messages)) => messages,
                     _ => return, // unknown tag, or tampered: dropped
                 }

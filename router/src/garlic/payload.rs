@@ -13,7 +13,7 @@
 use super::GarlicError;
 use crate::data::reader::Reader;
 use crate::data::{DataError, Hash, TunnelId};
-use crate::i2np::{read_tunnel_id, I2npMessage};
+use crate::i2np::{read_tunnel_id, I2npMessage, KnownRouterInfos};
 
 /// Block type numbers (spec: "Payload Section Decrypted data"). Others are reserved:
 /// 1-3 and 10, 224-253 for experiments, 255 for extension.
@@ -198,11 +198,15 @@ impl Block {
     }
 
     /// Parses the data of one block of type `block_type`, which must fill `data`.
-    fn read(block_type: u8, data: &[u8]) -> Result<Block, GarlicError> {
+    fn read(
+        block_type: u8,
+        data: &[u8],
+        known: &dyn KnownRouterInfos,
+    ) -> Result<Block, GarlicError> {
         let mut r = Reader::new(data);
         let block = match block_type {
             block_type::DATE_TIME => Block::DateTime(r.u32("garlic payload: date time")?),
-            block_type::GARLIC_CLOVE => Block::Clove(Clove::read(&mut r)?),
+            block_type::GARLIC_CLOVE => Block::Clove(Clove::read(&mut r, known)?),
             block_type::TERMINATION => Block::Termination {
                 reason: r.u8("garlic payload: termination reason")?,
                 data: r.rest().to_vec(),
@@ -268,7 +272,7 @@ impl Block {
 }
 
 impl Clove {
-    fn read(r: &mut Reader<'_>) -> Result<Clove, GarlicError> {
+    fn read(r: &mut Reader<'_>, known: &dyn KnownRouterInfos) -> Result<Clove, GarlicError> {
         const WHAT: &str = "garlic clove: delivery flag";
         let flag = r.u8(WHAT)?;
         if flag & 0x80 != 0 {
@@ -289,7 +293,7 @@ impl Clove {
         };
         // Type, message id and expiration in seconds: the short header of NTCP2, with
         // the body's length coming from the block.
-        let message = I2npMessage::decode_short(r.rest())?;
+        let message = I2npMessage::decode_short_with(r.rest(), known)?;
         Ok(Clove { delivery, message })
     }
 
@@ -429,6 +433,15 @@ fn check_general_order(blocks: &[Block]) -> Result<(), GarlicError> {
 /// Parses a decrypted payload section into its blocks, checking the ordering rules
 /// every message kind shares; see [`PayloadKind::check`] for those of one kind.
 pub fn parse_payload(bytes: &[u8]) -> Result<Vec<Block>, GarlicError> {
+    parse_payload_with(bytes, &())
+}
+
+/// Like [`parse_payload`], taking the RouterInfos of DatabaseStore cloves that the router
+/// already holds from `known` rather than parsing and verifying them again.
+pub fn parse_payload_with(
+    bytes: &[u8],
+    known: &dyn KnownRouterInfos,
+) -> Result<Vec<Block>, GarlicError> {
     if bytes.len() > MAX_PAYLOAD_LEN {
         return Err(DataError::TooLarge {
             what: "garlic payload",
@@ -443,7 +456,7 @@ pub fn parse_payload(bytes: &[u8]) -> Result<Vec<Block>, GarlicError> {
         let block_type = r.u8("garlic payload: block type")?;
         let size = r.u16("garlic payload: block size")?;
         let data = r.take(usize::from(size), "garlic payload: block data")?;
-        blocks.push(Block::read(block_type, data)?);
+        blocks.push(Block::read(block_type, data, known)?);
     }
     check_general_order(&blocks)?;
     Ok(blocks)

@@ -4,10 +4,10 @@
 //! reply tunnel's gateway must not read). Either way the message travels as one clove
 //! delivered locally to whoever opens the garlic.
 
-use super::payload::{emit_payload, parse_payload, Block, Clove, CloveDelivery};
+use super::payload::{emit_payload, parse_payload_with, Block, Clove, CloveDelivery};
 use super::router::{open_as_router, open_with_tag, seal_to_router, seal_with_tag, TAG_LEN};
 use super::GarlicError;
-use crate::i2np::{Garlic, I2npMessage};
+use crate::i2np::{Garlic, I2npMessage, KnownRouterInfos};
 use crate::time::Instant;
 use rand::{CryptoRng, RngCore};
 use x25519_dalek::StaticSecret;
@@ -46,22 +46,31 @@ pub fn as_reply(
 }
 
 /// The messages of the locally delivered cloves in garlic sent to this router, whose key
-/// pair is `secret` and `public`.
+/// pair is `secret` and `public`; RouterInfos it holds come from `known`.
 pub fn open_for_router(
     secret: &StaticSecret,
     public: &[u8; 32],
     garlic: &Garlic,
+    known: &dyn KnownRouterInfos,
 ) -> Result<Vec<I2npMessage>, GarlicError> {
-    local_messages(&open_as_router(secret, public, &garlic.data)?)
+    local_messages(&open_as_router(secret, public, &garlic.data)?, known)
 }
 
-/// The messages of the locally delivered cloves in a reply under `key`.
-pub fn open_reply(key: &[u8; 32], garlic: &Garlic) -> Result<Vec<I2npMessage>, GarlicError> {
-    local_messages(&open_with_tag(key, &garlic.data)?)
+/// The messages of the locally delivered cloves in a reply under `key`; RouterInfos the
+/// router holds come from `known`.
+pub fn open_reply(
+    key: &[u8; 32],
+    garlic: &Garlic,
+    known: &dyn KnownRouterInfos,
+) -> Result<Vec<I2npMessage>, GarlicError> {
+    local_messages(&open_with_tag(key, &garlic.data)?, known)
 }
 
-fn local_messages(payload: &[u8]) -> Result<Vec<I2npMessage>, GarlicError> {
-    Ok(parse_payload(payload)?
+fn local_messages(
+    payload: &[u8],
+    known: &dyn KnownRouterInfos,
+) -> Result<Vec<I2npMessage>, GarlicError> {
+    Ok(parse_payload_with(payload, known)?
         .into_iter()
         .filter_map(|block| match block {
             Block::Clove(Clove {
@@ -100,19 +109,19 @@ mod tests {
         let public = PublicKey::from(&secret).to_bytes();
         let garlic = for_router(&mut rng, now, &public, status()).expect("seals");
         assert_eq!(
-            open_for_router(&secret, &public, &garlic),
+            open_for_router(&secret, &public, &garlic, &()),
             Ok(vec![status()])
         );
         let other = StaticSecret::from([6u8; 32]);
         assert_eq!(
-            open_for_router(&other, &PublicKey::from(&other).to_bytes(), &garlic),
+            open_for_router(&other, &PublicKey::from(&other).to_bytes(), &garlic, &()),
             Err(GarlicError::Undecryptable)
         );
 
         let reply = as_reply(&[1; 32], [2; TAG_LEN], status()).expect("seals");
-        assert_eq!(open_reply(&[1; 32], &reply), Ok(vec![status()]));
+        assert_eq!(open_reply(&[1; 32], &reply, &()), Ok(vec![status()]));
         assert_eq!(
-            open_reply(&[3; 32], &reply),
+            open_reply(&[3; 32], &reply, &()),
             Err(GarlicError::Undecryptable)
         );
     }

@@ -20,6 +20,21 @@ const TYPE_LEASESET2: u8 = LeaseSet2::STORE_TYPE;
 const TYPE_ENCRYPTED_LEASESET: u8 = 5;
 const TYPE_META_LEASESET: u8 = 7;
 
+/// RouterInfos a router already holds, found by their exact bytes. Decoding a DatabaseStore
+/// with one of them returns the held value, verified when it was first parsed and shared,
+/// instead of parsing and verifying the same bytes again: RouterInfos inside encrypted
+/// netDb replies arrive as bytes, most of them ones the router has.
+pub trait KnownRouterInfos {
+    fn get(&self, bytes: &[u8]) -> Option<Arc<RouterInfo>>;
+}
+
+/// Knows none: every RouterInfo is parsed and verified.
+impl KnownRouterInfos for () {
+    fn get(&self, _: &[u8]) -> Option<Arc<RouterInfo>> {
+        None
+    }
+}
+
 /// Stores an entry in the netDb: unsolicited (a publish or a flood) or as the answer to a
 /// DatabaseLookup.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +116,10 @@ fn gzip(data: &[u8]) -> Result<Vec<u8>, I2npError> {
 
 impl DatabaseStore {
     /// Reads the whole body: key, type, reply token [, tunnel id, gateway], data.
-    pub(crate) fn read(r: &mut Reader<'_>) -> Result<DatabaseStore, I2npError> {
+    pub(crate) fn read(
+        r: &mut Reader<'_>,
+        known: &dyn KnownRouterInfos,
+    ) -> Result<DatabaseStore, I2npError> {
         let key = Hash(r.array("database store: key")?);
         // Bits 7-4 are reserved and ignored; bits 3-0 are the type (proposal 123).
         let store_type = r.u8("database store: type")? & 0x0f;
@@ -119,7 +137,11 @@ impl DatabaseStore {
                 let len = r.u16("database store: router info length")?;
                 let compressed = r.take(usize::from(len), "database store: gzip'd router info")?;
                 let bytes = gunzip_bounded(compressed)?;
-                StoreEntry::RouterInfo(Arc::new(RouterInfo::parse(&bytes)?))
+                let info = match known.get(&bytes) {
+                    Some(held) => held,
+                    None => Arc::new(RouterInfo::parse(&bytes)?),
+                };
+                StoreEntry::RouterInfo(info)
             }
             TYPE_LEASESET2 => StoreEntry::LeaseSet2(Arc::new(LeaseSet2::parse(r.rest())?)),
             t if is_opaque_leaseset_type(t) => StoreEntry::LeaseSet {

@@ -21,7 +21,9 @@ mod tunnel_gateway;
 
 pub use data_message::DataMessage;
 pub use database_lookup::{DatabaseLookup, LookupKind, ReplyEncryption};
-pub use database_store::{DatabaseStore, StoreEntry, StoreReply, MAX_ROUTER_INFO_SIZE};
+pub use database_store::{
+    DatabaseStore, KnownRouterInfos, StoreEntry, StoreReply, MAX_ROUTER_INFO_SIZE,
+};
 pub use delivery_status::DeliveryStatus;
 pub use garlic::Garlic;
 pub use header::{MAX_BODY_LEN, SHORT_HEADER_LEN, STANDARD_HEADER_LEN};
@@ -128,10 +130,19 @@ impl MessageBody {
 
     /// Decodes a body of type `type_id` that fills `bytes` exactly.
     pub fn decode(type_id: u8, bytes: &[u8]) -> Result<MessageBody, I2npError> {
+        Self::decode_with(type_id, bytes, &())
+    }
+
+    /// Like [`MessageBody::decode`], taking RouterInfos the router holds from `known`.
+    pub fn decode_with(
+        type_id: u8,
+        bytes: &[u8],
+        known: &dyn KnownRouterInfos,
+    ) -> Result<MessageBody, I2npError> {
         let mut r = Reader::new(bytes);
         let body = match type_id {
             message_type::DATABASE_STORE => {
-                MessageBody::DatabaseStore(DatabaseStore::read(&mut r)?)
+                MessageBody::DatabaseStore(DatabaseStore::read(&mut r, known)?)
             }
             message_type::DATABASE_LOOKUP => {
                 MessageBody::DatabaseLookup(DatabaseLookup::read(&mut r)?)
@@ -240,11 +251,19 @@ impl I2npMessage {
 
     /// Decodes one message with the short header; the body is the rest of `bytes`.
     pub fn decode_short(bytes: &[u8]) -> Result<I2npMessage, I2npError> {
+        Self::decode_short_with(bytes, &())
+    }
+
+    /// Like [`I2npMessage::decode_short`], taking RouterInfos the router holds from `known`.
+    pub fn decode_short_with(
+        bytes: &[u8],
+        known: &dyn KnownRouterInfos,
+    ) -> Result<I2npMessage, I2npError> {
         let (h, body) = header::parse_short(bytes)?;
         Ok(I2npMessage {
             id: h.id,
             expiration_ms: h.expiration_ms,
-            body: MessageBody::decode(h.type_id, body)?,
+            body: MessageBody::decode_with(h.type_id, body, known)?,
         })
     }
 }

@@ -7,6 +7,7 @@
 
 use super::routing;
 use crate::data::{Hash, RouterInfo};
+use crate::i2np::KnownRouterInfos;
 use crate::time::Instant;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -75,6 +76,22 @@ impl StoreOutcome {
             self,
             StoreOutcome::New | StoreOutcome::Updated | StoreOutcome::Unchanged
         )
+    }
+}
+
+/// The RouterInfo we hold whose bytes are exactly `bytes`, found by the hash of the
+/// RouterIdentity they start with (384 bytes of keys, then the certificate: type, 2-byte
+/// length, payload). A SHA-256 and a comparison instead of a parse and a signature check.
+impl KnownRouterInfos for RouterInfoStore {
+    fn get(&self, bytes: &[u8]) -> Option<Arc<RouterInfo>> {
+        const KEYS_LEN: usize = 384;
+        let cert_len = bytes.get(KEYS_LEN + 1..KEYS_LEN + 3)?;
+        let identity_len =
+            KEYS_LEN + 3 + usize::from(u16::from_be_bytes([cert_len[0], cert_len[1]]));
+        let hash = Hash::digest(bytes.get(..identity_len)?);
+        self.get(&hash)
+            .filter(|held| held.as_bytes() == bytes)
+            .cloned()
     }
 }
 

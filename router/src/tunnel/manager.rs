@@ -774,7 +774,8 @@ impl TunnelManager {
                     self.actions.push_back(TunnelAction::Deliver { pool, msg });
                     return;
                 };
-                let Ok(inner) = wrap::open_reply(&key, garlic) else {
+                // A build reply carries no RouterInfo: nothing to look up.
+                let Ok(inner) = wrap::open_reply(&key, garlic, &()) else {
                     return; // tampered: the build times out
                 };
                 for msg in inner {

@@ -10,7 +10,10 @@ mod net;
 use net::{Net, NOON};
 use ramsons_router::crypto::RouterKeys;
 use ramsons_router::data::{Hash, Mapping, RouterInfo};
-use ramsons_router::i2np::{DatabaseLookup, I2npMessage, LookupKind, MessageBody, ReplyEncryption};
+use ramsons_router::i2np::{
+    DatabaseLookup, DatabaseStore, I2npMessage, LookupKind, MessageBody, ReplyEncryption,
+    StoreEntry,
+};
 use ramsons_router::netdb::routing::{closest, routing_key};
 use ramsons_router::netdb::{
     LookupAnswer, NetDbEvent, Purpose, Rejection, RouterInfoStore, StoreOutcome,
@@ -309,4 +312,42 @@ fn the_table_keeps_only_acceptable_newer_router_infos() {
     assert_eq!(table.len(), 1);
     assert_eq!(table.expire(now + 2 * hour, hour), 1);
     assert!(table.is_empty());
+}
+
+#[test]
+fn a_held_router_info_decodes_to_the_held_value_without_a_second_parse() {
+    let mut rng = ChaCha20Rng::seed_from_u64(10);
+    let me = RouterKeys::generate(&mut rng);
+    let other = RouterKeys::generate(&mut rng);
+    let third = RouterKeys::generate(&mut rng);
+    let now = Instant::from_secs(NOON);
+    let mut table = RouterInfoStore::new(me.hash(), 2);
+    let held = signed(&other, now, "2");
+    table.store(&other.hash(), held.clone(), now, Duration::from_secs(3600));
+    let store = |info: &Arc<RouterInfo>| {
+        MessageBody::DatabaseStore(DatabaseStore {
+            key: info.hash(),
+            reply: None,
+            entry: StoreEntry::RouterInfo(info.clone()),
+        })
+    };
+    let decode = |body: &MessageBody| {
+        let bytes = body.encode().expect("encodes");
+        match MessageBody::decode_with(body.type_id(), &bytes, &table).expect("decodes") {
+            MessageBody::DatabaseStore(DatabaseStore {
+                entry: StoreEntry::RouterInfo(info),
+                ..
+            }) => info,
+            other => panic!("{other:?}"),
+        }
+    };
+    // The same bytes: the very value we hold, shared.
+    assert!(Arc::ptr_eq(&decode(&store(&held)), &held));
+    // A newer RouterInfo of the same router, and one of a router we do not know: parsed.
+    let newer = signed(&other, now + Duration::from_secs(60), "2");
+    let decoded = decode(&store(&newer));
+    assert!(!Arc::ptr_eq(&decoded, &held));
+    assert_eq!(decoded, newer);
+    let unknown = signed(&third, now, "2");
+    assert_eq!(decode(&store(&unknown)), unknown);
 }
