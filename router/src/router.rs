@@ -13,7 +13,9 @@ use crate::garlic::{self, replies::ReplyKeys, wrap};
 use crate::i2np::{
     DatabaseLookup, DatabaseStore, Garlic, I2npMessage, MessageBody, ReplyEncryption, TunnelGateway,
 };
-use crate::netdb::{Action, LookupId, NetDb, NetDbConfig, NetDbEvent, Purpose};
+use crate::netdb::{
+    Action, Known, LookupId, NetDb, NetDbConfig, NetDbEvent, Purpose, RouterInfoRegistry,
+};
 use crate::profile::{Observation, Profiles};
 use crate::time::Instant;
 use crate::tunnel::data::Delivery;
@@ -105,6 +107,8 @@ pub struct Router {
     clients: Clients,
     /// Keys of the encrypted netDb answers we wait for.
     reply_keys: ReplyKeys,
+    /// RouterInfos of the other routers in this process, when there are any.
+    shared_infos: Option<Arc<RouterInfoRegistry>>,
     profiles: Profiles,
     outputs: VecDeque<Output>,
 }
@@ -145,6 +149,7 @@ impl Router {
             tunnels,
             clients,
             reply_keys: ReplyKeys::default(),
+            shared_infos: None,
             profiles: Profiles::new(),
             outputs: VecDeque::new(),
         }
@@ -170,6 +175,15 @@ impl Router {
     /// The tunnel manager, when tunnels are enabled.
     pub fn tunnels(&self) -> Option<&TunnelManager> {
         self.tunnels.as_ref()
+    }
+
+    /// Joins the routers of this process that share RouterInfos (see
+    /// [`RouterInfoRegistry`]): ours is published there from now on, and theirs are taken
+    /// from there when they arrive as bytes. Only for drivers that run many routers in one
+    /// process; it changes memory and CPU, never behaviour.
+    pub fn share_router_infos(&mut self, registry: Arc<RouterInfoRegistry>) {
+        registry.publish(self.info.clone());
+        self.shared_infos = Some(registry);
     }
 
     /// The local destinations.
@@ -300,6 +314,9 @@ impl Router {
         self.reply_keys.expire(now);
         if self.netdb.publish_due(now) {
             self.info = Arc::new(sign_router_info(&self.config, &self.keys, now));
+            if let Some(shared) = &self.shared_infos {
+                shared.publish(self.info.clone());
+            }
             self.netdb.publish(now, self.info.clone());
         }
         self.collect(now);
@@ -548,8 +565,11 @@ impl Router {
     fn handle_router_garlic(&mut self, now: Instant, from: Hash, garlic: &Garlic) {
         let public = self.keys.identity().encryption_key();
         let secret = self.keys.encryption_secret();
-        let Ok(messages) = wrap::open_for_router(secret, &public, garlic, self.netdb.store())
-        else {
+        let known = Known {
+            own: self.netdb.store(),
+            shared: self.shared_infos.as_deref(),
+        };
+        let Ok(messages) = wrap::open_for_router(secret, &public, garlic, &known) else {
             return; // not for us, or tampered: dropped
         };
         for msg in messages {
@@ -565,7 +585,11 @@ impl Router {
             MessageBody::Garlic(garlic) => {
                 let key = garlic::router::session_tag(&garlic.data)
                     .and_then(|tag| self.reply_keys.take(&tag));
-                match key.map(|key| wrap::open_reply(&key, &garlic, self.netdb.store())) {
+                let known = Known {
+                    own: self.netdb.store(),
+                    shared: self.shared_infos.as_deref(),
+                };
+                match key.map(|key| wrap::open_reply(&key, &garlic, &known)) {
                     Some(Ok(messages)) => messages,
                     _ => return, // unknown tag, or tampered: dropped
                 }

@@ -20,7 +20,7 @@ use ramsons_router::crypto::DestinationKeys;
 use ramsons_router::crypto::RouterKeys;
 use ramsons_router::data::{base64_encode, Hash, Mapping, RouterAddress, RouterInfo};
 use ramsons_router::i2np::{I2npMessage, MessageBody, StoreEntry};
-use ramsons_router::netdb::NetDbConfig;
+use ramsons_router::netdb::{NetDbConfig, RouterInfoRegistry};
 use ramsons_router::profile::SelectionRules;
 use ramsons_router::profile::Tier;
 use ramsons_router::time::Instant;
@@ -184,6 +184,9 @@ pub struct World {
     trace: TraceHasher,
     metrics: Collector,
     drops: Drops,
+    /// Every router's current RouterInfo, verified once per publication and shared by the
+    /// routers that receive it inside encrypted netDb replies.
+    router_infos: Arc<RouterInfoRegistry>,
     /// Client destinations: the router hosting each, and its hash.
     destinations: Vec<(u32, Hash)>,
     /// Application messages sent so far; numbers them.
@@ -222,6 +225,7 @@ impl World {
             trace: TraceHasher::default(),
             metrics,
             drops: Drops::default(),
+            router_infos: RouterInfoRegistry::new(),
             destinations: Vec::new(),
             messages_sent: 0,
             scenario,
@@ -283,7 +287,8 @@ impl World {
             },
             ..RouterConfig::default()
         };
-        let router = Router::new(config, keys, rng, self.now);
+        let mut router = Router::new(config, keys, rng, self.now);
+        router.share_router_infos(self.router_infos.clone());
         self.by_hash.insert(router.hash(), index);
         self.nodes.push(Node {
             router,

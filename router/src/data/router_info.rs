@@ -44,6 +44,17 @@ impl RouterInfo {
         }
     }
 
+    /// The router hash of the RouterInfo encoded in `bytes`: SHA-256 of the RouterIdentity
+    /// they start with (384 bytes of keys, then the certificate: type, 2-byte length,
+    /// payload). Nothing else is read or checked; `None` if the bytes are too short.
+    pub fn identity_hash_of(bytes: &[u8]) -> Option<Hash> {
+        const KEYS_LEN: usize = 384;
+        let cert_len = bytes.get(KEYS_LEN + 1..KEYS_LEN + 3)?;
+        let identity_len =
+            KEYS_LEN + 3 + usize::from(u16::from_be_bytes([cert_len[0], cert_len[1]]));
+        Some(Hash::digest(bytes.get(..identity_len)?))
+    }
+
     /// Parses exactly one RouterInfo filling `bytes` and verifies its signature.
     pub fn parse(bytes: &[u8]) -> Result<RouterInfo, DataError> {
         let mut r = Reader::new(bytes);

@@ -14,11 +14,14 @@ mod lease_sets;
 mod lookup;
 mod publish;
 pub mod routing;
+mod shared;
 pub mod store;
 
 pub use lease_sets::LeaseSetTable;
 pub use lookup::{LookupId, Purpose};
 pub use publish::PublishFailure;
+pub(crate) use shared::Known;
+pub use shared::RouterInfoRegistry;
 pub use store::{Rejection, RouterInfoStore, StoreOutcome};
 
 use crate::data::{Hash, LeaseSet2, RouterInfo, TunnelId};

@@ -79,16 +79,11 @@ impl StoreOutcome {
     }
 }
 
-/// The RouterInfo we hold whose bytes are exactly `bytes`, found by the hash of the
-/// RouterIdentity they start with (384 bytes of keys, then the certificate: type, 2-byte
-/// length, payload). A SHA-256 and a comparison instead of a parse and a signature check.
+/// The RouterInfo we hold whose bytes are exactly `bytes`: a SHA-256 and a comparison
+/// instead of a parse and a signature check.
 impl KnownRouterInfos for RouterInfoStore {
     fn get(&self, bytes: &[u8]) -> Option<Arc<RouterInfo>> {
-        const KEYS_LEN: usize = 384;
-        let cert_len = bytes.get(KEYS_LEN + 1..KEYS_LEN + 3)?;
-        let identity_len =
-            KEYS_LEN + 3 + usize::from(u16::from_be_bytes([cert_len[0], cert_len[1]]));
-        let hash = Hash::digest(bytes.get(..identity_len)?);
+        let hash = RouterInfo::identity_hash_of(bytes)?;
         self.get(&hash)
             .filter(|held| held.as_bytes() == bytes)
             .cloned()

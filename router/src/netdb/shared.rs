@@ -1,0 +1,103 @@
+//! RouterInfos shared between routers that run in one process.
+//!
+//! A router decodes every RouterInfo that reaches it inside encrypted netDb traffic from
+//! bytes, as it must. When thousands of routers run in one process (the simulator), most of
+//! those bytes are a RouterInfo some router of the process signed and already holds as a
+//! verified value: the registry hands that value out, so the signature is checked once per
+//! publication and the memory is shared, instead of once per router that learns it. What
+//! a router does is unchanged: the same bytes give an equal value either way.
+//!
+//! A real router, alone in its process, has no registry.
+
+use crate::data::{Hash, RouterInfo};
+use crate::i2np::KnownRouterInfos;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// The current RouterInfo of every router that registered, by router hash. Only looked up
+/// by key, never iterated, so its order cannot leak into behaviour.
+#[derive(Debug, Default)]
+pub struct RouterInfoRegistry {
+    current: Mutex<HashMap<Hash, Arc<RouterInfo>>>,
+}
+
+impl RouterInfoRegistry {
+    pub fn new() -> Arc<RouterInfoRegistry> {
+        Arc::new(RouterInfoRegistry::default())
+    }
+
+    /// `info` is now its router's current RouterInfo.
+    pub fn publish(&self, info: Arc<RouterInfo>) {
+        self.current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(info.hash(), info);
+    }
+
+    pub fn len(&self) -> usize {
+        self.current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl KnownRouterInfos for RouterInfoRegistry {
+    fn get(&self, bytes: &[u8]) -> Option<Arc<RouterInfo>> {
+        let hash = RouterInfo::identity_hash_of(bytes)?;
+        self.current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&hash)
+            .filter(|info| info.as_bytes() == bytes)
+            .cloned()
+    }
+}
+
+/// What a router knows: its own table first, then the process's registry.
+pub(crate) struct Known<'a> {
+    pub(crate) own: &'a dyn KnownRouterInfos,
+    pub(crate) shared: Option<&'a RouterInfoRegistry>,
+}
+
+impl KnownRouterInfos for Known<'_> {
+    fn get(&self, bytes: &[u8]) -> Option<Arc<RouterInfo>> {
+        self.own
+            .get(bytes)
+            .or_else(|| self.shared.and_then(|shared| shared.get(bytes)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::RouterKeys;
+    use crate::data::Mapping;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    #[test]
+    fn hands_out_the_current_router_info_for_its_exact_bytes_only() {
+        let keys = RouterKeys::generate(&mut ChaCha20Rng::seed_from_u64(4));
+        let old = Arc::new(keys.sign_router_info(1_000, Vec::new(), Mapping::new()));
+        let new = Arc::new(keys.sign_router_info(2_000, Vec::new(), Mapping::new()));
+        let registry = RouterInfoRegistry::new();
+        registry.publish(old.clone());
+        let found = registry.get(old.as_bytes()).expect("registered");
+        assert!(Arc::ptr_eq(&found, &old));
+        registry.publish(new.clone());
+        assert_eq!(registry.len(), 1, "one entry per router");
+        assert!(registry.get(old.as_bytes()).is_none(), "superseded bytes");
+        assert!(Arc::ptr_eq(&registry.get(new.as_bytes()).expect("current"), &new));
+        assert!(registry.get(&new.as_bytes()[..100]).is_none());
+        let known = Known {
+            own: &(),
+            shared: Some(&registry),
+        };
+        assert!(known.get(new.as_bytes()).is_some());
+    }
+}
