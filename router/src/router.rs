@@ -398,28 +398,19 @@ impl Router {
                     self.publish_lease_set(now, to, store);
                     continue;
                 }
-                Action::Event(NetDbEvent::LookupFinished {
-                    id,
-                    key,
-                    purpose: Purpose::LeaseSet,
-                    found,
-                    started,
-                    peers_queried,
-                    timeouts,
-                }) => {
+                // The messages waiting for this LeaseSet go out (or fail) now.
+                Action::Event(
+                    event @ NetDbEvent::LookupFinished {
+                        key,
+                        purpose: Purpose::LeaseSet,
+                        ..
+                    },
+                ) => {
                     if let Some(tunnels) = self.tunnels.as_mut() {
                         self.clients
                             .lease_set_lookup_finished(now, key, &mut self.netdb, tunnels);
                     }
-                    Output::Event(Event::NetDb(NetDbEvent::LookupFinished {
-                        id,
-                        key,
-                        purpose: Purpose::LeaseSet,
-                        found,
-                        started,
-                        peers_queried,
-                        timeouts,
-                    }))
+                    Output::Event(Event::NetDb(event))
                 }
                 Action::Reply {
                     gateway,

@@ -92,7 +92,10 @@ mod tests {
         registry.publish(new.clone());
         assert_eq!(registry.len(), 1, "one entry per router");
         assert!(registry.get(old.as_bytes()).is_none(), "superseded bytes");
-        assert!(Arc::ptr_eq(&registry.get(new.as_bytes()).expect("current"), &new));
+        assert!(Arc::ptr_eq(
+            &registry.get(new.as_bytes()).expect("current"),
+            &new
+        ));
         assert!(registry.get(&new.as_bytes()[..100]).is_none());
         let known = Known {
             own: &(),
