@@ -659,6 +659,10 @@ pub struct Observers {
     /// Share of the initial routers (chosen at random) that collude.
     #[serde(default)]
     pub colluding_fraction: f64,
+    /// `[[routers]]` groups whose every router colludes, besides the random share: the set
+    /// of colluders a study chooses (for example a group started in one region).
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 /// Metrics to record.
@@ -896,6 +900,14 @@ impl Scenario {
                 "expected 1 to 16 tunnels per direction",
             ));
         }
+        for (i, group) in self.observers.groups.iter().enumerate() {
+            if self.group_index(group).is_none() {
+                return Err(invalid(
+                    format!("observers.groups[{i}]"),
+                    "not the name of a [[routers]] group",
+                ));
+            }
+        }
         for (i, churn) in self.churn.iter().enumerate() {
             if self.group_index(&churn.group).is_none() {
                 return Err(invalid(
@@ -1014,6 +1026,13 @@ count = 10
         let bad = text.replace("\"fixed-edge\"", "\"sideways\"");
         let err = parse(&bad).expect_err("unknown order").to_string();
         assert!(err.contains("sideways"), "{err}");
+    }
+
+    #[test]
+    fn observer_groups_must_exist() {
+        let text = format!("{MINIMAL}\n[observers]\ngroups = [\"spies\"]\n");
+        let err = parse(&text).expect_err("unknown group").to_string();
+        assert!(err.contains("observers.groups[0]"), "{err}");
     }
 
     #[test]

@@ -301,7 +301,13 @@ impl World {
             armed: Instant::MAX,
             uplink_free: self.start,
             side: false,
-            colluding: false,
+            // Every router of a colluding group, also those that join later.
+            colluding: self
+                .scenario
+                .observers
+                .groups
+                .iter()
+                .any(|g| g == spec.name()),
             destination: None,
         });
         let offset = if spread.is_zero() {

@@ -161,3 +161,22 @@ messages_per_destination_hour = 120
     let median = latency[latency.len() / 2];
     assert!((50.0..3000.0).contains(&median), "median {median} ms");
 }
+
+#[test]
+fn a_chosen_group_of_colluders_is_measured_against_its_uniform_share() {
+    let text = format!(
+        "{NETWORK}
+[[routers]]
+name = \"watchers\"
+role = \"router\"
+count = 10
+
+[observers]
+groups = [\"watchers\"]
+"
+    );
+    let sim = run(&text);
+    let c = sim.outcome.metrics.collusion().expect("colluders recorded");
+    assert_eq!((c.routers, c.colluders), (70, 10));
+    assert!(c.tunnels_built > 300 && c.observations > 50, "{c:?}");
+}
