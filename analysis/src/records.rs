@@ -264,7 +264,7 @@ impl Metric for DeliveryRecord {
 
 /// `collusion.csv`: one row: how often colluding routers held both ends of the tunnels
 /// built after warmup, against what uniform random hop selection would give.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CollusionRecord {
     pub routers: u64,
     pub colluders: u64,

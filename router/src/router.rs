@@ -295,6 +295,15 @@ impl Router {
         self.collect(now);
     }
 
+    /// The RouterInfos we hold, ours and the process's: what decoding takes instead of
+    /// parsing their bytes again.
+    fn known(&self) -> Known<'_> {
+        Known {
+            own: self.netdb.store(),
+            shared: self.shared_infos.as_deref(),
+        }
+    }
+
     /// Reports a message nothing in the router handles (yet).
     fn unhandled(&mut self, from: Hash, body: Option<&MessageBody>) {
         if let Some(body) = body {
@@ -454,8 +463,8 @@ impl Router {
     /// Sends one of our lookups out through an exploratory tunnel, its answer to come back
     /// through another, so that the floodfill sees neither end; directly while we have no
     /// tunnels (or none are configured).
-    fn query(&mut self, now: Instant, to: Hash, mut lookup: DatabaseLookup) {
-        if self.query_through_tunnels(now, to, &mut lookup) {
+    fn query(&mut self, now: Instant, to: Hash, lookup: DatabaseLookup) {
+        if self.query_through_tunnels(now, to, &lookup) {
             return;
         }
         let msg = self.message(now, MessageBody::DatabaseLookup(lookup));
@@ -464,14 +473,9 @@ impl Router {
 
     /// The lookup through an exploratory tunnel, garlic-encrypted to the floodfill (the
     /// outbound endpoint cannot read it) and asking for an encrypted answer (the reply
-    /// tunnel's gateway cannot read that). False, with `lookup` as it was, when there is
-    /// no tunnel or the floodfill's key is unknown.
-    fn query_through_tunnels(
-        &mut self,
-        now: Instant,
-        to: Hash,
-        lookup: &mut DatabaseLookup,
-    ) -> bool {
+    /// tunnel's gateway cannot read that). False when there is no tunnel or the
+    /// floodfill's key is unknown.
+    fn query_through_tunnels(&mut self, now: Instant, to: Hash, lookup: &DatabaseLookup) -> bool {
         let (Some(tunnels), Some(floodfill)) = (self.tunnels.as_mut(), self.netdb.get(&to)) else {
             return false;
         };
@@ -480,23 +484,21 @@ impl Router {
         };
         let floodfill_key = floodfill.identity().encryption_key();
         let (key, tag) = self.reply_keys.issue(&mut self.rng, now);
-        let direct = (
-            lookup.from,
-            lookup.reply_tunnel,
-            lookup.reply_encryption.clone(),
-        );
-        lookup.from = gateway;
-        lookup.reply_tunnel = Some(tunnel.0);
-        lookup.reply_encryption = ReplyEncryption::Ratchet {
-            key,
-            tags: vec![tag],
+        let tunneled = DatabaseLookup {
+            from: gateway,
+            reply_tunnel: Some(tunnel.0),
+            reply_encryption: ReplyEncryption::Ratchet {
+                key,
+                tags: vec![tag],
+            },
+            ..lookup.clone()
         };
         let lifetime = self.config.message_lifetime;
         let inner = message(
             &mut self.rng,
             now,
             lifetime,
-            MessageBody::DatabaseLookup(lookup.clone()),
+            MessageBody::DatabaseLookup(tunneled),
         );
         let sent =
             wrap::for_router(&mut self.rng, now, &floodfill_key, inner).is_ok_and(|garlic| {
@@ -505,7 +507,6 @@ impl Router {
             });
         if !sent {
             self.reply_keys.take(&tag);
-            (lookup.from, lookup.reply_tunnel, lookup.reply_encryption) = direct;
         }
         sent
     }
@@ -556,11 +557,7 @@ impl Router {
     fn handle_router_garlic(&mut self, now: Instant, from: Hash, garlic: &Garlic) {
         let public = self.keys.identity().encryption_key();
         let secret = self.keys.encryption_secret();
-        let known = Known {
-            own: self.netdb.store(),
-            shared: self.shared_infos.as_deref(),
-        };
-        let Ok(messages) = wrap::open_for_router(secret, &public, garlic, &known) else {
+        let Ok(messages) = wrap::open_for_router(secret, &public, garlic, &self.known()) else {
             return; // not for us, or tampered: dropped
         };
         for msg in messages {
@@ -576,11 +573,7 @@ impl Router {
             MessageBody::Garlic(garlic) => {
                 let key = garlic::router::session_tag(&garlic.data)
                     .and_then(|tag| self.reply_keys.take(&tag));
-                let known = Known {
-                    own: self.netdb.store(),
-                    shared: self.shared_infos.as_deref(),
-                };
-                match key.map(|key| wrap::open_reply(&key, &garlic, &known)) {
+                match key.map(|key| wrap::open_reply(&key, &garlic, &self.known())) {
                     Some(Ok(messages)) => messages,
                     _ => return, // unknown tag, or tampered: dropped
                 }
@@ -606,11 +599,7 @@ fn message(
     lifetime: Duration,
     body: MessageBody,
 ) -> I2npMessage {
-    I2npMessage {
-        id: rng.gen(),
-        expiration_ms: (now + lifetime).as_millis(),
-        body,
-    }
+    I2npMessage::with_random_id(rng, (now + lifetime).as_millis(), body)
 }
 
 /// Our RouterInfo as of `now`: caps, network id and version, signed.

@@ -98,15 +98,7 @@ impl Collector {
             tunnel_samples: Vec::new(),
             tests: (0, 0),
             transit_at_last_sample: 0,
-            collusion: CollusionRecord {
-                routers: 0,
-                colluders: 0,
-                tunnels_built: 0,
-                both_ends_colluding: 0,
-                fraction: 0.0,
-                expected_uniform: 0.0,
-                observations: 0,
-            },
+            collusion: CollusionRecord::default(),
             messages: BTreeMap::new(),
         }
     }

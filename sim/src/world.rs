@@ -118,6 +118,15 @@ enum Ev {
     Sample,
 }
 
+/// A client destination and the router that hosts it.
+#[derive(Debug)]
+struct Hosted {
+    router: u32,
+    hash: Hash,
+    /// Derived once from the seed; handed to the router on its first start.
+    keys: DestinationKeys,
+}
+
 /// Destinations stop sending this long before the end of a run.
 const APP_MESSAGE_DRAIN: Duration = Duration::from_secs(60);
 
@@ -187,8 +196,8 @@ pub struct World {
     /// Every router's current RouterInfo, verified once per publication and shared by the
     /// routers that receive it inside encrypted netDb replies.
     router_infos: Arc<RouterInfoRegistry>,
-    /// Client destinations: the router hosting each, and its hash.
-    destinations: Vec<(u32, Hash)>,
+    /// Client destinations, by index.
+    destinations: Vec<Hosted>,
     /// Application messages sent so far; numbers them.
     messages_sent: u64,
 }
@@ -444,7 +453,7 @@ impl World {
                 self.schedule_lookup(router);
             }
             Ev::Message { destination, epoch } => {
-                let router = self.destinations[destination as usize].0;
+                let router = self.destinations[destination as usize].router;
                 let node = &self.nodes[router as usize];
                 if node.epoch != epoch || node.state != NodeState::Online {
                     return;
@@ -582,15 +591,18 @@ impl World {
         let chosen: Vec<u32> = hosts.choose_multiple(&mut rng, wanted).copied().collect();
         for (d, router) in chosen.into_iter().enumerate() {
             let keys = DestinationKeys::generate(&mut derive_rng(seed, "destination", d as u64));
-            self.destinations.push((router, keys.hash()));
+            self.destinations.push(Hosted {
+                router,
+                hash: keys.hash(),
+                keys,
+            });
             self.nodes[router as usize].destination = Some((d as u32, None));
         }
     }
 
     /// Adds destination `d`'s keys to its router, on the router's first start.
     fn add_destination(&mut self, router: u32, d: u32) {
-        let seed = self.scenario.general.seed;
-        let keys = DestinationKeys::generate(&mut derive_rng(seed, "destination", u64::from(d)));
+        let keys = self.destinations[d as usize].keys.clone();
         let now = self.now;
         let node = &mut self.nodes[router as usize];
         if let Ok(id) = node.router.add_destination(now, keys) {
@@ -606,7 +618,7 @@ impl World {
             return;
         }
         let after = self.exponential(Duration::from_secs_f64(3600.0 / per_hour));
-        let router = self.destinations[d as usize].0;
+        let router = self.destinations[d as usize].router;
         let epoch = self.nodes[router as usize].epoch;
         self.queue.push(
             self.now + after,
@@ -632,7 +644,7 @@ impl World {
         if self.now + APP_MESSAGE_DRAIN > self.stop {
             return;
         }
-        let (router, _) = self.destinations[from as usize];
+        let router = self.destinations[from as usize].router;
         let Some((_, Some(id))) = self.nodes[router as usize].destination else {
             return;
         };
@@ -646,7 +658,7 @@ impl World {
         let payload = message.encode(self.scenario.clients.message_size);
         self.metrics
             .on_message_sent(self.now, message.number, from, to, kind);
-        let to_hash = self.destinations[to as usize].1;
+        let to_hash = self.destinations[to as usize].hash;
         let now = self.now;
         let sent =
             self.nodes[router as usize]

@@ -338,11 +338,11 @@ impl Clients {
         }
         blocks.push(Block::Clove(Clove {
             delivery: CloveDelivery::Destination(to),
-            message: I2npMessage {
-                id: self.rng.gen(),
+            message: I2npMessage::with_random_id(
+                &mut self.rng,
                 expiration_ms,
-                body: MessageBody::Data(DataMessage { payload }),
-            },
+                MessageBody::Data(DataMessage { payload }),
+            ),
         }));
         // A DeliveryStatus for the recipient's router to send back into one of our inbound
         // tunnels (through its own outbound tunnel): the delivery confirmation.
@@ -358,14 +358,14 @@ impl Clients {
             );
             blocks.push(Block::Clove(Clove {
                 delivery: CloveDelivery::Tunnel { gateway, tunnel },
-                message: I2npMessage {
-                    id: self.rng.gen(),
+                message: I2npMessage::with_random_id(
+                    &mut self.rng,
                     expiration_ms,
-                    body: MessageBody::DeliveryStatus(DeliveryStatus {
+                    MessageBody::DeliveryStatus(DeliveryStatus {
                         msg_id: ack,
                         timestamp_ms: now.as_millis(),
                     }),
-                },
+                ),
             }));
         }
         // Our LeaseSet rides along until the peer has the current one.
@@ -373,15 +373,15 @@ impl Clients {
             if local.informed.insert(to) {
                 blocks.push(Block::Clove(Clove {
                     delivery: CloveDelivery::Local,
-                    message: I2npMessage {
-                        id: self.rng.gen(),
+                    message: I2npMessage::with_random_id(
+                        &mut self.rng,
                         expiration_ms,
-                        body: MessageBody::DatabaseStore(DatabaseStore {
+                        MessageBody::DatabaseStore(DatabaseStore {
                             key: ours.hash(),
                             reply: None,
                             entry: StoreEntry::LeaseSet2(ours.clone()),
                         }),
-                    },
+                    ),
                 }));
             }
         }
@@ -394,13 +394,10 @@ impl Clients {
         let Some(sealed) = sealed else {
             return fail(&mut self.events, SendFailure::TooLarge);
         };
-        let msg = I2npMessage {
-            id: self.rng.gen(),
-            expiration_ms,
-            body: MessageBody::Garlic(Garlic {
-                data: sealed.message,
-            }),
-        };
+        let garlic = MessageBody::Garlic(Garlic {
+            data: sealed.message,
+        });
+        let msg = I2npMessage::with_random_id(&mut self.rng, expiration_ms, garlic);
         let delivery = Delivery::Tunnel {
             tunnel: lease.tunnel_id,
             gateway: lease.gateway,

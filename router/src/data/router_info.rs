@@ -1,5 +1,6 @@
 //! RouterInfo (spec: Common structures, RouterInfo).
 
+use super::identity::KEY_AREA_LEN;
 use super::reader::Reader;
 use super::{DataError, Hash, Mapping, RouterAddress, RouterIdentity};
 use std::fmt;
@@ -48,10 +49,9 @@ impl RouterInfo {
     /// they start with (384 bytes of keys, then the certificate: type, 2-byte length,
     /// payload). Nothing else is read or checked; `None` if the bytes are too short.
     pub fn identity_hash_of(bytes: &[u8]) -> Option<Hash> {
-        const KEYS_LEN: usize = 384;
-        let cert_len = bytes.get(KEYS_LEN + 1..KEYS_LEN + 3)?;
+        let cert_len = bytes.get(KEY_AREA_LEN + 1..KEY_AREA_LEN + 3)?;
         let identity_len =
-            KEYS_LEN + 3 + usize::from(u16::from_be_bytes([cert_len[0], cert_len[1]]));
+            KEY_AREA_LEN + 3 + usize::from(u16::from_be_bytes([cert_len[0], cert_len[1]]));
         Some(Hash::digest(bytes.get(..identity_len)?))
     }
 

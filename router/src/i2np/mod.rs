@@ -200,6 +200,16 @@ impl MessageBody {
 }
 
 impl I2npMessage {
+    /// A new message of ours: a random id, as the specification recommends, and the
+    /// given expiration.
+    pub fn with_random_id(rng: &mut impl rand::Rng, expiration_ms: u64, body: MessageBody) -> Self {
+        I2npMessage {
+            id: rng.gen(),
+            expiration_ms,
+            body,
+        }
+    }
+
     /// Standard 16-byte header: type, id, expiration (ms), size, checksum.
     ///
     /// # Panics

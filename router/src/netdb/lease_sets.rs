@@ -23,14 +23,6 @@ pub struct LeaseSetTable {
 }
 
 impl LeaseSetTable {
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// The LeaseSet of `key`, unless it has expired.
     pub fn get(&self, key: &Hash, now: Instant) -> Option<&Arc<LeaseSet2>> {
         self.entries

@@ -493,11 +493,8 @@ impl TunnelManager {
     }
 
     fn send(&mut self, now: Instant, to: Hash, body: MessageBody) {
-        let msg = I2npMessage {
-            id: self.rng.gen(),
-            expiration_ms: (now + Duration::from_secs(60)).as_millis(),
-            body,
-        };
+        let expiration_ms = (now + Duration::from_secs(60)).as_millis();
+        let msg = I2npMessage::with_random_id(&mut self.rng, expiration_ms, body);
         self.actions.push_back(TunnelAction::Send { to, msg });
     }
 
@@ -567,14 +564,15 @@ impl TunnelManager {
             } => {
                 // Garlic-wrapped under the key and tag the creator derived for us, so the
                 // reply tunnel's gateway cannot read the build result.
-                let msg = match wrap::as_reply(&garlic.key, garlic.tag, msg.clone()) {
-                    Ok(g) => I2npMessage {
-                        id: self.rng.gen(),
-                        expiration_ms: msg.expiration_ms,
-                        body: MessageBody::Garlic(g),
-                    },
-                    Err(_) => msg,
+                let expiration_ms = msg.expiration_ms;
+                let Ok(garlic) = wrap::as_reply(&garlic.key, garlic.tag, msg) else {
+                    return; // a build reply always fits: the creator's build times out
                 };
+                let msg = I2npMessage::with_random_id(
+                    &mut self.rng,
+                    expiration_ms,
+                    MessageBody::Garlic(garlic),
+                );
                 let body = MessageBody::TunnelGateway(TunnelGateway {
                     tunnel_id: tunnel,
                     message: msg.encode(),
@@ -840,14 +838,14 @@ impl TunnelManager {
             pool.outbound[i].next_test = now + self.config.test_interval;
             let back = &pool.inbound[self.rng.gen_range(0..pool.inbound.len())];
             let msg_id: u32 = self.rng.gen();
-            let status = I2npMessage {
-                id: self.rng.gen(),
-                expiration_ms: (now + self.config.test_timeout).as_millis(),
-                body: MessageBody::DeliveryStatus(DeliveryStatus {
+            let status = I2npMessage::with_random_id(
+                &mut self.rng,
+                (now + self.config.test_timeout).as_millis(),
+                MessageBody::DeliveryStatus(DeliveryStatus {
                     msg_id,
                     timestamp_ms: now.as_millis(),
                 }),
-            };
+            );
             let delivery = Delivery::Tunnel {
                 tunnel: back.gateway_tunnel,
                 gateway: back.gateway,
