@@ -17,6 +17,10 @@ pub mod netdb;
 pub mod profile;
 pub mod time;
 pub mod tunnel;
+pub mod units;
+
+#[cfg(feature = "host")]
+pub mod host;
 
 mod router;
 

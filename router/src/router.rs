@@ -236,6 +236,11 @@ impl Router {
         &self.profiles
     }
 
+    /// Takes back profiles saved before a restart (see [`Profiles::encode`]).
+    pub fn restore_profiles(&mut self, saved: Profiles) {
+        self.profiles.merge(saved);
+    }
+
     /// Seeds the netDb with RouterInfos from outside the network (reseed); returns how
     /// many were new.
     pub fn bootstrap(

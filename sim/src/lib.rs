@@ -3,7 +3,7 @@
 //! The routers are the real `ramsons-router` core; the simulator supplies time, links
 //! and faults. Same scenario file + same seed = the same event trace, byte for byte.
 //!
-//! - [`scenario`]: the TOML scenario format; [`units`]: its quantities.
+//! - [`scenario`]: the TOML scenario format (its quantities are `ramsons_router::units`).
 //! - [`world`]: routers, links, faults and the event loop; [`queue`], [`net`], [`trace`].
 //! - [`metrics`]: records for `ramsons-analysis`; [`run`]: simulate and write a run folder.
 //! - [`bench`]: the scaling benchmark.
@@ -17,5 +17,4 @@ pub mod queue;
 pub mod run;
 pub mod scenario;
 pub mod trace;
-pub mod units;
 pub mod world;

@@ -138,7 +138,7 @@ fn real_main() -> Result<ExitCode> {
                 bail!("--sizes needs at least one size");
             }
             duration
-                .parse::<ramsons_sim::units::SimDuration>()
+                .parse::<ramsons_router::units::Span>()
                 .map_err(|e| anyhow::anyhow!("--duration: {e}"))?;
             let exe = std::env::current_exe().context("cannot find this executable")?;
             eprintln!("benchmarking sizes {sizes:?}, {duration} each (one process per size)");

@@ -95,7 +95,7 @@ fn region_latencies(topology: &Topology, local: Duration) -> Result<Vec<Vec<Dura
 mod tests {
     use super::*;
     use crate::scenario::RegionLink;
-    use crate::units::SimDuration;
+    use ramsons_router::units::Span;
     use rand::SeedableRng;
     use rand_chacha::ChaCha20Rng;
 
@@ -103,7 +103,7 @@ mod tests {
         RegionLink {
             from: from.into(),
             to: to.into(),
-            latency: SimDuration(Duration::from_millis(ms)),
+            latency: Span(Duration::from_millis(ms)),
         }
     }
 
@@ -138,7 +138,7 @@ mod tests {
     #[test]
     fn jitter_stays_within_bounds() {
         let network = Network {
-            jitter: SimDuration(Duration::from_millis(20)),
+            jitter: Span(Duration::from_millis(20)),
             ..Network::default()
         };
         let model = LinkModel::new(&network, None).expect("no topology");

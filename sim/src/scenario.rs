@@ -4,7 +4,7 @@
 //! ignored setting. Errors name the file, the field and what was expected; a scenario is
 //! fully checked before anything is written.
 
-use crate::units::{Bandwidth, SimDuration, UtcTime};
+use ramsons_router::units::{Bandwidth, Span, UtcTime};
 use ramsons_router::netdb::NetDbConfig;
 use ramsons_router::profile::{HopOrder, SelectionRules, Tier};
 use ramsons_router::tunnel::TunnelConfig;
@@ -65,16 +65,16 @@ pub struct General {
     /// Seeds every random choice of the run.
     pub seed: u64,
     /// Simulated time at which the run ends.
-    pub stop_time: SimDuration,
+    pub stop_time: Span,
     /// Metrics ignore what happens before this.
     #[serde(default)]
-    pub warmup: SimDuration,
+    pub warmup: Span,
     /// The simulated UTC clock at time zero (routing keys rotate at UTC midnight).
     #[serde(default = "default_start")]
     pub start: UtcTime,
     /// Period of time-series metrics (coverage, store counts).
     #[serde(default = "default_sample_interval")]
-    pub sample_interval: SimDuration,
+    pub sample_interval: Span,
     /// I2P network id of every simulated router.
     #[serde(default = "default_net_id")]
     pub net_id: u8,
@@ -84,8 +84,8 @@ fn default_start() -> UtcTime {
     UtcTime(1_767_225_600) // 2026-01-01T00:00:00Z
 }
 
-fn default_sample_interval() -> SimDuration {
-    SimDuration(Duration::from_secs(60))
+fn default_sample_interval() -> Span {
+    Span(Duration::from_secs(60))
 }
 
 fn default_net_id() -> u8 {
@@ -98,10 +98,10 @@ fn default_net_id() -> u8 {
 pub struct Network {
     /// One-way latency between routers in the same region (or everywhere, without a topology).
     #[serde(default = "default_latency")]
-    pub latency: SimDuration,
+    pub latency: Span,
     /// Each message's latency varies uniformly by up to this much either way.
     #[serde(default)]
-    pub jitter: SimDuration,
+    pub jitter: Span,
     /// Probability that a message is lost.
     #[serde(default)]
     pub loss: f64,
@@ -110,8 +110,8 @@ pub struct Network {
     pub bandwidth: Bandwidth,
 }
 
-fn default_latency() -> SimDuration {
-    SimDuration(Duration::from_millis(50))
+fn default_latency() -> Span {
+    Span(Duration::from_millis(50))
 }
 
 fn default_bandwidth() -> Bandwidth {
@@ -122,7 +122,7 @@ impl Default for Network {
     fn default() -> Self {
         Self {
             latency: default_latency(),
-            jitter: SimDuration::default(),
+            jitter: Span::default(),
             loss: 0.0,
             bandwidth: default_bandwidth(),
         }
@@ -144,7 +144,7 @@ pub struct Topology {
 pub struct RegionLink {
     pub from: String,
     pub to: String,
-    pub latency: SimDuration,
+    pub latency: Span,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -173,17 +173,17 @@ pub struct RouterGroup {
     pub region: Option<String>,
     /// When the group starts; its routers start spread over `start_spread` from then.
     #[serde(default)]
-    pub start: SimDuration,
+    pub start: Span,
     #[serde(default = "default_start_spread")]
-    pub start_spread: SimDuration,
+    pub start_spread: Span,
 }
 
 fn default_bandwidth_class() -> char {
     'O'
 }
 
-fn default_start_spread() -> SimDuration {
-    SimDuration(Duration::from_secs(60))
+fn default_start_spread() -> Span {
+    Span(Duration::from_secs(60))
 }
 
 impl RouterGroup {
@@ -251,15 +251,15 @@ impl Default for Workload {
 #[serde(deny_unknown_fields)]
 pub struct Churn {
     pub group: String,
-    pub mean_uptime: SimDuration,
-    pub mean_downtime: SimDuration,
+    pub mean_uptime: Span,
+    pub mean_downtime: Span,
 }
 
 /// A fault or change at a point in simulated time.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(try_from = "EventSpec")]
 pub struct ScenarioEvent {
-    pub at: SimDuration,
+    pub at: Span,
     pub action: Action,
 }
 
@@ -269,7 +269,7 @@ pub enum Action {
     Join {
         group: String,
         count: u32,
-        spread: SimDuration,
+        spread: Span,
     },
     /// Online routers of a group leave for good (mass withdrawal).
     Withdraw { group: String, amount: Amount },
@@ -277,7 +277,7 @@ pub enum Action {
     Crash {
         group: String,
         amount: Amount,
-        down: Option<SimDuration>,
+        down: Option<Span>,
     },
     /// The online routers split in two sides that cannot reach each other: the routers
     /// of `group`, or a random `fraction` of them, on one side.
@@ -312,13 +312,13 @@ impl Amount {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EventSpec {
-    at: SimDuration,
+    at: Span,
     action: ActionKind,
     group: Option<String>,
     count: Option<u32>,
     fraction: Option<f64>,
-    spread: Option<SimDuration>,
-    down: Option<SimDuration>,
+    spread: Option<Span>,
+    down: Option<Span>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -424,22 +424,22 @@ impl TryFrom<EventSpec> for ScenarioEvent {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetDbOverrides {
-    pub lookup_peer_timeout: Option<SimDuration>,
+    pub lookup_peer_timeout: Option<Span>,
     pub lookup_max_peers: Option<usize>,
     pub flood_redundancy: Option<usize>,
-    pub republish_interval: Option<SimDuration>,
-    pub verify_delay: Option<SimDuration>,
-    pub explore_interval_fast: Option<SimDuration>,
-    pub explore_interval_slow: Option<SimDuration>,
+    pub republish_interval: Option<Span>,
+    pub verify_delay: Option<Span>,
+    pub explore_interval_fast: Option<Span>,
+    pub explore_interval_slow: Option<Span>,
     pub explore_target: Option<usize>,
-    pub router_expiry: Option<SimDuration>,
-    pub floodfill_expiry: Option<SimDuration>,
-    pub next_day_flood_window: Option<SimDuration>,
+    pub router_expiry: Option<Span>,
+    pub floodfill_expiry: Option<Span>,
+    pub next_day_flood_window: Option<Span>,
 }
 
 impl NetDbOverrides {
     pub fn apply(&self, config: &mut NetDbConfig) {
-        let d = |o: Option<SimDuration>, field: &mut Duration| {
+        let d = |o: Option<Span>, field: &mut Duration| {
             if let Some(v) = o {
                 *field = v.0;
             }

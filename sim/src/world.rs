@@ -12,7 +12,7 @@ use crate::net::LinkModel;
 use crate::queue::EventQueue;
 use crate::scenario::{Action, Amount, PartitionSide, Role, Scenario};
 use crate::trace::TraceHasher;
-use crate::units::Bandwidth;
+use ramsons_router::units::Bandwidth;
 use ramsons_analysis::records::CoverageRecord;
 use ramsons_analysis::records::DeliveryRecord;
 use ramsons_router::client::{ClientConfig, ClientEvent, DestinationId, SendFailure};

@@ -23,6 +23,15 @@ pub struct LeaseSetTable {
 }
 
 impl LeaseSetTable {
+    /// LeaseSets held, expired ones included until the next expiry pass.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// The LeaseSet of `key`, unless it has expired.
     pub fn get(&self, key: &Hash, now: Instant) -> Option<&Arc<LeaseSet2>> {
         self.entries

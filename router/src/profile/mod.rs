@@ -166,6 +166,49 @@ impl PeerProfile {
     pub fn last_heard(&self) -> Instant {
         self.last_heard
     }
+
+    /// Every counter, in the fixed order of the saved format.
+    fn counters(&self) -> impl Iterator<Item = &DecayingCounter> {
+        self.accepted
+            .iter()
+            .chain(&self.rejected)
+            .chain(&self.failed)
+            .chain([&self.recent_ok, &self.recent_failed])
+    }
+
+    /// One record of [`Profiles::encode`].
+    fn decode(record: &[u8; RECORD_LEN]) -> Option<(Hash, PeerProfile)> {
+        let word = |at: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&record[at..at + 8]);
+            u64::from_be_bytes(b)
+        };
+        let mut hash = [0u8; 32];
+        hash.copy_from_slice(&record[..32]);
+        let mut counters = [DecayingCounter::default(); COUNTERS];
+        for (i, counter) in counters.iter_mut().enumerate() {
+            let at = 32 + i * DecayingCounter::ENCODED_LEN;
+            *counter = DecayingCounter::from_parts(word(at), word(at + 8))?;
+        }
+        let tail = 32 + COUNTERS * DecayingCounter::ENCODED_LEN;
+        let response = f64::from_bits(word(tail));
+        let response_ms = match response {
+            r if r == -1.0 => None,
+            r if r.is_finite() && r >= 0.0 => Some(r),
+            _ => return None,
+        };
+        let [a0, a1, a2, r0, r1, r2, f0, f1, f2, recent_ok, recent_failed] = counters;
+        let profile = PeerProfile {
+            accepted: [a0, a1, a2],
+            rejected: [r0, r1, r2],
+            failed: [f0, f1, f2],
+            recent_ok,
+            recent_failed,
+            response_ms,
+            last_heard: Instant::from_micros(word(tail + 8)),
+        };
+        Some((Hash::from(hash), profile))
+    }
 }
 
 /// The profiles of every peer this router has dealt with.
@@ -206,6 +249,70 @@ impl Profiles {
     pub fn forget_before(&mut self, before: Instant) {
         self.peers.retain(|_, p| p.last_heard >= before);
     }
+
+    /// Restores profiles saved by [`Profiles::encode`], e.g. after a restart; peers we
+    /// already know keep their in-memory profile.
+    pub fn merge(&mut self, saved: Profiles) {
+        for (peer, profile) in saved.peers {
+            self.peers.entry(peer).or_insert(profile);
+        }
+    }
+
+    /// The profiles as bytes, for the real router's data directory: a magic and version,
+    /// the count, then one fixed-size record per peer (our own format; I2P does not
+    /// specify profile storage).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 + self.peers.len() * RECORD_LEN);
+        out.extend_from_slice(PROFILES_MAGIC);
+        out.extend_from_slice(&(self.peers.len() as u32).to_be_bytes());
+        for (peer, p) in &self.peers {
+            out.extend_from_slice(peer.as_bytes());
+            for counter in p.counters() {
+                counter.emit(&mut out);
+            }
+            out.extend_from_slice(&p.response_ms.unwrap_or(-1.0).to_bits().to_be_bytes());
+            out.extend_from_slice(&p.last_heard.as_micros().to_be_bytes());
+        }
+        out
+    }
+
+    /// Parses what [`Profiles::encode`] wrote; any damage is an error, never a panic or
+    /// a half-read table.
+    pub fn decode(bytes: &[u8]) -> Result<Profiles, ProfilesError> {
+        let rest = bytes
+            .strip_prefix(PROFILES_MAGIC.as_slice())
+            .ok_or(ProfilesError::Magic)?;
+        let (count, mut rest) = rest.split_first_chunk::<4>().ok_or(ProfilesError::Length)?;
+        let count = u32::from_be_bytes(*count) as usize;
+        if rest.len() != count.checked_mul(RECORD_LEN).ok_or(ProfilesError::Length)? {
+            return Err(ProfilesError::Length);
+        }
+        let mut peers = BTreeMap::new();
+        while let Some((record, tail)) = rest.split_first_chunk::<RECORD_LEN>() {
+            rest = tail;
+            let (peer, profile) = PeerProfile::decode(record).ok_or(ProfilesError::Value)?;
+            peers.insert(peer, profile);
+        }
+        Ok(Profiles { peers })
+    }
+}
+
+/// `encode`'s magic: "ramsons profiles", format 1.
+const PROFILES_MAGIC: &[u8; 4] = b"RPF1";
+
+/// Hash, eleven counters, the smoothed response time and the last-heard instant.
+const RECORD_LEN: usize = 32 + COUNTERS * DecayingCounter::ENCODED_LEN + 8 + 8;
+const COUNTERS: usize = 11;
+
+/// Why saved profiles could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ProfilesError {
+    #[error("not a ramsons profiles file (bad magic or version)")]
+    Magic,
+    #[error("profiles file has the wrong length for its record count (truncated?)")]
+    Length,
+    #[error("profiles file holds an impossible value (corrupt?)")]
+    Value,
 }
 
 #[cfg(test)]
@@ -216,6 +323,51 @@ mod tests {
 
     fn secs(s: u64) -> Duration {
         Duration::from_secs(s)
+    }
+
+    fn sample_profiles() -> Profiles {
+        let mut profiles = Profiles::new();
+        let observations = [
+            Observation::BuildAccepted,
+            Observation::BuildRejected,
+            Observation::BuildTimedOut,
+            Observation::TunnelTestPassed(Duration::from_millis(420)),
+            Observation::LookupTimedOut,
+        ];
+        for (i, observation) in observations.into_iter().enumerate() {
+            let peer = Hash::from([i as u8 % 3; 32]);
+            profiles.record(T0 + secs(i as u64 * 7), peer, observation);
+        }
+        profiles
+    }
+
+    #[test]
+    fn saved_profiles_decay_on_as_if_never_saved() {
+        let profiles = sample_profiles();
+        let bytes = profiles.encode();
+        let restored = Profiles::decode(&bytes).expect("own encoding decodes");
+        assert_eq!(restored.encode(), bytes);
+        let later = T0 + secs(1800);
+        for ((a, p), (b, q)) in profiles.iter().zip(restored.iter()) {
+            assert_eq!(a, b);
+            assert_eq!(p.capacity(later), q.capacity(later));
+            assert_eq!(p.speed(), q.speed());
+            assert_eq!(p.is_failing(later), q.is_failing(later));
+        }
+    }
+
+    #[test]
+    fn damaged_profiles_are_errors() {
+        let bytes = sample_profiles().encode();
+        assert!(matches!(Profiles::decode(b"nope"), Err(ProfilesError::Magic)));
+        assert!(matches!(Profiles::decode(&bytes[..bytes.len() - 1]), Err(ProfilesError::Length)));
+        let mut nan = bytes.clone();
+        // The first counter's value of the first record becomes NaN.
+        nan[8 + 32..8 + 40].copy_from_slice(&f64::NAN.to_bits().to_be_bytes());
+        assert!(matches!(Profiles::decode(&nan), Err(ProfilesError::Value)));
+        for cut in 0..bytes.len() {
+            assert!(Profiles::decode(&bytes[..cut]).is_err());
+        }
     }
 
     #[test]

@@ -31,6 +31,26 @@ impl DecayingCounter {
         self.value = self.value(now, half_life) + amount;
         self.at = self.at.max(now);
     }
+
+    /// Bytes written by [`DecayingCounter::emit`].
+    pub(crate) const ENCODED_LEN: usize = 16;
+
+    /// The raw state (value as IEEE bits, then the instant), so a saved profile decays
+    /// on exactly as it would have in memory.
+    pub(crate) fn emit(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.value.to_bits().to_be_bytes());
+        out.extend_from_slice(&self.at.as_micros().to_be_bytes());
+    }
+
+    /// The inverse of [`DecayingCounter::emit`]; `None` for a value no counter can hold
+    /// (negative, infinite or NaN), so a corrupt file cannot poison tier sorting.
+    pub(crate) fn from_parts(value_bits: u64, at_micros: u64) -> Option<DecayingCounter> {
+        let value = f64::from_bits(value_bits);
+        (value.is_finite() && value >= 0.0).then_some(DecayingCounter {
+            value,
+            at: Instant::from_micros(at_micros),
+        })
+    }
 }
 
 /// `value` after `elapsed`: halved once per whole half-life, then linearly towards the

@@ -1,9 +1,11 @@
-//! Quantities written as strings in scenario files: `"50 ms"`, `"10 min"`, `"1 Mbit"`.
+//! Quantities written as text in scenario and configuration files: `"50 ms"`,
+//! `"10 min"`, `"1 Mbit"`, `"2026-11-21T22:00:00Z"`.
 //!
-//! Each type deserialises from a string and fails with a message that says what was
-//! expected, so that a scenario error names the field and the accepted forms.
+//! Each type parses from a string and fails with a message that says what was expected,
+//! so that a file's error names the field and the accepted forms. With the `serde`
+//! feature they (de)serialise as those strings; the simulator's scenarios and the real
+//! router's configuration share them.
 
-use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
@@ -19,12 +21,16 @@ fn split_number(s: &str) -> Option<(f64, &str)> {
     (value.is_finite() && value >= 0.0).then_some((value, s[end..].trim()))
 }
 
-/// A span of simulated time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct SimDuration(pub Duration);
+/// A span of (simulated or real) time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "String", into = "String")
+)]
+pub struct Span(pub Duration);
 
-impl FromStr for SimDuration {
+impl FromStr for Span {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
@@ -44,12 +50,12 @@ impl FromStr for SimDuration {
             _ => return Err(expected()),
         };
         Duration::try_from_secs_f64(seconds)
-            .map(SimDuration)
+            .map(Span)
             .map_err(|_| expected())
     }
 }
 
-impl TryFrom<String> for SimDuration {
+impl TryFrom<String> for Span {
     type Error = String;
 
     fn try_from(s: String) -> Result<Self, String> {
@@ -57,13 +63,13 @@ impl TryFrom<String> for SimDuration {
     }
 }
 
-impl From<SimDuration> for String {
-    fn from(d: SimDuration) -> String {
+impl From<Span> for String {
+    fn from(d: Span) -> String {
         d.to_string()
     }
 }
 
-impl fmt::Display for SimDuration {
+impl fmt::Display for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let micros = self.0.as_micros();
         for (unit, size) in [
@@ -81,8 +87,12 @@ impl fmt::Display for SimDuration {
 }
 
 /// A link rate, in bits per second.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "String", into = "String")
+)]
 pub struct Bandwidth(pub u64);
 
 impl Bandwidth {
@@ -152,8 +162,12 @@ impl fmt::Display for Bandwidth {
 }
 
 /// A UTC instant written as `"2026-11-21T22:00:00Z"`, seconds since the epoch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "String", into = "String")
+)]
 pub struct UtcTime(pub u64);
 
 impl FromStr for UtcTime {
@@ -222,7 +236,7 @@ impl From<UtcTime> for String {
 
 impl fmt::Display for UtcTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let date = ramsons_router::time::Instant::from_secs(self.0).utc_date_string();
+        let date = crate::time::Instant::from_secs(self.0).utc_date_string();
         let secs = self.0 % 86_400;
         write!(
             f,
@@ -244,30 +258,30 @@ mod tests {
     #[test]
     fn durations_parse_with_and_without_space() {
         assert_eq!(
-            "50 ms".parse::<SimDuration>(),
-            Ok(SimDuration(Duration::from_millis(50)))
+            "50 ms".parse::<Span>(),
+            Ok(Span(Duration::from_millis(50)))
         );
         assert_eq!(
-            "10min".parse::<SimDuration>(),
-            Ok(SimDuration(Duration::from_secs(600)))
+            "10min".parse::<Span>(),
+            Ok(Span(Duration::from_secs(600)))
         );
         assert_eq!(
-            "1.5 h".parse::<SimDuration>(),
-            Ok(SimDuration(Duration::from_secs(5400)))
+            "1.5 h".parse::<Span>(),
+            Ok(Span(Duration::from_secs(5400)))
         );
         assert!("fast"
-            .parse::<SimDuration>()
+            .parse::<Span>()
             .unwrap_err()
             .contains("expected a duration"));
-        assert!("10 parsecs".parse::<SimDuration>().is_err());
-        assert!("-1 s".parse::<SimDuration>().is_err());
+        assert!("10 parsecs".parse::<Span>().is_err());
+        assert!("-1 s".parse::<Span>().is_err());
     }
 
     #[test]
     fn durations_display_round_trips() {
         for s in ["2 h", "90 min", "45 s", "250 ms", "7 us"] {
-            let d: SimDuration = s.parse().expect("valid duration");
-            assert_eq!(d.to_string().parse::<SimDuration>(), Ok(d));
+            let d: Span = s.parse().expect("valid duration");
+            assert_eq!(d.to_string().parse::<Span>(), Ok(d));
         }
     }
 

@@ -1,0 +1,259 @@
+//! `router.toml`: the real router's configuration file.
+//!
+//! Every field has a default, so an empty file is a working (non-floodfill, main
+//! network) router listening on `127.0.0.1:12345`. Unknown fields are errors, so a typo
+//! never silently falls back to a default.
+
+use crate::client::ClientConfig;
+use crate::netdb::NetDbConfig;
+use crate::tunnel::TunnelConfig;
+use crate::units::Span;
+use crate::RouterConfig;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What `ramsons-router run --config router.toml` reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HostConfig {
+    /// Keys, netDb and profiles live here. Relative paths are relative to the
+    /// configuration file's folder.
+    pub data_dir: PathBuf,
+    /// 2 is the I2P main network; anything else is a private network (testnets).
+    pub net_id: u8,
+    /// Serve the netDb as a floodfill.
+    pub floodfill: bool,
+    /// Bandwidth class letter published in `caps` (K, L, M, N, O, P or X).
+    pub bandwidth_class: char,
+    /// Where NTCP2 listens.
+    pub listen: SocketAddr,
+    /// The address published in our RouterInfo, when it differs from `listen` (behind
+    /// a port forward, or when listening on 0.0.0.0).
+    pub publish: Option<SocketAddr>,
+    /// Open NTCP2 sessions at most (in and out); new inbound ones are refused beyond it.
+    pub max_connections: usize,
+    /// A session with no traffic either way for this long is closed.
+    pub idle_timeout: Span,
+    /// A folder of RouterInfo files (`*.dat`, any depth) or one RouterInfo file, read at
+    /// every start: the reseed for networks without an internet reseed.
+    pub bootstrap: Option<PathBuf>,
+    /// The status page (HTML at `/`, JSON at `/status.json`); loopback only by default.
+    /// Leave out to have none.
+    pub status: Option<SocketAddr>,
+    /// How often the netDb and profiles are written to the data directory.
+    pub save_interval: Span,
+    pub tunnels: TunnelsSection,
+}
+
+/// `[tunnels]`: our own tunnels and taking part in others'.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TunnelsSection {
+    /// Off: a netDb-only router that neither builds nor joins tunnels.
+    pub enabled: bool,
+    pub exploratory_hops: usize,
+    pub exploratory_tunnels: usize,
+    pub client_hops: usize,
+    pub client_tunnels: usize,
+    /// Allow two hops of one tunnel in the same /16. Needed on a loopback testnet,
+    /// where every router is 127.0.0.1; never on a real network.
+    pub allow_same_subnet: bool,
+    /// Tunnels we take part in for others, at most.
+    pub max_participating: usize,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("ramsons-data"),
+            net_id: 2,
+            floodfill: false,
+            bandwidth_class: 'O',
+            listen: SocketAddr::from(([127, 0, 0, 1], 12345)),
+            publish: None,
+            max_connections: 200,
+            idle_timeout: Span(Duration::from_secs(5 * 60)),
+            bootstrap: None,
+            status: Some(SocketAddr::from(([127, 0, 0, 1], 7070))),
+            save_interval: Span(Duration::from_secs(5 * 60)),
+            tunnels: TunnelsSection::default(),
+        }
+    }
+}
+
+impl Default for TunnelsSection {
+    fn default() -> Self {
+        let tunnels = TunnelConfig::default();
+        let clients = ClientConfig::default();
+        Self {
+            enabled: true,
+            exploratory_hops: tunnels.exploratory_hops,
+            exploratory_tunnels: tunnels.exploratory_tunnels,
+            client_hops: clients.hops,
+            client_tunnels: clients.tunnels,
+            allow_same_subnet: false,
+            max_participating: tunnels.max_participating,
+        }
+    }
+}
+
+/// A configuration file that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl HostConfig {
+    /// Reads and checks `path`; `data_dir` and `bootstrap` become relative to its folder.
+    pub fn load(path: &Path) -> Result<HostConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut config = Self::parse(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_owned(),
+            message,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.data_dir = base.join(&config.data_dir);
+        config.bootstrap = config.bootstrap.map(|b| base.join(b));
+        Ok(config)
+    }
+
+    /// Parses and checks a configuration text; the message names the field at fault.
+    pub fn parse(text: &str) -> Result<HostConfig, String> {
+        let config: HostConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// The configuration as TOML, every field written out (what `init` puts on disk).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# cannot write configuration: {e}\n"))
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if !"KLMNOPX".contains(self.bandwidth_class) {
+            return Err(format!(
+                "bandwidth_class must be one of K L M N O P X, got {:?}",
+                self.bandwidth_class
+            ));
+        }
+        if self.net_id == 0 {
+            return Err("net_id must be 1 or more (2 is the main network)".into());
+        }
+        let published = self.published_address();
+        if published.ip().is_unspecified() || published.port() == 0 {
+            return Err(format!(
+                "cannot publish {published}: set `publish` to the address peers should dial \
+                 (listen is {})",
+                self.listen
+            ));
+        }
+        if self.max_connections == 0 {
+            return Err("max_connections must be at least 1".into());
+        }
+        let t = &self.tunnels;
+        if !(1..=7).contains(&t.exploratory_hops) || !(1..=7).contains(&t.client_hops) {
+            return Err("tunnel hops must be between 1 and 7".into());
+        }
+        if !(1..=16).contains(&t.exploratory_tunnels) || !(1..=16).contains(&t.client_tunnels) {
+            return Err("tunnel counts must be between 1 and 16".into());
+        }
+        Ok(())
+    }
+
+    /// The NTCP2 address we put in our RouterInfo.
+    pub fn published_address(&self) -> SocketAddr {
+        self.publish.unwrap_or(self.listen)
+    }
+
+    /// The core's configuration; `addresses` are the transport's to fill in.
+    pub fn router_config(&self) -> RouterConfig {
+        let t = &self.tunnels;
+        let same_subnet = |mut rules: crate::profile::SelectionRules| {
+            rules.distinct_slash16 &= !t.allow_same_subnet;
+            rules
+        };
+        let tunnels = t.enabled.then(|| {
+            let defaults = TunnelConfig::default();
+            TunnelConfig {
+                exploratory_hops: t.exploratory_hops,
+                exploratory_tunnels: t.exploratory_tunnels,
+                exploratory_selection: same_subnet(defaults.exploratory_selection.clone()),
+                max_participating: t.max_participating,
+                ..defaults
+            }
+        });
+        let client_defaults = ClientConfig::default();
+        RouterConfig {
+            floodfill: self.floodfill,
+            net_id: self.net_id,
+            bandwidth_class: self.bandwidth_class,
+            addresses: Vec::new(),
+            netdb: NetDbConfig::default(),
+            tunnels,
+            clients: ClientConfig {
+                hops: t.client_hops,
+                tunnels: t.client_tunnels,
+                selection: same_subnet(client_defaults.selection),
+            },
+            ..RouterConfig::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_file_is_the_defaults() {
+        assert_eq!(HostConfig::parse(""), Ok(HostConfig::default()));
+    }
+
+    #[test]
+    fn written_configuration_reads_back() {
+        let config = HostConfig {
+            floodfill: true,
+            net_id: 7,
+            publish: Some("10.0.0.5:4000".parse().expect("address")),
+            bootstrap: Some("seeds".into()),
+            ..HostConfig::default()
+        };
+        assert_eq!(HostConfig::parse(&config.to_toml()), Ok(config));
+    }
+
+    #[test]
+    fn mistakes_name_the_field() {
+        let typo = HostConfig::parse("flodfill = true").expect_err("unknown field");
+        assert!(typo.contains("flodfill"), "{typo}");
+        let class = HostConfig::parse("bandwidth_class = 'Z'").expect_err("bad class");
+        assert!(class.contains("bandwidth_class"), "{class}");
+        let listen = HostConfig::parse("listen = '0.0.0.0:4000'").expect_err("unpublishable");
+        assert!(listen.contains("publish"), "{listen}");
+        let idle = HostConfig::parse("idle_timeout = 'soon'").expect_err("bad duration");
+        assert!(idle.contains("expected a duration"), "{idle}");
+    }
+
+    #[test]
+    fn testnets_may_share_a_subnet() {
+        let config =
+            HostConfig::parse("[tunnels]\nallow_same_subnet = true").expect("valid config");
+        let router = config.router_config();
+        assert!(!router.clients.selection.distinct_slash16);
+        let tunnels = router.tunnels.expect("tunnels on by default");
+        assert!(!tunnels.exploratory_selection.distinct_slash16);
+        assert!(HostConfig::default().router_config().clients.selection.distinct_slash16);
+    }
+}

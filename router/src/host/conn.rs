@@ -1,0 +1,154 @@
+//! One NTCP2 connection: a task that moves bytes between a socket and a sans-IO
+//! [`Session`], and messages between the session and the router task.
+
+use super::clock::Clock;
+use super::Traffic;
+use crate::data::{Hash, RouterInfo};
+use crate::i2np::I2npMessage;
+use crate::transport::ntcp2::{Session, SessionEvent, TerminationReason};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio::time::sleep_until;
+
+/// Identifies a connection for its lifetime (peer hashes are only known after the
+/// handshake, and a peer may have two connections for a moment).
+pub(super) type ConnId = u64;
+
+/// What the router task tells a connection.
+#[derive(Debug)]
+pub(super) enum ConnCommand {
+    Send(I2npMessage),
+    Close(TerminationReason),
+}
+
+/// What a connection tells the router task.
+#[derive(Debug)]
+pub(super) struct ConnEvent {
+    pub id: ConnId,
+    pub kind: ConnEventKind,
+}
+
+#[derive(Debug)]
+pub(super) enum ConnEventKind {
+    /// The handshake completed. Inbound sessions carry the peer's verified RouterInfo.
+    Established {
+        peer: Hash,
+        info: Option<Arc<RouterInfo>>,
+    },
+    Message(I2npMessage),
+    /// The peer sent its (verified) RouterInfo in the data phase.
+    RouterInfo(Arc<RouterInfo>),
+    /// The connection is gone; always the last event of a connection.
+    Closed { reason: String },
+}
+
+/// How the connection task is wired to the rest of the driver.
+#[derive(Debug, Clone)]
+pub(super) struct ConnContext {
+    pub clock: Clock,
+    pub idle_timeout: Duration,
+    pub events: mpsc::UnboundedSender<ConnEvent>,
+    pub traffic: Arc<Traffic>,
+}
+
+/// Runs one connection to its end. `session` is fresh (dialling or accepting); the task
+/// reports `Closed` exactly once, whatever ends it.
+pub(super) async fn run<S>(
+    id: ConnId,
+    mut stream: S,
+    mut session: Session,
+    mut commands: mpsc::UnboundedReceiver<ConnCommand>,
+    ctx: ConnContext,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let send = |kind| {
+        // The router task outlives every connection, except at shutdown when nobody
+        // needs the event any more.
+        let _ = ctx.events.send(ConnEvent { id, kind });
+    };
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut idle_deadline = tokio::time::Instant::now() + ctx.idle_timeout;
+    let mut closed: Option<String> = None;
+    loop {
+        if let Err(e) = flush(&mut stream, &mut session, &ctx).await {
+            closed.get_or_insert_with(|| format!("write failed: {e}"));
+        }
+        while let Some(event) = session.poll_event() {
+            match event {
+                SessionEvent::Established { peer, info } => {
+                    send(ConnEventKind::Established { peer, info })
+                }
+                SessionEvent::Message(msg) => send(ConnEventKind::Message(msg)),
+                SessionEvent::RouterInfo(info) => send(ConnEventKind::RouterInfo(info)),
+                SessionEvent::Closed { reason } => {
+                    closed.get_or_insert_with(|| format!("{reason:?}"));
+                }
+            }
+        }
+        if closed.is_some() || session.is_closed() {
+            break;
+        }
+        let handshake_deadline = session.poll_timeout().map(|at| ctx.clock.deadline(at));
+        tokio::select! {
+            read = stream.read(&mut buf) => {
+                let now = ctx.clock.now();
+                match read {
+                    Ok(0) => closed = Some("peer closed the connection".into()),
+                    Ok(n) => {
+                        ctx.traffic.received.fetch_add(n as u64, Ordering::Relaxed);
+                        idle_deadline = tokio::time::Instant::now() + ctx.idle_timeout;
+                        // An error also arrives as a Closed event, with its reason.
+                        let _ = session.handle_input(now, &buf[..n]);
+                    }
+                    Err(e) => closed = Some(format!("read failed: {e}")),
+                }
+            }
+            command = commands.recv() => match command {
+                Some(ConnCommand::Send(msg)) => {
+                    idle_deadline = tokio::time::Instant::now() + ctx.idle_timeout;
+                    session.send(&msg);
+                }
+                Some(ConnCommand::Close(reason)) => session.close(ctx.clock.now(), reason),
+                None => session.close(ctx.clock.now(), TerminationReason::RouterShutdown),
+            },
+            () = sleep_until(handshake_deadline.unwrap_or(idle_deadline)),
+                if handshake_deadline.is_some() => {
+                session.handle_timeout(ctx.clock.now());
+            }
+            () = sleep_until(idle_deadline) => {
+                session.close(ctx.clock.now(), TerminationReason::IdleTimeout);
+            }
+        }
+    }
+    // Whatever the session still has to say (a Termination block) goes out before the
+    // socket closes; errors no longer matter.
+    let _ = flush(&mut stream, &mut session, &ctx).await;
+    let _ = stream.shutdown().await;
+    send(ConnEventKind::Closed {
+        reason: closed.unwrap_or_else(|| "closed".into()),
+    });
+}
+
+/// Writes everything the session has queued.
+async fn flush<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    session: &mut Session,
+    ctx: &ConnContext,
+) -> std::io::Result<()> {
+    let mut wrote = false;
+    while let Some(bytes) = session.poll_transmit() {
+        stream.write_all(&bytes).await?;
+        ctx.traffic
+            .sent
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        wrote = true;
+    }
+    if wrote {
+        stream.flush().await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,601 @@
+//! The tokio driver: the sans-IO [`Router`] on real (or turmoil's) sockets.
+//!
+//! One task owns the router and everything that changes with it; each NTCP2 connection is
+//! a task of its own ([`conn`]) that owns its socket and [`Session`] and talks to the
+//! router task over channels. The router task is the loop the core contract describes:
+//! feed an input, drain [`Router::poll_output`] until it names the next timeout, wait for
+//! the next input or that timeout.
+//!
+//! - [`config`]: `router.toml`.
+//! - [`datadir`]: keys, netDb and profiles on disk, written atomically.
+//! - [`net`]: tokio's or turmoil's sockets.
+//! - [`clock`]: the core's UNIX-time [`Instant`] from tokio's clock.
+//! - [`status`]: the status page.
+
+pub mod clock;
+pub mod config;
+mod conn;
+pub mod datadir;
+pub mod net;
+pub mod status;
+
+pub use clock::Clock;
+pub use config::{ConfigError, HostConfig};
+pub use datadir::{DataDir, DataDirError};
+pub use net::{Network, Tokio};
+pub use status::Status;
+
+use crate::data::{Hash, RouterInfo};
+use crate::i2np::I2npMessage;
+use crate::netdb::NetDbEvent;
+use crate::profile::Tier;
+use crate::time::Instant;
+use crate::transport::ntcp2::{LocalRouter, Ntcp2Keys, Ntcp2Peer, Session, TerminationReason};
+use crate::tunnel::{BuildOutcome, PoolId, TunnelEvent};
+use crate::{Event, Output, Router};
+use conn::{ConnCommand, ConnContext, ConnEvent, ConnEventKind, ConnId};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tracing::{debug, info, warn};
+
+/// How long a dial may take before the peer counts as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long connections get to send their Termination at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+const STATUS_REFRESH: Duration = Duration::from_secs(1);
+
+/// Why the router could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Bytes moved by all connections (for the status page's bandwidth).
+#[derive(Debug, Default)]
+pub(crate) struct Traffic {
+    received: AtomicU64,
+    sent: AtomicU64,
+}
+
+/// Where the driver's randomness and time come from. A real router takes
+/// [`Start::system`]; tests pin both so that runs repeat.
+#[derive(Debug)]
+pub struct Start {
+    pub clock: Clock,
+    pub rng: ChaCha20Rng,
+}
+
+impl Start {
+    /// The system clock, and a generator seeded once from the operating system (the
+    /// core contract's "the real router seeds it from the OS once at start").
+    pub fn system() -> Start {
+        let mut seed = [0u8; 32];
+        rand::rngs::OsRng.fill(&mut seed);
+        Start {
+            clock: Clock::system(),
+            rng: ChaCha20Rng::from_seed(seed),
+        }
+    }
+}
+
+/// A router that has opened its data directory and bound its sockets; [`Host::run`]
+/// runs it.
+#[derive(Debug)]
+pub struct Host<N: Network> {
+    driver: Driver<N>,
+    listener: N::Listener,
+    status_listener: Option<N::Listener>,
+}
+
+impl<N: Network> Host<N> {
+    /// Opens the data directory (creating keys on first start), loads the saved netDb,
+    /// profiles and bootstrap RouterInfos, and binds the NTCP2 and status sockets.
+    pub async fn start(config: HostConfig, net: N, start: Start) -> Result<Host<N>, HostError> {
+        let Start { clock, mut rng } = start;
+        let now = clock.now();
+        let data = DataDir::open(&config.data_dir)?;
+        let keys = data.router_keys(&mut rng)?;
+        let ntcp2 = data.ntcp2_keys(&mut rng)?;
+
+        let bind = |addr| async move {
+            net.bind(addr)
+                .await
+                .map_err(|source| HostError::Bind { addr, source })
+        };
+        let listener = bind(config.listen).await?;
+        let status_listener = match config.status {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
+
+        let mut router_config = config.router_config();
+        router_config.addresses = vec![ntcp2.router_address(config.published_address())];
+        let router_rng = ChaCha20Rng::from_seed(rng.gen());
+        let mut router = Router::new(router_config, keys, router_rng, now);
+        match data.load_profiles() {
+            Ok(profiles) => router.restore_profiles(profiles),
+            Err(e) => warn!("ignoring saved profiles: {e}"),
+        }
+        let mut infos = data.load_netdb();
+        if let Some(path) = &config.bootstrap {
+            let boot = datadir::read_router_infos(path);
+            infos.infos.extend(boot.infos);
+            infos.rejected.extend(boot.rejected);
+        }
+        for (path, why) in &infos.rejected {
+            warn!("skipping RouterInfo file {}: {why}", path.display());
+        }
+        let known = router.bootstrap(now, infos.infos);
+        data.save_own_info(router.router_info())?;
+        info!(
+            router = %router.hash(),
+            listen = %config.listen,
+            published = %config.published_address(),
+            net_id = config.net_id,
+            floodfill = config.floodfill,
+            known,
+            "router started"
+        );
+
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (status_tx, _) = watch::channel(Status::default());
+        let local = Arc::new(LocalRouter {
+            info: router.router_info().clone(),
+            keys: ntcp2.clone(),
+            net_id: config.net_id,
+        });
+        let driver = Driver {
+            net,
+            clock,
+            started: now,
+            rng,
+            data,
+            local,
+            ntcp2,
+            ctx: ConnContext {
+                clock,
+                idle_timeout: config.idle_timeout.0,
+                events: events_tx,
+                traffic: Arc::default(),
+            },
+            config,
+            router,
+            events: events_rx,
+            conns: HashMap::new(),
+            by_peer: HashMap::new(),
+            next_conn: 0,
+            counters: Counters::default(),
+            status: status_tx,
+            last_traffic: (0, 0, now),
+        };
+        Ok(Host {
+            driver,
+            listener,
+            status_listener,
+        })
+    }
+
+    pub fn hash(&self) -> Hash {
+        self.driver.router.hash()
+    }
+
+    /// Our signed RouterInfo as it was at start.
+    pub fn router_info(&self) -> Arc<RouterInfo> {
+        self.driver.router.router_info().clone()
+    }
+
+    /// Where NTCP2 actually listens (the configured port may have been 0).
+    pub fn listen_addr(&self) -> std::io::Result<SocketAddr> {
+        N::local_addr(&self.listener)
+    }
+
+    /// Status snapshots, refreshed about once a second while the router runs.
+    pub fn status(&self) -> watch::Receiver<Status> {
+        self.driver.status.subscribe()
+    }
+
+    /// Runs until `shutdown` completes, then closes every session with a Termination
+    /// and saves the netDb and profiles.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), HostError> {
+        let Host {
+            mut driver,
+            listener,
+            status_listener,
+        } = self;
+        let (accepted_tx, accepted_rx) = mpsc::channel(64);
+        let acceptor = tokio::spawn(async move {
+            loop {
+                match N::accept(&listener).await {
+                    Ok(accepted) => {
+                        if accepted_tx.send(accepted).await.is_err() {
+                            return;
+                        }
+                    }
+                    // Out of file descriptors and the like: back off, don't spin.
+                    Err(e) => {
+                        warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        });
+        let status_server = status_listener
+            .map(|l| tokio::spawn(status::serve::<N>(l, driver.status.subscribe())));
+        let result = driver.run(accepted_rx, shutdown).await;
+        acceptor.abort();
+        if let Some(server) = status_server {
+            server.abort();
+        }
+        result
+    }
+}
+
+/// Event counts for the status page.
+#[derive(Debug, Default)]
+struct Counters {
+    lookups_succeeded: u64,
+    lookups_failed: u64,
+    lookups_received: u64,
+    stores_received: u64,
+    builds_succeeded: u64,
+    builds_failed: u64,
+}
+
+#[derive(Debug)]
+struct Conn {
+    commands: mpsc::UnboundedSender<ConnCommand>,
+    /// Known once the handshake is done (at once when we dialled).
+    peer: Option<Hash>,
+    inbound: bool,
+    established: bool,
+}
+
+#[derive(Debug)]
+struct Driver<N: Network> {
+    net: N,
+    clock: Clock,
+    started: Instant,
+    /// Seeds sessions' randomness (padding, ephemeral keys).
+    rng: ChaCha20Rng,
+    data: DataDir,
+    config: HostConfig,
+    router: Router,
+    /// What sessions need of us; replaced when our RouterInfo is republished.
+    local: Arc<LocalRouter>,
+    ntcp2: Ntcp2Keys,
+    ctx: ConnContext,
+    events: mpsc::UnboundedReceiver<ConnEvent>,
+    conns: HashMap<ConnId, Conn>,
+    /// The connection used to send to each peer (the newest established one).
+    by_peer: HashMap<Hash, ConnId>,
+    next_conn: ConnId,
+    counters: Counters,
+    status: watch::Sender<Status>,
+    /// Traffic totals at the last status refresh, for rates.
+    last_traffic: (u64, u64, Instant),
+}
+
+impl<N: Network> Driver<N> {
+    async fn run(
+        &mut self,
+        mut accepted: mpsc::Receiver<(N::Stream, SocketAddr)>,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), HostError> {
+        tokio::pin!(shutdown);
+        let mut status_tick = tokio::time::interval(STATUS_REFRESH);
+        let mut save_tick = tokio::time::interval(self.config.save_interval.0);
+        save_tick.tick().await; // the first tick is immediate; nothing to save yet
+        loop {
+            let next = self.drain();
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                Some(event) = self.events.recv() => self.on_conn_event(event),
+                Some((stream, from)) = accepted.recv() => self.on_accept(stream, from),
+                () = tokio::time::sleep_until(self.clock.deadline(next)) => {
+                    self.router.handle_timeout(self.clock.now());
+                    self.refresh_local();
+                }
+                _ = status_tick.tick() => self.refresh_status(),
+                _ = save_tick.tick() => self.save(),
+            }
+        }
+        info!("shutting down");
+        for conn in self.conns.values() {
+            let _ = conn
+                .commands
+                .send(ConnCommand::Close(TerminationReason::RouterShutdown));
+        }
+        let grace = tokio::time::sleep(SHUTDOWN_GRACE);
+        tokio::pin!(grace);
+        while !self.conns.is_empty() {
+            tokio::select! {
+                () = &mut grace => break,
+                Some(event) = self.events.recv() => self.on_conn_event(event),
+            }
+        }
+        self.save();
+        Ok(())
+    }
+
+    /// Drains the router's outputs; returns when it wants its next timeout.
+    fn drain(&mut self) -> Instant {
+        loop {
+            match self.router.poll_output() {
+                Output::Send { to, msg } => self.send(to, msg),
+                Output::Event(event) => self.on_router_event(event),
+                Output::Timeout(at) => return at,
+            }
+        }
+    }
+
+    /// Sends over the peer's session, dialling one if there is none.
+    fn send(&mut self, to: Hash, msg: I2npMessage) {
+        if let Some(conn) = self.by_peer.get(&to).and_then(|id| self.conns.get(id)) {
+            // If the task just ended, the message is lost like any in a dying session;
+            // its Closed event is on the way and the next message dials anew.
+            let _ = conn.commands.send(ConnCommand::Send(msg));
+            return;
+        }
+        if self.conns.len() >= self.config.max_connections {
+            debug!(peer = %to, "connection limit reached; message dropped");
+            return;
+        }
+        let Some(info) = self.router.netdb().get(&to).cloned() else {
+            debug!(peer = %to, "no RouterInfo; message dropped");
+            return;
+        };
+        let peer = match Ntcp2Peer::from_router_info(&info) {
+            Ok(peer) => peer,
+            Err(e) => {
+                debug!(peer = %to, "cannot dial: {e}");
+                return;
+            }
+        };
+        let session = Session::connect(self.clock.now(), &self.local, &peer, &mut self.rng);
+        let (id, commands) = self.register(Some(to), false);
+        let _ = self.conns[&id].commands.send(ConnCommand::Send(msg));
+        self.by_peer.insert(to, id);
+        let net = self.net.clone();
+        let ctx = self.ctx.clone();
+        let addr = peer.socket;
+        tokio::spawn(async move {
+            match tokio::time::timeout(CONNECT_TIMEOUT, net.connect(addr)).await {
+                Ok(Ok(stream)) => conn::run(id, stream, session, commands, ctx).await,
+                Ok(Err(e)) => closed(&ctx, id, format!("cannot connect to {addr}: {e}")),
+                Err(_) => closed(&ctx, id, format!("connecting to {addr} timed out")),
+            }
+        });
+    }
+
+    fn on_accept(&mut self, stream: N::Stream, from: SocketAddr) {
+        if self.conns.len() >= self.config.max_connections {
+            debug!(%from, "connection limit reached; inbound connection refused");
+            return; // dropping the stream closes it
+        }
+        let session = Session::accept(self.clock.now(), &self.local, &mut self.rng);
+        let (id, commands) = self.register(None, true);
+        debug!(%from, id, "inbound connection");
+        tokio::spawn(conn::run(id, stream, session, commands, self.ctx.clone()));
+    }
+
+    fn register(
+        &mut self,
+        peer: Option<Hash>,
+        inbound: bool,
+    ) -> (ConnId, mpsc::UnboundedReceiver<ConnCommand>) {
+        let id = self.next_conn;
+        self.next_conn += 1;
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.conns.insert(
+            id,
+            Conn {
+                commands: tx,
+                peer,
+                inbound,
+                established: false,
+            },
+        );
+        (id, rx)
+    }
+
+    fn on_conn_event(&mut self, ConnEvent { id, kind }: ConnEvent) {
+        let now = self.clock.now();
+        match kind {
+            ConnEventKind::Established { peer, info } => {
+                let Some(conn) = self.conns.get_mut(&id) else {
+                    return;
+                };
+                conn.peer = Some(peer);
+                conn.established = true;
+                debug!(%peer, id, inbound = conn.inbound, "session established");
+                self.by_peer.insert(peer, id);
+                if let Some(info) = info {
+                    self.router.handle_peer_info(now, info);
+                }
+            }
+            ConnEventKind::Message(msg) => {
+                if let Some(peer) = self.conns.get(&id).and_then(|c| c.peer) {
+                    self.router.handle_message(now, peer, msg);
+                }
+            }
+            ConnEventKind::RouterInfo(info) => self.router.handle_peer_info(now, info),
+            ConnEventKind::Closed { reason } => {
+                if let Some(conn) = self.conns.remove(&id) {
+                    debug!(peer = ?conn.peer, id, "session closed: {reason}");
+                    if let Some(peer) = conn.peer {
+                        if self.by_peer.get(&peer) == Some(&id) {
+                            self.by_peer.remove(&peer);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_router_event(&mut self, event: Event) {
+        let c = &mut self.counters;
+        match event {
+            Event::NetDb(NetDbEvent::LookupFinished { key, found, .. }) => {
+                if found {
+                    c.lookups_succeeded += 1;
+                } else {
+                    c.lookups_failed += 1;
+                }
+                debug!(%key, found, "lookup finished");
+            }
+            Event::NetDb(NetDbEvent::LookupReceived { .. }) => c.lookups_received += 1,
+            Event::NetDb(NetDbEvent::StoreReceived { key, from, .. }) => {
+                c.stores_received += 1;
+                debug!(%key, %from, "store received");
+            }
+            Event::NetDb(NetDbEvent::PublishFinished { failure, attempts }) => {
+                info!(?failure, attempts, "RouterInfo publication finished");
+            }
+            Event::Tunnel(TunnelEvent::BuildFinished {
+                pool,
+                direction,
+                outcome,
+                ..
+            }) => {
+                if outcome == BuildOutcome::Built {
+                    c.builds_succeeded += 1;
+                } else {
+                    c.builds_failed += 1;
+                }
+                debug!(?pool, ?direction, ?outcome, "tunnel build finished");
+            }
+            other => tracing::trace!(?other, "router event"),
+        }
+    }
+
+    /// Our RouterInfo is republished from time to time; new sessions must send the new one.
+    fn refresh_local(&mut self) {
+        let info = self.router.router_info();
+        if !Arc::ptr_eq(info, &self.local.info) {
+            self.local = Arc::new(LocalRouter {
+                info: info.clone(),
+                keys: self.ntcp2.clone(),
+                net_id: self.config.net_id,
+            });
+            if let Err(e) = self.data.save_own_info(info) {
+                warn!("cannot save router.info: {e}");
+            }
+        }
+    }
+
+    fn save(&mut self) {
+        let infos: Vec<_> = self
+            .router
+            .netdb()
+            .store()
+            .hashes()
+            .filter_map(|h| self.router.netdb().get(h).cloned())
+            .collect();
+        match self.data.save_netdb(&infos) {
+            Ok(written) => debug!(written, known = infos.len(), "netDb saved"),
+            Err(e) => warn!("cannot save the netDb: {e}"),
+        }
+        if let Err(e) = self.data.save_profiles(self.router.profiles()) {
+            warn!("cannot save profiles: {e}");
+        }
+    }
+
+    fn refresh_status(&mut self) {
+        let now = self.clock.now();
+        let router = &self.router;
+        let netdb = router.netdb();
+        let traffic = &self.ctx.traffic;
+        let (total_in, total_out) = (
+            traffic.received.load(Ordering::Relaxed),
+            traffic.sent.load(Ordering::Relaxed),
+        );
+        let (last_in, last_out, last_at) = self.last_traffic;
+        let secs = now.saturating_duration_since(last_at).as_secs_f64().max(1e-3);
+        let rate = |now: u64, then: u64| (now.saturating_sub(then) as f64 / secs) as u64;
+        let bandwidth = status::BandwidthStatus {
+            in_bps: rate(total_in, last_in),
+            out_bps: rate(total_out, last_out),
+            total_in,
+            total_out,
+        };
+        self.last_traffic = (total_in, total_out, now);
+
+        let established = self.conns.values().filter(|c| c.established);
+        let mut list: Vec<String> = established
+            .clone()
+            .filter_map(|c| c.peer.map(|p| p.to_base64()))
+            .collect();
+        list.sort();
+        let inbound = established.clone().filter(|c| c.inbound).count();
+        let peers = status::PeerStatus {
+            connected: list.len(),
+            connecting: self.conns.len() - list.len(),
+            inbound,
+            outbound: list.len() - inbound,
+            list,
+        };
+        let c = &self.counters;
+        let tunnels = router.tunnels();
+        let (exploratory_inbound, exploratory_outbound) =
+            tunnels.map_or((0, 0), |t| t.pool_tunnels(PoolId::Exploratory));
+        let tier = |tier| {
+            tunnels.map_or(0, |t| t.tiers().members(tier).len())
+        };
+        let status = Status {
+            router: router.hash().to_base64(),
+            version: crate::router::ROUTER_VERSION.into(),
+            net_id: self.config.net_id,
+            floodfill: self.config.floodfill,
+            published: self.config.published_address().to_string(),
+            uptime_secs: now.saturating_duration_since(self.started).as_secs(),
+            peers,
+            netdb: status::NetDbStatus {
+                routers: netdb.store().len(),
+                floodfills: netdb.store().floodfill_count(),
+                lease_sets: netdb.lease_sets().len(),
+                lookups_succeeded: c.lookups_succeeded,
+                lookups_failed: c.lookups_failed,
+                lookups_received: c.lookups_received,
+                stores_received: c.stores_received,
+            },
+            tunnels: status::TunnelStatus {
+                enabled: tunnels.is_some(),
+                exploratory_inbound,
+                exploratory_outbound,
+                participating: tunnels.map_or(0, |t| t.participating()),
+                builds_succeeded: c.builds_succeeded,
+                builds_failed: c.builds_failed,
+            },
+            tiers: status::TierStatus {
+                fast: tier(Tier::Fast),
+                high_capacity: tier(Tier::HighCapacity),
+                not_failing: tier(Tier::NotFailing),
+                failing: tier(Tier::Failing),
+            },
+            bandwidth,
+        };
+        self.status.send_replace(status);
+    }
+}
+
+/// Reports a connection that ended before it had a session task.
+fn closed(ctx: &ConnContext, id: ConnId, reason: String) {
+    let _ = ctx.events.send(ConnEvent {
+        id,
+        kind: ConnEventKind::Closed { reason },
+    });
+}

@@ -1,0 +1,205 @@
+//! `ramsons-router`: run a real I2P router.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use ramsons_router::data::RouterInfo;
+use ramsons_router::host::datadir::read_router_infos;
+use ramsons_router::host::{Host, HostConfig, Start, Tokio};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use tracing_subscriber::EnvFilter;
+
+/// An I2P router: NTCP2 on real sockets, the same core the simulator runs.
+///
+/// Start with `init` to write a configuration and create the router's keys, then `run`.
+/// Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=debug or
+/// RUST_LOG=ramsons_router=debug) for more. SIGTERM or Ctrl-C stops the router cleanly:
+/// sessions are closed with a Termination and the netDb is saved.
+#[derive(Debug, Parser)]
+#[command(name = "ramsons-router", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the router described by a configuration file until SIGTERM or Ctrl-C.
+    ///
+    /// Every field of the file has a default (see `init` for all of them):
+    /// data_dir (keys, netDb/, profiles.dat, router.info), net_id (2 = main network),
+    /// floodfill, bandwidth_class, listen (NTCP2), publish (address put in our
+    /// RouterInfo if not `listen`), max_connections, idle_timeout ("5 min"),
+    /// bootstrap (folder or file of RouterInfos read at start: the reseed of a private
+    /// network), status (status page address, HTML at / and JSON at /status.json),
+    /// save_interval, and [tunnels] (enabled, exploratory_hops, exploratory_tunnels,
+    /// client_hops, client_tunnels, allow_same_subnet, max_participating).
+    Run {
+        /// The configuration file (TOML).
+        #[arg(long, short, default_value = "router.toml")]
+        config: PathBuf,
+    },
+    /// Write a configuration file with every field spelled out, and create the keys.
+    ///
+    /// Prints the new router's hash. Refuses to overwrite an existing configuration.
+    Init {
+        /// Folder for the configuration file and (inside it, `data/`) the data directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Network id: 2 is the I2P main network; use another for a private network.
+        #[arg(long, default_value_t = 2)]
+        net_id: u8,
+        /// Serve the netDb as a floodfill.
+        #[arg(long)]
+        floodfill: bool,
+        /// NTCP2 listen address.
+        #[arg(long, default_value = "127.0.0.1:12345")]
+        listen: SocketAddr,
+        /// Status page address; "none" for no status page.
+        #[arg(long, default_value = "127.0.0.1:7070")]
+        status: String,
+        /// Folder or file of RouterInfos to bootstrap from.
+        #[arg(long)]
+        bootstrap: Option<PathBuf>,
+        /// Allow tunnel hops in one /16 (loopback testnets).
+        #[arg(long)]
+        allow_same_subnet: bool,
+    },
+    /// Parse and verify RouterInfo files (ours, i2pd's, a netDb folder) and print them.
+    Info {
+        /// Files or folders (searched for *.dat at any depth).
+        paths: Vec<PathBuf>,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Run { config } => run(&config),
+        Command::Init {
+            dir,
+            net_id,
+            floodfill,
+            listen,
+            status,
+            bootstrap,
+            allow_same_subnet,
+        } => {
+            let status = match status.as_str() {
+                "none" => None,
+                s => Some(s.parse().with_context(|| format!("--status {s:?}"))?),
+            };
+            let mut config = HostConfig {
+                data_dir: "data".into(),
+                net_id,
+                floodfill,
+                listen,
+                status,
+                bootstrap,
+                ..HostConfig::default()
+            };
+            config.tunnels.allow_same_subnet = allow_same_subnet;
+            init(&dir, config)
+        }
+        Command::Info { paths } => info(&paths),
+    }
+}
+
+fn run(path: &Path) -> Result<()> {
+    let config = HostConfig::load(path)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+    runtime.block_on(async {
+        let host = Host::start(config, Tokio, Start::system()).await?;
+        host.run(stop_signal()).await?;
+        Ok(())
+    })
+}
+
+/// SIGTERM (what `docker stop` and service managers send) or Ctrl-C.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn init(dir: &Path, mut config: HostConfig) -> Result<()> {
+    let file = dir.join("router.toml");
+    if file.exists() {
+        bail!("{} exists; not overwriting it", file.display());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // Written relative to the file, so the folder can be moved as a whole.
+    let text = config.to_toml();
+    HostConfig::parse(&text).map_err(anyhow::Error::msg)?;
+    std::fs::write(&file, text).with_context(|| format!("cannot write {}", file.display()))?;
+    config.data_dir = dir.join(&config.data_dir);
+    let data = ramsons_router::host::DataDir::open(&config.data_dir)?;
+    let mut start = Start::system();
+    let keys = data.router_keys(&mut start.rng)?;
+    data.ntcp2_keys(&mut start.rng)?;
+    println!("{}", keys.hash().to_base64());
+    eprintln!(
+        "wrote {}; run it with: ramsons-router run --config {}",
+        file.display(),
+        file.display()
+    );
+    Ok(())
+}
+
+fn info(paths: &[PathBuf]) -> Result<()> {
+    if paths.is_empty() {
+        bail!("name at least one RouterInfo file or folder");
+    }
+    let mut bad = 0;
+    for path in paths {
+        let loaded = read_router_infos(path);
+        for info in &loaded.infos {
+            print_info(info);
+        }
+        for (file, why) in &loaded.rejected {
+            eprintln!("{}: {why}", file.display());
+            bad += 1;
+        }
+    }
+    if bad > 0 {
+        bail!("{bad} file(s) could not be read");
+    }
+    Ok(())
+}
+
+fn print_info(info: &RouterInfo) {
+    println!("router {}", info.hash().to_base64());
+    println!("  published   {} ms", info.published_ms());
+    println!("  caps        {}", info.caps());
+    println!(
+        "  net id      {}",
+        info.net_id().map_or("-".into(), |n| n.to_string())
+    );
+    println!("  version     {}", info.router_version().unwrap_or("-"));
+    for address in info.addresses() {
+        println!("  address     {address}");
+    }
+}
