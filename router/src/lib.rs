@@ -6,7 +6,8 @@
 //! wants done comes out of [`Router::poll_output`].
 //!
 //! Modules, lowest layer first: [`data`] (wire structures) -> [`crypto`] -> [`i2np`] ->
-//! [`netdb`], [`profile`], [`tunnel`], [`garlic`] -> [`Router`] (composition).
+//! [`netdb`], [`profile`], [`tunnel`], [`garlic`] -> [`Router`] (composition); beside
+//! them [`transport`] (NTCP2 connections, sans-IO, for the tokio driver).
 
 pub mod client;
 pub mod crypto;
@@ -16,6 +17,7 @@ pub mod i2np;
 pub mod netdb;
 pub mod profile;
 pub mod time;
+pub mod transport;
 pub mod tunnel;
 pub mod units;
 

@@ -127,6 +127,13 @@ impl SymmetricState {
         k
     }
 
+    /// Noise's `Split()`: the two transport cipher keys `HKDF(ck, ZEROLEN)`, first for
+    /// the initiator's direction, then for the responder's (spec: NTCP2, "KDF for data
+    /// phase", where they are `k_ab` and `k_ba`).
+    pub(crate) fn split(&self) -> ([u8; 32], [u8; 32]) {
+        hkdf(&self.ck, &[], b"")
+    }
+
     pub(crate) fn chaining_key(&self) -> &[u8; 32] {
         &self.ck
     }
