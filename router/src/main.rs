@@ -41,7 +41,8 @@ enum Command {
     },
     /// Write a configuration file with every field spelled out, and create the keys.
     ///
-    /// Prints the new router's hash. Refuses to overwrite an existing configuration.
+    /// Prints the new router's hash; its signed RouterInfo is `data/router.info`, for
+    /// other routers to bootstrap from. Refuses to overwrite an existing configuration.
     Init {
         /// Folder for the configuration file and (inside it, `data/`) the data directory.
         #[arg(long)]
@@ -156,11 +157,8 @@ fn init(dir: &Path, mut config: HostConfig) -> Result<()> {
     HostConfig::parse(&text).map_err(anyhow::Error::msg)?;
     std::fs::write(&file, text).with_context(|| format!("cannot write {}", file.display()))?;
     config.data_dir = dir.join(&config.data_dir);
-    let data = ramsons_router::host::DataDir::open(&config.data_dir)?;
-    let mut start = Start::system();
-    let keys = data.router_keys(&mut start.rng)?;
-    data.ntcp2_keys(&mut start.rng)?;
-    println!("{}", keys.hash().to_base64());
+    let info = ramsons_router::host::init(&config, Start::system())?;
+    println!("{}", info.hash().to_base64());
     eprintln!(
         "wrote {}; run it with: ramsons-router run --config {}",
         file.display(),
@@ -200,6 +198,16 @@ fn print_info(info: &RouterInfo) {
     );
     println!("  version     {}", info.router_version().unwrap_or("-"));
     for address in info.addresses() {
-        println!("  address     {address}");
+        let options: Vec<String> = address
+            .options
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        println!(
+            "  address     {} cost {} {}",
+            address.transport,
+            address.cost,
+            options.join(" ")
+        );
     }
 }

@@ -257,18 +257,9 @@ mod tests {
 
     #[test]
     fn durations_parse_with_and_without_space() {
-        assert_eq!(
-            "50 ms".parse::<Span>(),
-            Ok(Span(Duration::from_millis(50)))
-        );
-        assert_eq!(
-            "10min".parse::<Span>(),
-            Ok(Span(Duration::from_secs(600)))
-        );
-        assert_eq!(
-            "1.5 h".parse::<Span>(),
-            Ok(Span(Duration::from_secs(5400)))
-        );
+        assert_eq!("50 ms".parse::<Span>(), Ok(Span(Duration::from_millis(50))));
+        assert_eq!("10min".parse::<Span>(), Ok(Span(Duration::from_secs(600))));
+        assert_eq!("1.5 h".parse::<Span>(), Ok(Span(Duration::from_secs(5400))));
         assert!("fast"
             .parse::<Span>()
             .unwrap_err()

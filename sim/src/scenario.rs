@@ -4,10 +4,10 @@
 //! ignored setting. Errors name the file, the field and what was expected; a scenario is
 //! fully checked before anything is written.
 
-use ramsons_router::units::{Bandwidth, Span, UtcTime};
 use ramsons_router::netdb::NetDbConfig;
 use ramsons_router::profile::{HopOrder, SelectionRules, Tier};
 use ramsons_router::tunnel::TunnelConfig;
+use ramsons_router::units::{Bandwidth, Span, UtcTime};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

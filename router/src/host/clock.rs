@@ -43,6 +43,8 @@ impl Clock {
         // represent.
         let never = tokio::time::Instant::now() + Duration::from_secs(365 * 86_400);
         let after = at.saturating_duration_since(self.unix_at_start);
-        self.start.checked_add(after).map_or(never, |t| t.min(never))
+        self.start
+            .checked_add(after)
+            .map_or(never, |t| t.min(never))
     }
 }

@@ -254,6 +254,12 @@ mod tests {
         assert!(!router.clients.selection.distinct_slash16);
         let tunnels = router.tunnels.expect("tunnels on by default");
         assert!(!tunnels.exploratory_selection.distinct_slash16);
-        assert!(HostConfig::default().router_config().clients.selection.distinct_slash16);
+        assert!(
+            HostConfig::default()
+                .router_config()
+                .clients
+                .selection
+                .distinct_slash16
+        );
     }
 }

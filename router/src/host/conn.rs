@@ -42,7 +42,9 @@ pub(super) enum ConnEventKind {
     /// The peer sent its (verified) RouterInfo in the data phase.
     RouterInfo(Arc<RouterInfo>),
     /// The connection is gone; always the last event of a connection.
-    Closed { reason: String },
+    Closed {
+        reason: String,
+    },
 }
 
 /// How the connection task is wired to the rest of the driver.

@@ -72,7 +72,10 @@ impl DataDir {
     }
 
     /// Our identity, created (and saved) on first start.
-    pub fn router_keys(&self, rng: &mut (impl RngCore + CryptoRng)) -> Result<RouterKeys, DataDirError> {
+    pub fn router_keys(
+        &self,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<RouterKeys, DataDirError> {
         let path = self.root.join("router.keys");
         let secrets = self.load_or_create::<96>(&path, ROUTER_KEYS_MAGIC, || {
             RouterKeys::generate(rng).secret_bytes()
@@ -81,7 +84,10 @@ impl DataDir {
     }
 
     /// Our NTCP2 keys, created (and saved) on first start.
-    pub fn ntcp2_keys(&self, rng: &mut (impl RngCore + CryptoRng)) -> Result<Ntcp2Keys, DataDirError> {
+    pub fn ntcp2_keys(
+        &self,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<Ntcp2Keys, DataDirError> {
         let path = self.root.join("ntcp2.keys");
         let bytes = self.load_or_create::<48>(&path, NTCP2_KEYS_MAGIC, || {
             Ntcp2Keys::generate(rng).to_bytes()
@@ -296,11 +302,17 @@ mod tests {
         let again = data.router_keys(&mut rng).expect("load");
         assert_eq!(first.hash(), again.hash());
         let ntcp2 = data.ntcp2_keys(&mut rng).expect("create");
-        assert_eq!(data.ntcp2_keys(&mut rng).expect("load").to_bytes(), ntcp2.to_bytes());
+        assert_eq!(
+            data.ntcp2_keys(&mut rng).expect("load").to_bytes(),
+            ntcp2.to_bytes()
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(dir.path().join("router.keys")).expect("stat").permissions().mode();
+            let mode = fs::metadata(dir.path().join("router.keys"))
+                .expect("stat")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o077, 0, "keys readable by others: {mode:o}");
         }
     }
@@ -314,7 +326,10 @@ mod tests {
             .router_keys(&mut ChaCha20Rng::seed_from_u64(1))
             .expect_err("foreign file");
         assert!(err.to_string().contains("router.keys"), "{err}");
-        assert_eq!(fs::read(dir.path().join("router.keys")).expect("kept"), b"hello");
+        assert_eq!(
+            fs::read(dir.path().join("router.keys")).expect("kept"),
+            b"hello"
+        );
     }
 
     #[test]
@@ -322,12 +337,22 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = DataDir::open(dir.path()).expect("open");
         let mut rng = ChaCha20Rng::seed_from_u64(3);
-        let infos: Vec<_> = (0..4).map(|i| signed_info(&mut rng, 1_800_000_000 + i)).collect();
+        let infos: Vec<_> = (0..4)
+            .map(|i| signed_info(&mut rng, 1_800_000_000 + i))
+            .collect();
         assert_eq!(data.save_netdb(&infos).expect("save"), 4);
-        assert_eq!(data.save_netdb(&infos).expect("save again"), 0, "unchanged files rewritten");
+        assert_eq!(
+            data.save_netdb(&infos).expect("save again"),
+            0,
+            "unchanged files rewritten"
+        );
         assert_eq!(data.save_netdb(&infos[1..]).expect("save fewer"), 0);
         fs::write(dir.path().join(NETDB).join("routerInfo-junk.dat.txt"), b"x").expect("write");
-        fs::write(dir.path().join(NETDB).join("broken.dat"), b"not a router info").expect("write");
+        fs::write(
+            dir.path().join(NETDB).join("broken.dat"),
+            b"not a router info",
+        )
+        .expect("write");
 
         let loaded = data.load_netdb();
         let mut want: Vec<_> = infos[1..].iter().map(|i| i.hash()).collect();

@@ -106,25 +106,18 @@ impl<N: Network> Host<N> {
     pub async fn start(config: HostConfig, net: N, start: Start) -> Result<Host<N>, HostError> {
         let Start { clock, mut rng } = start;
         let now = clock.now();
-        let data = DataDir::open(&config.data_dir)?;
-        let keys = data.router_keys(&mut rng)?;
-        let ntcp2 = data.ntcp2_keys(&mut rng)?;
+        let Opened {
+            data,
+            ntcp2,
+            mut router,
+        } = open(&config, clock, &mut rng)?;
 
-        let bind = |addr| async move {
-            net.bind(addr)
-                .await
-                .map_err(|source| HostError::Bind { addr, source })
-        };
-        let listener = bind(config.listen).await?;
+        let listener = bind(&net, config.listen).await?;
         let status_listener = match config.status {
-            Some(addr) => Some(bind(addr).await?),
+            Some(addr) => Some(bind(&net, addr).await?),
             None => None,
         };
 
-        let mut router_config = config.router_config();
-        router_config.addresses = vec![ntcp2.router_address(config.published_address())];
-        let router_rng = ChaCha20Rng::from_seed(rng.gen());
-        let mut router = Router::new(router_config, keys, router_rng, now);
         match data.load_profiles() {
             Ok(profiles) => router.restore_profiles(profiles),
             Err(e) => warn!("ignoring saved profiles: {e}"),
@@ -232,8 +225,8 @@ impl<N: Network> Host<N> {
                 }
             }
         });
-        let status_server = status_listener
-            .map(|l| tokio::spawn(status::serve::<N>(l, driver.status.subscribe())));
+        let status_server =
+            status_listener.map(|l| tokio::spawn(status::serve::<N>(l, driver.status.subscribe())));
         let result = driver.run(accepted_rx, shutdown).await;
         acceptor.abort();
         if let Some(server) = status_server {
@@ -241,6 +234,42 @@ impl<N: Network> Host<N> {
         }
         result
     }
+}
+
+/// Creates the data directory and keys of a router (if they are not there yet) and saves
+/// its signed RouterInfo as `router.info`, which is returned: what a testnet hands the
+/// other routers before any of them runs.
+pub fn init(config: &HostConfig, mut start: Start) -> Result<Arc<RouterInfo>, HostError> {
+    let opened = open(config, start.clock, &mut start.rng)?;
+    let info = opened.router.router_info().clone();
+    opened.data.save_own_info(&info)?;
+    Ok(info)
+}
+
+/// A router made from its data directory.
+struct Opened {
+    data: DataDir,
+    ntcp2: Ntcp2Keys,
+    router: Router,
+}
+
+fn open(config: &HostConfig, clock: Clock, rng: &mut ChaCha20Rng) -> Result<Opened, HostError> {
+    let data = DataDir::open(&config.data_dir)?;
+    let keys = data.router_keys(rng)?;
+    let ntcp2 = data.ntcp2_keys(rng)?;
+    let mut router_config = config.router_config();
+    router_config.addresses = vec![ntcp2.router_address(config.published_address())];
+    let router = Router::new(
+        router_config,
+        keys,
+        ChaCha20Rng::from_seed(rng.gen()),
+        clock.now(),
+    );
+    Ok(Opened {
+        data,
+        ntcp2,
+        router,
+    })
 }
 
 /// Event counts for the status page.
@@ -344,6 +373,12 @@ impl<N: Network> Driver<N> {
 
     /// Sends over the peer's session, dialling one if there is none.
     fn send(&mut self, to: Hash, msg: I2npMessage) {
+        // We may be a hop of a tunnel we send into (the inbound gateway of a peer's reply
+        // tunnel, say): such messages never leave the process.
+        if to == self.router.hash() {
+            self.router.handle_message(self.clock.now(), to, msg);
+            return;
+        }
         if let Some(conn) = self.by_peer.get(&to).and_then(|id| self.conns.get(id)) {
             // If the task just ended, the message is lost like any in a dying session;
             // its Closed event is on the way and the next message dials anew.
@@ -416,13 +451,29 @@ impl<N: Network> Driver<N> {
         let now = self.clock.now();
         match kind {
             ConnEventKind::Established { peer, info } => {
+                let me = self.router.hash();
                 let Some(conn) = self.conns.get_mut(&id) else {
                     return;
                 };
                 conn.peer = Some(peer);
                 conn.established = true;
-                debug!(%peer, id, inbound = conn.inbound, "session established");
-                self.by_peer.insert(peer, id);
+                let inbound = conn.inbound;
+                debug!(%peer, id, inbound, "session established");
+                // Two routers that dial each other at once get two sessions. Both sides
+                // send on the same one, the session dialled by the larger hash; the other
+                // falls idle and closes, so nothing in flight is cut off.
+                let dialled_by_larger = |inbound: bool| (peer > me) == inbound;
+                let keep_current = self
+                    .by_peer
+                    .get(&peer)
+                    .filter(|current| **current != id)
+                    .and_then(|current| self.conns.get(current))
+                    .is_some_and(|c| {
+                        c.established && dialled_by_larger(c.inbound) && !dialled_by_larger(inbound)
+                    });
+                if !keep_current {
+                    self.by_peer.insert(peer, id);
+                }
                 if let Some(info) = info {
                     self.router.handle_peer_info(now, info);
                 }
@@ -449,13 +500,20 @@ impl<N: Network> Driver<N> {
     fn on_router_event(&mut self, event: Event) {
         let c = &mut self.counters;
         match event {
-            Event::NetDb(NetDbEvent::LookupFinished { key, found, .. }) => {
+            Event::NetDb(NetDbEvent::LookupFinished {
+                key,
+                found,
+                purpose,
+                peers_queried,
+                timeouts,
+                ..
+            }) => {
                 if found {
                     c.lookups_succeeded += 1;
                 } else {
                     c.lookups_failed += 1;
                 }
-                debug!(%key, found, "lookup finished");
+                debug!(%key, found, ?purpose, peers_queried, timeouts, "lookup finished");
             }
             Event::NetDb(NetDbEvent::LookupReceived { .. }) => c.lookups_received += 1,
             Event::NetDb(NetDbEvent::StoreReceived { key, from, .. }) => {
@@ -524,7 +582,10 @@ impl<N: Network> Driver<N> {
             traffic.sent.load(Ordering::Relaxed),
         );
         let (last_in, last_out, last_at) = self.last_traffic;
-        let secs = now.saturating_duration_since(last_at).as_secs_f64().max(1e-3);
+        let secs = now
+            .saturating_duration_since(last_at)
+            .as_secs_f64()
+            .max(1e-3);
         let rate = |now: u64, then: u64| (now.saturating_sub(then) as f64 / secs) as u64;
         let bandwidth = status::BandwidthStatus {
             in_bps: rate(total_in, last_in),
@@ -552,9 +613,7 @@ impl<N: Network> Driver<N> {
         let tunnels = router.tunnels();
         let (exploratory_inbound, exploratory_outbound) =
             tunnels.map_or((0, 0), |t| t.pool_tunnels(PoolId::Exploratory));
-        let tier = |tier| {
-            tunnels.map_or(0, |t| t.tiers().members(tier).len())
-        };
+        let tier = |tier| tunnels.map_or(0, |t| t.tiers().members(tier).len());
         let status = Status {
             router: router.hash().to_base64(),
             version: crate::router::ROUTER_VERSION.into(),
@@ -590,6 +649,12 @@ impl<N: Network> Driver<N> {
         };
         self.status.send_replace(status);
     }
+}
+
+async fn bind<N: Network>(net: &N, addr: SocketAddr) -> Result<N::Listener, HostError> {
+    net.bind(addr)
+        .await
+        .map_err(|source| HostError::Bind { addr, source })
 }
 
 /// Reports a connection that ended before it had a session task.

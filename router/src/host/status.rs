@@ -186,7 +186,8 @@ pub(super) async fn serve<N: Network>(listener: N::Listener, status: watch::Rece
         };
         let status = status.clone();
         tokio::spawn(async move {
-            let request = tokio::time::timeout(Duration::from_secs(5), read_head(&mut stream)).await;
+            let request =
+                tokio::time::timeout(Duration::from_secs(5), read_head(&mut stream)).await;
             let response = match request {
                 Ok(Some(head)) => respond(&head, &status.borrow()),
                 _ => return,
@@ -255,8 +256,8 @@ mod tests {
         let html = String::from_utf8(respond("GET / HTTP/1.1\r\n\r\n", &status)).expect("utf-8");
         assert!(html.contains("abc&lt;def&gt;"), "unescaped: {html}");
 
-        let missing = String::from_utf8(respond("GET /nope HTTP/1.1\r\n\r\n", &status))
-            .expect("utf-8");
+        let missing =
+            String::from_utf8(respond("GET /nope HTTP/1.1\r\n\r\n", &status)).expect("utf-8");
         assert!(missing.starts_with("HTTP/1.1 404"));
         let post = String::from_utf8(respond("POST / HTTP/1.1\r\n\r\n", &status)).expect("utf-8");
         assert!(post.starts_with("HTTP/1.1 405"));

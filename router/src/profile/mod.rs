@@ -359,8 +359,14 @@ mod tests {
     #[test]
     fn damaged_profiles_are_errors() {
         let bytes = sample_profiles().encode();
-        assert!(matches!(Profiles::decode(b"nope"), Err(ProfilesError::Magic)));
-        assert!(matches!(Profiles::decode(&bytes[..bytes.len() - 1]), Err(ProfilesError::Length)));
+        assert!(matches!(
+            Profiles::decode(b"nope"),
+            Err(ProfilesError::Magic)
+        ));
+        assert!(matches!(
+            Profiles::decode(&bytes[..bytes.len() - 1]),
+            Err(ProfilesError::Length)
+        ));
         let mut nan = bytes.clone();
         // The first counter's value of the first record becomes NaN.
         nan[8 + 32..8 + 40].copy_from_slice(&f64::NAN.to_bits().to_be_bytes());

@@ -63,8 +63,12 @@ fn add_router(
     let statuses = statuses.clone();
     let incarnation = Rc::new(Cell::new(0u64));
     sim.host(name.clone(), move || {
-        let (name, data_dir, boot, statuses) =
-            (name.clone(), data_dir.clone(), boot.clone(), statuses.clone());
+        let (name, data_dir, boot, statuses) = (
+            name.clone(),
+            data_dir.clone(),
+            boot.clone(),
+            statuses.clone(),
+        );
         incarnation.set(incarnation.get() + 1);
         let seed = index * 1000 + incarnation.get();
         async move {
@@ -155,7 +159,11 @@ impl Testnet<'_> {
         let start = self.sim.elapsed();
         while self.sim.elapsed() < start + limit {
             self.run_for(Duration::from_secs(1));
-            if self.names.iter().all(|n| self.status(n).is_some_and(|s| done(&s))) {
+            if self
+                .names
+                .iter()
+                .all(|n| self.status(n).is_some_and(|s| done(&s)))
+            {
                 return Some(self.sim.elapsed() - start);
             }
         }
@@ -191,9 +199,16 @@ fn routers_integrate_survive_a_partition_and_a_crash() {
 
     // Everyone learns the network and builds exploratory tunnels through it.
     let took = net.run_until(Duration::from_secs(600), integrated);
-    assert!(took.is_some(), "network did not integrate:\n{}", net.report());
+    assert!(
+        took.is_some(),
+        "network did not integrate:\n{}",
+        net.report()
+    );
     let ff = net.status("ff0").expect("ff0 runs");
-    assert!(ff.netdb.stores_received > 0, "no RouterInfo stored at the floodfill: {ff:?}");
+    assert!(
+        ff.netdb.stores_received > 0,
+        "no RouterInfo stored at the floodfill: {ff:?}"
+    );
 
     // r0 is cut off from everyone: its sessions die and its tunnels expire.
     let others = net.others("r0");
@@ -203,7 +218,10 @@ fn routers_integrate_survive_a_partition_and_a_crash() {
     net.run_for(Duration::from_secs(12 * 60));
     let cut = net.status("r0").expect("r0 runs");
     assert_eq!(cut.peers.connected, 0, "partitioned yet connected: {cut:?}");
-    assert_eq!(cut.tunnels.exploratory_inbound, 0, "tunnels outlived the partition: {cut:?}");
+    assert_eq!(
+        cut.tunnels.exploratory_inbound, 0,
+        "tunnels outlived the partition: {cut:?}"
+    );
     let builds_before = cut.tunnels.builds_succeeded;
 
     // Repaired, it reconnects and builds tunnels again.
@@ -229,7 +247,11 @@ fn routers_integrate_survive_a_partition_and_a_crash() {
     net.sim.bounce("r1");
     let took = net.run_until(Duration::from_secs(600), integrated);
     assert!(took.is_some(), "r1 did not rejoin:\n{}", net.report());
-    assert_eq!(net.status("r1").expect("r1 runs").router, hash, "identity lost");
+    assert_eq!(
+        net.status("r1").expect("r1 runs").router,
+        hash,
+        "identity lost"
+    );
 }
 
 /// The data directory a router keeps: keys survive, the netDb is saved.

@@ -132,9 +132,15 @@ mod tests {
         // Alice's own sending keys would not.
         let mut back = Vec::new();
         bob.send.seal_frame(b"reply", &mut back);
-        let len = alice.recv.frame_len([back[0], back[1]]).expect("long enough");
+        let len = alice
+            .recv
+            .frame_len([back[0], back[1]])
+            .expect("long enough");
         assert_eq!(len, 5 + MAC_LEN);
-        assert_eq!(alice.recv.open_frame(&mut back[2..]).expect("authentic"), b"reply");
+        assert_eq!(
+            alice.recv.open_frame(&mut back[2..]).expect("authentic"),
+            b"reply"
+        );
     }
 
     #[test]
@@ -143,7 +149,9 @@ mod tests {
         let mut wire = Vec::new();
         alice.send.seal_frame(b"payload", &mut wire);
         wire[5] ^= 1;
-        bob.recv.frame_len([wire[0], wire[1]]).expect("length untouched");
+        bob.recv
+            .frame_len([wire[0], wire[1]])
+            .expect("length untouched");
         assert_eq!(
             bob.recv.open_frame(&mut wire[2..]),
             Err(Ntcp2Error::BadMac("data phase frame"))

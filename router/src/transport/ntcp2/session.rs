@@ -221,7 +221,8 @@ impl Session {
 
     fn establish(&mut self, info: Option<Arc<RouterInfo>>) {
         if let Some(peer) = self.peer {
-            self.events.push_back(SessionEvent::Established { peer, info });
+            self.events
+                .push_back(SessionEvent::Established { peer, info });
         }
     }
 
