@@ -326,3 +326,104 @@ fn i2pd_closes_inbound_connections_from_loopback() {
     });
     assert!(refused.is_ok(), "{refused:?}");
 }
+
+/// What our floodfill saw of i2pd, and when (seconds after i2pd started).
+#[derive(Debug, Default)]
+struct Milestones {
+    session: Option<f64>,
+    router_info: Option<f64>,
+    store: Option<f64>,
+    lookup: Option<f64>,
+    tunnel: Option<f64>,
+}
+
+impl Milestones {
+    fn complete(&self) -> bool {
+        self.session.is_some()
+            && self.router_info.is_some()
+            && self.store.is_some()
+            && self.lookup.is_some()
+            && self.tunnel.is_some()
+    }
+}
+
+/// The whole conversation, on loopback: i2pd knows only our floodfill (its RouterInfo
+/// in i2pd's netDb folder), dials it over NTCP2, and then does what a router does with a
+/// floodfill: stores its RouterInfo there (we verify the signature), looks things up (we
+/// answer), and builds its 1-hop exploratory tunnels through it.
+#[test]
+fn i2pd_dials_our_floodfill_stores_looks_up_and_builds_tunnels_through_it() {
+    use ramsons_router::host::{self, Host, HostConfig, Start, Tokio};
+    let Some(binary) = i2pd::binary_or_skip() else {
+        return;
+    };
+    let _one_at_a_time = I2PD_RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut options = I2pdOptions::new().expect("free ports");
+    let port = i2pd::free_port().expect("free port");
+    let mut config = HostConfig {
+        data_dir: dir.path().join("ours"),
+        net_id: options.net_id,
+        floodfill: true,
+        listen: (Ipv4Addr::LOCALHOST, port).into(),
+        status: None,
+        ..HostConfig::default()
+    };
+    config.tunnels.allow_same_subnet = true;
+    let ours = host::init(&config, Start::system()).expect("our data directory");
+    options.router_infos.push(ours.as_bytes().to_vec());
+
+    let (status_tx, status_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let router = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let host = Host::start(config, Tokio, Start::system())
+                .await
+                .expect("our router starts");
+            status_tx.send(host.status()).expect("test waits");
+            host.run(async {
+                let _ = stop_rx.await;
+            })
+            .await
+            .expect("clean stop");
+        });
+    });
+    let status = status_rx.recv().expect("our router's status");
+
+    let started = std::time::Instant::now();
+    let mut i2pd = I2pd::start(&binary, dir.path().join("i2pd").as_path(), options)
+        .expect("i2pd starts");
+    let ident = i2pd.router_ident(WAIT).unwrap_or_else(|e| panic!("{e}"));
+    let mut seen = Milestones::default();
+    while !seen.complete() && started.elapsed() < Duration::from_secs(150) {
+        std::thread::sleep(Duration::from_millis(250));
+        let s = status.borrow().clone();
+        let at = started.elapsed().as_secs_f64();
+        let mark = |slot: &mut Option<f64>, happened: bool| {
+            if happened && slot.is_none() {
+                *slot = Some(at);
+            }
+        };
+        mark(&mut seen.session, s.peers.list.contains(&ident));
+        mark(&mut seen.router_info, s.netdb.routers >= 1);
+        mark(&mut seen.store, s.netdb.stores_received >= 1);
+        mark(&mut seen.lookup, s.netdb.lookups_received >= 1);
+        mark(&mut seen.tunnel, s.tunnels.participating >= 1);
+    }
+    let last = status.borrow().clone();
+    let log = i2pd.log();
+    i2pd.stop();
+    let _ = stop_tx.send(());
+    router.join().expect("router thread");
+    eprintln!("milestones (s after i2pd started): {seen:?}");
+    assert!(
+        seen.complete(),
+        "i2pd did not do everything with our floodfill: {seen:?}\nour status: {last:?}\n\
+         i2pd log (tail):\n{}",
+        log.lines().rev().take(60).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+    );
+}
