@@ -52,7 +52,9 @@ pub(crate) fn parse(payload: &[u8]) -> Result<Vec<Block<'_>>, Ntcp2Error> {
                 return Err(Ntcp2Error::Payload("block after padding"));
             }
             Some(Block::Termination { .. }) if *kind != PADDING => {
-                return Err(Ntcp2Error::Payload("block other than padding after termination"));
+                return Err(Ntcp2Error::Payload(
+                    "block other than padding after termination",
+                ));
             }
             _ => {}
         }
@@ -88,7 +90,9 @@ fn read_block(kind: u8, data: &[u8]) -> Result<Block<'_>, Ntcp2Error> {
         I2NP => Block::I2np(data),
         TERMINATION => {
             if data.len() < 9 {
-                return Err(Ntcp2Error::Payload("Termination block shorter than 9 bytes"));
+                return Err(Ntcp2Error::Payload(
+                    "Termination block shorter than 9 bytes",
+                ));
             }
             let mut frames = [0u8; 8];
             frames.copy_from_slice(&data[..8]);
@@ -104,7 +108,10 @@ fn read_block(kind: u8, data: &[u8]) -> Result<Block<'_>, Ntcp2Error> {
 
 /// Appends a block; `data` must be at most [`MAX_DATA_LEN`] bytes (callers check).
 pub(crate) fn push(out: &mut Vec<u8>, kind: u8, data: &[u8]) {
-    debug_assert!(data.len() <= MAX_DATA_LEN, "block data checked by the caller");
+    debug_assert!(
+        data.len() <= MAX_DATA_LEN,
+        "block data checked by the caller"
+    );
     out.push(kind);
     out.extend_from_slice(&(data.len() as u16).to_be_bytes());
     out.extend_from_slice(data);

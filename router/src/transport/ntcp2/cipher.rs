@@ -132,9 +132,15 @@ mod tests {
         // Alice's own sending keys would not.
         let mut back = Vec::new();
         bob.send.seal_frame(b"reply", &mut back);
-        let len = alice.recv.frame_len([back[0], back[1]]).expect("long enough");
+        let len = alice
+            .recv
+            .frame_len([back[0], back[1]])
+            .expect("long enough");
         assert_eq!(len, 5 + MAC_LEN);
-        assert_eq!(alice.recv.open_frame(&mut back[2..]).expect("authentic"), b"reply");
+        assert_eq!(
+            alice.recv.open_frame(&mut back[2..]).expect("authentic"),
+            b"reply"
+        );
     }
 
     #[test]
@@ -143,10 +149,22 @@ mod tests {
         let mut wire = Vec::new();
         alice.send.seal_frame(b"payload", &mut wire);
         wire[5] ^= 1;
-        bob.recv.frame_len([wire[0], wire[1]]).expect("length untouched");
+        bob.recv
+            .frame_len([wire[0], wire[1]])
+            .expect("length untouched");
         assert_eq!(
             bob.recv.open_frame(&mut wire[2..]),
             Err(Ntcp2Error::BadMac("data phase frame"))
+        );
+    }
+
+    #[test]
+    fn lengths_below_the_mac_are_errors() {
+        let (mut alice, mut bob) = pair();
+        let mask = alice.send.mask.next_mask();
+        assert_eq!(
+            bob.recv.frame_len((15 ^ mask).to_be_bytes()),
+            Err(Ntcp2Error::BadFrameLength(15))
         );
     }
 }

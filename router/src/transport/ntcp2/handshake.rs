@@ -52,7 +52,11 @@ fn check_clock(now: Instant, theirs: u32) -> Result<(), Ntcp2Error> {
 
 /// X25519; a low-order `public` (an all-zero result) is rejected, which is the point
 /// validation the specification asks for at each key.
-fn dh(secret: &StaticSecret, public: &[u8; 32], what: &'static str) -> Result<[u8; 32], Ntcp2Error> {
+fn dh(
+    secret: &StaticSecret,
+    public: &[u8; 32],
+    what: &'static str,
+) -> Result<[u8; 32], Ntcp2Error> {
     let shared = secret.diffie_hellman(&PublicKey::from(*public));
     if !shared.was_contributory() {
         return Err(Ntcp2Error::InvalidKey(what));
@@ -202,7 +206,13 @@ impl InitiatorCreated {
         let mut state = self.state;
         mix_padding(&mut state, padding);
         let mut msg = Vec::with_capacity(PART1_LEN + self.part2.len() + MAC_LEN);
-        noise::seal_append(&self.key, 1, state.handshake_hash(), &self.static_public, &mut msg);
+        noise::seal_append(
+            &self.key,
+            1,
+            state.handshake_hash(),
+            &self.static_public,
+            &mut msg,
+        );
         state.mix_hash(&msg);
         let key = state.mix_key(&dh(&self.static_secret, &self.y, "Bob's ephemeral key")?);
         noise::seal_append(&key, 0, state.handshake_hash(), &self.part2, &mut msg);
@@ -343,10 +353,7 @@ impl ResponderCreated {
     /// Reads message 3 (SessionConfirmed, exactly [`Self::message3_len`] bytes) and
     /// checks Alice's RouterInfo: validly signed, on our network, and publishing as its
     /// NTCP2 `s` the static key she just proved she holds.
-    pub(crate) fn read_confirmed(
-        self,
-        msg: &[u8],
-    ) -> Result<(RouterInfo, DataKeys), Ntcp2Error> {
+    pub(crate) fn read_confirmed(self, msg: &[u8]) -> Result<(RouterInfo, DataKeys), Ntcp2Error> {
         let (part1, part2) = msg.split_at(PART1_LEN);
         let mut state = self.state;
         let static_key = noise::open_sealed(&self.key, 1, state.handshake_hash(), part1)

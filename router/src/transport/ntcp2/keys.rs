@@ -139,7 +139,10 @@ pub(crate) fn is_ntcp2(address: &RouterAddress) -> bool {
 
 /// The `s` option of an NTCP2 address, if present and 32 bytes of base64.
 pub(crate) fn static_key_of(address: &RouterAddress) -> Option<[u8; 32]> {
-    base64_decode(address.options.get("s")?).ok()?.try_into().ok()
+    base64_decode(address.options.get("s")?)
+        .ok()?
+        .try_into()
+        .ok()
 }
 
 fn read_address(address: &RouterAddress) -> Result<(SocketAddr, [u8; 32], [u8; 16]), &'static str> {

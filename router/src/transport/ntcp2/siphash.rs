@@ -128,8 +128,14 @@ mod tests {
         keys[16..24].copy_from_slice(&[9; 8]);
         let mut mask = LengthMask::new(&keys);
         let first = siphash24(K0, K1, &[9; 8]);
-        assert_eq!(mask.next_mask(), u16::from_be_bytes([first as u8, (first >> 8) as u8]));
+        assert_eq!(
+            mask.next_mask(),
+            u16::from_be_bytes([first as u8, (first >> 8) as u8])
+        );
         let second = siphash24(K0, K1, &first.to_le_bytes());
-        assert_eq!(mask.next_mask(), u16::from_be_bytes([second as u8, (second >> 8) as u8]));
+        assert_eq!(
+            mask.next_mask(),
+            u16::from_be_bytes([second as u8, (second >> 8) as u8])
+        );
     }
 }

@@ -215,9 +215,13 @@ fn byte_by_byte_and_random_chunks() {
         converse_chunked(&mut alice, &mut bob, NOW, &mut chunk);
         let (to_bob, to_alice) = (events(&mut bob), events(&mut alice));
         assert!(closed_error(&to_bob).is_none() && closed_error(&to_alice).is_none());
-        let expected: Vec<_> = (0..20).map(|id| data_message(id, 50 * id as usize)).collect();
+        let expected: Vec<_> = (0..20)
+            .map(|id| data_message(id, 50 * id as usize))
+            .collect();
         assert_eq!(messages(&to_bob), expected.iter().collect::<Vec<_>>());
-        let expected: Vec<_> = (20..40).map(|id| data_message(id, 30 * id as usize)).collect();
+        let expected: Vec<_> = (20..40)
+            .map(|id| data_message(id, 30 * id as usize))
+            .collect();
         assert_eq!(messages(&to_alice), expected.iter().collect::<Vec<_>>());
     }
 }
@@ -232,7 +236,11 @@ fn many_messages_in_one_go_span_several_frames() {
     let wire = alice.poll_transmit().expect("frames");
     assert!(alice.poll_transmit().is_none());
     // 300 KiB does not fit one 64 KiB frame, but shares few frames.
-    assert!(wire.len() > 300 * 1024 && wire.len() < 300 * 1050, "{}", wire.len());
+    assert!(
+        wire.len() > 300 * 1024 && wire.len() < 300 * 1050,
+        "{}",
+        wire.len()
+    );
     bob.handle_input(NOW, &wire).expect("valid frames");
     assert_eq!(messages(&events(&mut bob)), sent.iter().collect::<Vec<_>>());
 }
@@ -283,7 +291,7 @@ fn tampered_handshake_bytes_fail_cleanly() {
         let mut position = 0;
         loop {
             let (mut alice, mut bob) = dial(&mut rng, &alice_router, &bob_router);
-            let mut sessions = [&mut alice, &mut bob];
+            let sessions = [&mut alice, &mut bob];
             let mut past_the_end = false;
             for turn in 0..3 {
                 let (from, to) = if turn % 2 == 0 { (0, 1) } else { (1, 0) };
@@ -360,7 +368,8 @@ fn clock_skew_beyond_a_minute_is_rejected() {
     let bob_now = NOW - Duration::from_secs(60);
     let mut bob = Session::accept(bob_now, &bob_router, &mut rng);
     let message1 = alice.poll_transmit().expect("message 1");
-    bob.handle_input(bob_now, &message1).expect("60 s is allowed");
+    bob.handle_input(bob_now, &message1)
+        .expect("60 s is allowed");
     let message2 = bob.poll_transmit().expect("message 2");
     let alice_now = NOW + Duration::from_secs(1);
     assert!(alice.handle_input(alice_now, &message2).is_err());
@@ -468,8 +477,14 @@ fn termination_reason_codes_round_trip() {
     for code in 0..=255 {
         assert_eq!(TerminationReason::from_code(code).code(), code);
     }
-    assert_eq!(TerminationReason::from_code(16), TerminationReason::StaticKeyMismatch);
-    assert_eq!(TerminationReason::from_code(18), TerminationReason::Other(18));
+    assert_eq!(
+        TerminationReason::from_code(16),
+        TerminationReason::StaticKeyMismatch
+    );
+    assert_eq!(
+        TerminationReason::from_code(18),
+        TerminationReason::Other(18)
+    );
 }
 
 proptest! {
