@@ -268,6 +268,10 @@ impl Session {
     }
 
     fn close_with(&mut self, reason: CloseReason) {
+        // A handshake message not yet written is not worth sending any more.
+        if !self.is_established() {
+            self.transmit.clear();
+        }
         self.state = State::Closed;
         self.outbox.clear();
         self.events.push_back(SessionEvent::Closed { reason });

@@ -424,6 +424,22 @@ fn termination_closes_both_sides_with_the_reason() {
 }
 
 #[test]
+fn closing_during_the_handshake_sends_nothing() {
+    let mut rng = ChaCha20Rng::seed_from_u64(13);
+    let (alice_router, bob_router) = (router(&mut rng, 2), router(&mut rng, 2));
+    let (mut alice, _bob) = dial(&mut rng, &alice_router, &bob_router);
+    alice.send(&status(1));
+    alice.close(NOW, TerminationReason::Normal);
+    assert_eq!(alice.poll_transmit(), None);
+    assert_eq!(
+        events(&mut alice),
+        vec![SessionEvent::Closed {
+            reason: CloseReason::Local(TerminationReason::Normal)
+        }]
+    );
+}
+
+#[test]
 fn data_phase_tampering_is_reported_to_the_peer() {
     let (mut alice, mut bob, ..) = established(10);
     alice.send(&status(1));
