@@ -395,8 +395,8 @@ fn i2pd_dials_our_floodfill_stores_looks_up_and_builds_tunnels_through_it() {
     let status = status_rx.recv().expect("our router's status");
 
     let started = std::time::Instant::now();
-    let mut i2pd = I2pd::start(&binary, dir.path().join("i2pd").as_path(), options)
-        .expect("i2pd starts");
+    let mut i2pd =
+        I2pd::start(&binary, dir.path().join("i2pd").as_path(), options).expect("i2pd starts");
     let ident = i2pd.router_ident(WAIT).unwrap_or_else(|e| panic!("{e}"));
     let mut seen = Milestones::default();
     while !seen.complete() && started.elapsed() < Duration::from_secs(150) {
@@ -424,6 +424,13 @@ fn i2pd_dials_our_floodfill_stores_looks_up_and_builds_tunnels_through_it() {
         seen.complete(),
         "i2pd did not do everything with our floodfill: {seen:?}\nour status: {last:?}\n\
          i2pd log (tail):\n{}",
-        log.lines().rev().take(60).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+        log.lines()
+            .rev()
+            .take(60)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }

@@ -157,4 +157,14 @@ mod tests {
             Err(Ntcp2Error::BadMac("data phase frame"))
         );
     }
+
+    #[test]
+    fn lengths_below_the_mac_are_errors() {
+        let (mut alice, mut bob) = pair();
+        let mask = alice.send.mask.next_mask();
+        assert_eq!(
+            bob.recv.frame_len((15 ^ mask).to_be_bytes()),
+            Err(Ntcp2Error::BadFrameLength(15))
+        );
+    }
 }

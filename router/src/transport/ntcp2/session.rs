@@ -268,6 +268,10 @@ impl Session {
     }
 
     fn close_with(&mut self, reason: CloseReason) {
+        // A handshake message not yet written is not worth sending any more.
+        if !self.is_established() {
+            self.transmit.clear();
+        }
         self.state = State::Closed;
         self.outbox.clear();
         self.events.push_back(SessionEvent::Closed { reason });
@@ -440,5 +444,58 @@ fn push_random_padding(payload: &mut Vec<u8>, rng: &mut ChaCha20Rng) {
     if let Some(room) = block::MAX_PAYLOAD_LEN.checked_sub(payload.len() + block::HEADER_LEN) {
         let len = rng.gen_range(0..=MAX_FRAME_PADDING.min(room));
         block::push_padding(payload, len, rng);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{data_message, established, NOW};
+    use super::*;
+
+    /// Seals `payload` as Alice's next frame, as a peer with other encoders would.
+    fn frame_from(session: &mut Session, payload: &[u8]) -> Vec<u8> {
+        let State::Established(data) = &mut session.state else {
+            panic!("established session expected");
+        };
+        let mut out = Vec::new();
+        data.keys.send.seal_frame(payload, &mut out);
+        out
+    }
+
+    #[test]
+    fn undecodable_i2np_messages_are_skipped_and_the_session_goes_on() {
+        let (mut alice, mut bob, ..) = established(20);
+        let good = data_message(1, 10).encode_short();
+        let mut payload = Vec::new();
+        // A type we do not implement (VariableTunnelBuild), then a malformed header.
+        block::push(&mut payload, block::I2NP, &[23, 0, 0, 0, 1, 0, 0, 0, 0, 7]);
+        block::push(&mut payload, block::I2NP, &[1, 2]);
+        block::push(&mut payload, block::DATE_TIME, &[0; 4]);
+        block::push(&mut payload, 200, b"unknown block type");
+        block::push(&mut payload, block::I2NP, &good);
+        let wire = frame_from(&mut alice, &payload);
+        bob.handle_input(NOW, &wire).expect("a valid frame");
+        assert_eq!(
+            bob.poll_event(),
+            Some(SessionEvent::Message(data_message(1, 10)))
+        );
+        assert_eq!(bob.poll_event(), None);
+        assert!(bob.is_established());
+    }
+
+    #[test]
+    fn only_the_peers_own_verified_router_info_is_reported() {
+        let (mut alice, mut bob, alice_router, bob_router) = established(21);
+        let mut payload = Vec::new();
+        block::push_router_info(&mut payload, true, bob_router.info.as_bytes());
+        block::push_router_info(&mut payload, true, &alice_router.info.as_bytes()[1..]);
+        block::push_router_info(&mut payload, true, alice_router.info.as_bytes());
+        let wire = frame_from(&mut alice, &payload);
+        bob.handle_input(NOW, &wire).expect("a valid frame");
+        assert_eq!(
+            bob.poll_event(),
+            Some(SessionEvent::RouterInfo(alice_router.info.clone()))
+        );
+        assert_eq!(bob.poll_event(), None);
     }
 }
