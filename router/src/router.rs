@@ -324,7 +324,9 @@ impl Router {
         if let Some(tunnels) = self.tunnels.as_mut() {
             tunnels.handle_timeout(now, self.netdb.store(), &mut self.profiles);
         }
-        self.clients.handle_timeout(now);
+        if let Some(tunnels) = self.tunnels.as_ref() {
+            self.clients.handle_timeout(now, &mut self.netdb, tunnels);
+        }
         self.reply_keys.expire(now);
         if self.netdb.publish_due(now) {
             self.info = Arc::new(sign_router_info(&self.config, &self.keys, now));
@@ -354,7 +356,8 @@ impl Router {
                 .tunnels
                 .as_ref()
                 .map_or(Instant::MAX, |t| t.poll_timeout());
-            Output::Timeout(self.netdb.poll_timeout().min(tunnels))
+            let clients = self.clients.poll_timeout();
+            Output::Timeout(self.netdb.poll_timeout().min(tunnels).min(clients))
         })
     }
 

@@ -110,6 +110,31 @@ const LEASE_MARGIN: Duration = Duration::from_secs(10);
 /// How long a message waits for its delivery confirmation before we stop listening.
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long a LeaseSet store waits for the floodfill's acknowledgement before the next
+/// floodfill is tried (the netDb page: a client store is verified ~20 s later; the ack
+/// comes back through two tunnels, which rarely takes more than a few seconds).
+const PUBLISH_ACK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Floodfills tried for one LeaseSet before pausing; after the pause, the round starts
+/// again from the closest one.
+const PUBLISH_ATTEMPTS: usize = 3;
+const PUBLISH_PAUSE: Duration = Duration::from_secs(60);
+
+/// A store goes out through the destination's own outbound tunnel; until it has one,
+/// publication checks back this often.
+const NO_TUNNEL_RETRY: Duration = Duration::from_secs(2);
+
+/// Where the publication of a destination's current LeaseSet stands.
+#[derive(Debug)]
+struct Publication {
+    /// Floodfills asked in this round, in order.
+    tried: Vec<Hash>,
+    /// The acknowledgement token of the last store, while it is awaited.
+    awaiting: Option<u32>,
+    /// When to store again (ack timeout, or the end of a pause); `None` once stored.
+    retry_at: Option<Instant>,
+}
+
 /// A message waiting for its DeliveryStatus.
 #[derive(Debug)]
 struct Unconfirmed {
@@ -124,6 +149,7 @@ struct Local {
     pool: PoolId,
     ratchet: RatchetEndpoint,
     lease_set: Option<Arc<LeaseSet2>>,
+    publication: Option<Publication>,
     /// Peers our current LeaseSet was bundled to.
     informed: BTreeSet<Hash>,
     /// Messages waiting for the recipient's LeaseSet.
@@ -216,6 +242,7 @@ impl Clients {
                 pool,
                 ratchet,
                 lease_set: None,
+                publication: None,
                 informed: BTreeSet::new(),
                 waiting: BTreeMap::new(),
                 unconfirmed: BTreeMap::new(),
@@ -230,6 +257,7 @@ impl Clients {
         for local in self.locals.values_mut() {
             local.ratchet = RatchetEndpoint::new(local.keys.encryption_secret().clone());
             local.lease_set = None;
+            local.publication = None;
             local.informed.clear();
             local.waiting.clear();
             local.unconfirmed.clear();
@@ -237,13 +265,76 @@ impl Clients {
         self.events.clear();
     }
 
-    /// Drops idle ratchet sessions.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        for local in self.locals.values_mut() {
+    /// Drops idle ratchet sessions and stores LeaseSets again whose store was not
+    /// acknowledged.
+    pub fn handle_timeout(&mut self, now: Instant, netdb: &mut NetDb, tunnels: &TunnelManager) {
+        let mut due = Vec::new();
+        for (id, local) in &mut self.locals {
             local.ratchet.expire(now);
             local
                 .unconfirmed
                 .retain(|_, u| now.saturating_duration_since(u.sent) < CONFIRM_TIMEOUT);
+            let retry = local.publication.as_ref().and_then(|p| p.retry_at);
+            if retry.is_some_and(|at| now >= at) {
+                due.push(*id);
+            }
+        }
+        for id in due {
+            self.publish(now, id, netdb, tunnels);
+        }
+    }
+
+    /// When [`Clients::handle_timeout`] has something to do next.
+    pub fn poll_timeout(&self) -> Instant {
+        self.locals
+            .values()
+            .filter_map(|l| l.publication.as_ref()?.retry_at)
+            .min()
+            .unwrap_or(Instant::MAX)
+    }
+
+    /// Stores destination `id`'s current LeaseSet at the next floodfill of this round,
+    /// or pauses the round when it has tried enough of them (or knows none).
+    fn publish(
+        &mut self,
+        now: Instant,
+        id: DestinationId,
+        netdb: &mut NetDb,
+        tunnels: &TunnelManager,
+    ) {
+        let Some(local) = self.locals.get_mut(&id) else {
+            return;
+        };
+        let (Some(ls), Some(publication)) = (&local.lease_set, local.publication.as_mut()) else {
+            return;
+        };
+        if tunnels.pool_tunnels(local.pool).1 == 0 {
+            publication.retry_at = Some(now + NO_TUNNEL_RETRY);
+            return;
+        }
+        if publication.tried.len() >= PUBLISH_ATTEMPTS {
+            publication.tried.clear();
+            publication.awaiting = None;
+            publication.retry_at = Some(now + PUBLISH_PAUSE);
+            return;
+        }
+        match netdb.publish_lease_set(now, ls.clone(), &publication.tried) {
+            Some((floodfill, token)) => {
+                publication.tried.push(floodfill);
+                publication.awaiting = Some(token.get());
+                publication.retry_at = Some(now + PUBLISH_ACK_TIMEOUT);
+                self.events.push_back(ClientEvent::LeaseSetPublished {
+                    destination: id,
+                    leases: ls.leases().len(),
+                });
+            }
+            // Every floodfill we know was tried (or we know none): pause, then start
+            // over from the closest.
+            None => {
+                publication.tried.clear();
+                publication.awaiting = None;
+                publication.retry_at = Some(now + PUBLISH_PAUSE);
+            }
         }
     }
 
@@ -441,7 +532,6 @@ impl Clients {
         let previous = local.lease_set.as_ref().map_or(0, |ls| ls.published_s());
         let published_s = (now.as_secs() as u32).max(previous + 1);
         let expires_offset_s = last_end.saturating_sub(published_s).clamp(1, 600) as u16;
-        let count = leases.len();
         let Ok(ls) = local
             .keys
             .sign_lease_set(published_s, expires_offset_s, leases)
@@ -453,13 +543,14 @@ impl Clients {
         local.informed.clear();
         // Our own LeaseSet is where the netDb looks when a local destination sends to
         // another local destination.
-        netdb.cache_lease_set(now, ls.clone());
-        if netdb.publish_lease_set(now, ls) {
-            self.events.push_back(ClientEvent::LeaseSetPublished {
-                destination: id,
-                leases: count,
-            });
-        }
+        netdb.cache_lease_set(now, ls);
+        // A new LeaseSet starts a new round, from the closest floodfill.
+        local.publication = Some(Publication {
+            tried: Vec::new(),
+            awaiting: None,
+            retry_at: None,
+        });
+        self.publish(now, id, netdb, tunnels);
     }
 
     /// A message that came in through `pool`'s inbound tunnels: garlic for its
@@ -482,6 +573,14 @@ impl Clients {
         let garlic = match msg.body {
             MessageBody::Garlic(garlic) => garlic,
             MessageBody::DeliveryStatus(status) => {
+                if let Some(p) = local.publication.as_mut() {
+                    if p.awaiting == Some(status.msg_id) {
+                        // Stored: nothing more until the LeaseSet changes.
+                        p.awaiting = None;
+                        p.retry_at = None;
+                        return;
+                    }
+                }
                 if let Some(u) = local.unconfirmed.remove(&status.msg_id) {
                     self.events.push_back(ClientEvent::Delivered {
                         destination: id,

@@ -45,6 +45,17 @@ pub struct HostConfig {
     /// How often the netDb and profiles are written to the data directory.
     pub save_interval: Span,
     pub tunnels: TunnelsSection,
+    pub client: ClientSection,
+}
+
+/// `[client]`: local destinations.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientSection {
+    /// Run one destination of our own (keys in `destination.keys`) that others can
+    /// message and that the status page's `/ping` sends from: an end-to-end check of
+    /// tunnels, LeaseSets and garlic. Needs tunnels.
+    pub test_destination: bool,
 }
 
 /// `[tunnels]`: our own tunnels and taking part in others'.
@@ -79,6 +90,7 @@ impl Default for HostConfig {
             status: Some(SocketAddr::from(([127, 0, 0, 1], 7070))),
             save_interval: Span(Duration::from_secs(5 * 60)),
             tunnels: TunnelsSection::default(),
+            client: ClientSection::default(),
         }
     }
 }
@@ -159,6 +171,9 @@ impl HostConfig {
                  (listen is {})",
                 self.listen
             ));
+        }
+        if self.client.test_destination && !self.tunnels.enabled {
+            return Err("[client] test_destination needs [tunnels] enabled".into());
         }
         if self.max_connections == 0 {
             return Err("max_connections must be at least 1".into());

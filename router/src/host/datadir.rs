@@ -3,6 +3,7 @@
 //! ```text
 //! <data_dir>/router.keys         our identity's secret keys (created on first start)
 //! <data_dir>/ntcp2.keys          our NTCP2 static key and published IV
+//! <data_dir>/destination.keys    the test destination's secret keys (when it runs one)
 //! <data_dir>/router.info         our current signed RouterInfo, for others to bootstrap from
 //! <data_dir>/profiles.dat        what we have observed of peers
 //! <data_dir>/netDb/routerInfo-<base64 hash>.dat   the RouterInfos we know
@@ -13,7 +14,7 @@
 //! A kill at any moment leaves either the old file or the new one, never a torn one, so
 //! nothing already written is lost.
 
-use crate::crypto::RouterKeys;
+use crate::crypto::{DestinationKeys, RouterKeys};
 use crate::data::{Hash, RouterInfo};
 use crate::profile::Profiles;
 use crate::transport::ntcp2::Ntcp2Keys;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 /// in the wrong place is an error, not a wrong identity.
 const ROUTER_KEYS_MAGIC: &[u8; 4] = b"RRK1";
 const NTCP2_KEYS_MAGIC: &[u8; 4] = b"RNK1";
+const DESTINATION_KEYS_MAGIC: &[u8; 4] = b"RDK1";
 
 const NETDB: &str = "netDb";
 const INFO_PREFIX: &str = "routerInfo-";
@@ -93,6 +95,18 @@ impl DataDir {
             Ntcp2Keys::generate(rng).to_bytes()
         })?;
         Ok(Ntcp2Keys::from_bytes(&bytes))
+    }
+
+    /// The test destination's keys, created (and saved) on first use.
+    pub fn destination_keys(
+        &self,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<DestinationKeys, DataDirError> {
+        let path = self.root.join("destination.keys");
+        let secrets = self.load_or_create::<96>(&path, DESTINATION_KEYS_MAGIC, || {
+            DestinationKeys::generate(rng).secret_bytes()
+        })?;
+        Ok(DestinationKeys::from_secret_bytes(&secrets))
     }
 
     fn load_or_create<const N: usize>(
@@ -305,6 +319,11 @@ mod tests {
         assert_eq!(
             data.ntcp2_keys(&mut rng).expect("load").to_bytes(),
             ntcp2.to_bytes()
+        );
+        let destination = data.destination_keys(&mut rng).expect("create");
+        assert_eq!(
+            data.destination_keys(&mut rng).expect("load").hash(),
+            destination.hash()
         );
         #[cfg(unix)]
         {

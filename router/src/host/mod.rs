@@ -25,6 +25,7 @@ pub use datadir::{DataDir, DataDirError};
 pub use net::{Network, Tokio};
 pub use status::Status;
 
+use crate::client::{ClientEvent, DestinationId};
 use crate::data::{Hash, RouterInfo};
 use crate::i2np::I2npMessage;
 use crate::netdb::NetDbEvent;
@@ -36,13 +37,14 @@ use crate::{Event, Output, Router};
 use conn::{ConnCommand, ConnContext, ConnEvent, ConnEventKind, ConnId};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
+use status::{PingOutcome, PingRequest};
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
 /// How long a dial may take before the peer counts as unreachable.
@@ -56,6 +58,8 @@ const STATUS_REFRESH: Duration = Duration::from_secs(1);
 pub enum HostError {
     #[error(transparent)]
     DataDir(#[from] DataDirError),
+    #[error("cannot add the test destination: {0}")]
+    Destination(#[from] crate::ClientError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -133,6 +137,14 @@ impl<N: Network> Host<N> {
         }
         let known = router.bootstrap(now, infos.infos);
         data.save_own_info(router.router_info())?;
+        let destination = if config.client.test_destination {
+            let keys = data.destination_keys(&mut rng)?;
+            let hash = keys.hash();
+            info!(destination = %hash.to_base64(), "test destination");
+            Some((router.add_destination(now, keys)?, hash))
+        } else {
+            None
+        };
         info!(
             router = %router.hash(),
             listen = %config.listen,
@@ -144,6 +156,7 @@ impl<N: Network> Host<N> {
         );
 
         let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (ping_tx, ping_rx) = mpsc::channel(16);
         let (status_tx, _) = watch::channel(Status::default());
         let local = Arc::new(LocalRouter {
             info: router.router_info().clone(),
@@ -171,6 +184,11 @@ impl<N: Network> Host<N> {
             by_peer: HashMap::new(),
             next_conn: 0,
             counters: Counters::default(),
+            destination,
+            ping_requests: ping_rx,
+            ping_sender: ping_tx,
+            pings: HashMap::new(),
+            next_ping: 0,
             status: status_tx,
             last_traffic: (0, 0, now),
         };
@@ -225,8 +243,10 @@ impl<N: Network> Host<N> {
                 }
             }
         });
-        let status_server =
-            status_listener.map(|l| tokio::spawn(status::serve::<N>(l, driver.status.subscribe())));
+        let status_server = status_listener.map(|l| {
+            let pings = driver.ping_sender.clone();
+            tokio::spawn(status::serve::<N>(l, driver.status.subscribe(), pings))
+        });
         let result = driver.run(accepted_rx, shutdown).await;
         acceptor.abort();
         if let Some(server) = status_server {
@@ -312,6 +332,14 @@ struct Driver<N: Network> {
     by_peer: HashMap<Hash, ConnId>,
     next_conn: ConnId,
     counters: Counters,
+    /// The test destination, when configured.
+    destination: Option<(DestinationId, Hash)>,
+    ping_requests: mpsc::Receiver<PingRequest>,
+    /// Handed to the status server, which turns `/ping` requests into [`PingRequest`]s.
+    ping_sender: mpsc::Sender<PingRequest>,
+    /// Pings waiting for their delivery confirmation, by message reference.
+    pings: HashMap<u64, oneshot::Sender<PingOutcome>>,
+    next_ping: u64,
     status: watch::Sender<Status>,
     /// Traffic totals at the last status refresh, for rates.
     last_traffic: (u64, u64, Instant),
@@ -334,6 +362,7 @@ impl<N: Network> Driver<N> {
                 () = &mut shutdown => break,
                 Some(event) = self.events.recv() => self.on_conn_event(event),
                 Some((stream, from)) = accepted.recv() => self.on_accept(stream, from),
+                Some(ping) = self.ping_requests.recv() => self.ping(ping),
                 () = tokio::time::sleep_until(self.clock.deadline(next)) => {
                     self.router.handle_timeout(self.clock.now());
                     self.refresh_local();
@@ -358,6 +387,29 @@ impl<N: Network> Driver<N> {
         }
         self.save();
         Ok(())
+    }
+
+    /// Sends a message from the test destination; the answer waits for its confirmation.
+    fn ping(&mut self, PingRequest { to, reply }: PingRequest) {
+        let Some((from, _)) = self.destination else {
+            let _ = reply.send(PingOutcome::failed(
+                "this router has no test destination ([client] test_destination)",
+            ));
+            return;
+        };
+        let reference = self.next_ping;
+        self.next_ping += 1;
+        match self
+            .router
+            .send(self.clock.now(), from, to, reference, b"ping".to_vec())
+        {
+            Ok(()) => {
+                self.pings.insert(reference, reply);
+            }
+            Err(e) => {
+                let _ = reply.send(PingOutcome::failed(e.to_string()));
+            }
+        }
     }
 
     /// Drains the router's outputs; returns when it wants its next timeout.
@@ -515,7 +567,15 @@ impl<N: Network> Driver<N> {
                 }
                 debug!(%key, found, ?purpose, peers_queried, timeouts, "lookup finished");
             }
-            Event::NetDb(NetDbEvent::LookupReceived { .. }) => c.lookups_received += 1,
+            Event::NetDb(NetDbEvent::LookupReceived {
+                key,
+                from,
+                kind,
+                answer,
+            }) => {
+                c.lookups_received += 1;
+                debug!(%key, %from, ?kind, ?answer, "lookup received");
+            }
             Event::NetDb(NetDbEvent::StoreReceived { key, from, .. }) => {
                 c.stores_received += 1;
                 debug!(%key, %from, "store received");
@@ -535,6 +595,24 @@ impl<N: Network> Driver<N> {
                     c.builds_failed += 1;
                 }
                 debug!(?pool, ?direction, ?outcome, "tunnel build finished");
+            }
+            Event::Client(ClientEvent::Delivered {
+                reference, after, ..
+            }) => {
+                if let Some(reply) = self.pings.remove(&reference) {
+                    let _ = reply.send(PingOutcome {
+                        delivered: true,
+                        latency_ms: Some(after.as_millis() as u64),
+                        error: None,
+                    });
+                }
+            }
+            Event::Client(ClientEvent::SendFailed {
+                reference, reason, ..
+            }) => {
+                if let Some(reply) = self.pings.remove(&reference) {
+                    let _ = reply.send(PingOutcome::failed(format!("{reason:?}")));
+                }
             }
             other => tracing::trace!(?other, "router event"),
         }
@@ -573,6 +651,8 @@ impl<N: Network> Driver<N> {
     }
 
     fn refresh_status(&mut self) {
+        // Pings whose caller gave up are forgotten.
+        self.pings.retain(|_, reply| !reply.is_closed());
         let now = self.clock.now();
         let router = &self.router;
         let netdb = router.netdb();
@@ -620,6 +700,7 @@ impl<N: Network> Driver<N> {
             net_id: self.config.net_id,
             floodfill: self.config.floodfill,
             published: self.config.published_address().to_string(),
+            destination: self.destination.map(|(_, hash)| hash.to_base64()),
             uptime_secs: now.saturating_duration_since(self.started).as_secs(),
             peers,
             netdb: status::NetDbStatus {

@@ -1,12 +1,18 @@
 //! The status page: what a person (HTML at `/`) or a script (JSON at `/status.json`)
-//! wants to know about a running router. Served on loopback by default; read-only.
+//! wants to know about a running router, and `/ping?to=<destination>`, which sends one
+//! message from the router's test destination and reports whether it was delivered.
+//! Served on loopback by default.
 
 use super::net::Network;
+use crate::data::Hash;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// How long `/ping` waits for the delivery confirmation.
+const PING_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A snapshot, refreshed about once a second by the router task.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
@@ -16,6 +22,8 @@ pub struct Status {
     pub net_id: u8,
     pub floodfill: bool,
     pub published: String,
+    /// The test destination's hash (base64), when the router runs one.
+    pub destination: Option<String>,
     pub uptime_secs: u64,
     pub peers: PeerStatus,
     pub netdb: NetDbStatus,
@@ -77,6 +85,32 @@ pub struct BandwidthStatus {
     pub total_out: u64,
 }
 
+/// What `/ping` answers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct PingOutcome {
+    /// The recipient's router confirmed the message (its DeliveryStatus came back).
+    pub delivered: bool,
+    /// From sending to the confirmation: a round trip through four tunnels.
+    pub latency_ms: Option<u64>,
+    pub error: Option<String>,
+}
+
+impl PingOutcome {
+    pub(super) fn failed(error: impl Into<String>) -> PingOutcome {
+        PingOutcome {
+            error: Some(error.into()),
+            ..PingOutcome::default()
+        }
+    }
+}
+
+/// A `/ping` for the router task.
+#[derive(Debug)]
+pub(super) struct PingRequest {
+    pub to: Hash,
+    pub reply: oneshot::Sender<PingOutcome>,
+}
+
 impl Status {
     /// The page a person reads.
     pub fn to_html(&self) -> String {
@@ -94,6 +128,9 @@ impl Status {
         row("network id", self.net_id.to_string());
         row("floodfill", yes_no(self.floodfill));
         row("published address", self.published.clone());
+        if let Some(destination) = &self.destination {
+            row("test destination", destination.clone());
+        }
         row("uptime", format!("{} s", self.uptime_secs));
         let p = &self.peers;
         row(
@@ -179,22 +216,81 @@ fn escape(s: &str) -> String {
 
 /// Serves the status page until the listener fails. Each request gets one answer and
 /// the connection closes (HTTP/1.0 style: no keep-alive, nothing to time out later).
-pub(super) async fn serve<N: Network>(listener: N::Listener, status: watch::Receiver<Status>) {
+pub(super) async fn serve<N: Network>(
+    listener: N::Listener,
+    status: watch::Receiver<Status>,
+    pings: mpsc::Sender<PingRequest>,
+) {
     loop {
         let Ok((mut stream, _)) = N::accept(&listener).await else {
             continue;
         };
         let status = status.clone();
+        let pings = pings.clone();
         tokio::spawn(async move {
             let request =
                 tokio::time::timeout(Duration::from_secs(5), read_head(&mut stream)).await;
-            let response = match request {
-                Ok(Some(head)) => respond(&head, &status.borrow()),
-                _ => return,
+            let Ok(Some(head)) = request else {
+                return;
+            };
+            let response = match ping_target(&head) {
+                Some(to) => {
+                    let outcome = ping(&pings, to).await;
+                    let body = serde_json::to_string_pretty(&outcome).unwrap_or_default();
+                    http_response("200 OK", "application/json", &body)
+                }
+                None => respond(&head, &status.borrow()),
             };
             let _ = stream.write_all(&response).await;
             let _ = stream.shutdown().await;
         });
+    }
+}
+
+/// The `to` of a `GET /ping?to=...` request: `Some(Err)` when it is not a hash.
+fn ping_target(head: &str) -> Option<Result<Hash, String>> {
+    let mut words = head.split_whitespace();
+    let (method, target) = (words.next()?, words.next()?);
+    let query = target.strip_prefix("/ping")?;
+    if method != "GET" {
+        return None;
+    }
+    let to = query
+        .strip_prefix('?')
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|pair| pair.strip_prefix("to="));
+    Some(match to {
+        Some(to) => Hash::from_base64(&percent_decode(to))
+            .map_err(|e| format!("`to` is not a base64 destination hash: {e}")),
+        None => Err("usage: /ping?to=<base64 destination hash>".into()),
+    })
+}
+
+/// Undoes the URL escapes a client may apply to base64's `=` (and, rarely, `~`).
+fn percent_decode(s: &str) -> String {
+    s.replace("%3D", "=")
+        .replace("%3d", "=")
+        .replace("%7E", "~")
+        .replace("%7e", "~")
+}
+
+async fn ping(pings: &mpsc::Sender<PingRequest>, to: Result<Hash, String>) -> PingOutcome {
+    let to = match to {
+        Ok(to) => to,
+        Err(e) => return PingOutcome::failed(e),
+    };
+    let (reply, outcome) = oneshot::channel();
+    if pings.send(PingRequest { to, reply }).await.is_err() {
+        return PingOutcome::failed("the router is shutting down");
+    }
+    match tokio::time::timeout(PING_TIMEOUT, outcome).await {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(_)) => PingOutcome::failed("the router is shutting down"),
+        Err(_) => PingOutcome::failed(format!(
+            "no delivery confirmation within {} s",
+            PING_TIMEOUT.as_secs()
+        )),
     }
 }
 
@@ -228,6 +324,10 @@ fn respond(head: &str, status: &Status) -> Vec<u8> {
         ("GET", _) => ("404 Not Found", "text/plain", "not found\n".into()),
         _ => ("405 Method Not Allowed", "text/plain", "GET only\n".into()),
     };
+    http_response(code, content_type, &body)
+}
+
+fn http_response(code: &str, content_type: &str, body: &str) -> Vec<u8> {
     format!(
         "HTTP/1.1 {code}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
          Cache-Control: no-store\r\nConnection: close\r\n\r\n{body}",
@@ -261,5 +361,23 @@ mod tests {
         assert!(missing.starts_with("HTTP/1.1 404"));
         let post = String::from_utf8(respond("POST / HTTP/1.1\r\n\r\n", &status)).expect("utf-8");
         assert!(post.starts_with("HTTP/1.1 405"));
+    }
+
+    #[test]
+    fn ping_targets() {
+        let hash = Hash::from([7; 32]);
+        let head = format!("GET /ping?to={} HTTP/1.1\r\n\r\n", hash.to_base64());
+        assert_eq!(ping_target(&head), Some(Ok(hash)));
+        let escaped = head.replace('=', "%3D").replacen("to%3D", "to=", 1);
+        assert_eq!(ping_target(&escaped), Some(Ok(hash)));
+        assert!(matches!(
+            ping_target("GET /ping HTTP/1.1\r\n\r\n"),
+            Some(Err(_))
+        ));
+        assert!(matches!(
+            ping_target("GET /ping?to=zz HTTP/1.1\r\n\r\n"),
+            Some(Err(_))
+        ));
+        assert_eq!(ping_target("GET /status.json HTTP/1.1\r\n\r\n"), None);
     }
 }

@@ -364,22 +364,26 @@ impl NetDb {
         self.lease_sets.store(&ls.hash(), ls, now, false)
     }
 
-    /// Publishes one of our destinations' LeaseSets at the floodfill closest to its key.
-    /// The acknowledgement is not waited for: destinations republish whenever their
-    /// tunnels change, a few times per tunnel lifetime, which covers a lost store.
-    pub fn publish_lease_set(&mut self, now: Instant, ls: Arc<LeaseSet2>) -> bool {
+    /// Publishes one of our destinations' LeaseSets at the floodfill closest to its key
+    /// that is not in `tried`. Returns that floodfill and the token its acknowledgement
+    /// (a DeliveryStatus through the destination's inbound tunnel) will carry; waiting
+    /// for it, and trying the next floodfill, is the destination's business.
+    pub fn publish_lease_set(
+        &mut self,
+        now: Instant,
+        ls: Arc<LeaseSet2>,
+        tried: &[Hash],
+    ) -> Option<(Hash, NonZeroU32)> {
         let key = ls.hash();
         let routing_key = routing::routing_key(&key, now);
-        let Some(to) = self
+        let mut exclude = tried.to_vec();
+        exclude.push(self.me);
+        let to = *self
             .store
-            .closest_floodfills(&routing_key, 1, &[self.me], now)
-            .first()
-            .copied()
-        else {
-            return false;
-        };
-        let token = NonZeroU32::new(self.rng.gen_range(1..=u32::MAX));
-        let reply = token.map(|token| StoreReply {
+            .closest_floodfills(&routing_key, 1, &exclude, now)
+            .first()?;
+        let token = NonZeroU32::new(self.rng.gen_range(1..=u32::MAX))?;
+        let reply = Some(StoreReply {
             token,
             tunnel_id: 0,
             gateway: self.me,
@@ -390,7 +394,7 @@ impl NetDb {
             entry: StoreEntry::LeaseSet2(ls),
         };
         self.actions.push_back(Action::Publish { to, store });
-        true
+        Some((to, token))
     }
 
     /// Starts an iterative RouterInfo lookup for `key` through the network, even when we
