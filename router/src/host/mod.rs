@@ -6,11 +6,11 @@
 //! feed an input, drain [`Router::poll_output`] until it names the next timeout, wait for
 //! the next input or that timeout.
 //!
-//! - [`config`]: `router.toml`.
-//! - [`datadir`]: keys, netDb and profiles on disk, written atomically.
-//! - [`net`]: tokio's or turmoil's sockets.
-//! - [`clock`]: the core's UNIX-time [`Instant`] from tokio's clock.
-//! - [`status`]: the status page.
+//! - [`config`] reads `router.toml`.
+//! - [`datadir`] keeps keys, netDb and profiles on disk, written atomically.
+//! - [`net`] abstracts tokio's or turmoil's sockets.
+//! - [`clock`] derives the core's UNIX-time [`Instant`] from tokio's clock.
+//! - [`status`] serves the status page and `/ping`.
 
 pub mod clock;
 pub mod config;

@@ -192,10 +192,13 @@ impl PeerProfile {
         }
         let tail = 32 + COUNTERS * DecayingCounter::ENCODED_LEN;
         let response = f64::from_bits(word(tail));
-        let response_ms = match response {
-            r if r == -1.0 => None,
-            r if r.is_finite() && r >= 0.0 => Some(r),
-            _ => return None,
+        // -1 stands for "never answered" (see `encode`).
+        let response_ms = if response == -1.0 {
+            None
+        } else if response.is_finite() && response >= 0.0 {
+            Some(response)
+        } else {
+            return None;
         };
         let [a0, a1, a2, r0, r1, r2, f0, f1, f2, recent_ok, recent_failed] = counters;
         let profile = PeerProfile {
