@@ -135,12 +135,22 @@ struct Publication {
     retry_at: Option<Instant>,
 }
 
+/// A message not confirmed this long means the path to its recipient is broken: the
+/// LeaseSet we hold names dead tunnels, or the recipient's router restarted and lost our
+/// session. The next message looks the LeaseSet up again and starts a new session.
+/// Confirmations take a round trip through four tunnels, normally a second or two.
+const STALE_AFTER: Duration = Duration::from_secs(15);
+
 /// A message waiting for its DeliveryStatus.
 #[derive(Debug)]
 struct Unconfirmed {
     to: Hash,
+    /// The recipient's encryption key: its ratchet session is reset if this goes stale.
+    remote_key: [u8; 32],
     reference: u64,
     sent: Instant,
+    /// Counted against the path already (see [`STALE_AFTER`]).
+    stale: bool,
 }
 
 #[derive(Debug)]
@@ -156,6 +166,9 @@ struct Local {
     waiting: BTreeMap<Hash, Vec<Outgoing>>,
     /// Messages sent, by the id of the DeliveryStatus that confirms them.
     unconfirmed: BTreeMap<u32, Unconfirmed>,
+    /// Recipients whose path went stale: their LeaseSet is looked up before the next
+    /// message, even when we hold one.
+    stale: BTreeSet<Hash>,
 }
 
 /// All local destinations of a router.
@@ -246,6 +259,7 @@ impl Clients {
                 informed: BTreeSet::new(),
                 waiting: BTreeMap::new(),
                 unconfirmed: BTreeMap::new(),
+                stale: BTreeSet::new(),
             },
         );
         id
@@ -261,6 +275,7 @@ impl Clients {
             local.informed.clear();
             local.waiting.clear();
             local.unconfirmed.clear();
+            local.stale.clear();
         }
         self.events.clear();
     }
@@ -274,6 +289,13 @@ impl Clients {
             local
                 .unconfirmed
                 .retain(|_, u| now.saturating_duration_since(u.sent) < CONFIRM_TIMEOUT);
+            for u in local.unconfirmed.values_mut() {
+                if !u.stale && now.saturating_duration_since(u.sent) >= STALE_AFTER {
+                    u.stale = true;
+                    local.stale.insert(u.to);
+                    local.ratchet.reset_outbound(&u.remote_key);
+                }
+            }
             let retry = local.publication.as_ref().and_then(|p| p.retry_at);
             if retry.is_some_and(|at| now >= at) {
                 due.push(*id);
@@ -352,7 +374,8 @@ impl Clients {
         if !self.locals.contains_key(&id) {
             return;
         }
-        if netdb.lease_sets().get(&to, now).is_some() {
+        let stale = self.locals.get(&id).is_some_and(|l| l.stale.contains(&to));
+        if !stale && netdb.lease_sets().get(&to, now).is_some() {
             self.send_now(now, id, to, message, netdb, tunnels);
             return;
         }
@@ -375,11 +398,11 @@ impl Clients {
     ) {
         let ids: Vec<DestinationId> = self.locals.keys().copied().collect();
         for id in ids {
-            let Some(queued) = self
-                .locals
-                .get_mut(&id)
-                .and_then(|l| l.waiting.remove(&key))
-            else {
+            let Some(queued) = self.locals.get_mut(&id).and_then(|l| {
+                // Looked up afresh: whatever the netDb now holds is the best we know.
+                l.stale.remove(&key);
+                l.waiting.remove(&key)
+            }) else {
                 continue;
             };
             for message in queued {
@@ -443,8 +466,10 @@ impl Clients {
                 ack,
                 Unconfirmed {
                     to,
+                    remote_key,
                     reference,
                     sent: now,
+                    stale: false,
                 },
             );
             blocks.push(Block::Clove(Clove {

@@ -23,7 +23,7 @@ pub use clock::Clock;
 pub use config::{ConfigError, HostConfig};
 pub use datadir::{DataDir, DataDirError};
 pub use net::{Network, Tokio};
-pub use status::Status;
+pub use status::{PingOutcome, Pinger, Status};
 
 use crate::client::{ClientEvent, DestinationId};
 use crate::data::{Hash, RouterInfo};
@@ -37,7 +37,7 @@ use crate::{Event, Output, Router};
 use conn::{ConnCommand, ConnContext, ConnEvent, ConnEventKind, ConnId};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
-use status::{PingOutcome, PingRequest};
+use status::PingRequest;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -213,6 +213,11 @@ impl<N: Network> Host<N> {
         N::local_addr(&self.listener)
     }
 
+    /// Pings from the test destination (`[client] test_destination`).
+    pub fn pinger(&self) -> Pinger {
+        Pinger::new(self.driver.ping_sender.clone())
+    }
+
     /// Status snapshots, refreshed about once a second while the router runs.
     pub fn status(&self) -> watch::Receiver<Status> {
         self.driver.status.subscribe()
@@ -244,8 +249,8 @@ impl<N: Network> Host<N> {
             }
         });
         let status_server = status_listener.map(|l| {
-            let pings = driver.ping_sender.clone();
-            tokio::spawn(status::serve::<N>(l, driver.status.subscribe(), pings))
+            let pinger = Pinger::new(driver.ping_sender.clone());
+            tokio::spawn(status::serve::<N>(l, driver.status.subscribe(), pinger))
         });
         let result = driver.run(accepted_rx, shutdown).await;
         acceptor.abort();

@@ -104,6 +104,25 @@ impl PingOutcome {
     }
 }
 
+/// Sends pings from a running router's test destination: what `/ping` uses, for
+/// programs and tests that hold the [`Host`](super::Host) rather than its status page.
+#[derive(Debug, Clone)]
+pub struct Pinger {
+    requests: mpsc::Sender<PingRequest>,
+}
+
+impl Pinger {
+    pub(super) fn new(requests: mpsc::Sender<PingRequest>) -> Pinger {
+        Pinger { requests }
+    }
+
+    /// Sends one message to destination `to` and waits (up to 30 s) for the
+    /// recipient's router to confirm it.
+    pub async fn ping(&self, to: Hash) -> PingOutcome {
+        ping(&self.requests, Ok(to)).await
+    }
+}
+
 /// A `/ping` for the router task.
 #[derive(Debug)]
 pub(super) struct PingRequest {
@@ -219,14 +238,14 @@ fn escape(s: &str) -> String {
 pub(super) async fn serve<N: Network>(
     listener: N::Listener,
     status: watch::Receiver<Status>,
-    pings: mpsc::Sender<PingRequest>,
+    pinger: Pinger,
 ) {
     loop {
         let Ok((mut stream, _)) = N::accept(&listener).await else {
             continue;
         };
         let status = status.clone();
-        let pings = pings.clone();
+        let pinger = pinger.clone();
         tokio::spawn(async move {
             let request =
                 tokio::time::timeout(Duration::from_secs(5), read_head(&mut stream)).await;
@@ -235,7 +254,7 @@ pub(super) async fn serve<N: Network>(
             };
             let response = match ping_target(&head) {
                 Some(to) => {
-                    let outcome = ping(&pings, to).await;
+                    let outcome = ping(&pinger.requests, to).await;
                     let body = serde_json::to_string_pretty(&outcome).unwrap_or_default();
                     http_response("200 OK", "application/json", &body)
                 }

@@ -1,7 +1,8 @@
 //! The tokio driver under turmoil: a dozen real routers (NTCP2, data directories, the
 //! whole core) on a simulated network with partitions and crashes, in virtual time.
 
-use ramsons_router::host::{Clock, Host, HostConfig, Network, Start, Status};
+use ramsons_router::data::Hash;
+use ramsons_router::host::{Clock, Host, HostConfig, Network, Pinger, Start, Status};
 use ramsons_router::time::Instant;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -44,8 +45,19 @@ const PORT: u16 = 4567;
 /// The simulated network's calendar: 2026-12-01T00:00:00Z.
 const T0: Instant = Instant::from_secs(1_796_083_200);
 
-/// Status receivers of the routers now running, by host name.
-type Statuses = Rc<RefCell<BTreeMap<String, watch::Receiver<Status>>>>;
+/// Status receivers and pingers of the routers now running, by host name.
+type Statuses = Rc<RefCell<BTreeMap<String, (watch::Receiver<Status>, Pinger)>>>;
+
+/// One end-to-end message between test destinations, as the tester saw it.
+#[derive(Debug, Clone)]
+struct PingRecord {
+    at: Duration,
+    from: String,
+    to: String,
+    delivered: bool,
+}
+
+type PingLog = Rc<RefCell<Vec<PingRecord>>>;
 
 /// Registers router `name` with the simulation. Floodfills put their RouterInfo in
 /// `boot` when they start; the others wait a moment and bootstrap from that folder.
@@ -89,6 +101,7 @@ fn add_router(
             config.save_interval.0 = Duration::from_secs(30);
             // Every simulated host is in 192.168.0.0/16.
             config.tunnels.allow_same_subnet = true;
+            config.client.test_destination = true;
             let start = Start {
                 clock: Clock::starting_at(T0 + turmoil::elapsed()),
                 rng: ChaCha20Rng::seed_from_u64(seed),
@@ -100,9 +113,52 @@ fn add_router(
                     host.router_info().as_bytes(),
                 )?;
             }
-            statuses.borrow_mut().insert(name, host.status());
+            statuses
+                .borrow_mut()
+                .insert(name, (host.status(), host.pinger()));
             host.run(std::future::pending()).await?;
             Ok(())
+        }
+    });
+}
+
+/// A client host that, every 20 s, sends a message along each of `pairs` (from the
+/// first router's test destination to the second's) and logs the outcome.
+fn add_tester(
+    sim: &mut turmoil::Sim<'_>,
+    pairs: &[(&str, &str)],
+    statuses: &Statuses,
+    log: &PingLog,
+) {
+    let pairs: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    let (statuses, log) = (statuses.clone(), log.clone());
+    sim.client("tester", async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(20)).await;
+            for (from, to) in &pairs {
+                let (pinger, destination) = {
+                    let running = statuses.borrow();
+                    let pinger = running.get(from).map(|(_, p)| p.clone());
+                    let destination = running
+                        .get(to)
+                        .and_then(|(s, _)| s.borrow().destination.clone())
+                        .and_then(|d| Hash::from_base64(&d).ok());
+                    (pinger, destination)
+                };
+                let (Some(pinger), Some(destination)) = (pinger, destination) else {
+                    continue;
+                };
+                let outcome = pinger.ping(destination).await;
+                log.borrow_mut().push(PingRecord {
+                    at: turmoil::elapsed(),
+                    from: from.clone(),
+                    to: to.clone(),
+                    delivered: outcome.delivered,
+                });
+            }
         }
     });
 }
@@ -110,6 +166,7 @@ fn add_router(
 struct Testnet<'a> {
     sim: turmoil::Sim<'a>,
     statuses: Statuses,
+    pings: PingLog,
     _dir: tempfile::TempDir,
     names: Vec<String>,
 }
@@ -137,9 +194,17 @@ impl Testnet<'_> {
             add_router(&mut sim, &name, i as u64, floodfill, dir.path(), &statuses);
             names.push(name);
         }
+        let pings = PingLog::default();
+        add_tester(
+            &mut sim,
+            &[("r2", "r0"), ("r0", "r2"), ("r3", "r1")],
+            &statuses,
+            &pings,
+        );
         Testnet {
             sim,
             statuses,
+            pings,
             _dir: dir,
             names,
         }
@@ -174,7 +239,31 @@ impl Testnet<'_> {
         self.statuses
             .borrow()
             .get(name)
-            .map(|rx| rx.borrow().clone())
+            .map(|(rx, _)| rx.borrow().clone())
+    }
+
+    /// Runs until a message from `from` to `to` sent after `since` is delivered, or
+    /// `limit` passes.
+    fn run_until_delivered(
+        &mut self,
+        from: &str,
+        to: &str,
+        since: Duration,
+        limit: Duration,
+    ) -> bool {
+        let end = self.sim.elapsed() + limit;
+        while self.sim.elapsed() < end {
+            self.run_for(Duration::from_secs(1));
+            let delivered = self
+                .pings
+                .borrow()
+                .iter()
+                .any(|p| p.from == from && p.to == to && p.at > since && p.delivered);
+            if delivered {
+                return true;
+            }
+        }
+        false
     }
 
     fn report(&self) -> String {
@@ -209,6 +298,17 @@ fn routers_integrate_survive_a_partition_and_a_crash() {
         ff.netdb.stores_received > 0,
         "no RouterInfo stored at the floodfill: {ff:?}"
     );
+    // End to end: LeaseSets published and found, garlic through four 3-hop tunnels.
+    let start = net.sim.elapsed();
+    assert!(
+        net.run_until_delivered("r2", "r0", Duration::ZERO, Duration::from_secs(300)),
+        "no message delivered: {:?}",
+        net.pings.borrow()
+    );
+    eprintln!(
+        "integrated after {took:?}; first message delivered {:?} later",
+        net.sim.elapsed() - start
+    );
 
     // r0 is cut off from everyone: its sessions die and its tunnels expire.
     let others = net.others("r0");
@@ -228,6 +328,7 @@ fn routers_integrate_survive_a_partition_and_a_crash() {
     for other in &others {
         net.sim.repair("r0", other.as_str());
     }
+    let repaired = net.sim.elapsed();
     let mut healed = None;
     for _ in 0..600 {
         net.run_for(Duration::from_secs(1));
@@ -238,6 +339,14 @@ fn routers_integrate_survive_a_partition_and_a_crash() {
         }
     }
     assert!(healed.is_some(), "r0 did not recover:\n{}", net.report());
+    // Messages reach r0 again, and r0 reaches others: its LeaseSet is found anew.
+    for (from, to) in [("r2", "r0"), ("r0", "r2")] {
+        assert!(
+            net.run_until_delivered(from, to, repaired, Duration::from_secs(300)),
+            "{from} -> {to} not delivered after the repair: {:?}",
+            net.pings.borrow()
+        );
+    }
 
     // r1 crashes and comes back with the same identity and its saved netDb.
     let hash = net.status("r1").expect("r1 runs").router;
@@ -251,6 +360,12 @@ fn routers_integrate_survive_a_partition_and_a_crash() {
         net.status("r1").expect("r1 runs").router,
         hash,
         "identity lost"
+    );
+    let restarted = net.sim.elapsed();
+    assert!(
+        net.run_until_delivered("r3", "r1", restarted, Duration::from_secs(300)),
+        "r1's destination unreachable after its restart: {:?}",
+        net.pings.borrow()
     );
 }
 

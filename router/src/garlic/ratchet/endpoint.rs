@@ -297,6 +297,15 @@ impl RatchetEndpoint {
         handshake::seal_one_time(rng, remote, payload)
     }
 
+    /// Abandons our outbound session to `remote`: the next message starts a New Session.
+    /// For when messages go unconfirmed, as after the peer restarted and forgot the
+    /// session (its inbound side here is kept: the peer may still use it).
+    pub fn reset_outbound(&mut self, remote: &[u8; 32]) {
+        if let Some(peer) = self.peers.get_mut(remote) {
+            peer.outbound = Outbound::Idle;
+        }
+    }
+
     /// Decrypts the encrypted data of a Garlic Message addressed to us (spec:
     /// "Classification", "X25519 Only"): the first 8 bytes are looked up as a session tag
     /// (New Session Reply or Existing Session), otherwise the message is tried as a New

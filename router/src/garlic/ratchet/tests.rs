@@ -588,3 +588,24 @@ fn random_two_way_conversations_never_lose_a_message() {
         }
     }
 }
+
+/// Bob restarts and forgets every session: Alice's Existing Session messages are
+/// unreadable to him, and after `reset_outbound` she reaches him again with a New Session.
+#[test]
+fn a_reset_session_reaches_a_restarted_peer() {
+    let mut pair = Pair::established(9);
+    let (a, b) = (pair.a(), pair.b());
+    pair.bob = endpoint(2);
+    let es = pair.alice_seals(b"lost");
+    assert_eq!(es.kind, MessageKind::Existing);
+    assert!(pair.bob.open(T0, &es.message).is_err());
+
+    pair.alice.reset_outbound(&b);
+    assert_eq!(pair.alice.next_kind(&b), MessageKind::NewSession);
+    let ns = pair.alice_seals(b"again");
+    let opened = pair.bob.open(T0, &ns.message).expect("a fresh New Session");
+    assert_eq!(
+        (opened.remote, opened.payload),
+        (Some(a), b"again".to_vec())
+    );
+}
