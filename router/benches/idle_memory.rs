@@ -98,7 +98,9 @@ fn main() {
             .unwrap_or(0)
     };
     let (rss, peak) = (kib("VmRSS:"), kib("VmHWM:"));
-    println!("| RouterInfos given | held at stop | after | resident (VmRSS) | peak (VmHWM) | target |");
+    println!(
+        "| RouterInfos given | held at stop | after | resident (VmRSS) | peak (VmHWM) | target |"
+    );
     println!("|---:|---:|---:|---:|---:|---:|");
     println!(
         "| {ROUTERS} | {held} | {} s | {:.1} MiB | {:.1} MiB | < 40 MiB |",

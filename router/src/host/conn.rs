@@ -5,9 +5,11 @@ use super::clock::Clock;
 use super::Traffic;
 use crate::data::{Hash, RouterInfo};
 use crate::i2np::I2npMessage;
-use crate::transport::ntcp2::{Session, SessionEvent, TerminationReason};
+use crate::transport::ntcp2::{ReplayCache, Session, SessionEvent, TerminationReason};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
@@ -54,12 +56,23 @@ pub(super) struct ConnContext {
     pub idle_timeout: Duration,
     pub events: mpsc::UnboundedSender<ConnEvent>,
     pub traffic: Arc<Traffic>,
+    /// SessionRequests seen by any inbound connection.
+    pub replay: Arc<Mutex<ReplayCache>>,
+}
+
+/// Which side of the connection we are, and (inbound) the seed of the probing
+/// resistance's random choices.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Side {
+    Outbound,
+    Inbound { seed: u64 },
 }
 
 /// Runs one connection to its end. `session` is fresh (dialling or accepting); the task
 /// reports `Closed` exactly once, whatever ends it.
 pub(super) async fn run<S>(
     id: ConnId,
+    side: Side,
     mut stream: S,
     mut session: Session,
     mut commands: mpsc::UnboundedReceiver<ConnCommand>,
@@ -75,6 +88,8 @@ pub(super) async fn run<S>(
     let mut buf = vec![0u8; 16 * 1024];
     let mut idle_deadline = tokio::time::Instant::now() + ctx.idle_timeout;
     let mut closed: Option<String> = None;
+    let mut established = false;
+    let mut replay_checked = matches!(side, Side::Outbound);
     loop {
         if let Err(e) = flush(&mut stream, &mut session, &ctx).await {
             closed.get_or_insert_with(|| format!("write failed: {e}"));
@@ -82,6 +97,7 @@ pub(super) async fn run<S>(
         while let Some(event) = session.poll_event() {
             match event {
                 SessionEvent::Established { peer, info } => {
+                    established = true;
                     send(ConnEventKind::Established { peer, info })
                 }
                 SessionEvent::Message(msg) => send(ConnEventKind::Message(msg)),
@@ -105,6 +121,18 @@ pub(super) async fn run<S>(
                         idle_deadline = tokio::time::Instant::now() + ctx.idle_timeout;
                         // An error also arrives as a Closed event, with its reason.
                         let _ = session.handle_input(now, &buf[..n]);
+                        if let (false, Some(key)) = (replay_checked, session.request_key()) {
+                            replay_checked = true;
+                            let fresh = ctx
+                                .replay
+                                .lock()
+                                .map_or(true, |mut cache| cache.insert(now, key));
+                            if !fresh {
+                                // Before message 2 is written: a replay learns nothing.
+                                session.close(now, TerminationReason::Message1Error);
+                                closed = Some("replayed SessionRequest".into());
+                            }
+                        }
                     }
                     Err(e) => closed = Some(format!("read failed: {e}")),
                 }
@@ -129,10 +157,32 @@ pub(super) async fn run<S>(
     // Whatever the session still has to say (a Termination block) goes out before the
     // socket closes; errors no longer matter.
     let _ = flush(&mut stream, &mut session, &ctx).await;
+    if let Side::Inbound { seed } = side {
+        if !established {
+            resist_probing(&mut stream, seed).await;
+        }
+    }
     let _ = stream.shutdown().await;
     send(ConnEventKind::Closed {
         reason: closed.unwrap_or_else(|| "closed".into()),
     });
+}
+
+/// A failed inbound handshake does not close at once: an immediate close after a bad
+/// message 1 would tell a prober that this is an NTCP2 listener whose key it got wrong.
+/// The spec (NTCP2, "Probing resistance") has Bob read a random number of further bytes,
+/// or wait a random time, before closing.
+async fn resist_probing<S: AsyncRead + Unpin>(stream: &mut S, seed: u64) {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let mut budget: usize = rng.gen_range(16..1024);
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(rng.gen_range(500..5000));
+    let mut buf = [0u8; 256];
+    while budget > 0 {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => budget = budget.saturating_sub(n),
+            _ => return,
+        }
+    }
 }
 
 /// Writes everything the session has queued.

@@ -31,7 +31,9 @@ use crate::i2np::I2npMessage;
 use crate::netdb::NetDbEvent;
 use crate::profile::Tier;
 use crate::time::Instant;
-use crate::transport::ntcp2::{LocalRouter, Ntcp2Keys, Ntcp2Peer, Session, TerminationReason};
+use crate::transport::ntcp2::{
+    LocalRouter, Ntcp2Keys, Ntcp2Peer, ReplayCache, Session, TerminationReason,
+};
 use crate::tunnel::{BuildOutcome, PoolId, TunnelEvent};
 use crate::{Event, Output, Router};
 use conn::{ConnCommand, ConnContext, ConnEvent, ConnEventKind, ConnId};
@@ -52,6 +54,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long connections get to send their Termination at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 const STATUS_REFRESH: Duration = Duration::from_secs(1);
+/// Inbound handshakes remembered against replays per two minutes, at most (under 100
+/// bytes each); a flood beyond it only shortens the memory.
+const REPLAY_CAPACITY: usize = 100_000;
 
 /// Why the router could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -176,6 +181,7 @@ impl<N: Network> Host<N> {
                 idle_timeout: config.idle_timeout.0,
                 events: events_tx,
                 traffic: Arc::default(),
+                replay: Arc::new(std::sync::Mutex::new(ReplayCache::new(REPLAY_CAPACITY))),
             },
             config,
             router,
@@ -466,7 +472,9 @@ impl<N: Network> Driver<N> {
         let addr = peer.socket;
         tokio::spawn(async move {
             match tokio::time::timeout(CONNECT_TIMEOUT, net.connect(addr)).await {
-                Ok(Ok(stream)) => conn::run(id, stream, session, commands, ctx).await,
+                Ok(Ok(stream)) => {
+                    conn::run(id, conn::Side::Outbound, stream, session, commands, ctx).await
+                }
                 Ok(Err(e)) => closed(&ctx, id, format!("cannot connect to {addr}: {e}")),
                 Err(_) => closed(&ctx, id, format!("connecting to {addr} timed out")),
             }
@@ -481,7 +489,17 @@ impl<N: Network> Driver<N> {
         let session = Session::accept(self.clock.now(), &self.local, &mut self.rng);
         let (id, commands) = self.register(None, true);
         debug!(%from, id, "inbound connection");
-        tokio::spawn(conn::run(id, stream, session, commands, self.ctx.clone()));
+        let side = conn::Side::Inbound {
+            seed: self.rng.gen(),
+        };
+        tokio::spawn(conn::run(
+            id,
+            side,
+            stream,
+            session,
+            commands,
+            self.ctx.clone(),
+        ));
     }
 
     fn register(

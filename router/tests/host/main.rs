@@ -404,3 +404,76 @@ fn a_stopped_router_keeps_its_identity_and_netdb() {
     });
     assert_eq!(first, again);
 }
+
+/// A replayed SessionRequest gets no SessionCreated: the router remembers message 1s
+/// for the two minutes their timestamps stay acceptable.
+#[test]
+fn a_replayed_session_request_is_not_answered() {
+    use ramsons_router::host::{self, DataDir, Tokio};
+    use ramsons_router::transport::ntcp2::{LocalRouter, Ntcp2Peer, Session};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let bob_config = HostConfig {
+            data_dir: dir.path().join("bob"),
+            net_id: NET_ID,
+            listen: SocketAddr::from(([127, 0, 0, 1], port)),
+            status: None,
+            ..HostConfig::default()
+        };
+        let bob = Host::start(bob_config, Tokio, Start::system())
+            .await
+            .expect("bob starts");
+        let bob_peer = Ntcp2Peer::from_router_info(&bob.router_info()).expect("NTCP2 address");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(bob.run(async {
+            let _ = stopped.await;
+        }));
+
+        let alice_config = HostConfig {
+            data_dir: dir.path().join("alice"),
+            net_id: NET_ID,
+            publish: Some(SocketAddr::from(([127, 0, 0, 1], 9))),
+            status: None,
+            ..HostConfig::default()
+        };
+        let alice_info = host::init(&alice_config, Start::system()).expect("alice's keys");
+        let alice_keys = DataDir::open(&alice_config.data_dir)
+            .and_then(|d| d.ntcp2_keys(&mut ChaCha20Rng::seed_from_u64(0)))
+            .expect("alice's NTCP2 keys");
+        let local = LocalRouter {
+            info: alice_info,
+            keys: alice_keys,
+            net_id: NET_ID,
+        };
+        let now = Clock::system().now();
+        let mut alice =
+            Session::connect(now, &local, &bob_peer, &mut ChaCha20Rng::seed_from_u64(1));
+        let request = alice.poll_transmit().expect("message 1");
+
+        // What Bob answers to `request` within 2 s.
+        let answer = |request: Vec<u8>| async move {
+            let mut stream = tokio::net::TcpStream::connect(bob_peer.socket)
+                .await
+                .expect("connect");
+            stream.write_all(&request).await.expect("write message 1");
+            let mut reply = [0u8; 64];
+            tokio::time::timeout(Duration::from_secs(2), stream.read_exact(&mut reply))
+                .await
+                .is_ok_and(|r| r.is_ok())
+        };
+        assert!(answer(request.clone()).await, "first request not answered");
+        assert!(!answer(request).await, "a replay was answered");
+        let _ = stop.send(());
+        running.await.expect("task").expect("clean stop");
+    });
+}

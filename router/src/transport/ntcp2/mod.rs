@@ -17,10 +17,12 @@ mod block;
 mod cipher;
 mod handshake;
 mod keys;
+mod replay;
 mod session;
 mod siphash;
 
 pub use keys::{Ntcp2Keys, Ntcp2Peer, TRANSPORT};
+pub use replay::{ReplayCache, REPLAY_WINDOW};
 pub use session::{Session, HANDSHAKE_TIMEOUT};
 
 use crate::data::{DataError, Hash, RouterInfo};

@@ -43,6 +43,10 @@ pub struct Session {
     events: VecDeque<SessionEvent>,
     peer: Option<Hash>,
     handshake_deadline: Instant,
+    /// Bob: the obfuscated ephemeral key of message 1, once read (for [`ReplayCache`]).
+    ///
+    /// [`ReplayCache`]: super::ReplayCache
+    request_key: Option<[u8; 32]>,
 }
 
 enum State {
@@ -118,6 +122,7 @@ impl Session {
             events: VecDeque::new(),
             peer,
             handshake_deadline: now + HANDSHAKE_TIMEOUT,
+            request_key: None,
         }
     }
 
@@ -181,10 +186,15 @@ impl Session {
                 None => (State::CreatedPadding(alice), None),
             },
             State::AwaitingRequest(bob) => match input.get(..HEAD_LEN) {
-                Some(head) => (
-                    State::RequestPadding(Box::new(bob.read_request(now, head)?)),
-                    Some(HEAD_LEN),
-                ),
+                Some(head) => {
+                    let mut key = [0u8; 32];
+                    key.copy_from_slice(&head[..32]);
+                    self.request_key = Some(key);
+                    (
+                        State::RequestPadding(Box::new(bob.read_request(now, head)?)),
+                        Some(HEAD_LEN),
+                    )
+                }
                 None => (State::AwaitingRequest(bob), None),
             },
             State::RequestPadding(bob) => match input.get(..bob.padding_len) {
@@ -315,6 +325,12 @@ impl Session {
 
     /// The peer's router hash: known from the start when we dialled, after message 3
     /// when we accepted.
+    /// Bob: message 1's obfuscated ephemeral key once it has been read, for the
+    /// driver's [`ReplayCache`](super::ReplayCache); check it before writing message 2.
+    pub fn request_key(&self) -> Option<[u8; 32]> {
+        self.request_key
+    }
+
     pub fn peer(&self) -> Option<Hash> {
         self.peer
     }
