@@ -292,8 +292,13 @@ impl Clients {
             for u in local.unconfirmed.values_mut() {
                 if !u.stale && now.saturating_duration_since(u.sent) >= STALE_AFTER {
                     u.stale = true;
-                    local.stale.insert(u.to);
-                    local.ratchet.reset_outbound(&u.remote_key);
+                    // Once per stale spell: a later message may already have started
+                    // the new session that an older one's expiry must not undo.
+                    if local.stale.insert(u.to) {
+                        local.ratchet.reset_outbound(&u.remote_key);
+                        // The restarted peer needs our LeaseSet again to answer.
+                        local.informed.remove(&u.to);
+                    }
                 }
             }
             let retry = local.publication.as_ref().and_then(|p| p.retry_at);
@@ -306,13 +311,20 @@ impl Clients {
         }
     }
 
-    /// When [`Clients::handle_timeout`] has something to do next.
+    /// When [`Clients::handle_timeout`] has something to do next: a LeaseSet store to
+    /// retry, or a message about to count as unconfirmed.
     pub fn poll_timeout(&self) -> Instant {
-        self.locals
+        let publications = self
+            .locals
             .values()
-            .filter_map(|l| l.publication.as_ref()?.retry_at)
-            .min()
-            .unwrap_or(Instant::MAX)
+            .filter_map(|l| l.publication.as_ref()?.retry_at);
+        let stale = self.locals.values().flat_map(|l| {
+            l.unconfirmed
+                .values()
+                .filter(|u| !u.stale)
+                .map(|u| u.sent + STALE_AFTER)
+        });
+        publications.chain(stale).min().unwrap_or(Instant::MAX)
     }
 
     /// Stores destination `id`'s current LeaseSet at the next floodfill of this round,

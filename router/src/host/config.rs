@@ -39,8 +39,8 @@ pub struct HostConfig {
     /// A folder of RouterInfo files (`*.dat`, any depth) or one RouterInfo file, read at
     /// every start: the reseed for networks without an internet reseed.
     pub bootstrap: Option<PathBuf>,
-    /// The status page (HTML at `/`, JSON at `/status.json`); loopback only by default.
-    /// Leave out to have none.
+    /// The status page (HTML at `/`, JSON at `/status.json`, `/ping`), e.g.
+    /// "127.0.0.1:7070"; none when left out (`init` writes one).
     pub status: Option<SocketAddr>,
     /// How often the netDb and profiles are written to the data directory.
     pub save_interval: Span,
@@ -87,7 +87,7 @@ impl Default for HostConfig {
             max_connections: 200,
             idle_timeout: Span(Duration::from_secs(5 * 60)),
             bootstrap: None,
-            status: Some(SocketAddr::from(([127, 0, 0, 1], 7070))),
+            status: None,
             save_interval: Span(Duration::from_secs(5 * 60)),
             tunnels: TunnelsSection::default(),
             client: ClientSection::default(),
@@ -175,9 +175,23 @@ impl HostConfig {
         if self.client.test_destination && !self.tunnels.enabled {
             return Err("[client] test_destination needs [tunnels] enabled".into());
         }
-        if self.max_connections == 0 {
-            return Err("max_connections must be at least 1".into());
+        if self.max_connections < 4 {
+            return Err("max_connections must be at least 4".into());
         }
+        let within = |name: &str, value: Span, min: u64, max: u64| {
+            let secs = value.0.as_secs();
+            if (min..=max).contains(&secs) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{name} must be between {} and {}, got {value}",
+                    Span(Duration::from_secs(min)),
+                    Span(Duration::from_secs(max))
+                ))
+            }
+        };
+        within("idle_timeout", self.idle_timeout, 10, 86_400)?;
+        within("save_interval", self.save_interval, 1, 86_400)?;
         let t = &self.tunnels;
         if !(1..=7).contains(&t.exploratory_hops) || !(1..=7).contains(&t.client_hops) {
             return Err("tunnel hops must be between 1 and 7".into());
@@ -247,6 +261,27 @@ mod tests {
             ..HostConfig::default()
         };
         assert_eq!(HostConfig::parse(&config.to_toml()), Ok(config));
+    }
+
+    #[test]
+    fn no_status_page_stays_none() {
+        let with = HostConfig {
+            status: Some("127.0.0.1:7070".parse().expect("address")),
+            ..HostConfig::default()
+        };
+        assert_eq!(HostConfig::parse(&with.to_toml()), Ok(with));
+        let without = HostConfig::default();
+        assert_eq!(without.status, None);
+        assert_eq!(HostConfig::parse(&without.to_toml()), Ok(without));
+    }
+
+    #[test]
+    fn durations_out_of_range_are_refused() {
+        let zero = HostConfig::parse("save_interval = '0 s'").expect_err("zero interval");
+        assert!(zero.contains("save_interval"), "{zero}");
+        let idle = HostConfig::parse("idle_timeout = '1 s'").expect_err("too short");
+        assert!(idle.contains("idle_timeout"), "{idle}");
+        assert!(HostConfig::parse("idle_timeout = '100000 d'").is_err());
     }
 
     #[test]

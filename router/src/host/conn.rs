@@ -54,7 +54,7 @@ pub(super) enum ConnEventKind {
 pub(super) struct ConnContext {
     pub clock: Clock,
     pub idle_timeout: Duration,
-    pub events: mpsc::UnboundedSender<ConnEvent>,
+    pub events: mpsc::Sender<ConnEvent>,
     pub traffic: Arc<Traffic>,
     /// SessionRequests seen by any inbound connection.
     pub replay: Arc<Mutex<ReplayCache>>,
@@ -68,51 +68,70 @@ pub(super) enum Side {
     Inbound { seed: u64 },
 }
 
+/// Bytes waiting to be written above which the connection stops taking messages from
+/// the router: a peer that reads slowly backs up into the command channel, whose
+/// overflow the router drops like any lost message, instead of into memory.
+const HIGH_WATER: usize = 256 * 1024;
+
+/// A peer that takes no bytes for this long while we have some to write has stopped
+/// reading (or its network has): the connection is closed.
+const WRITE_STALL: Duration = Duration::from_secs(30);
+
+/// How long the last bytes (a Termination) get to leave when the connection ends.
+const FINAL_FLUSH: Duration = Duration::from_secs(2);
+
 /// Runs one connection to its end. `session` is fresh (dialling or accepting); the task
-/// reports `Closed` exactly once, whatever ends it.
+/// reports `Closed` exactly once, whatever ends it. Reading, writing and the router's
+/// commands are served in one `select!`, so neither a peer that stops reading nor one
+/// that stops writing blocks the other direction or the timers.
 pub(super) async fn run<S>(
     id: ConnId,
     side: Side,
-    mut stream: S,
+    stream: S,
     mut session: Session,
-    mut commands: mpsc::UnboundedReceiver<ConnCommand>,
+    mut commands: mpsc::Receiver<ConnCommand>,
     ctx: ConnContext,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let send = |kind| {
-        // The router task outlives every connection, except at shutdown when nobody
-        // needs the event any more.
-        let _ = ctx.events.send(ConnEvent { id, kind });
-    };
+    let (mut reader, mut writer) = tokio::io::split(stream);
     let mut buf = vec![0u8; 16 * 1024];
+    let mut out: Vec<u8> = Vec::new();
     let mut idle_deadline = tokio::time::Instant::now() + ctx.idle_timeout;
+    let mut write_deadline = None;
     let mut closed: Option<String> = None;
     let mut established = false;
     let mut replay_checked = matches!(side, Side::Outbound);
     loop {
-        if let Err(e) = flush(&mut stream, &mut session, &ctx).await {
-            closed.get_or_insert_with(|| format!("write failed: {e}"));
+        while let Some(bytes) = session.poll_transmit() {
+            out.extend_from_slice(&bytes);
+        }
+        if out.is_empty() {
+            write_deadline = None;
+        } else if write_deadline.is_none() {
+            write_deadline = Some(tokio::time::Instant::now() + WRITE_STALL);
         }
         while let Some(event) = session.poll_event() {
-            match event {
+            let kind = match event {
                 SessionEvent::Established { peer, info } => {
                     established = true;
-                    send(ConnEventKind::Established { peer, info })
+                    ConnEventKind::Established { peer, info }
                 }
-                SessionEvent::Message(msg) => send(ConnEventKind::Message(msg)),
-                SessionEvent::RouterInfo(info) => send(ConnEventKind::RouterInfo(info)),
+                SessionEvent::Message(msg) => ConnEventKind::Message(msg),
+                SessionEvent::RouterInfo(info) => ConnEventKind::RouterInfo(info),
                 SessionEvent::Closed { reason } => {
                     closed.get_or_insert_with(|| format!("{reason:?}"));
+                    continue;
                 }
-            }
+            };
+            report(&ctx, id, kind).await;
         }
         if closed.is_some() || session.is_closed() {
             break;
         }
         let handshake_deadline = session.poll_timeout().map(|at| ctx.clock.deadline(at));
         tokio::select! {
-            read = stream.read(&mut buf) => {
+            read = reader.read(&mut buf) => {
                 let now = ctx.clock.now();
                 match read {
                     Ok(0) => closed = Some("peer closed the connection".into()),
@@ -137,11 +156,19 @@ pub(super) async fn run<S>(
                     Err(e) => closed = Some(format!("read failed: {e}")),
                 }
             }
-            command = commands.recv() => match command {
-                Some(ConnCommand::Send(msg)) => {
-                    idle_deadline = tokio::time::Instant::now() + ctx.idle_timeout;
-                    session.send(&msg);
+            written = writer.write(&out), if !out.is_empty() => match written {
+                Ok(0) => closed = Some("peer closed the connection".into()),
+                Ok(n) => {
+                    out.drain(..n);
+                    ctx.traffic.sent.fetch_add(n as u64, Ordering::Relaxed);
+                    write_deadline = None;
                 }
+                Err(e) => closed = Some(format!("write failed: {e}")),
+            },
+            command = commands.recv(), if out.len() < HIGH_WATER => match command {
+                // Only what the peer sends counts against idleness: a peer that has
+                // gone silent while we keep sending is gone.
+                Some(ConnCommand::Send(msg)) => session.send(&msg),
                 Some(ConnCommand::Close(reason)) => session.close(ctx.clock.now(), reason),
                 None => session.close(ctx.clock.now(), TerminationReason::RouterShutdown),
             },
@@ -149,23 +176,46 @@ pub(super) async fn run<S>(
                 if handshake_deadline.is_some() => {
                 session.handle_timeout(ctx.clock.now());
             }
+            () = sleep_until(write_deadline.unwrap_or(idle_deadline)),
+                if write_deadline.is_some() => {
+                closed = Some("peer stopped reading".into());
+            }
             () = sleep_until(idle_deadline) => {
                 session.close(ctx.clock.now(), TerminationReason::IdleTimeout);
             }
         }
     }
     // Whatever the session still has to say (a Termination block) goes out before the
-    // socket closes; errors no longer matter.
-    let _ = flush(&mut stream, &mut session, &ctx).await;
+    // socket closes, if the peer takes it soon; errors no longer matter.
+    while let Some(bytes) = session.poll_transmit() {
+        out.extend_from_slice(&bytes);
+    }
+    if !out.is_empty() {
+        let _ = tokio::time::timeout(FINAL_FLUSH, writer.write_all(&out)).await;
+    }
+    // The router frees the connection's slot now, even if probing resistance below
+    // keeps the socket open a while longer.
+    report(
+        &ctx,
+        id,
+        ConnEventKind::Closed {
+            reason: closed.unwrap_or_else(|| "closed".into()),
+        },
+    )
+    .await;
     if let Side::Inbound { seed } = side {
         if !established {
-            resist_probing(&mut stream, seed).await;
+            resist_probing(&mut reader, seed).await;
         }
     }
-    let _ = stream.shutdown().await;
-    send(ConnEventKind::Closed {
-        reason: closed.unwrap_or_else(|| "closed".into()),
-    });
+    let _ = writer.shutdown().await;
+}
+
+async fn report(ctx: &ConnContext, id: ConnId, kind: ConnEventKind) {
+    // Waiting here is the backpressure that keeps a flooding peer from filling memory.
+    // The router task outlives every connection, except at shutdown when nobody needs
+    // the event any more.
+    let _ = ctx.events.send(ConnEvent { id, kind }).await;
 }
 
 /// A failed inbound handshake does not close at once: an immediate close after a bad
@@ -183,24 +233,4 @@ async fn resist_probing<S: AsyncRead + Unpin>(stream: &mut S, seed: u64) {
             _ => return,
         }
     }
-}
-
-/// Writes everything the session has queued.
-async fn flush<S: AsyncWrite + Unpin>(
-    stream: &mut S,
-    session: &mut Session,
-    ctx: &ConnContext,
-) -> std::io::Result<()> {
-    let mut wrote = false;
-    while let Some(bytes) = session.poll_transmit() {
-        stream.write_all(&bytes).await?;
-        ctx.traffic
-            .sent
-            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        wrote = true;
-    }
-    if wrote {
-        stream.flush().await?;
-    }
-    Ok(())
 }

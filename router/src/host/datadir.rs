@@ -23,6 +23,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Key files start with a magic naming their content and format version, so a file put
@@ -241,9 +242,14 @@ fn collect_files(path: &Path, files: &mut Vec<PathBuf>, rejected: &mut Vec<(Path
     };
     for entry in entries.flatten() {
         let child = entry.path();
-        if child.is_dir() {
+        // The entry's own type: symbolic links are not followed below the top, so a
+        // link cycle cannot recurse forever.
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
             collect_files(&child, files, rejected);
-        } else if child.extension().is_some_and(|e| e == "dat") {
+        } else if kind.is_file() && child.extension().is_some_and(|e| e == "dat") {
             files.push(child);
         }
     }
@@ -257,11 +263,26 @@ enum Secret {
 }
 
 /// Replaces `path` with `bytes` atomically: temporary file, fsync, rename, fsync of the
-/// folder (without the last step a crash could forget the rename itself).
+/// folder (without the last step a crash could forget the rename itself). Temporary
+/// names are unique, so two writers of one file never share one; a failed write removes
+/// its temporary file.
 fn write_atomic(path: &Path, bytes: &[u8], secret: Secret) -> io::Result<()> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
     let folder = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = folder.join(format!(".{name}.tmp"));
+    let unique = NEXT.fetch_add(1, Ordering::Relaxed);
+    let tmp = folder.join(format!(".{name}.{}.{unique}.tmp", std::process::id()));
+    let written = write_then_rename(&tmp, path, bytes, secret);
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written?;
+    #[cfg(unix)]
+    fs::File::open(folder)?.sync_all()?;
+    Ok(())
+}
+
+fn write_then_rename(tmp: &Path, path: &Path, bytes: &[u8], secret: Secret) -> io::Result<()> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -271,14 +292,11 @@ fn write_atomic(path: &Path, bytes: &[u8], secret: Secret) -> io::Result<()> {
     }
     #[cfg(not(unix))]
     let _ = secret;
-    let mut file = options.open(&tmp)?;
+    let mut file = options.open(tmp)?;
     file.write_all(bytes)?;
     file.sync_all()?;
     drop(file);
-    fs::rename(&tmp, path)?;
-    #[cfg(unix)]
-    fs::File::open(folder)?.sync_all()?;
-    Ok(())
+    fs::rename(tmp, path)
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> DataDirError + '_ {

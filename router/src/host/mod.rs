@@ -42,7 +42,7 @@ use rand_chacha::ChaCha20Rng;
 use status::PingRequest;
 use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,6 +54,18 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long connections get to send their Termination at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 const STATUS_REFRESH: Duration = Duration::from_secs(1);
+/// Messages queued for one connection, at most; beyond that they are dropped, as a
+/// congested link drops them.
+const COMMAND_QUEUE: usize = 512;
+/// Events from all connections waiting for the router task; connections wait when it
+/// is full, which pushes back on the peers' TCP.
+const EVENT_QUEUE: usize = 1024;
+/// Inbound connections still in their handshake, at most, and at most per address:
+/// a flood of half-open connections from one place cannot take every slot.
+const MAX_PENDING_INBOUND: usize = 32;
+const MAX_PENDING_PER_IP: usize = 4;
+/// A peer we could not reach is not dialled again for this long.
+const DIAL_BACKOFF: Duration = Duration::from_secs(60);
 /// Inbound handshakes remembered against replays per two minutes, at most (under 100
 /// bytes each); a flood beyond it only shortens the memory.
 const REPLAY_CAPACITY: usize = 100_000;
@@ -160,7 +172,7 @@ impl<N: Network> Host<N> {
             "router started"
         );
 
-        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
         let (ping_tx, ping_rx) = mpsc::channel(16);
         let (status_tx, _) = watch::channel(Status::default());
         let local = Arc::new(LocalRouter {
@@ -188,6 +200,8 @@ impl<N: Network> Host<N> {
             events: events_rx,
             conns: HashMap::new(),
             by_peer: HashMap::new(),
+            unreachable: HashMap::new(),
+            saving: None,
             next_conn: 0,
             counters: Counters::default(),
             destination,
@@ -316,10 +330,11 @@ struct Counters {
 
 #[derive(Debug)]
 struct Conn {
-    commands: mpsc::UnboundedSender<ConnCommand>,
+    commands: mpsc::Sender<ConnCommand>,
     /// Known once the handshake is done (at once when we dialled).
     peer: Option<Hash>,
-    inbound: bool,
+    /// Where an inbound connection came from; `None` for ours.
+    inbound: Option<IpAddr>,
     established: bool,
 }
 
@@ -337,10 +352,14 @@ struct Driver<N: Network> {
     local: Arc<LocalRouter>,
     ntcp2: Ntcp2Keys,
     ctx: ConnContext,
-    events: mpsc::UnboundedReceiver<ConnEvent>,
+    events: mpsc::Receiver<ConnEvent>,
     conns: HashMap<ConnId, Conn>,
     /// The connection used to send to each peer (the newest established one).
     by_peer: HashMap<Hash, ConnId>,
+    /// Peers whose dial failed, and until when they are not dialled again.
+    unreachable: HashMap<Hash, Instant>,
+    /// The netDb save running on the blocking pool, if any.
+    saving: Option<tokio::task::JoinHandle<()>>,
     next_conn: ConnId,
     counters: Counters,
     /// The test destination, when configured.
@@ -368,25 +387,27 @@ impl<N: Network> Driver<N> {
         save_tick.tick().await; // the first tick is immediate; nothing to save yet
         loop {
             let next = self.drain();
+            // Connection events last: however busy the peers, timers, accepts and
+            // pings get their turn.
             tokio::select! {
                 biased;
                 () = &mut shutdown => break,
-                Some(event) = self.events.recv() => self.on_conn_event(event),
-                Some((stream, from)) = accepted.recv() => self.on_accept(stream, from),
-                Some(ping) = self.ping_requests.recv() => self.ping(ping),
                 () = tokio::time::sleep_until(self.clock.deadline(next)) => {
                     self.router.handle_timeout(self.clock.now());
                     self.refresh_local();
                 }
                 _ = status_tick.tick() => self.refresh_status(),
-                _ = save_tick.tick() => self.save(),
+                _ = save_tick.tick() => self.save_in_background(),
+                Some((stream, from)) = accepted.recv() => self.on_accept(stream, from),
+                Some(ping) = self.ping_requests.recv() => self.ping(ping),
+                Some(event) = self.events.recv() => self.on_conn_event(event),
             }
         }
         info!("shutting down");
         for conn in self.conns.values() {
             let _ = conn
                 .commands
-                .send(ConnCommand::Close(TerminationReason::RouterShutdown));
+                .try_send(ConnCommand::Close(TerminationReason::RouterShutdown));
         }
         let grace = tokio::time::sleep(SHUTDOWN_GRACE);
         tokio::pin!(grace);
@@ -395,6 +416,9 @@ impl<N: Network> Driver<N> {
                 () = &mut grace => break,
                 Some(event) = self.events.recv() => self.on_conn_event(event),
             }
+        }
+        if let Some(saving) = self.saving.take() {
+            let _ = saving.await;
         }
         self.save();
         Ok(())
@@ -443,9 +467,14 @@ impl<N: Network> Driver<N> {
             return;
         }
         if let Some(conn) = self.by_peer.get(&to).and_then(|id| self.conns.get(id)) {
-            // If the task just ended, the message is lost like any in a dying session;
-            // its Closed event is on the way and the next message dials anew.
-            let _ = conn.commands.send(ConnCommand::Send(msg));
+            // A full queue (a peer reading too slowly) or a task that just ended loses
+            // the message, as a congested or dying link would; a Closed event is on the
+            // way in the second case and the next message dials anew.
+            let _ = conn.commands.try_send(ConnCommand::Send(msg));
+            return;
+        }
+        let now = self.clock.now();
+        if self.unreachable.get(&to).is_some_and(|until| *until > now) {
             return;
         }
         if self.conns.len() >= self.config.max_connections {
@@ -463,31 +492,53 @@ impl<N: Network> Driver<N> {
                 return;
             }
         };
-        let session = Session::connect(self.clock.now(), &self.local, &peer, &mut self.rng);
-        let (id, commands) = self.register(Some(to), false);
-        let _ = self.conns[&id].commands.send(ConnCommand::Send(msg));
+        let (id, commands) = self.register(Some(to), None);
+        let _ = self.conns[&id].commands.try_send(ConnCommand::Send(msg));
         self.by_peer.insert(to, id);
         let net = self.net.clone();
         let ctx = self.ctx.clone();
-        let addr = peer.socket;
+        let local = self.local.clone();
+        let mut session_rng = ChaCha20Rng::from_seed(self.rng.gen());
         tokio::spawn(async move {
-            match tokio::time::timeout(CONNECT_TIMEOUT, net.connect(addr)).await {
+            let addr = peer.socket;
+            let reason = match tokio::time::timeout(CONNECT_TIMEOUT, net.connect(addr)).await {
                 Ok(Ok(stream)) => {
-                    conn::run(id, conn::Side::Outbound, stream, session, commands, ctx).await
+                    // Made only now, so the handshake's timestamp and timeout start with
+                    // the TCP connection rather than before it.
+                    let session =
+                        Session::connect(ctx.clock.now(), &local, &peer, &mut session_rng);
+                    conn::run(id, conn::Side::Outbound, stream, session, commands, ctx).await;
+                    return;
                 }
-                Ok(Err(e)) => closed(&ctx, id, format!("cannot connect to {addr}: {e}")),
-                Err(_) => closed(&ctx, id, format!("connecting to {addr} timed out")),
-            }
+                Ok(Err(e)) => format!("cannot connect to {addr}: {e}"),
+                Err(_) => format!("connecting to {addr} timed out"),
+            };
+            let kind = ConnEventKind::Closed { reason };
+            let _ = ctx.events.send(ConnEvent { id, kind }).await;
         });
     }
 
     fn on_accept(&mut self, stream: N::Stream, from: SocketAddr) {
-        if self.conns.len() >= self.config.max_connections {
-            debug!(%from, "connection limit reached; inbound connection refused");
+        // Inbound connections may take three quarters of the slots: the rest stay free
+        // for our own dials, which building tunnels needs.
+        let inbound_limit = self.config.max_connections - self.config.max_connections / 4;
+        let inbound = self.conns.values().filter(|c| c.inbound.is_some());
+        let pending = inbound.clone().filter(|c| !c.established);
+        let refused = if inbound.clone().count() >= inbound_limit {
+            Some("inbound connection limit reached")
+        } else if pending.clone().count() >= MAX_PENDING_INBOUND {
+            Some("too many handshakes in progress")
+        } else if pending.filter(|c| c.inbound == Some(from.ip())).count() >= MAX_PENDING_PER_IP {
+            Some("too many handshakes in progress from this address")
+        } else {
+            None
+        };
+        if let Some(why) = refused {
+            debug!(%from, "inbound connection refused: {why}");
             return; // dropping the stream closes it
         }
         let session = Session::accept(self.clock.now(), &self.local, &mut self.rng);
-        let (id, commands) = self.register(None, true);
+        let (id, commands) = self.register(None, Some(from.ip()));
         debug!(%from, id, "inbound connection");
         let side = conn::Side::Inbound {
             seed: self.rng.gen(),
@@ -505,11 +556,11 @@ impl<N: Network> Driver<N> {
     fn register(
         &mut self,
         peer: Option<Hash>,
-        inbound: bool,
-    ) -> (ConnId, mpsc::UnboundedReceiver<ConnCommand>) {
+        inbound: Option<IpAddr>,
+    ) -> (ConnId, mpsc::Receiver<ConnCommand>) {
         let id = self.next_conn;
         self.next_conn += 1;
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
         self.conns.insert(
             id,
             Conn {
@@ -532,8 +583,9 @@ impl<N: Network> Driver<N> {
                 };
                 conn.peer = Some(peer);
                 conn.established = true;
-                let inbound = conn.inbound;
+                let inbound = conn.inbound.is_some();
                 debug!(%peer, id, inbound, "session established");
+                self.unreachable.remove(&peer);
                 // Two routers that dial each other at once get two sessions. Both sides
                 // send on the same one, the session dialled by the larger hash; the other
                 // falls idle and closes, so nothing in flight is cut off.
@@ -544,7 +596,9 @@ impl<N: Network> Driver<N> {
                     .filter(|current| **current != id)
                     .and_then(|current| self.conns.get(current))
                     .is_some_and(|c| {
-                        c.established && dialled_by_larger(c.inbound) && !dialled_by_larger(inbound)
+                        c.established
+                            && dialled_by_larger(c.inbound.is_some())
+                            && !dialled_by_larger(inbound)
                     });
                 if !keep_current {
                     self.by_peer.insert(peer, id);
@@ -563,8 +617,20 @@ impl<N: Network> Driver<N> {
                 if let Some(conn) = self.conns.remove(&id) {
                     debug!(peer = ?conn.peer, id, "session closed: {reason}");
                     if let Some(peer) = conn.peer {
+                        if conn.inbound.is_none() && !conn.established {
+                            self.unreachable.insert(peer, now + DIAL_BACKOFF);
+                        }
                         if self.by_peer.get(&peer) == Some(&id) {
                             self.by_peer.remove(&peer);
+                            // Another established session to the peer (the loser of a
+                            // simultaneous dial) takes over rather than a new dial.
+                            let other = self
+                                .conns
+                                .iter()
+                                .find(|(_, c)| c.peer == Some(peer) && c.established);
+                            if let Some((other, _)) = other {
+                                self.by_peer.insert(peer, *other);
+                            }
                         }
                     }
                 }
@@ -656,21 +722,35 @@ impl<N: Network> Driver<N> {
         }
     }
 
-    fn save(&mut self) {
-        let infos: Vec<_> = self
-            .router
-            .netdb()
+    /// The RouterInfos we hold, as one snapshot to save.
+    fn netdb_snapshot(&self) -> Vec<Arc<RouterInfo>> {
+        let netdb = self.router.netdb();
+        netdb
             .store()
             .hashes()
-            .filter_map(|h| self.router.netdb().get(h).cloned())
-            .collect();
-        match self.data.save_netdb(&infos) {
-            Ok(written) => debug!(written, known = infos.len(), "netDb saved"),
-            Err(e) => warn!("cannot save the netDb: {e}"),
+            .filter_map(|h| netdb.get(h).cloned())
+            .collect()
+    }
+
+    /// The periodic save: a snapshot written on the blocking pool, so thousands of file
+    /// writes never stall the router's loop. Skipped while the previous one still runs.
+    fn save_in_background(&mut self) {
+        self.unreachable
+            .retain(|_, until| *until > self.clock.now());
+        if self.saving.as_ref().is_some_and(|s| !s.is_finished()) {
+            return;
         }
-        if let Err(e) = self.data.save_profiles(self.router.profiles()) {
-            warn!("cannot save profiles: {e}");
-        }
+        let infos = self.netdb_snapshot();
+        let profiles = self.router.profiles().clone();
+        let data = self.data.clone();
+        self.saving = Some(tokio::task::spawn_blocking(move || {
+            save(&data, &infos, &profiles)
+        }));
+    }
+
+    /// The final save, at shutdown.
+    fn save(&mut self) {
+        save(&self.data, &self.netdb_snapshot(), self.router.profiles());
     }
 
     fn refresh_status(&mut self) {
@@ -704,7 +784,7 @@ impl<N: Network> Driver<N> {
             .filter_map(|c| c.peer.map(|p| p.to_base64()))
             .collect();
         list.sort();
-        let inbound = established.clone().filter(|c| c.inbound).count();
+        let inbound = established.clone().filter(|c| c.inbound.is_some()).count();
         let peers = status::PeerStatus {
             connected: list.len(),
             connecting: self.conns.len() - list.len(),
@@ -761,10 +841,12 @@ async fn bind<N: Network>(net: &N, addr: SocketAddr) -> Result<N::Listener, Host
         .map_err(|source| HostError::Bind { addr, source })
 }
 
-/// Reports a connection that ended before it had a session task.
-fn closed(ctx: &ConnContext, id: ConnId, reason: String) {
-    let _ = ctx.events.send(ConnEvent {
-        id,
-        kind: ConnEventKind::Closed { reason },
-    });
+fn save(data: &DataDir, infos: &[Arc<RouterInfo>], profiles: &crate::profile::Profiles) {
+    match data.save_netdb(infos) {
+        Ok(written) => debug!(written, known = infos.len(), "netDb saved"),
+        Err(e) => warn!("cannot save the netDb: {e}"),
+    }
+    if let Err(e) = data.save_profiles(profiles) {
+        warn!("cannot save profiles: {e}");
+    }
 }

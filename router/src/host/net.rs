@@ -37,14 +37,15 @@ impl Network for Tokio {
 
     async fn accept(listener: &Self::Listener) -> io::Result<(Self::Stream, SocketAddr)> {
         let (stream, peer) = listener.accept().await?;
-        // NTCP2 frames are written whole; Nagle would only add latency.
-        stream.set_nodelay(true)?;
+        // NTCP2 frames are written whole; Nagle would only add latency. (A peer that
+        // already reset the connection makes this fail; reading will tell.)
+        let _ = stream.set_nodelay(true);
         Ok((stream, peer))
     }
 
     async fn connect(&self, addr: SocketAddr) -> io::Result<Self::Stream> {
         let stream = tokio::net::TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
+        let _ = stream.set_nodelay(true);
         Ok(stream)
     }
 

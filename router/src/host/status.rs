@@ -242,6 +242,8 @@ pub(super) async fn serve<N: Network>(
 ) {
     loop {
         let Ok((mut stream, _)) = N::accept(&listener).await else {
+            // Out of file descriptors and the like: back off, don't spin.
+            tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
         let status = status.clone();

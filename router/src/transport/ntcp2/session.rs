@@ -323,14 +323,14 @@ impl Session {
         }
     }
 
-    /// The peer's router hash: known from the start when we dialled, after message 3
-    /// when we accepted.
     /// Bob: message 1's obfuscated ephemeral key once it has been read, for the
     /// driver's [`ReplayCache`](super::ReplayCache); check it before writing message 2.
     pub fn request_key(&self) -> Option<[u8; 32]> {
         self.request_key
     }
 
+    /// The peer's router hash: known from the start when we dialled, after message 3
+    /// when we accepted.
     pub fn peer(&self) -> Option<Hash> {
         self.peer
     }
