@@ -63,10 +63,16 @@ use std::time::{Duration, Instant};
 pub struct I2pdOptions {
     /// The network id (2 is the real I2P network: never use it here).
     pub net_id: u8,
-    /// The NTCP2 port it listens on (on 127.0.0.1) and publishes.
+    /// The address NTCP2 listens on and publishes: 127.0.0.1, or an address i2pd lets
+    /// peers dial in from, such as one in 198.18.0.0/15 added to the loopback device.
+    pub ntcp2_host: Ipv4Addr,
+    /// The NTCP2 port it listens on and publishes.
     pub ntcp2_port: u16,
     /// The webconsole port (on 127.0.0.1); the harness reads the router hash from it.
     pub http_port: u16,
+    /// Serve the netDb as a floodfill (so that we have one to ask when it is the only
+    /// router we know).
+    pub floodfill: bool,
     /// Hops of its exploratory tunnels, both directions.
     pub exploratory_length: u8,
     /// Exploratory tunnels it keeps per direction.
@@ -83,8 +89,10 @@ impl I2pdOptions {
     pub fn new() -> io::Result<I2pdOptions> {
         Ok(I2pdOptions {
             net_id: 7,
+            ntcp2_host: Ipv4Addr::LOCALHOST,
             ntcp2_port: free_port()?,
             http_port: free_port()?,
+            floodfill: false,
             exploratory_length: 1,
             exploratory_quantity: 1,
             router_infos: Vec::new(),
@@ -120,11 +128,11 @@ impl I2pdOptions {
         );
         line(
             "The address it publishes in its NTCP2 address.",
-            "host = 127.0.0.1".into(),
+            format!("host = {}", self.ntcp2_host),
         );
         line(
-            "Listen on loopback only (without it, NTCP2 listens on 0.0.0.0).",
-            "address4 = 127.0.0.1".into(),
+            "Listen on that address only (without it, NTCP2 listens on 0.0.0.0).",
+            format!("address4 = {}", self.ntcp2_host),
         );
         line("IPv4 only.", "ipv4 = true\nipv6 = false".into());
         line(
@@ -133,7 +141,7 @@ impl I2pdOptions {
         );
         line(
             "A plain router (the default, said explicitly).",
-            "floodfill = false".into(),
+            format!("floodfill = {}", self.floodfill),
         );
         line(
             "Our harness owns all state; no profiles or address book kept between runs.",
@@ -289,7 +297,7 @@ impl I2pd {
 
     /// Its NTCP2 address.
     pub fn ntcp2_addr(&self) -> SocketAddr {
-        SocketAddr::from((Ipv4Addr::LOCALHOST, self.options.ntcp2_port))
+        SocketAddr::from((self.options.ntcp2_host, self.options.ntcp2_port))
     }
 
     /// Its log so far ("" if not written yet).

@@ -434,3 +434,134 @@ fn i2pd_dials_our_floodfill_stores_looks_up_and_builds_tunnels_through_it() {
             .join("\n")
     );
 }
+
+/// An address on the loopback device that i2pd accepts connections from (it refuses
+/// 127.x and the private ranges, not 198.18.0.0/15), added for one test and removed after.
+struct BenchmarkingAddress {
+    addr: Ipv4Addr,
+    added: bool,
+}
+
+impl BenchmarkingAddress {
+    /// `None` (the test skips) when it cannot be added: not root, or no `ip`.
+    fn add(addr: Ipv4Addr) -> Option<BenchmarkingAddress> {
+        let present = std::process::Command::new("ip")
+            .args(["-4", "addr", "show", "dev", "lo"])
+            .output()
+            .ok()
+            .is_some_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!("{addr}/")));
+        if present {
+            return Some(BenchmarkingAddress { addr, added: false });
+        }
+        let added = std::process::Command::new("ip")
+            .args(["addr", "add", &format!("{addr}/32"), "dev", "lo"])
+            .status()
+            .is_ok_and(|s| s.success());
+        added.then_some(BenchmarkingAddress { addr, added: true })
+    }
+}
+
+impl Drop for BenchmarkingAddress {
+    fn drop(&mut self) {
+        if self.added {
+            let _ = std::process::Command::new("ip")
+                .args(["addr", "del", &format!("{}/32", self.addr), "dev", "lo"])
+                .status();
+        }
+    }
+}
+
+/// The other direction: our router dials i2pd (so i2pd checks our SessionRequest and
+/// SessionConfirmed) and builds its 1-hop exploratory tunnels through it (so i2pd
+/// decrypts our ECIES build records and answers them).
+#[test]
+fn we_dial_i2pd_and_build_tunnels_through_it() {
+    use ramsons_router::host::{Host, HostConfig, Start, Tokio};
+    let Some(binary) = i2pd::binary_or_skip() else {
+        return;
+    };
+    let _one_at_a_time = I2PD_RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(address) = BenchmarkingAddress::add(Ipv4Addr::new(198, 18, 0, 2)) else {
+        eprintln!("skipped: cannot add 198.18.0.2 to the loopback device (needs root and `ip`)");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut options = I2pdOptions::new().expect("free ports");
+    options.ntcp2_host = address.addr;
+    // Our router asks it netDb questions first, which puts it in our profiles and
+    // tiers, from which tunnel hops are drawn.
+    options.floodfill = true;
+    let net_id = options.net_id;
+    let mut i2pd =
+        I2pd::start(&binary, dir.path().join("i2pd").as_path(), options).expect("i2pd starts");
+    let info = i2pd
+        .wait_for_router_info(WAIT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Not `wait_listening`: i2pd would hold that probe from 198.18.0.2 as a pending
+    // session for a while and refuse our real one from the same address.
+    let ident = i2pd.router_ident(WAIT).unwrap_or_else(|e| panic!("{e}"));
+    let boot = dir.path().join("i2pd.dat");
+    std::fs::write(&boot, &info).expect("write i2pd's RouterInfo");
+
+    let mut config = HostConfig {
+        data_dir: dir.path().join("ours"),
+        net_id,
+        listen: (Ipv4Addr::LOCALHOST, i2pd::free_port().expect("free port")).into(),
+        bootstrap: Some(boot),
+        status: None,
+        ..HostConfig::default()
+    };
+    config.tunnels.exploratory_hops = 1;
+    config.tunnels.allow_same_subnet = true;
+    let (status_tx, status_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let router = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let host = Host::start(config, Tokio, Start::system())
+                .await
+                .expect("our router starts");
+            status_tx.send(host.status()).expect("test waits");
+            host.run(async {
+                let _ = stop_rx.await;
+            })
+            .await
+            .expect("clean stop");
+        });
+    });
+    let status = status_rx.recv().expect("our router's status");
+    let started = std::time::Instant::now();
+    let (mut session, mut built) = (None, None);
+    while (session.is_none() || built.is_none()) && started.elapsed() < Duration::from_secs(90) {
+        std::thread::sleep(Duration::from_millis(250));
+        let s = status.borrow().clone();
+        let at = started.elapsed().as_secs_f64();
+        if session.is_none() && s.peers.list.contains(&ident) {
+            session = Some(at);
+        }
+        if built.is_none() && s.tunnels.builds_succeeded > 0 {
+            built = Some(at);
+        }
+    }
+    let last = status.borrow().clone();
+    let log = i2pd.log();
+    i2pd.stop();
+    let _ = stop_tx.send(());
+    router.join().expect("router thread");
+    eprintln!("session after {session:?} s, first tunnel built after {built:?} s");
+    assert!(
+        session.is_some() && built.is_some(),
+        "session {session:?}, built {built:?}; our status: {last:?}\ni2pd log (tail):\n{}",
+        log.lines()
+            .rev()
+            .take(40)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
