@@ -129,7 +129,7 @@ pub(super) async fn run<S>(
         if closed.is_some() || session.is_closed() {
             break;
         }
-        let handshake_deadline = session.poll_timeout().map(|at| ctx.clock.deadline(at));
+        let session_deadline = session.poll_timeout().map(|at| ctx.clock.deadline(at));
         tokio::select! {
             read = reader.read(&mut buf) => {
                 let now = ctx.clock.now();
@@ -172,8 +172,8 @@ pub(super) async fn run<S>(
                 Some(ConnCommand::Close(reason)) => session.close(ctx.clock.now(), reason),
                 None => session.close(ctx.clock.now(), TerminationReason::RouterShutdown),
             },
-            () = sleep_until(handshake_deadline.unwrap_or(idle_deadline)),
-                if handshake_deadline.is_some() => {
+            () = sleep_until(session_deadline.unwrap_or(idle_deadline)),
+                if session_deadline.is_some() => {
                 session.handle_timeout(ctx.clock.now());
             }
             () = sleep_until(write_deadline.unwrap_or(idle_deadline)),

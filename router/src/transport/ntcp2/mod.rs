@@ -23,7 +23,7 @@ mod siphash;
 
 pub use keys::{Ntcp2Keys, Ntcp2Peer, TRANSPORT};
 pub use replay::{ReplayCache, REPLAY_WINDOW};
-pub use session::{Session, HANDSHAKE_TIMEOUT};
+pub use session::{Session, HANDSHAKE_TIMEOUT, INTRA_FRAME_TIMEOUT};
 
 use crate::data::{DataError, Hash, RouterInfo};
 use crate::i2np::I2npMessage;
@@ -166,6 +166,9 @@ pub enum Ntcp2Error {
     /// The handshake did not finish within [`HANDSHAKE_TIMEOUT`].
     #[error("handshake timed out")]
     HandshakeTimeout,
+    /// A data-phase frame was begun and not finished within [`INTRA_FRAME_TIMEOUT`].
+    #[error("a frame stayed incomplete too long")]
+    IntraFrameTimeout,
     /// Alice's RouterInfo in message 3 did not parse or verify.
     #[error("bad RouterInfo: {0}")]
     BadRouterInfo(DataError),
@@ -192,6 +195,7 @@ impl Ntcp2Error {
         match self {
             Ntcp2Error::BadMac(_) => TerminationReason::AeadFailure,
             Ntcp2Error::BadFrameLength(_) => TerminationReason::AeadFramingError,
+            Ntcp2Error::IntraFrameTimeout => TerminationReason::IntraFrameReadTimeout,
             _ => TerminationReason::PayloadFormatError,
         }
     }

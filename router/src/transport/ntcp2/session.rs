@@ -21,6 +21,11 @@ use std::time::Duration;
 /// stalled or slowloris handshakes.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How long a data-phase frame may take to arrive once its first byte has (the spec
+/// names the termination reason, "intra-frame read timeout", not a value). A frame is at
+/// most 64 KiB: even a slow link delivers it in seconds.
+pub const INTRA_FRAME_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Padding per data-phase frame: uniform in 0..=31 bytes (the specification leaves the
 /// distribution to implementations, and the Options block's negotiation is unspecified).
 const MAX_FRAME_PADDING: usize = 31;
@@ -68,6 +73,8 @@ struct DataPhase {
     keys: DataKeys,
     /// The unmasked length of the frame being received, once its 2 bytes are read.
     frame_len: Option<usize>,
+    /// When the frame now being received must be complete (while one is).
+    frame_deadline: Option<Instant>,
 }
 
 /// What one step over the received bytes did.
@@ -153,6 +160,14 @@ impl Session {
             self.input = Vec::new();
         } else {
             self.input.drain(..consumed);
+        }
+        // A peer that starts a frame must finish it: trickling a byte now and then
+        // would otherwise hold the connection and its buffer forever.
+        if let State::Established(data) = &mut self.state {
+            data.frame_deadline = match (self.input.is_empty(), data.frame_len) {
+                (true, None) => None,
+                _ => data.frame_deadline.or(Some(now + INTRA_FRAME_TIMEOUT)),
+            };
         }
         result
     }
@@ -310,16 +325,25 @@ impl Session {
         self.events.pop_front()
     }
 
-    /// When the handshake times out, while it runs; the idle timeout of an established
-    /// session is the driver's.
+    /// When the handshake times out, while it runs; afterwards, when a frame begun must
+    /// be complete. The idle timeout of an established session is the driver's.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        (!self.is_established() && !self.is_closed()).then_some(self.handshake_deadline)
+        match &self.state {
+            State::Closed => None,
+            State::Established(data) => data.frame_deadline,
+            _ => Some(self.handshake_deadline),
+        }
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.poll_timeout().is_some_and(|deadline| now >= deadline) {
-            self.fail(Ntcp2Error::HandshakeTimeout);
+            let error = if self.is_established() {
+                Ntcp2Error::IntraFrameTimeout
+            } else {
+                Ntcp2Error::HandshakeTimeout
+            };
+            self.fail(error);
         }
     }
 
@@ -367,6 +391,7 @@ impl DataPhase {
         Box::new(DataPhase {
             keys,
             frame_len: None,
+            frame_deadline: None,
         })
     }
 }

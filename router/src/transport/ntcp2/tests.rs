@@ -531,3 +531,42 @@ proptest! {
         while bob.poll_transmit().is_some() {}
     }
 }
+
+#[test]
+fn a_frame_left_half_sent_ends_the_session() {
+    let (mut alice, mut bob, ..) = established(13);
+    assert_eq!(bob.poll_timeout(), None, "no frame under way, no deadline");
+    alice.send(&status(1));
+    let wire = alice.poll_transmit().expect("a frame");
+    // Everything but the last byte: the frame stays incomplete.
+    bob.handle_input(NOW, &wire[..wire.len() - 1])
+        .expect("a valid prefix");
+    let deadline = bob.poll_timeout().expect("a frame under way");
+    assert_eq!(deadline, NOW + INTRA_FRAME_TIMEOUT);
+    bob.handle_timeout(deadline - Duration::from_millis(1));
+    assert!(!bob.is_closed());
+    bob.handle_timeout(deadline);
+    assert_eq!(
+        closed_error(&events(&mut bob)),
+        Some(&Ntcp2Error::IntraFrameTimeout)
+    );
+    // Alice is told why.
+    converse(&mut alice, &mut bob, NOW);
+    assert_eq!(
+        events(&mut alice),
+        vec![SessionEvent::Closed {
+            reason: CloseReason::Remote(TerminationReason::IntraFrameReadTimeout)
+        }]
+    );
+}
+
+#[test]
+fn completed_frames_clear_the_deadline() {
+    let (mut alice, mut bob, ..) = established(14);
+    alice.send(&status(2));
+    let wire = alice.poll_transmit().expect("a frame");
+    bob.handle_input(NOW, &wire[..3]).expect("a prefix");
+    assert!(bob.poll_timeout().is_some());
+    bob.handle_input(NOW, &wire[3..]).expect("the rest");
+    assert_eq!(bob.poll_timeout(), None);
+}
