@@ -6,6 +6,7 @@
 use crate::layout::{Node, DOCKER_SUBNET};
 use crate::TestnetError;
 use sha2::{Digest, Sha256};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -13,8 +14,8 @@ pub const IMAGE: &str = "ramsons-router:dev";
 pub const DOCKERFILE: &str = include_str!("../../docker/Dockerfile");
 pub const COMPOSE_TEMPLATE: &str = include_str!("../../docker/compose.yml.template");
 pub const COMPOSE_FILE: &str = "compose.yml";
-/// The image label holding the SHA-256 of the binary it was built from.
-const BINARY_LABEL: &str = "ramsons.binary-sha256";
+/// The image label holding the SHA-256 of what it was built from (Dockerfile and binary).
+const SOURCE_LABEL: &str = "ramsons.source-sha256";
 const ROUTER_BLOCK_START: &str = "# {{#router}}";
 const ROUTER_BLOCK_END: &str = "# {{/router}}";
 
@@ -85,7 +86,7 @@ pub fn is_static_executable(path: &Path) -> Result<bool, TestnetError> {
 }
 
 /// Builds the router image from `bin` unless the existing one was built from the same
-/// binary. `context` is a scratch folder for the build context. Returns whether it built.
+/// binary and Dockerfile. `context` is a scratch folder for the build context. Returns whether it built.
 pub fn ensure_image(bin: &Path, context: &Path) -> Result<bool, TestnetError> {
     if !is_static_executable(bin)? {
         return Err(TestnetError::Spec(format!(
@@ -96,11 +97,15 @@ pub fn ensure_image(bin: &Path, context: &Path) -> Result<bool, TestnetError> {
         )));
     }
     let binary = std::fs::read(bin).map_err(TestnetError::io(bin))?;
-    let digest: String = Sha256::digest(&binary)
+    let mut hasher = Sha256::new();
+    hasher.update(DOCKERFILE);
+    hasher.update(&binary);
+    let digest: String = hasher
+        .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let format = format!("{{{{index .Config.Labels \"{BINARY_LABEL}\"}}}}");
+    let format = format!("{{{{index .Config.Labels \"{SOURCE_LABEL}\"}}}}");
     let built_from = run("docker", &["image", "inspect", "--format", &format, IMAGE]);
     if built_from.is_ok_and(|d| d.trim() == digest) {
         return Ok(false);
@@ -110,7 +115,9 @@ pub fn ensure_image(bin: &Path, context: &Path) -> Result<bool, TestnetError> {
     std::fs::write(&dockerfile, DOCKERFILE).map_err(TestnetError::io(&dockerfile))?;
     let copy = context.join(crate::process::ROUTER_BIN);
     std::fs::write(&copy, &binary).map_err(TestnetError::io(&copy))?;
-    let label = format!("{BINARY_LABEL}={digest}");
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755))
+        .map_err(TestnetError::io(&copy))?;
+    let label = format!("{SOURCE_LABEL}={digest}");
     let context_arg = context.to_string_lossy();
     let built = run(
         "docker",

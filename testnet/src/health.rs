@@ -162,12 +162,14 @@ pub fn check(dir: &Path, manifest: &Manifest, ping: bool) -> Report {
             };
             match (&status, &error) {
                 (None, Some(e)) => {
+                    let file =
+                        Manifest::router_dir(dir, &entry.name).join(crate::testnet::LOG_FILE);
                     let log = match &entry.container {
-                        Some(container) => format!("docker logs {container}"),
-                        None => Manifest::router_dir(dir, &entry.name)
-                            .join(crate::testnet::LOG_FILE)
-                            .display()
-                            .to_string(),
+                        Some(container) => format!(
+                            "docker logs {container}; `down` saves it to {}",
+                            file.display()
+                        ),
+                        None => file.display().to_string(),
                     };
                     problems.push(format!("router {} is down: {e} (log: {log})", entry.name))
                 }
