@@ -176,6 +176,19 @@ pub fn up(options: &UpOptions, progress: &mut dyn FnMut(&str)) -> Result<UpSumma
             manifest.project = Some(project.clone());
             manifest.save(&dir)?;
             if let Err(e) = docker::compose(&dir, &project, &["up", "-d"]) {
+                let e = match e {
+                    TestnetError::Command { command, message } if message.contains("overlaps") => {
+                        TestnetError::Command {
+                            command,
+                            message: format!(
+                                "{message}\nanother docker network uses {}: another docker \
+                                 testnet still runs (`docker network ls`; take it down first)",
+                                crate::layout::DOCKER_SUBNET
+                            ),
+                        }
+                    }
+                    e => e,
+                };
                 return Err(abort(&dir, &manifest, e));
             }
             progress(&format!(

@@ -9,6 +9,7 @@ use ramsons_testnet::{http, Manifest};
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -94,35 +95,48 @@ fn cargo_build(args: &[&str], env: &[(&str, &str)]) -> PathBuf {
         .expect("cargo names the ramsons-router executable")
 }
 
-/// A base port with `count` consecutive free ports on 127.0.0.1 from it, away from the
-/// ephemeral range and from other tests' choices.
+/// A base port with `count` (at most 100) consecutive free ports on 127.0.0.1 from it,
+/// in 30000..60000, never the same for two tests of this run.
 fn free_base_port(count: u16) -> u16 {
-    let start = 30000 + (std::process::id() % 200) as u16 * 100;
-    (0..100)
-        .map(|i| 30000 + (start - 30000 + i * 100) % 20000)
-        .find(|&base| {
-            (base..base + count).all(|p| TcpListener::bind((Ipv4Addr::LOCALHOST, p)).is_ok())
-        })
-        .expect("a free port range")
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let pid = std::process::id();
+    loop {
+        let k = NEXT.fetch_add(1, Ordering::Relaxed);
+        assert!(k < 300, "no {count} free ports in a row");
+        let base = 30000 + ((pid + k) % 300) as u16 * 100;
+        if (base..base + count).all(|p| TcpListener::bind((Ipv4Addr::LOCALHOST, p)).is_ok()) {
+            return base;
+        }
+    }
 }
 
-/// Polls `check` every second until it returns `Ok`, for at most `limit`; the panic
-/// message shows the last `Err` (what was seen instead).
-fn eventually<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Result<T, String>) -> T {
+/// Polls `check` every second until it returns `Ok`, for at most `limit`; panics with
+/// the last `Err` (what was seen instead) after that.
+fn eventually<T>(what: &str, limit: Duration, check: impl FnMut() -> Result<T, String>) -> T {
+    try_eventually(what, limit, check).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`eventually`], returning the failure instead of panicking.
+fn try_eventually<T>(
+    what: &str,
+    limit: Duration,
+    mut check: impl FnMut() -> Result<T, String>,
+) -> Result<T, String> {
     let started = Instant::now();
     loop {
         match check() {
             Ok(value) => {
                 eprintln!("{what}: after {:.1} s", started.elapsed().as_secs_f64());
-                return value;
+                return Ok(value);
             }
-            Err(seen) => assert!(
-                started.elapsed() < limit,
-                "{what}: not within {} s; last seen: {seen}",
-                limit.as_secs()
-            ),
+            Err(seen) if started.elapsed() >= limit => {
+                return Err(format!(
+                    "{what}: not within {} s; last seen: {seen}",
+                    limit.as_secs()
+                ));
+            }
+            Err(_) => std::thread::sleep(Duration::from_secs(1)),
         }
-        std::thread::sleep(Duration::from_secs(1));
     }
 }
 
@@ -142,12 +156,17 @@ fn router_status(
         Ok(status)
     } else {
         Err(format!(
-            "{name}: {} peers, exploratory tunnels {} in / {} out, builds {} ok / {} failed",
+            "{name}: {} peers, exploratory tunnels {} in / {} out, builds {} ok / {} failed, \
+             tiers fast {} / high capacity {} / not failing {} / failing {}",
             status.peers.connected,
             status.tunnels.exploratory_inbound,
             status.tunnels.exploratory_outbound,
             status.tunnels.builds_succeeded,
-            status.tunnels.builds_failed
+            status.tunnels.builds_failed,
+            status.tiers.fast,
+            status.tiers.high_capacity,
+            status.tiers.not_failing,
+            status.tiers.failing,
         ))
     }
 }
