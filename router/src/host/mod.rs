@@ -65,7 +65,7 @@ const EVENT_QUEUE: usize = 1024;
 const MAX_PENDING_INBOUND: usize = 32;
 const MAX_PENDING_PER_IP: usize = 4;
 /// A peer we could not reach is not dialled again for this long.
-const DIAL_BACKOFF: Duration = Duration::from_secs(60);
+const DIAL_BACKOFF: Duration = Duration::from_secs(20);
 /// Inbound handshakes remembered against replays per two minutes, at most (under 100
 /// bytes each); a flood beyond it only shortens the memory.
 const REPLAY_CAPACITY: usize = 100_000;

@@ -106,6 +106,34 @@ impl Selector {
         std::array::from_fn(|i| digest[i] ^ self.key[i])
     }
 
+    /// The peers hops are drawn from, sorted: the pool's tier, widened to the tiers below
+    /// it (high capacity, not failing, then failing) while it has fewer than `hops`
+    /// usable peers. Without the widening, a router whose peers all count as failing
+    /// after an outage of its own could never build the tunnels that would show they
+    /// are fine; the fallback is taken only when the tier cannot serve.
+    fn candidates(&self, tiers: &Tiers, hops: usize, exclude: &[Hash]) -> Vec<Hash> {
+        const LADDER: [Tier; 4] = [
+            Tier::Fast,
+            Tier::HighCapacity,
+            Tier::NotFailing,
+            Tier::Failing,
+        ];
+        let start = LADDER
+            .iter()
+            .position(|t| *t == self.rules.tier)
+            .unwrap_or(0);
+        let mut set: Vec<Hash> = Vec::new();
+        for tier in &LADDER[start..] {
+            set.extend_from_slice(tiers.members(*tier));
+            set.sort();
+            set.dedup();
+            if set.iter().filter(|p| !exclude.contains(p)).count() >= hops {
+                break;
+            }
+        }
+        set
+    }
+
     /// The part of the fast tier this pool takes inbound gateways from.
     fn gateway_part(&self, tiers: &Tiers, hops: usize) -> Vec<Hash> {
         let fast = tiers.fast();
@@ -124,7 +152,8 @@ impl Selector {
     /// gateway first (the last hop delivers to us), for an outbound one the first hop
     /// after us first (the last is the endpoint). `exclude` holds peers that must not be
     /// used (ourselves, peers in the tunnel's pair); `subnet` gives a peer's IPv4 /16
-    /// when known. `None` when the tier has too few usable peers.
+    /// when known. `None` when even the widened tier (see [`Selector::candidates`]) has
+    /// too few usable peers.
     pub fn select(
         &mut self,
         tiers: &Tiers,
@@ -137,9 +166,8 @@ impl Selector {
         if hops == 0 {
             return Some(Vec::new());
         }
-        let usable = |p: &Hash| {
-            !exclude.contains(p) && tiers.members(self.rules.tier).binary_search(p).is_ok()
-        };
+        let candidates = self.candidates(tiers, hops, exclude);
+        let usable = |p: &Hash| !exclude.contains(p) && candidates.binary_search(p).is_ok();
         // Keep what is pinned while it is still usable.
         match self.rules.order {
             HopOrder::Fixed if self.pinned.len() == hops && self.pinned.iter().all(usable) => {
@@ -173,11 +201,11 @@ impl Selector {
         if gateway_from_part {
             let mut part = self.gateway_part(tiers, hops);
             part.shuffle(rng);
-            if !part.iter().any(|p| admit(p, &mut chosen)) {
-                return None;
-            }
+            // No usable gateway in our part (the fast tier is empty or excluded): the
+            // gateway comes from the candidates below, like the other hops.
+            let _ = part.iter().any(|p| admit(p, &mut chosen));
         }
-        let mut pool: Vec<Hash> = tiers.members(self.rules.tier).to_vec();
+        let mut pool: Vec<Hash> = candidates.clone();
         pool.shuffle(rng);
         for p in &pool {
             if chosen.len() == hops {
@@ -369,5 +397,35 @@ mod tests {
             .select(&tiers, 2, Direction::Outbound, &[], subnet, &mut rng)
             .expect("two subnets, two hops");
         assert_ne!(subnet(&hops[0]), subnet(&hops[1]));
+    }
+
+    /// Every peer failed lately (an outage on our side): exploratory tunnels still find
+    /// hops, from the failing tier, so that the peers can show they are back.
+    #[test]
+    fn an_empty_tier_falls_back_to_the_tiers_below() {
+        let mut profiles = Profiles::new();
+        for i in 0..6u8 {
+            for _ in 0..4 {
+                profiles.record(T0, peer(i), Observation::BuildTimedOut);
+            }
+        }
+        let tiers = Tiers::sort(&profiles, (0..6).map(peer), T0, &TierConfig::default());
+        assert!(tiers.not_failing().is_empty());
+        assert_eq!(tiers.failing().len(), 6);
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        for rules in [SelectionRules::exploratory(), SelectionRules::client()] {
+            let mut selector = Selector::new(rules, &mut rng);
+            let hops = selector
+                .select(&tiers, 2, Direction::Inbound, &[], no_subnet, &mut rng)
+                .expect("hops from the failing tier");
+            assert!(hops.iter().all(|h| tiers.failing().contains(h)));
+        }
+        // But a healthy tier is never widened.
+        let healthy = self::tiers();
+        let mut selector = Selector::new(SelectionRules::client(), &mut rng);
+        let hops = selector
+            .select(&healthy, 3, Direction::Outbound, &[], no_subnet, &mut rng)
+            .expect("hops");
+        assert!(hops.iter().all(|h| healthy.fast().contains(h)));
     }
 }
