@@ -267,6 +267,15 @@ impl Router {
         self.collect(now);
     }
 
+    /// The transport could not reach `peer` (connection refused or timed out): what
+    /// waited on it fails now instead of at its own timeout.
+    pub fn handle_unreachable(&mut self, now: Instant, peer: Hash) {
+        if let Some(tunnels) = self.tunnels.as_mut() {
+            tunnels.peer_unreachable(now, peer, &mut self.profiles);
+        }
+        self.collect(now);
+    }
+
     /// Handles a message that the transport received from `from`.
     pub fn handle_message(&mut self, now: Instant, from: Hash, msg: I2npMessage) {
         if msg.expiration_ms < now.as_millis() {

@@ -619,6 +619,7 @@ impl<N: Network> Driver<N> {
                     if let Some(peer) = conn.peer {
                         if conn.inbound.is_none() && !conn.established {
                             self.unreachable.insert(peer, now + DIAL_BACKOFF);
+                            self.router.handle_unreachable(now, peer);
                         }
                         if self.by_peer.get(&peer) == Some(&id) {
                             self.by_peer.remove(&peer);

@@ -153,6 +153,8 @@ struct PendingTunnel {
     deadline: Instant,
     /// The inbound tunnel id we will receive on (inbound builds).
     endpoint_tunnel: Option<TunnelId>,
+    /// The router we handed the build message to ourselves, when not through a tunnel.
+    sent_to: Option<Hash>,
 }
 
 #[derive(Debug)]
@@ -359,6 +361,32 @@ impl TunnelManager {
 
     /// Expires tunnels, times out builds and tests, starts tests and builds.
     /// `peers` is what the netDb knows: the candidates for hops.
+    /// The transport could not reach `peer`: builds whose request we sent it ourselves
+    /// fail now rather than at their timeout, and the pool builds anew at once. Only
+    /// `peer` is charged; the other hops never saw the request.
+    pub fn peer_unreachable(&mut self, now: Instant, peer: Hash, profiles: &mut Profiles) {
+        let failed: Vec<u32> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.sent_to == Some(peer))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in failed {
+            let Some(p) = self.pending.remove(&id) else {
+                continue;
+            };
+            self.check_pools_at = now;
+            profiles.record(now, peer, Observation::BuildTimedOut);
+            self.event(TunnelEvent::BuildFinished {
+                pool: p.pool,
+                direction: p.direction,
+                hops: p.hops.iter().map(|h| h.router).collect(),
+                outcome: BuildOutcome::TimedOut,
+                started: p.started,
+            });
+        }
+    }
+
     pub fn handle_timeout(
         &mut self,
         now: Instant,
@@ -983,8 +1011,9 @@ impl TunnelManager {
         let Ok(new) = request.create(now, &mut self.rng) else {
             return false;
         };
+        let reply_id = new.pending.reply_message_id();
         self.pending.insert(
-            new.pending.reply_message_id(),
+            reply_id,
             PendingTunnel {
                 pool: pool_id,
                 direction,
@@ -993,6 +1022,7 @@ impl TunnelManager {
                 started: now,
                 deadline: now + self.config.build_timeout,
                 endpoint_tunnel,
+                sent_to: None,
             },
         );
         // An inbound build goes to its gateway through one of our outbound tunnels (the
@@ -1003,6 +1033,9 @@ impl TunnelManager {
                 .into_iter()
                 .any(|via| self.send_out(now, via, Delivery::Router(new.first_hop), &new.msg));
         if !routed {
+            if let Some(p) = self.pending.get_mut(&reply_id) {
+                p.sent_to = Some(new.first_hop);
+            }
             self.actions.push_back(TunnelAction::Send {
                 to: new.first_hop,
                 msg: new.msg,

@@ -28,6 +28,9 @@ pub struct Net {
     pub queue: BTreeMap<(Instant, u64), (usize, usize, I2npMessage)>,
     timers: Vec<Instant>,
     pub down: BTreeSet<usize>,
+    /// Whether a sender learns at once that a down router is unreachable, as a refused
+    /// TCP connection tells a real transport (`Router::handle_unreachable`).
+    pub refuse_down: bool,
     pub events: Vec<(Instant, usize, NetDbEvent)>,
     pub tunnel_events: Vec<(Instant, usize, TunnelEvent)>,
     /// The I2NP type of the message inside every TunnelGateway sent: what inbound
@@ -69,6 +72,7 @@ impl Net {
             queue: BTreeMap::new(),
             timers: vec![Instant::MAX; n],
             down: BTreeSet::new(),
+            refuse_down: false,
             events: Vec::new(),
             tunnel_events: Vec::new(),
             gateway_payloads: Vec::new(),
@@ -149,6 +153,11 @@ impl Net {
                     return;
                 };
                 if self.down.contains(&to) || self.down.contains(&from) {
+                    if self.refuse_down && !self.down.contains(&from) {
+                        let to_hash = self.hash(to);
+                        self.routers[from].handle_unreachable(next, to_hash);
+                        self.drain(from);
+                    }
                     continue;
                 }
                 let from_hash = self.hash(from);

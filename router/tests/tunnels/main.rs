@@ -160,6 +160,43 @@ fn builds_through_a_dead_router_time_out_and_are_retried() {
     assert!(timeouts > 0);
 }
 
+/// When the transport says the first hop is unreachable, the build fails at once and
+/// the pool builds anew, instead of waiting out the build timeout.
+#[test]
+fn an_unreachable_first_hop_fails_the_build_at_once() {
+    let mut net = network(10, 4, |_| TunnelConfig::default());
+    net.down.insert(5);
+    net.refuse_down = true;
+    net.run_for(Duration::from_secs(240));
+    let dead = net.hash(5);
+    let mut early = 0;
+    for (at, i, event) in net.tunnel_events.iter().filter(|(_, i, _)| *i != 5) {
+        if let TunnelEvent::BuildFinished {
+            outcome: BuildOutcome::TimedOut,
+            started,
+            hops,
+            ..
+        } = event
+        {
+            assert!(
+                hops.contains(&dead),
+                "router {i}: a build without 5 timed out"
+            );
+            if at.saturating_duration_since(*started) < Duration::from_secs(1) {
+                early += 1;
+            }
+        }
+    }
+    assert!(early > 0, "no build failed before its timeout");
+    for i in (0..10).filter(|i| *i != 5) {
+        assert_eq!(
+            net.routers[i].tunnels().expect("enabled").own_tunnels(),
+            (2, 2),
+            "router {i}"
+        );
+    }
+}
+
 #[test]
 fn lookups_go_out_and_come_back_through_exploratory_tunnels() {
     let mut net = network(10, 4, |_| TunnelConfig::default());
