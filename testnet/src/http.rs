@@ -81,10 +81,19 @@ mod tests {
         let addr = listener.local_addr().expect("address");
         let handle = std::thread::spawn(move || {
             let (mut stream, _) = listener.accept().expect("accept");
-            let mut request = [0u8; 1024];
-            let n = stream.read(&mut request).expect("read");
+            // The whole request head before answering: closing on a half-read request
+            // resets the connection under the client's feet.
+            let mut request = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = stream.read(&mut chunk).expect("read");
+                if n == 0 {
+                    break;
+                }
+                request.extend_from_slice(&chunk[..n]);
+            }
             stream.write_all(response.as_bytes()).expect("write");
-            String::from_utf8_lossy(&request[..n]).into_owned()
+            String::from_utf8_lossy(&request).into_owned()
         });
         (addr, handle)
     }
