@@ -372,19 +372,39 @@ impl TunnelManager {
             .map(|(id, _)| *id)
             .collect();
         for id in failed {
-            let Some(p) = self.pending.remove(&id) else {
-                continue;
-            };
-            self.check_pools_at = now;
-            profiles.record(now, peer, Observation::BuildTimedOut);
-            self.event(TunnelEvent::BuildFinished {
-                pool: p.pool,
-                direction: p.direction,
-                hops: p.hops.iter().map(|h| h.router).collect(),
-                outcome: BuildOutcome::TimedOut,
-                started: p.started,
-            });
+            self.build_timed_out(now, id, Some(peer), profiles);
         }
+    }
+
+    /// Ends pending build `id` as timed out and has its pool build anew. `blame` is the
+    /// one hop at fault when known; otherwise every hop is charged (any may have dropped
+    /// the request).
+    fn build_timed_out(
+        &mut self,
+        now: Instant,
+        id: u32,
+        blame: Option<Hash>,
+        profiles: &mut Profiles,
+    ) {
+        self.check_pools_at = now;
+        let Some(p) = self.pending.remove(&id) else {
+            return;
+        };
+        let hops: Vec<Hash> = p.hops.iter().map(|h| h.router).collect();
+        let charged = match &blame {
+            Some(peer) => std::slice::from_ref(peer),
+            None => &hops[..],
+        };
+        for hop in charged {
+            profiles.record(now, *hop, Observation::BuildTimedOut);
+        }
+        self.event(TunnelEvent::BuildFinished {
+            pool: p.pool,
+            direction: p.direction,
+            hops,
+            outcome: BuildOutcome::TimedOut,
+            started: p.started,
+        });
     }
 
     pub fn handle_timeout(
@@ -441,19 +461,7 @@ impl TunnelManager {
             .map(|(id, _)| *id)
             .collect();
         for id in timed_out {
-            self.check_pools_at = now;
-            if let Some(p) = self.pending.remove(&id) {
-                for hop in &p.hops {
-                    profiles.record(now, hop.router, Observation::BuildTimedOut);
-                }
-                self.event(TunnelEvent::BuildFinished {
-                    pool: p.pool,
-                    direction: p.direction,
-                    hops: p.hops.iter().map(|h| h.router).collect(),
-                    outcome: BuildOutcome::TimedOut,
-                    started: p.started,
-                });
-            }
+            self.build_timed_out(now, id, None, profiles);
         }
         let failed_tests: Vec<u32> = self
             .tests

@@ -327,6 +327,51 @@ fn i2pd_closes_inbound_connections_from_loopback() {
     assert!(refused.is_ok(), "{refused:?}");
 }
 
+/// Our router, running on real sockets in a thread of its own while the test watches
+/// its status.
+struct OurRouter {
+    status: tokio::sync::watch::Receiver<ramsons_router::host::Status>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl OurRouter {
+    fn start(config: ramsons_router::host::HostConfig) -> OurRouter {
+        use ramsons_router::host::{Host, Start, Tokio};
+        let (status_tx, status_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let host = Host::start(config, Tokio, Start::system())
+                    .await
+                    .expect("our router starts");
+                status_tx.send(host.status()).expect("test waits");
+                host.run(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("clean stop");
+            });
+        });
+        let status = status_rx.recv().expect("our router's status");
+        OurRouter {
+            status,
+            stop,
+            thread,
+        }
+    }
+
+    /// Stops it cleanly and waits for it.
+    fn stop(self) {
+        let _ = self.stop.send(());
+        self.thread.join().expect("router thread");
+    }
+}
+
 /// What our floodfill saw of i2pd, and when (seconds after i2pd started).
 #[derive(Debug, Default)]
 struct Milestones {
@@ -353,7 +398,7 @@ impl Milestones {
 /// answer), and builds its 1-hop exploratory tunnels through it.
 #[test]
 fn i2pd_dials_our_floodfill_stores_looks_up_and_builds_tunnels_through_it() {
-    use ramsons_router::host::{self, Host, HostConfig, Start, Tokio};
+    use ramsons_router::host::{self, HostConfig, Start};
     let Some(binary) = i2pd::binary_or_skip() else {
         return;
     };
@@ -370,29 +415,11 @@ fn i2pd_dials_our_floodfill_stores_looks_up_and_builds_tunnels_through_it() {
         ..HostConfig::default()
     };
     config.tunnels.allow_same_subnet = true;
-    let ours = host::init(&config, Start::system()).expect("our data directory");
-    options.router_infos.push(ours.as_bytes().to_vec());
+    let info = host::init(&config, Start::system()).expect("our data directory");
+    options.router_infos.push(info.as_bytes().to_vec());
 
-    let (status_tx, status_rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let router = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async {
-            let host = Host::start(config, Tokio, Start::system())
-                .await
-                .expect("our router starts");
-            status_tx.send(host.status()).expect("test waits");
-            host.run(async {
-                let _ = stop_rx.await;
-            })
-            .await
-            .expect("clean stop");
-        });
-    });
-    let status = status_rx.recv().expect("our router's status");
+    let ours = OurRouter::start(config);
+    let status = ours.status.clone();
 
     let started = std::time::Instant::now();
     let mut i2pd =
@@ -417,8 +444,7 @@ fn i2pd_dials_our_floodfill_stores_looks_up_and_builds_tunnels_through_it() {
     let last = status.borrow().clone();
     let log = i2pd.log();
     i2pd.stop();
-    let _ = stop_tx.send(());
-    router.join().expect("router thread");
+    ours.stop();
     eprintln!("milestones (s after i2pd started): {seen:?}");
     assert!(
         seen.complete(),
@@ -476,7 +502,7 @@ impl Drop for BenchmarkingAddress {
 /// decrypts our ECIES build records and answers them).
 #[test]
 fn we_dial_i2pd_and_build_tunnels_through_it() {
-    use ramsons_router::host::{Host, HostConfig, Start, Tokio};
+    use ramsons_router::host::HostConfig;
     let Some(binary) = i2pd::binary_or_skip() else {
         return;
     };
@@ -513,26 +539,8 @@ fn we_dial_i2pd_and_build_tunnels_through_it() {
     };
     config.tunnels.exploratory_hops = 1;
     config.tunnels.allow_same_subnet = true;
-    let (status_tx, status_rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let router = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async {
-            let host = Host::start(config, Tokio, Start::system())
-                .await
-                .expect("our router starts");
-            status_tx.send(host.status()).expect("test waits");
-            host.run(async {
-                let _ = stop_rx.await;
-            })
-            .await
-            .expect("clean stop");
-        });
-    });
-    let status = status_rx.recv().expect("our router's status");
+    let ours = OurRouter::start(config);
+    let status = ours.status.clone();
     let started = std::time::Instant::now();
     let (mut session, mut built) = (None, None);
     while (session.is_none() || built.is_none()) && started.elapsed() < Duration::from_secs(90) {
@@ -549,8 +557,7 @@ fn we_dial_i2pd_and_build_tunnels_through_it() {
     let last = status.borrow().clone();
     let log = i2pd.log();
     i2pd.stop();
-    let _ = stop_tx.send(());
-    router.join().expect("router thread");
+    ours.stop();
     eprintln!("session after {session:?} s, first tunnel built after {built:?} s");
     assert!(
         session.is_some() && built.is_some(),
