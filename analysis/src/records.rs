@@ -283,6 +283,68 @@ impl Metric for CollusionRecord {
     const FILE_NAME: &'static str = "collusion.csv";
 }
 
+/// `sybil.csv`: one row per sample interval of a floodfill Sybil attack on one target
+/// destination: who received the lookups for its LeaseSet, how clients' lookups for it
+/// ended, and who holds it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SybilRecord {
+    /// End of the interval, simulated seconds since start.
+    pub time_s: f64,
+    /// Whether the routing keys in force are those of the day the Sybils were ground for.
+    pub attacked_day: bool,
+    /// DatabaseLookups for the target that floodfills received in the interval.
+    pub lookups_received: u64,
+    /// Of those, the ones that reached a Sybil.
+    pub lookups_at_adversary: u64,
+    /// Lookups for the target that clients finished in the interval, and found.
+    pub client_lookups: u64,
+    pub client_lookups_found: u64,
+    /// Sybils among the `storage_set_size` online floodfills closest to the target's
+    /// routing key at the end of the interval.
+    pub storage_set_adversary: u64,
+    pub storage_set_size: u64,
+    /// Online floodfills holding the target's LeaseSet at the end of the interval.
+    pub holders_honest: u64,
+    pub holders_adversary: u64,
+    /// Online honest floodfills and Sybils.
+    pub honest_floodfills: u64,
+    pub sybils: u64,
+}
+
+impl Metric for SybilRecord {
+    const FILE_NAME: &'static str = "sybil.csv";
+}
+
+/// `predecessor.csv`: one row per tunnel the victim built after warmup, with what the
+/// colluding routers have logged so far about the routers next to them in its tunnels.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PredecessorRecord {
+    pub time_s: f64,
+    /// Tunnels the victim built so far (1 for the first).
+    pub rebuild: u64,
+    /// `"inbound"` | `"outbound"`.
+    pub direction: String,
+    /// Colluders among the tunnel's hops.
+    pub colluders_in_tunnel: u64,
+    /// Times the colluders have logged the victim next to them, in all tunnels so far.
+    pub victim_sightings: u64,
+    /// The most sightings of any other router.
+    pub top_other_sightings: u64,
+    /// The victim's place when suspects are sorted by sightings (1 = most seen; ties
+    /// count against the adversary); 0 while the victim has not been seen.
+    pub victim_rank: u64,
+    /// Distinct routers logged.
+    pub suspects: u64,
+    /// Entropy (bits) of the adversary's distribution over suspects (sightings
+    /// normalised), and the degree of anonymity H / log2(N) over the N honest routers.
+    pub entropy_bits: f64,
+    pub degree: f64,
+}
+
+impl Metric for PredecessorRecord {
+    const FILE_NAME: &'static str = "predecessor.csv";
+}
+
 /// Writes one metric CSV (header + one row per record) into a run folder.
 ///
 /// ```no_run

@@ -6,8 +6,10 @@
 //! - [`scenario`]: the TOML scenario format (its quantities are `ramsons_router::units`).
 //! - [`world`]: routers, links, faults and the event loop; [`queue`], [`net`], [`trace`].
 //! - [`metrics`]: records for `ramsons-analysis`; [`run`]: simulate and write a run folder.
+//! - [`adversary`]: Sybil identities, refusing floodfills, colluders' logs.
 //! - [`bench`]: the scaling benchmark.
 
+pub mod adversary;
 pub mod app;
 pub mod bench;
 pub mod metrics;

@@ -474,7 +474,7 @@ impl Collector {
     }
 }
 
-fn write_all<T: ramsons_analysis::records::Metric>(
+pub(crate) fn write_all<T: ramsons_analysis::records::Metric>(
     dir: &Path,
     rows: &[T],
 ) -> Result<&'static str, csv::Error> {

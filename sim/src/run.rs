@@ -140,6 +140,12 @@ pub fn write_run(dir: &Path, simulated: &mut Simulated, plots: bool) -> Result<V
         .metrics
         .write(&partial, &simulated.outcome.floodfills)
         .with_context(|| format!("cannot write metrics into {}", partial.display()))?;
+    let adversary_records = simulated
+        .outcome
+        .adversaries
+        .write(&partial)
+        .with_context(|| format!("cannot write adversary logs into {}", partial.display()))?;
+    simulated.manifest.metrics.extend(adversary_records);
     let manifest = serde_json::to_string_pretty(&simulated.manifest)?;
     std::fs::write(partial.join(MANIFEST_FILE), manifest)
         .with_context(|| format!("cannot write the manifest into {}", partial.display()))?;

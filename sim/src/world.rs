@@ -6,11 +6,13 @@
 //! faults and workload, and for metric sampling, so that a change in one never shifts
 //! the draws of another.
 
+use crate::adversary::sybil::{self, FloodfillView};
+use crate::adversary::{predecessor::PredecessorLog, Adversaries};
 use crate::app::AppMessage;
 use crate::metrics::{Collector, CoverageSample, TunnelRouterSample};
 use crate::net::LinkModel;
 use crate::queue::EventQueue;
-use crate::scenario::{Action, Amount, PartitionSide, Role, Scenario};
+use crate::scenario::{Action, Amount, Behaviour, PartitionSide, Role, Scenario};
 use crate::trace::TraceHasher;
 use ramsons_analysis::records::CoverageRecord;
 use ramsons_analysis::records::DeliveryRecord;
@@ -19,11 +21,11 @@ use ramsons_router::crypto::DestinationKeys;
 use ramsons_router::crypto::RouterKeys;
 use ramsons_router::data::{base64_encode, Hash, Mapping, RouterAddress, RouterInfo};
 use ramsons_router::i2np::{I2npMessage, MessageBody, StoreEntry};
-use ramsons_router::netdb::{NetDbConfig, RouterInfoRegistry};
+use ramsons_router::netdb::{routing, NetDbConfig, NetDbEvent, RouterInfoRegistry};
 use ramsons_router::profile::SelectionRules;
 use ramsons_router::profile::Tier;
 use ramsons_router::time::Instant;
-use ramsons_router::tunnel::{BuildOutcome, TunnelEvent};
+use ramsons_router::tunnel::{BuildOutcome, PoolId, TunnelEvent};
 use ramsons_router::units::Bandwidth;
 use ramsons_router::{Event, Output, Router, RouterConfig};
 use rand::seq::SliceRandom;
@@ -81,6 +83,10 @@ struct Node {
     /// The client destination this router hosts: its index in `World::destinations`
     /// and, once added, its id in the router.
     destination: Option<(u32, Option<DestinationId>)>,
+    /// A refusing Sybil: the key whose lookups it leaves unanswered and stores unflooded.
+    refuses: Option<Hash>,
+    /// One of the Sybil floodfills.
+    sybil: bool,
 }
 
 #[derive(Debug)]
@@ -152,6 +158,7 @@ pub struct Outcome {
     pub routers: u64,
     pub metrics: Collector,
     pub floodfills: Vec<u32>,
+    pub adversaries: Adversaries,
 }
 
 /// Called now and then with the simulated time reached and the events processed.
@@ -200,6 +207,7 @@ pub struct World {
     destinations: Vec<Hosted>,
     /// Application messages sent so far; numbers them.
     messages_sent: u64,
+    adversaries: Adversaries,
 }
 
 impl World {
@@ -237,6 +245,7 @@ impl World {
             router_infos: RouterInfoRegistry::new(),
             destinations: Vec::new(),
             messages_sent: 0,
+            adversaries: Adversaries::default(),
             scenario,
         };
         for group in 0..world.scenario.routers.len() {
@@ -247,6 +256,7 @@ impl World {
             }
         }
         world.place_destinations(seed);
+        world.watch_adversaries(seed);
         let colluders = (world.nodes.len() as f64 * world.scenario.observers.colluding_fraction)
             .round() as usize;
         let indices: Vec<usize> = (0..world.nodes.len()).collect();
@@ -271,8 +281,24 @@ impl World {
     fn spawn(&mut self, group: usize, at: Instant, spread: Duration) {
         let index = self.nodes.len() as u32;
         let spec = &self.scenario.routers[group];
-        let mut rng = derive_rng(self.scenario.general.seed, "router", u64::from(index));
-        let keys = RouterKeys::generate(&mut rng);
+        let seed = self.scenario.general.seed;
+        let mut rng = derive_rng(seed, "router", u64::from(index));
+        let behaviour = self.scenario.behaviour_of(group).cloned();
+        let (keys, refuses) = match behaviour {
+            Some(Behaviour::SybilFloodfill {
+                target,
+                day,
+                prefix_bits,
+                refuse,
+            }) => {
+                let target = destination_keys(seed, target).hash();
+                let day = Adversaries::attack_day(self.start, day);
+                let key = routing::routing_key(&target, day);
+                let keys = sybil::grind(&mut rng, &key, prefix_bits);
+                (keys, refuse.then_some(target))
+            }
+            _ => (RouterKeys::generate(&mut rng), None),
+        };
         let region = match &spec.region {
             Some(name) => self.scenario.region_index(name).unwrap_or(0),
             None => index as usize % self.links.regions(),
@@ -311,13 +337,16 @@ impl World {
             uplink_free: self.start,
             side: false,
             // Every router of a colluding group, also those that join later.
-            colluding: self
-                .scenario
-                .observers
-                .groups
-                .iter()
-                .any(|g| g == spec.name()),
+            colluding: matches!(behaviour, Some(Behaviour::Predecessor { .. }))
+                || self
+                    .scenario
+                    .observers
+                    .groups
+                    .iter()
+                    .any(|g| g == spec.name()),
             destination: None,
+            sybil: matches!(behaviour, Some(Behaviour::SybilFloodfill { .. })),
+            refuses,
         });
         let offset = if spread.is_zero() {
             Duration::ZERO
@@ -375,6 +404,7 @@ impl World {
             routers: self.nodes.len() as u64,
             metrics: self.metrics,
             floodfills,
+            adversaries: self.adversaries,
         };
         (outcome, self.drops)
     }
@@ -585,18 +615,40 @@ impl World {
             return;
         }
         let hosts: Vec<u32> = (0..self.nodes.len() as u32)
-            .filter(|i| !self.nodes[*i as usize].floodfill)
+            .filter(|i| {
+                let node = &self.nodes[*i as usize];
+                !node.floodfill && self.scenario.behaviour_of(node.group as usize).is_none()
+            })
             .collect();
         let mut rng = derive_rng(seed, "destinations", 0);
         let chosen: Vec<u32> = hosts.choose_multiple(&mut rng, wanted).copied().collect();
         for (d, router) in chosen.into_iter().enumerate() {
-            let keys = DestinationKeys::generate(&mut derive_rng(seed, "destination", d as u64));
+            let keys = destination_keys(seed, d as u32);
             self.destinations.push(Hosted {
                 router,
                 hash: keys.hash(),
                 keys,
             });
             self.nodes[router as usize].destination = Some((d as u32, None));
+        }
+    }
+
+    /// Sets up what the adversaries log, once destinations are placed.
+    fn watch_adversaries(&mut self, seed: u64) {
+        for adversary in &self.scenario.adversaries {
+            match adversary.behaviour {
+                Behaviour::SybilFloodfill { target, .. } => {
+                    let target = destination_keys(seed, target).hash();
+                    self.adversaries.sybil =
+                        Adversaries::watch_sybils(&self.scenario, self.start, target);
+                }
+                Behaviour::Predecessor { victim } => {
+                    let router = self.destinations[victim as usize].router;
+                    let honest = self.nodes.iter().filter(|n| !n.colluding).count() as u64;
+                    let victim = self.nodes[router as usize].router.hash();
+                    self.adversaries.predecessor = Some(PredecessorLog::new(victim, honest));
+                }
+            }
         }
     }
 
@@ -727,18 +779,88 @@ impl World {
         }
     }
 
+    /// The victim's built client tunnels, for the colluders' predecessor log.
+    fn log_predecessors(&mut self, router: u32, event: &TunnelEvent) {
+        let Some(log) = &mut self.adversaries.predecessor else {
+            return;
+        };
+        if let TunnelEvent::BuildFinished {
+            pool: PoolId::Client(_),
+            direction,
+            hops,
+            outcome: BuildOutcome::Built,
+            ..
+        } = event
+        {
+            if self.nodes[router as usize].router.hash() != log.victim {
+                return;
+            }
+            let time_s = self.now.saturating_duration_since(self.start).as_secs_f64();
+            let (nodes, by_hash) = (&self.nodes, &self.by_hash);
+            let colluding = |h: &Hash| by_hash.get(h).is_some_and(|j| nodes[*j as usize].colluding);
+            log.on_tunnel_built(time_s, *direction, hops, colluding);
+        }
+    }
+
     /// Hands everything router `i` wants done to the world.
     fn drain(&mut self, i: u32) {
+        if let Some(key) = self.nodes[i as usize].refuses {
+            return self.drain_refusing(i, key);
+        }
         loop {
             let output = self.nodes[i as usize].router.poll_output();
+            if self.handle_output(i, output) {
+                return;
+            }
+        }
+    }
+
+    /// A refusing Sybil's outputs: it runs the real floodfill code, then leaves lookups
+    /// for `key` unanswered and never floods `key` on (stores are still acknowledged, so
+    /// the publisher believes it stored). Handling one input yields the answer before the
+    /// event that says what was asked, so the outputs of an input are looked at together.
+    fn drain_refusing(&mut self, i: u32, key: Hash) {
+        let mut outputs = Vec::new();
+        loop {
+            let output = self.nodes[i as usize].router.poll_output();
+            let last = matches!(output, Output::Timeout(_));
+            outputs.push(output);
+            if last {
+                break;
+            }
+        }
+        let asked = outputs.iter().any(|o| {
+            matches!(o, Output::Event(Event::NetDb(NetDbEvent::LookupReceived { key: k, .. })) if *k == key)
+        });
+        for output in outputs {
+            let suppressed = match &output {
+                Output::Send { msg, .. } => {
+                    asked
+                        || matches!(&msg.body, MessageBody::DatabaseStore(store) if store.key == key)
+                }
+                _ => false,
+            };
+            if !suppressed {
+                self.handle_output(i, output);
+            }
+        }
+    }
+
+    /// Acts on one output of router `i`; true when it was the last (the next timeout).
+    fn handle_output(&mut self, i: u32, output: Output) -> bool {
+        {
             match output {
                 Output::Send { to, msg } => self.send(i, to, msg),
                 Output::Event(Event::NetDb(event)) => {
-                    let floodfill = self.nodes[i as usize].floodfill;
-                    self.metrics.on_event(self.now, i, floodfill, &event);
+                    let node = &self.nodes[i as usize];
+                    if let Some(watch) = &mut self.adversaries.sybil {
+                        watch.on_netdb_event(node.sybil, &event);
+                    }
+                    self.metrics.on_event(self.now, i, node.floodfill, &event);
                 }
                 Output::Event(Event::Tunnel(event)) => {
                     self.observe(i, &event);
+                    self.log_predecessors(i, &event);
                     self.metrics.on_tunnel_event(self.now, i, &event);
                 }
                 Output::Event(Event::Client(event)) => self.on_client_event(i, event),
@@ -751,10 +873,11 @@ impl World {
                         node.armed = at;
                         self.queue.push(at, Ev::Timer(i));
                     }
-                    return;
+                    return true;
                 }
             }
         }
+        false
     }
 
     fn send(&mut self, from: u32, to_hash: Hash, msg: I2npMessage) {
@@ -929,6 +1052,7 @@ impl World {
         let now = self.now;
         self.metrics.end_interval(now);
         self.sample_tunnels(now);
+        self.sample_sybils(now);
         let online_total = self.online.len() as u64;
         for (role, floodfill) in [
             (CoverageRecord::FLOODFILL, true),
@@ -961,6 +1085,32 @@ impl World {
                 },
             );
         }
+    }
+
+    /// The online floodfills as the Sybil watch sees them.
+    fn sample_sybils(&mut self, now: Instant) {
+        let Some(watch) = &mut self.adversaries.sybil else {
+            return;
+        };
+        let mut online = self.online.members().to_vec();
+        online.sort_unstable();
+        let floodfills: Vec<FloodfillView> = online
+            .iter()
+            .map(|i| &self.nodes[*i as usize])
+            .filter(|n| n.floodfill)
+            .map(|n| FloodfillView {
+                hash: n.router.hash(),
+                sybil: n.sybil,
+                holds_target: n
+                    .router
+                    .netdb()
+                    .lease_sets()
+                    .get(&watch.target, now)
+                    .is_some(),
+            })
+            .collect();
+        let time_s = now.saturating_duration_since(self.start).as_secs_f64();
+        watch.sample(now, time_s, &floodfills);
     }
 
     /// Tunnel counts, transit load and tier sizes across online routers.
@@ -1018,6 +1168,12 @@ impl World {
             .count();
         known_online as f64 / others as f64
     }
+}
+
+/// Destination `d`'s keys, derived from the seed alone: the adversary that targets a
+/// destination knows its hash before it is placed.
+fn destination_keys(seed: u64, d: u32) -> DestinationKeys {
+    DestinationKeys::generate(&mut derive_rng(seed, "destination", u64::from(d)))
 }
 
 /// An NTCP2-style address so RouterInfos have realistic sizes: host, port, static key

@@ -12,6 +12,10 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod adversaries;
+use adversaries::AdversarySpec;
+pub use adversaries::{Adversary, Behaviour, MAX_PREFIX_BITS};
+
 /// A scenario that could not be read or does not make sense.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
@@ -55,6 +59,12 @@ pub struct Scenario {
     pub clients: Clients,
     #[serde(default)]
     pub observers: Observers,
+    /// As written; checked and turned into `adversaries` (and router groups) by `parse`.
+    #[serde(default, rename = "adversaries")]
+    adversary_specs: Vec<AdversarySpec>,
+    /// Adversaries, checked; each one's routers are the group `routers[first_adversary_group + i]`.
+    #[serde(skip)]
+    pub adversaries: Vec<Adversary>,
     #[serde(default)]
     pub metrics: Metrics,
 }
@@ -176,6 +186,9 @@ pub struct RouterGroup {
     pub start: Span,
     #[serde(default = "default_start_spread")]
     pub start_spread: Span,
+    /// The index in `Scenario::adversaries` when an `[[adversaries]]` entry made the group.
+    #[serde(skip)]
+    pub adversary: Option<usize>,
 }
 
 fn default_bandwidth_class() -> char {
@@ -732,10 +745,11 @@ impl Scenario {
 
     /// Parses and checks scenario text; `path` is used in messages only.
     pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
-        let scenario: Scenario = toml::from_str(text).map_err(|e| ScenarioError::Parse {
+        let mut scenario: Scenario = toml::from_str(text).map_err(|e| ScenarioError::Parse {
             path: path.to_owned(),
             message: e.to_string(),
         })?;
+        scenario.add_adversaries(path)?;
         scenario.validate(path)?;
         Ok(scenario)
     }
@@ -748,6 +762,48 @@ impl Scenario {
         self.topology
             .as_ref()
             .and_then(|t| t.regions.iter().position(|r| r == name))
+    }
+
+    /// Checks the `[[adversaries]]` entries and adds each one's routers as a group.
+    fn add_adversaries(&mut self, path: &Path) -> Result<(), ScenarioError> {
+        for (i, spec) in std::mem::take(&mut self.adversary_specs)
+            .into_iter()
+            .enumerate()
+        {
+            let invalid = |field: &str, message: String| ScenarioError::Invalid {
+                path: path.to_owned(),
+                field: format!("adversaries[{i}].{field}"),
+                message,
+            };
+            let adversary = spec
+                .check(self.clients.destinations)
+                .map_err(|(field, message)| invalid(&field, message))?;
+            if adversary.group.count == 0 {
+                return Err(invalid("count", "expected at least one router".into()));
+            }
+            if self.group_index(adversary.group.name()).is_some() {
+                return Err(invalid(
+                    "name",
+                    format!(
+                        "a group is already named {:?}; name the adversary",
+                        adversary.group.name()
+                    ),
+                ));
+            }
+            let mut group = adversary.group.clone();
+            group.adversary = Some(i);
+            self.routers.push(group);
+            self.adversaries.push(adversary);
+        }
+        Ok(())
+    }
+
+    /// The adversary behaviour of group `group`, if an `[[adversaries]]` entry made it.
+    pub fn behaviour_of(&self, group: usize) -> Option<&Behaviour> {
+        self.routers
+            .get(group)
+            .and_then(|g| g.adversary)
+            .map(|a| &self.adversaries[a].behaviour)
     }
 
     fn validate(&self, path: &Path) -> Result<(), ScenarioError> {
@@ -790,7 +846,7 @@ impl Scenario {
         if !self
             .routers
             .iter()
-            .any(|g| g.role == Role::Floodfill && g.count > 0)
+            .any(|g| g.role == Role::Floodfill && g.count > 0 && g.adversary.is_none())
         {
             return Err(invalid(
                 "routers".into(),
@@ -856,7 +912,7 @@ impl Scenario {
         let hosts: u32 = self
             .routers
             .iter()
-            .filter(|g| g.role == Role::Router)
+            .filter(|g| g.role == Role::Router && g.adversary.is_none())
             .map(|g| g.count)
             .sum();
         if clients.destinations > hosts {

@@ -1,0 +1,79 @@
+//! Adversaries: routers of ours with chosen identities and behaviour, and what they log.
+//!
+//! The scenario's `[[adversaries]]` entries become router groups running the real router
+//! core (see `scenario::adversaries`). This module holds what differs: how a Sybil's
+//! identity is ground, which outputs a refusing Sybil suppresses, and the logs from which
+//! each study's records are written. Nothing here draws from a generator that honest
+//! routers or the network use, so an attack changes the trace only through what the
+//! adversary's routers do.
+
+pub mod predecessor;
+pub mod sybil;
+
+use crate::metrics::write_all;
+use crate::scenario::{Behaviour, Scenario};
+use predecessor::PredecessorLog;
+use ramsons_router::data::Hash;
+use ramsons_router::time::Instant;
+use std::path::Path;
+use sybil::SybilWatch;
+
+/// One day in seconds: Sybils are ground for the routing key of a UTC day.
+const DAY_SECS: u64 = 86_400;
+
+/// The state of every adversary of a run.
+#[derive(Debug, Default)]
+pub struct Adversaries {
+    pub sybil: Option<SybilWatch>,
+    pub predecessor: Option<PredecessorLog>,
+}
+
+impl Adversaries {
+    /// The UTC midnight starting the `day`-th day after the one containing `start`.
+    pub fn attack_day(start: Instant, day: u32) -> Instant {
+        Instant::from_secs((start.as_secs() / DAY_SECS + u64::from(day)) * DAY_SECS)
+    }
+
+    /// Sets up the Sybil watch; `target` is the hash of the attacked destination.
+    pub fn watch_sybils(scenario: &Scenario, start: Instant, target: Hash) -> Option<SybilWatch> {
+        scenario.adversaries.iter().find_map(|a| match a.behaviour {
+            Behaviour::SybilFloodfill { day, refuse, .. } => Some(SybilWatch::new(
+                target,
+                Self::attack_day(start, day),
+                refuse,
+                // The floodfill a publisher stores to, and those it floods to.
+                1 + scenario.netdb_config().flood_redundancy,
+            )),
+            _ => None,
+        })
+    }
+
+    /// Writes each adversary's records into the run folder; returns the file names.
+    pub fn write(&self, dir: &Path) -> Result<Vec<String>, csv::Error> {
+        let mut written = Vec::new();
+        if let Some(watch) = &self.sybil {
+            written.push(write_all(dir, &watch.rows)?.to_owned());
+        }
+        if let Some(log) = &self.predecessor {
+            written.push(write_all(dir, &log.rows)?.to_owned());
+        }
+        Ok(written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attack_day_is_a_utc_midnight() {
+        let start = Instant::from_secs(1_767_225_600 + 23 * 3600); // 2026-01-01T23:00Z
+        assert_eq!(
+            Adversaries::attack_day(start, 0).utc_date_string(),
+            "20260101"
+        );
+        let next = Adversaries::attack_day(start, 1);
+        assert_eq!(next.utc_date_string(), "20260102");
+        assert_eq!(next.as_secs() % DAY_SECS, 0);
+    }
+}

@@ -1,0 +1,167 @@
+//! The predecessor attack: colluding routers log who sits next to them each time they are
+//! hops of the victim's tunnels, and the victim, being at one end of every tunnel it
+//! builds, is logged more often than anyone else as tunnels are rebuilt.
+//!
+//! A hop learns the router it received the build request from and the router it sends to
+//! (`TunnelEvent::Joined`). The first hop of an outbound tunnel has the victim before it;
+//! the last hop of an inbound tunnel has the victim after it. A hop in the middle cannot
+//! tell which way the tunnel points, so the colluders log both neighbours of every hop
+//! they hold, and never count each other. The simulator tells the adversary which tunnels
+//! are the victim's: an upper bound on an adversary that must link them (a colluding
+//! inbound gateway finds its tunnel in the victim's LeaseSet; other tunnels by timing).
+
+use ramsons_analysis::records::PredecessorRecord;
+use ramsons_router::data::Hash;
+use ramsons_router::profile::selection::Direction;
+use std::collections::BTreeMap;
+
+#[derive(Debug)]
+pub struct PredecessorLog {
+    /// The victim's router.
+    pub victim: Hash,
+    /// Routers the adversary could suspect: every honest router of the run.
+    honest_routers: u64,
+    sightings: BTreeMap<Hash, u64>,
+    rebuilds: u64,
+    pub rows: Vec<PredecessorRecord>,
+}
+
+impl PredecessorLog {
+    pub fn new(victim: Hash, honest_routers: u64) -> PredecessorLog {
+        PredecessorLog {
+            victim,
+            honest_routers,
+            sightings: BTreeMap::new(),
+            rebuilds: 0,
+            rows: Vec::new(),
+        }
+    }
+
+    /// The victim built a tunnel through `hops` (gateway first); `colluding` tells the
+    /// adversary's routers apart.
+    pub fn on_tunnel_built(
+        &mut self,
+        time_s: f64,
+        direction: Direction,
+        hops: &[Hash],
+        colluding: impl Fn(&Hash) -> bool,
+    ) {
+        self.rebuilds += 1;
+        // The tunnel as messages cross it, with the victim at its end: before the gateway
+        // of an outbound tunnel, after the endpoint of an inbound one. The routers beyond
+        // the other end (whoever talks to the tunnel) are not logged.
+        let mut path: Vec<Hash> = Vec::with_capacity(hops.len() + 1);
+        if direction == Direction::Outbound {
+            path.push(self.victim);
+        }
+        path.extend_from_slice(hops);
+        if direction == Direction::Inbound {
+            path.push(self.victim);
+        }
+        let mut colluders = 0;
+        for (at, hop) in path.iter().enumerate() {
+            if *hop == self.victim || !colluding(hop) {
+                continue;
+            }
+            colluders += 1;
+            let neighbours = [at.checked_sub(1), Some(at + 1)];
+            for seen in neighbours.into_iter().flatten().filter_map(|n| path.get(n)) {
+                if !colluding(seen) {
+                    *self.sightings.entry(*seen).or_default() += 1;
+                }
+            }
+        }
+        self.rows.push(self.record(time_s, direction, colluders));
+    }
+
+    fn record(&self, time_s: f64, direction: Direction, colluders: u64) -> PredecessorRecord {
+        let victim_sightings = self.sightings.get(&self.victim).copied().unwrap_or(0);
+        let top_other_sightings = self
+            .sightings
+            .iter()
+            .filter(|(h, _)| **h != self.victim)
+            .map(|(_, n)| *n)
+            .max()
+            .unwrap_or(0);
+        let victim_rank = if victim_sightings == 0 {
+            0
+        } else {
+            // Ties count against the adversary: the victim is behind everyone as seen.
+            self.sightings
+                .iter()
+                .filter(|(h, n)| **h != self.victim && **n >= victim_sightings)
+                .count() as u64
+                + 1
+        };
+        let weights: Vec<f64> = self.sightings.values().map(|n| *n as f64).collect();
+        let entropy_bits = entropy_bits(&weights);
+        PredecessorRecord {
+            time_s,
+            rebuild: self.rebuilds,
+            direction: match direction {
+                Direction::Inbound => "inbound",
+                Direction::Outbound => "outbound",
+            }
+            .to_owned(),
+            colluders_in_tunnel: colluders,
+            victim_sightings,
+            top_other_sightings,
+            victim_rank,
+            suspects: self.sightings.len() as u64,
+            entropy_bits,
+            degree: degree(entropy_bits, self.honest_routers),
+        }
+    }
+}
+
+// TEMPORARY until analysis::anonymity lands.
+fn entropy_bits(w: &[f64]) -> f64 {
+    let t: f64 = w.iter().sum();
+    if t <= 0.0 {
+        return 0.0;
+    }
+    -w.iter()
+        .filter(|x| **x > 0.0)
+        .map(|x| (x / t) * (x / t).log2())
+        .sum::<f64>()
+}
+fn degree(h: f64, n: u64) -> f64 {
+    if n <= 1 {
+        0.0
+    } else {
+        h / (n as f64).log2()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(b: u8) -> Hash {
+        Hash([b; 32])
+    }
+
+    #[test]
+    fn the_victim_is_seen_next_to_the_ends_only() {
+        let (victim, spy) = (h(1), h(9));
+        let mut log = PredecessorLog::new(victim, 10);
+        let colluding = |x: &Hash| *x == spy;
+        // A colluding first hop of an outbound tunnel sees the victim before it.
+        log.on_tunnel_built(1.0, Direction::Outbound, &[spy, h(2), h(3)], colluding);
+        assert_eq!(log.rows[0].victim_sightings, 1);
+        assert_eq!(log.rows[0].victim_rank, 1);
+        // A colluding middle hop sees two honest routers, not the victim.
+        log.on_tunnel_built(2.0, Direction::Outbound, &[h(2), spy, h(4)], colluding);
+        assert_eq!(log.rows[1].victim_sightings, 1);
+        assert_eq!(log.rows[1].top_other_sightings, 2);
+        assert_eq!(log.rows[1].victim_rank, 2);
+        // A colluding last hop of an inbound tunnel sees the victim after it.
+        log.on_tunnel_built(3.0, Direction::Inbound, &[h(5), h(6), spy], colluding);
+        assert_eq!(log.rows[2].victim_sightings, 2);
+        assert_eq!(log.rows[2].colluders_in_tunnel, 1);
+        // An inbound gateway's sender is outside the tunnel: not logged.
+        log.on_tunnel_built(4.0, Direction::Inbound, &[spy, h(6), h(7)], colluding);
+        assert_eq!(log.rows[3].victim_sightings, 2);
+        assert_eq!(log.rows[3].suspects, 4);
+    }
+}

@@ -1,0 +1,173 @@
+//! Floodfill Sybils on one target: identities ground next to its routing key for a chosen
+//! UTC day, and what they see and hold.
+//!
+//! The adversary picks the day and the target, then searches identity padding (the 320
+//! bytes between the two public keys of a RouterIdentity, which any router may fill as it
+//! likes) until the identity hash shares `prefix_bits` leading bits with the target's
+//! routing key for that day. One SHA-256 per candidate: a few milliseconds per identity at
+//! 12 bits. At the day's UTC midnight the Sybils become the floodfills closest to the
+//! target, and stores and lookups for it start reaching them.
+
+use ramsons_analysis::records::SybilRecord;
+use ramsons_router::crypto::RouterKeys;
+use ramsons_router::data::Hash;
+use ramsons_router::netdb::{routing, LookupAnswer, NetDbEvent};
+use ramsons_router::time::Instant;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// Where the padding sits in a RouterIdentity: after the 32-byte X25519 key, 320 bytes.
+const PADDING: std::ops::Range<usize> = 32..352;
+
+/// Number of leading bits `a` and `b` share.
+pub fn common_prefix_bits(a: &Hash, b: &Hash) -> u32 {
+    let mut bits = 0;
+    for (x, y) in a.as_bytes().iter().zip(b.as_bytes()) {
+        let z = (x ^ y).leading_zeros();
+        bits += z;
+        if z < 8 {
+            break;
+        }
+    }
+    bits
+}
+
+/// Router keys whose identity hash shares `prefix_bits` leading bits with `routing_key`.
+///
+/// Draws the signing and encryption secrets once, then padding seeds (proposal 161 padding:
+/// one 32-byte seed repeated) until the hash fits, hashing the identity bytes directly.
+pub fn grind(rng: &mut impl RngCore, routing_key: &Hash, prefix_bits: u32) -> RouterKeys {
+    let mut secrets = [0u8; 96];
+    rng.fill_bytes(&mut secrets);
+    let mut identity = RouterKeys::from_secret_bytes(&secrets)
+        .identity()
+        .as_bytes()
+        .to_vec();
+    loop {
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        for (byte, s) in identity[PADDING].iter_mut().zip(seed.iter().cycle()) {
+            *byte = *s;
+        }
+        let hash = Hash(Sha256::digest(&identity).into());
+        if common_prefix_bits(&hash, routing_key) >= prefix_bits {
+            secrets[64..].copy_from_slice(&seed);
+            let keys = RouterKeys::from_secret_bytes(&secrets);
+            debug_assert_eq!(keys.hash(), hash, "padding layout of RouterIdentity");
+            return keys;
+        }
+    }
+}
+
+/// What the Sybils' attack on one target looks like, sample by sample.
+#[derive(Debug)]
+pub struct SybilWatch {
+    pub target: Hash,
+    /// The routing key the Sybils were ground for, and the UTC midnight it takes effect.
+    pub attacked_key: Hash,
+    pub attack_starts: Instant,
+    /// Sybils drop their answers to lookups for the target and never flood it.
+    pub refuse: bool,
+    /// The storage set: this many floodfills closest to the routing key.
+    pub storage_set_size: usize,
+    interval: SybilRecord,
+    pub rows: Vec<SybilRecord>,
+}
+
+/// One online floodfill at a sample.
+#[derive(Debug, Clone, Copy)]
+pub struct FloodfillView {
+    pub hash: Hash,
+    pub sybil: bool,
+    pub holds_target: bool,
+}
+
+impl SybilWatch {
+    pub fn new(
+        target: Hash,
+        attack_starts: Instant,
+        refuse: bool,
+        storage_set_size: usize,
+    ) -> SybilWatch {
+        SybilWatch {
+            target,
+            attacked_key: routing::routing_key(&target, attack_starts),
+            attack_starts,
+            refuse,
+            storage_set_size,
+            interval: SybilRecord::default(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Counts lookups for the target: as received by floodfills and as finished by clients.
+    pub fn on_netdb_event(&mut self, sybil: bool, event: &NetDbEvent) {
+        match event {
+            NetDbEvent::LookupReceived { key, answer, .. }
+                if *key == self.target && *answer != LookupAnswer::Ignored =>
+            {
+                self.interval.lookups_received += 1;
+                self.interval.lookups_at_adversary += u64::from(sybil);
+            }
+            NetDbEvent::LookupFinished { key, found, .. } if *key == self.target => {
+                self.interval.client_lookups += 1;
+                self.interval.client_lookups_found += u64::from(*found);
+            }
+            _ => {}
+        }
+    }
+
+    /// Closes the interval ending at `now` with the state of the online floodfills.
+    pub fn sample(&mut self, now: Instant, time_s: f64, floodfills: &[FloodfillView]) {
+        let key = routing::routing_key(&self.target, now);
+        let hashes: Vec<Hash> = floodfills.iter().map(|f| f.hash).collect();
+        let closest = routing::closest(&key, &hashes, self.storage_set_size);
+        let is_sybil = |h: &Hash| floodfills.iter().any(|f| f.hash == *h && f.sybil);
+        let count = |sybil: bool, holds: bool| {
+            floodfills
+                .iter()
+                .filter(|f| f.sybil == sybil && (!holds || f.holds_target))
+                .count() as u64
+        };
+        let mut row = std::mem::take(&mut self.interval);
+        row.time_s = time_s;
+        row.attacked_day = key == self.attacked_key;
+        row.storage_set_adversary = closest.iter().filter(|h| is_sybil(h)).count() as u64;
+        row.storage_set_size = self.storage_set_size as u64;
+        row.holders_honest = count(false, true);
+        row.holders_adversary = count(true, true);
+        row.honest_floodfills = count(false, false);
+        row.sybils = count(true, false);
+        self.rows.push(row);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    #[test]
+    fn ground_identities_share_the_prefix() {
+        let mut rng = ChaCha20Rng::seed_from_u64(7);
+        let target = Hash([0xA5; 32]);
+        for bits in [0, 4, 10] {
+            let keys = grind(&mut rng, &target, bits);
+            assert!(common_prefix_bits(&keys.hash(), &target) >= bits);
+            // The keys are whole: the identity they publish has the ground hash.
+            assert_eq!(keys.identity().hash(), keys.hash());
+        }
+    }
+
+    #[test]
+    fn prefix_bits_counts_across_bytes() {
+        let a = Hash([0; 32]);
+        let mut b = Hash([0; 32]);
+        assert_eq!(common_prefix_bits(&a, &b), 256);
+        b.0[1] = 0x10;
+        assert_eq!(common_prefix_bits(&a, &b), 11);
+        b.0[0] = 0x80;
+        assert_eq!(common_prefix_bits(&a, &b), 0);
+    }
+}

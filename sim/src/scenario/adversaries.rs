@@ -1,0 +1,177 @@
+//! `[[adversaries]]`: routers of ours with chosen behaviour.
+//!
+//! An adversary is a group of simulated routers running the real router core; what makes
+//! them adversarial is how their identities are chosen, which of their outputs they
+//! suppress and what they log. They see only what their routers see. Each entry becomes a
+//! router group of its own (named by `name`, default the kind), so scenario events such as
+//! `withdraw` or `crash` can name it.
+//!
+//! ```toml
+//! [[adversaries]]
+//! kind = "sybil-floodfill"   # floodfills ground close to a target's routing key
+//! count = 4
+//! target = "destination:0"
+//! day = 1                    # the UTC day after general.start's
+//! prefix_bits = 10           # routing keys share at least this many leading bits
+//! refuse = true              # neither serve nor flood the target's entry
+//! start = "30 min"
+//!
+//! [[adversaries]]
+//! kind = "predecessor"       # colluding routers logging their neighbours
+//! count = 20
+//! victim = "destination:0"
+//! ```
+
+use super::{default_bandwidth_class, RouterGroup};
+use crate::scenario::Role;
+use ramsons_router::units::{Bandwidth, Span};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// One `[[adversaries]]` entry, checked.
+#[derive(Debug, Clone)]
+pub struct Adversary {
+    /// The routers it runs, as a group of their own.
+    pub group: RouterGroup,
+    pub behaviour: Behaviour,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Behaviour {
+    /// Floodfills whose identities are ground so that their routing keys on `day` share
+    /// `prefix_bits` leading bits with the target destination's.
+    SybilFloodfill {
+        target: u32,
+        day: u32,
+        prefix_bits: u32,
+        refuse: bool,
+    },
+    /// Colluding routers that log the routers next to them in the victim's tunnels.
+    Predecessor { victim: u32 },
+}
+
+impl Behaviour {
+    fn kind(&self) -> &'static str {
+        match self {
+            Behaviour::SybilFloodfill { .. } => "sybil-floodfill",
+            Behaviour::Predecessor { .. } => "predecessor",
+        }
+    }
+}
+
+/// The most leading bits a Sybil identity is ground for: each bit doubles the work
+/// (about 2^bits SHA-256 pairs per identity).
+pub const MAX_PREFIX_BITS: u32 = 24;
+
+/// An adversary as written: one flat table whose `kind` decides which fields apply.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AdversarySpec {
+    kind: Kind,
+    name: Option<String>,
+    count: u32,
+    #[serde(default)]
+    start: Span,
+    #[serde(default = "default_spread")]
+    start_spread: Span,
+    #[serde(default = "default_bandwidth_class")]
+    bandwidth_class: char,
+    bandwidth: Option<Bandwidth>,
+    region: Option<String>,
+    target: Option<String>,
+    day: Option<u32>,
+    prefix_bits: Option<u32>,
+    refuse: Option<bool>,
+    victim: Option<String>,
+}
+
+fn default_spread() -> Span {
+    Span(Duration::from_secs(10))
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Kind {
+    SybilFloodfill,
+    Predecessor,
+}
+
+impl AdversarySpec {
+    /// Checks the entry against the kind; `destinations` is `clients.destinations`.
+    /// Errors name the field (relative to the entry).
+    pub(super) fn check(self, destinations: u32) -> Result<Adversary, (String, String)> {
+        let err = |field: &str, message: String| (field.to_owned(), message);
+        let destination = |field: &str, value: Option<String>| -> Result<u32, (String, String)> {
+            let value =
+                value.ok_or_else(|| err(field, "expected e.g. \"destination:0\"".into()))?;
+            let index = value
+                .strip_prefix("destination:")
+                .and_then(|i| i.parse::<u32>().ok())
+                .ok_or_else(|| {
+                    err(
+                        field,
+                        format!("expected \"destination:<index>\", got {value:?}"),
+                    )
+                })?;
+            if index >= destinations {
+                return Err(err(
+                    field,
+                    format!("destination {index} does not exist: clients.destinations is {destinations}"),
+                ));
+            }
+            Ok(index)
+        };
+        let unexpected = |present: bool, field: &str, kind: &str| {
+            if present {
+                Err(err(field, format!("kind \"{kind}\" does not take it")))
+            } else {
+                Ok(())
+            }
+        };
+        let (behaviour, role) = match self.kind {
+            Kind::SybilFloodfill => {
+                unexpected(self.victim.is_some(), "victim", "sybil-floodfill")?;
+                let prefix_bits = self.prefix_bits.unwrap_or(8);
+                if prefix_bits > MAX_PREFIX_BITS {
+                    return Err(err(
+                        "prefix_bits",
+                        format!("at most {MAX_PREFIX_BITS} (each bit doubles the grinding work)"),
+                    ));
+                }
+                let behaviour = Behaviour::SybilFloodfill {
+                    target: destination("target", self.target)?,
+                    day: self.day.unwrap_or(1),
+                    prefix_bits,
+                    refuse: self.refuse.unwrap_or(false),
+                };
+                (behaviour, Role::Floodfill)
+            }
+            Kind::Predecessor => {
+                for (present, field) in [
+                    (self.target.is_some(), "target"),
+                    (self.day.is_some(), "day"),
+                    (self.prefix_bits.is_some(), "prefix_bits"),
+                    (self.refuse.is_some(), "refuse"),
+                ] {
+                    unexpected(present, field, "predecessor")?;
+                }
+                let behaviour = Behaviour::Predecessor {
+                    victim: destination("victim", self.victim)?,
+                };
+                (behaviour, Role::Router)
+            }
+        };
+        let group = RouterGroup {
+            name: Some(self.name.unwrap_or_else(|| behaviour.kind().to_owned())),
+            role,
+            count: self.count,
+            bandwidth_class: self.bandwidth_class,
+            bandwidth: self.bandwidth,
+            region: self.region,
+            start: self.start,
+            start_spread: self.start_spread,
+            adversary: None,
+        };
+        Ok(Adversary { group, behaviour })
+    }
+}
