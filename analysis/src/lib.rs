@@ -4,16 +4,27 @@
 //!   with the simulator, which writes them.
 //! - [`RunFolder`]: opens a run folder and loads its metrics.
 //! - [`plots`]: charts over one or several runs; [`plot_runs`] draws all of them.
-//! - [`stats`]: the small statistics the charts use (CDFs, percentiles, time bins).
+//! - [`stats`]: the small statistics the charts use (CDFs, percentiles, time bins, means
+//!   with confidence intervals).
+//! - [`anonymity`]: entropy, effective anonymity-set size, degree of anonymity and rank of the
+//!   true suspect, for attack studies.
+//! - [`SweepFolder`]: opens what `ramsons-sim sweep` writes; [`plot_sweep`] charts it.
+//! - [`report`]: Markdown reports over run and sweep folders.
 
+pub mod anonymity;
 pub mod plots;
 pub mod records;
+pub mod report;
 pub mod run;
 pub mod stats;
+pub mod sweep;
 
-pub use plots::{default_labels, plot_all, plot_runs, ChartOutcome, PlotReport};
+pub use plots::{default_labels, plot_all, plot_runs, plot_sweep, ChartOutcome, PlotReport};
 pub use records::{
     CollusionRecord, CoverageRecord, CsvWriter, DeliveryRecord, FloodfillLoadRecord, LookupRecord,
-    Manifest, Metric, StoreRecord, TunnelBuildRecord, TunnelSampleRecord,
+    Manifest, Metric, ParamValue, StoreRecord, SummaryRecord, SweepManifest, SweepParameter,
+    SweepPoint, SweepRecord, SweepRun, TunnelBuildRecord, TunnelSampleRecord,
 };
+pub use report::write_report;
 pub use run::{LoadError, RunFolder};
+pub use sweep::SweepFolder;
