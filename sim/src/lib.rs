@@ -6,6 +6,7 @@
 //! - [`scenario`]: the TOML scenario format (its quantities are `ramsons_router::units`).
 //! - [`world`]: routers, links, faults and the event loop; [`queue`], [`net`], [`trace`].
 //! - [`metrics`]: records for `ramsons-analysis`; [`run`]: simulate and write a run folder.
+//! - [`sweep`]: a scenario over a grid of parameter values and seeds, in parallel.
 //! - [`bench`]: the scaling benchmark.
 
 pub mod app;
@@ -16,5 +17,6 @@ pub mod progress;
 pub mod queue;
 pub mod run;
 pub mod scenario;
+pub mod sweep;
 pub mod trace;
 pub mod world;
