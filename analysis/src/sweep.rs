@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::records::{
     Metric, SweepManifest, SweepPoint, SweepRecord, SweepRun, PLOTS_DIR, SWEEP_FILE,
 };
-use crate::run::{read_csv, read_json, LoadError, RunFolder};
+use crate::run::{read_csv, read_json, LoadError};
 
 /// A sweep folder written by `ramsons-sim sweep`.
 #[derive(Debug, Clone)]
@@ -62,11 +62,6 @@ impl SweepFolder {
     /// Path of one run's folder.
     pub fn run_path(&self, run: &SweepRun) -> PathBuf {
         self.path.join(&run.folder)
-    }
-
-    /// Opens one run's folder.
-    pub fn open_run(&self, run: &SweepRun) -> Result<RunFolder, LoadError> {
-        RunFolder::open(self.run_path(run))
     }
 
     /// `<sweep>/plots`, where `ramsons-analysis sweep` draws.

@@ -65,7 +65,9 @@ enum Command {
     /// are created) and the values to try, comma separated. Values are TOML numbers,
     /// booleans or strings; quotes are optional for strings ("10 min" or 10 min), and commas
     /// inside quotes do not split. Every combination of the values (the first --set varies
-    /// slowest) runs once per seed. Every combination is checked before the first run starts.
+    /// slowest) runs once per seed; a --set with a single value changes the scenario for
+    /// every point (e.g. a shorter stop_time). Every combination is checked before the first
+    /// run starts.
     ///
     /// Writes <OUT>/ (refused if it exists; assembled as .<OUT>.partial and renamed when
     /// complete): one run folder per point and seed, <point>-seed<seed>/, without charts
@@ -193,10 +195,13 @@ fn real_main() -> Result<ExitCode> {
             };
             let total = plan.runs();
             if !quiet {
+                let plural =
+                    |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
                 eprintln!(
-                    "sweep: {} points x {} seeds = {total} runs, {} at once, into {}",
-                    plan.points.len(),
-                    plan.seeds.len(),
+                    "sweep: {} x {} = {}, {} at once, into {}",
+                    plural(plan.points.len(), "point"),
+                    plural(plan.seeds.len(), "seed"),
+                    plural(total, "run"),
                     jobs.min(total),
                     out.display()
                 );

@@ -132,6 +132,20 @@ fn tiny_sweep_writes_its_folder_deterministically() {
     assert_eq!(hashes(&sweep_folder), hashes(&again));
     assert_eq!(sweep_folder.rows, again.rows);
 
+    // A run of a sweep replays from its own folder: its manifest holds the edited scenario.
+    let run = sweep_folder.run_path(&m.points[1].runs[1]);
+    let replay = Command::new(env!("CARGO_BIN_EXE_ramsons-sim"))
+        .arg("replay")
+        .arg(&run)
+        .arg("--quiet")
+        .output()
+        .expect("replays");
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stdout)
+    );
+
     // An existing sweep folder is never overwritten.
     let out = sweep(&first, "2", &[]);
     assert_eq!(out.status.code(), Some(2));
