@@ -265,13 +265,13 @@ impl Plan {
                     reason: format!("{} is set twice", p.path),
                 });
             }
+            let bad = |reason: String| SweepError::BadSet {
+                arg: p.arg.clone(),
+                reason,
+            };
             // Path errors are the parameter's, whatever the value: check with the first.
-            set_path(&mut doc.clone(), &p.path, p.values[0].clone()).map_err(|reason| {
-                SweepError::BadSet {
-                    arg: p.arg.clone(),
-                    reason,
-                }
-            })?;
+            let first = p.values.first().ok_or_else(|| bad("no values".into()))?;
+            set_path(&mut doc.clone(), &p.path, first.clone()).map_err(bad)?;
         }
         let seeds = if seeds.is_empty() {
             vec![base.scenario.general.seed]
@@ -487,8 +487,8 @@ pub fn run(
         for result in rx {
             match result {
                 Ok(run) => {
+                    on_done(&run, done.len() + 1);
                     done.push(run);
-                    on_done(done.last().expect("just pushed"), done.len());
                 }
                 Err(e) => {
                     failure.get_or_insert(e);
