@@ -4,19 +4,30 @@
 //!   with the simulator, which writes them.
 //! - [`RunFolder`]: opens a run folder and loads its metrics.
 //! - [`plots`]: charts over one or several runs; [`plot_runs`] draws all of them.
-//! - [`stats`]: the small statistics the charts use (CDFs, percentiles, time bins).
 //! - [`xor_order`]: what XOR-distance order statistics predict for floodfill Sybils.
+//! - [`stats`]: the small statistics the charts use (CDFs, percentiles, time bins, means
+//!   with confidence intervals).
+//! - [`anonymity`]: entropy, effective anonymity-set size, degree of anonymity and rank of the
+//!   true suspect, for attack studies.
+//! - [`SweepFolder`]: opens what `ramsons-sim sweep` writes; [`plot_sweep`] charts it.
+//! - [`report`]: Markdown reports over run and sweep folders.
 
+pub mod anonymity;
 pub mod plots;
 pub mod records;
+pub mod report;
 pub mod run;
 pub mod stats;
+pub mod sweep;
 pub mod xor_order;
 
-pub use plots::{default_labels, plot_all, plot_runs, ChartOutcome, PlotReport};
+pub use plots::{default_labels, plot_all, plot_runs, plot_sweep, ChartOutcome, PlotReport};
 pub use records::{
     CollusionRecord, CoverageRecord, CsvWriter, DeliveryRecord, FloodfillLoadRecord, LookupRecord,
-    Manifest, Metric, PredecessorRecord, StoreRecord, SybilRecord, TunnelBuildRecord,
+    Manifest, Metric, ParamValue, PredecessorRecord, StoreRecord, SummaryRecord, SweepManifest,
+    SweepParameter, SweepPoint, SweepRecord, SweepRun, SybilRecord, TunnelBuildRecord,
     TunnelSampleRecord,
 };
+pub use report::write_report;
 pub use run::{LoadError, RunFolder};
+pub use sweep::SweepFolder;

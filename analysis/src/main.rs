@@ -1,18 +1,23 @@
 //! `ramsons-analysis`: charts and comparisons over simulator run folders.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
-use ramsons_analysis::{default_labels, plot_all, RunFolder};
+use ramsons_analysis::report::default_report_path;
+use ramsons_analysis::{
+    default_labels, plot_all, plot_sweep, write_report, RunFolder, SweepFolder,
+};
 
-/// Charts and comparisons over ramsons run folders.
+/// Charts, comparisons and reports over ramsons run folders and sweep folders.
 ///
 /// A run folder is what `ramsons-sim run <scenario.toml>` writes: manifest.json, one CSV per
 /// metric (lookup.csv, store.csv, floodfill_load.csv, netdb_coverage.csv and, with tunnels,
-/// tunnel_build.csv and tunnels.csv) and plots/.
+/// tunnel_build.csv and tunnels.csv), summary.csv (the run's scalars) and plots/. A sweep
+/// folder is what `ramsons-sim sweep` writes: sweep.json, sweep.csv and one run folder per
+/// point and seed.
 #[derive(Debug, Parser)]
 #[command(name = "ramsons-analysis", version)]
 struct Cli {
@@ -46,6 +51,47 @@ enum Command {
         #[arg(short, long = "label", value_name = "NAME")]
         labels: Vec<String>,
     },
+    /// Chart a sweep: per summary metric, the mean over seeds with 95% confidence intervals
+    /// against a swept parameter, into <SWEEP_DIR>/plots/ as PNG and SVG.
+    ///
+    /// With two or more parameters, each combination of the others' values gets its own line.
+    /// Parameters whose values are all numbers (or quantities in one unit, like "10 min") get
+    /// a numeric axis; others are spaced evenly in the order given.
+    #[command(after_help = "Examples:\n  \
+        ramsons-analysis sweep sweeps/ff-share\n  \
+        ramsons-analysis sweep sweeps/ff-share --metric lookup_success --metric lookups\n  \
+        ramsons-analysis sweep sweeps/grid --x general.stop_time")]
+    Sweep {
+        /// A sweep folder (holding sweep.json and sweep.csv).
+        sweep: PathBuf,
+        /// A summary metric to chart; repeat for several. Default: every metric of sweep.csv.
+        #[arg(short, long = "metric", value_name = "NAME")]
+        metrics: Vec<String>,
+        /// The parameter on the x axis: its dotted path or its last segment when unique.
+        /// Default: the first parameter with more than one value.
+        #[arg(short, long, value_name = "PARAM")]
+        x: Option<String>,
+    },
+    /// Write a Markdown report on run folders and sweep folders.
+    ///
+    /// Per run: the manifest facts (scenario, seed, trace hash, routers, simulated and wall
+    /// time, peak memory), its summary.csv table and its charts. Per sweep: its parameters and
+    /// seeds, a table per summary metric (mean and 95% CI per point) with its chart, and its
+    /// runs. Charts missing from a folder's plots/ are drawn first; images are linked with
+    /// paths relative to the report. An existing report file is replaced.
+    #[command(after_help = "Examples:\n  \
+        ramsons-analysis report runs/quickstart-seed1            # writes runs/quickstart-seed1/report.md\n  \
+        ramsons-analysis report sweeps/ff-share                  # writes sweeps/ff-share/report.md\n  \
+        ramsons-analysis report runs/a runs/b sweeps/c --out study.md")]
+    Report {
+        /// Run folders and sweep folders, reported in this order.
+        #[arg(required = true, value_name = "FOLDER")]
+        folders: Vec<PathBuf>,
+        /// The report file. Default: <FOLDER>/report.md for one folder, ./report.md for
+        /// several.
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -61,7 +107,31 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Plot { runs, out, labels } => plot(runs, out, labels),
+        Command::Sweep { sweep, metrics, x } => sweep_charts(&sweep, &metrics, x.as_deref()),
+        Command::Report { folders, out } => {
+            let out = out.unwrap_or_else(|| default_report_path(&folders));
+            let outcome = write_report(&folders, &out)?;
+            for file in &outcome.drawn {
+                eprintln!("drew {}", file.display());
+            }
+            println!("{}", outcome.path.display());
+            Ok(())
+        }
     }
+}
+
+fn sweep_charts(dir: &Path, metrics: &[String], x: Option<&str>) -> anyhow::Result<()> {
+    let sweep = SweepFolder::open(dir)?;
+    let out = sweep.plots_dir();
+    let report = plot_sweep(&sweep, metrics, x, &out)
+        .with_context(|| format!("plotting into {}", out.display()))?;
+    for (_, reason) in &report.skipped {
+        eprintln!("skipped {reason}");
+    }
+    for file in &report.written {
+        println!("{}", file.display());
+    }
+    Ok(())
 }
 
 fn plot(paths: Vec<PathBuf>, out: Option<PathBuf>, labels: Vec<String>) -> anyhow::Result<()> {

@@ -331,7 +331,7 @@ pub struct PredecessorRecord {
     /// The most sightings of any other router.
     pub top_other_sightings: u64,
     /// The victim's place when suspects are sorted by sightings (1 = most seen; ties
-    /// count against the adversary); 0 while the victim has not been seen.
+    /// count against the adversary; the number of honest routers while it is unseen).
     pub victim_rank: u64,
     /// Distinct routers logged.
     pub suspects: u64,
@@ -343,6 +343,170 @@ pub struct PredecessorRecord {
 
 impl Metric for PredecessorRecord {
     const FILE_NAME: &'static str = "predecessor.csv";
+}
+
+/// `summary.csv`: the run's scalars, one row each (e.g. `lookup_success`), so sweeps and
+/// reports can compare runs without reading every metric. The simulator computes the standard
+/// ones from its metrics; studies add their own (e.g. an attack's success rate).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryRecord {
+    pub metric: String,
+    pub value: f64,
+}
+
+impl Metric for SummaryRecord {
+    const FILE_NAME: &'static str = "summary.csv";
+}
+
+/// File name of the sweep description inside a sweep folder.
+pub const SWEEP_FILE: &str = "sweep.json";
+
+/// `sweep.json`: what `ramsons-sim sweep` ran. A sweep folder holds it, `sweep.csv`
+/// ([`SweepRecord`]) and one run folder per point and seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepManifest {
+    /// Scenario file stem, e.g. `"quickstart"`.
+    pub scenario_name: String,
+    /// Path of the scenario file as given.
+    pub scenario_path: String,
+    /// The scenario text before any parameter was set (each run's manifest holds the text it
+    /// ran).
+    pub scenario_toml: String,
+    pub code_version: String,
+    /// The swept parameters, in the order given (the first varies slowest).
+    pub parameters: Vec<SweepParameter>,
+    pub seeds: Vec<u64>,
+    /// Every combination of parameter values, with its runs.
+    pub points: Vec<SweepPoint>,
+    /// Runs at once.
+    pub jobs: u64,
+    pub wall_time_s: f64,
+}
+
+impl SweepManifest {
+    /// The parameter named `name`: its full dotted path, or a last segment no other parameter
+    /// shares (`count` for `routers.1.count`). Returns its position.
+    pub fn parameter_index(&self, name: &str) -> Option<usize> {
+        if let Some(i) = self.parameters.iter().position(|p| p.path == name) {
+            return Some(i);
+        }
+        let mut matching = self
+            .parameters
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.path.rsplit('.').next() == Some(name));
+        match (matching.next(), matching.next()) {
+            (Some((i, _)), None) => Some(i),
+            _ => None,
+        }
+    }
+}
+
+/// One swept parameter: a dotted path into the scenario TOML and its values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepParameter {
+    /// E.g. `"routers.1.count"` or `"general.stop_time"`.
+    pub path: String,
+    pub values: Vec<ParamValue>,
+}
+
+/// A parameter value as set in the scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ParamValue {
+    Bool(bool),
+    Integer(i64),
+    Float(f64),
+    /// Strings, including quantities with units such as `"10 min"`.
+    Text(String),
+}
+
+impl ParamValue {
+    /// The number this value stands for: numbers as they are, and the leading number of a
+    /// quantity with a unit (`"10 min"` is 10). `None` for booleans and other text.
+    pub fn number(&self) -> Option<f64> {
+        match self {
+            Self::Integer(i) => Some(*i as f64),
+            Self::Float(f) => Some(*f),
+            Self::Bool(_) => None,
+            Self::Text(t) => split_quantity(t).map(|(n, _)| n),
+        }
+    }
+
+    /// The unit of a quantity (`"min"` for `"10 min"`), `""` for a bare number.
+    pub fn unit(&self) -> Option<&str> {
+        match self {
+            Self::Integer(_) | Self::Float(_) => Some(""),
+            Self::Bool(_) => None,
+            Self::Text(t) => split_quantity(t).map(|(_, u)| u),
+        }
+    }
+}
+
+impl std::fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Bool(b) => write!(f, "{b}"),
+            Self::Integer(i) => write!(f, "{i}"),
+            Self::Float(x) => write!(f, "{x}"),
+            Self::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+/// `"10 min"` -> `(10.0, "min")`, `"0.5"` -> `(0.5, "")`.
+fn split_quantity(text: &str) -> Option<(f64, &str)> {
+    let text = text.trim();
+    let end = text
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E')))
+        .unwrap_or(text.len());
+    // "e" alone is a unit letter, not an exponent: shrink until the prefix parses.
+    (1..=end).rev().find_map(|cut| {
+        let number = text[..cut].parse::<f64>().ok().filter(|n| n.is_finite())?;
+        Some((number, text[cut..].trim()))
+    })
+}
+
+/// One point of a sweep: a value for every parameter, run once per seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    /// Names the point's run folders (`<label>-seed<seed>`) and its rows in `sweep.csv`.
+    pub label: String,
+    /// One value per parameter, in the order of [`SweepManifest::parameters`].
+    pub values: Vec<ParamValue>,
+    pub runs: Vec<SweepRun>,
+}
+
+/// One run of a sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepRun {
+    pub seed: u64,
+    /// Run folder name, relative to the sweep folder.
+    pub folder: String,
+    pub trace_hash: String,
+    pub wall_time_s: f64,
+}
+
+/// `sweep.csv`: one row per point and summary metric, aggregated over the point's seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepRecord {
+    /// [`SweepPoint::label`].
+    pub point: String,
+    /// A `summary.csv` metric.
+    pub metric: String,
+    /// Runs (seeds) that reported the metric.
+    pub n: u64,
+    pub mean: f64,
+    /// Sample standard deviation; empty for n = 1.
+    pub std_dev: Option<f64>,
+    /// 95% confidence interval of the mean (Student t, n - 1 degrees of freedom); empty for
+    /// n = 1.
+    pub ci95_low: Option<f64>,
+    pub ci95_high: Option<f64>,
+}
+
+impl Metric for SweepRecord {
+    const FILE_NAME: &'static str = "sweep.csv";
 }
 
 /// Writes one metric CSV (header + one row per record) into a run folder.

@@ -4,9 +4,11 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
+
 use crate::records::{
     CoverageRecord, FloodfillLoadRecord, LookupRecord, Manifest, Metric, StoreRecord,
-    TunnelBuildRecord, TunnelSampleRecord, MANIFEST_FILE, PLOTS_DIR,
+    SummaryRecord, TunnelBuildRecord, TunnelSampleRecord, MANIFEST_FILE, PLOTS_DIR,
 };
 
 /// Errors opening a run folder or reading one of its files. Every variant names the file.
@@ -16,6 +18,8 @@ pub enum LoadError {
     NotADirectory(PathBuf),
     #[error("{}: missing; is this a run folder written by ramsons-sim?", .0.display())]
     MissingManifest(PathBuf),
+    #[error("{}: missing; is this a sweep folder written by ramsons-sim sweep?", .0.display())]
+    MissingSweep(PathBuf),
     #[error("{}: the manifest lists this metric but the file is missing", .0.display())]
     MissingMetric(PathBuf),
     #[error("{}: {error}", .path.display())]
@@ -40,7 +44,10 @@ impl LoadError {
     /// The file (or folder) the error is about.
     pub fn path(&self) -> &Path {
         match self {
-            Self::NotADirectory(p) | Self::MissingManifest(p) | Self::MissingMetric(p) => p,
+            Self::NotADirectory(p)
+            | Self::MissingManifest(p)
+            | Self::MissingSweep(p)
+            | Self::MissingMetric(p) => p,
             Self::Io { path, .. } | Self::Manifest { path, .. } | Self::Csv { path, .. } => path,
         }
     }
@@ -100,26 +107,7 @@ impl RunFolder {
     /// Opens a run folder: checks it is a directory and parses its `manifest.json`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, LoadError> {
         let path = path.as_ref().to_path_buf();
-        if !path.is_dir() {
-            return Err(LoadError::NotADirectory(path));
-        }
-        let manifest_path = path.join(MANIFEST_FILE);
-        let text = match std::fs::read_to_string(&manifest_path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(LoadError::MissingManifest(manifest_path))
-            }
-            Err(error) => {
-                return Err(LoadError::Io {
-                    path: manifest_path,
-                    error,
-                })
-            }
-        };
-        let manifest = serde_json::from_str(&text).map_err(|error| LoadError::Manifest {
-            path: manifest_path,
-            error,
-        })?;
+        let manifest = read_json(&path, MANIFEST_FILE, LoadError::MissingManifest)?;
         Ok(Self { path, manifest })
     }
 
@@ -195,6 +183,30 @@ impl RunFolder {
     pub fn read_tunnel_samples(&self) -> Result<Option<Vec<TunnelSampleRecord>>, LoadError> {
         self.read()
     }
+
+    /// `summary.csv`; see [`read`](Self::read). Runs written before summaries have none.
+    pub fn read_summary(&self) -> Result<Option<Vec<SummaryRecord>>, LoadError> {
+        self.read()
+    }
+}
+
+/// Reads and parses `<dir>/<file>` as JSON, after checking `dir` is a directory; `missing`
+/// makes the error for a folder without the file.
+pub(crate) fn read_json<T: DeserializeOwned>(
+    dir: &Path,
+    file: &str,
+    missing: fn(PathBuf) -> LoadError,
+) -> Result<T, LoadError> {
+    if !dir.is_dir() {
+        return Err(LoadError::NotADirectory(dir.to_path_buf()));
+    }
+    let path = dir.join(file);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(missing(path)),
+        Err(error) => return Err(LoadError::Io { path, error }),
+    };
+    serde_json::from_str(&text).map_err(|error| LoadError::Manifest { path, error })
 }
 
 /// Parses CSV rows (with a header row) from `reader`; `path` is only used in errors.

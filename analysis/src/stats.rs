@@ -1,4 +1,5 @@
-//! Small statistics used by the charts: empirical CDFs, percentiles and time bins.
+//! Small statistics used by the charts and sweeps: empirical CDFs, percentiles, time bins, and
+//! means with confidence intervals over seeds.
 
 use std::collections::BTreeMap;
 
@@ -99,6 +100,19 @@ impl Attempt for TunnelBuildRecord {
     }
 }
 
+/// `(time_s, succeeded)`: any event that succeeded or not at a point in simulated time, such
+/// as an attack that identified its target or not. Lets [`success_bins`] draw "success over
+/// time" for data that has no record type of its own.
+impl Attempt for (f64, bool) {
+    fn started_s(&self) -> f64 {
+        self.0
+    }
+
+    fn succeeded(&self) -> bool {
+        self.1
+    }
+}
+
 /// Attempts started in `[start_s, end_s)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SuccessBin {
@@ -146,6 +160,71 @@ pub fn success_bins<'a, A: Attempt + 'a>(
             total,
         })
         .collect()
+}
+
+/// Mean of values over seeds with a 95% confidence interval for it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MeanCi {
+    pub n: u64,
+    pub mean: f64,
+    /// Sample standard deviation (n - 1 in the denominator); `None` for a single value.
+    pub std_dev: Option<f64>,
+    /// Half-width of the 95% confidence interval of the mean, Student t with n - 1 degrees of
+    /// freedom (seeds are few); `None` for a single value.
+    pub ci95: Option<f64>,
+}
+
+impl MeanCi {
+    /// `(low, high)` of the 95% confidence interval, when there is one.
+    pub fn interval(&self) -> Option<(f64, f64)> {
+        self.ci95.map(|h| (self.mean - h, self.mean + h))
+    }
+}
+
+/// Mean, standard deviation and 95% confidence interval of the finite values (others are
+/// ignored); `None` when there are none.
+pub fn mean_ci(values: impl IntoIterator<Item = f64>) -> Option<MeanCi> {
+    let values: Vec<f64> = values.into_iter().filter(|v| v.is_finite()).collect();
+    let n = values.len();
+    if n == 0 {
+        return None;
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let (std_dev, ci95) = if n > 1 {
+        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        let sd = var.sqrt();
+        (Some(sd), Some(t_975(n as u64 - 1) * sd / (n as f64).sqrt()))
+    } else {
+        (None, None)
+    };
+    Some(MeanCi {
+        n: n as u64,
+        mean,
+        std_dev,
+        ci95,
+    })
+}
+
+/// The 97.5th percentile of Student's t distribution with `df` degrees of freedom (the factor
+/// of a two-sided 95% interval). Exact to 3 decimals: a table up to 30, then the
+/// Cornish-Fisher expansion around the normal quantile, which is within 0.001 there and
+/// better beyond.
+pub fn t_975(df: u64) -> f64 {
+    const TABLE: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    match df {
+        0 => f64::INFINITY,
+        1..=30 => TABLE[df as usize - 1],
+        _ => {
+            let z = 1.959_963_984_540_054_f64;
+            let d = df as f64;
+            z + (z.powi(3) + z) / (4.0 * d)
+                + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * d * d)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -285,5 +364,49 @@ mod tests {
             .map(|b| lookup(b.time_s, b.is_built()))
             .collect();
         assert_eq!(success_bins(&lookups, 60.0), bins);
+    }
+
+    #[test]
+    fn bins_of_plain_time_success_pairs() {
+        let events = [(10.0, true), (20.0, false), (70.0, true), (-1.0, true)];
+        let bins = success_bins(&events, 60.0);
+        let counts: Vec<_> = bins
+            .iter()
+            .map(|b| (b.start_s, b.succeeded, b.total))
+            .collect();
+        assert_eq!(counts, vec![(0.0, 1, 2), (60.0, 1, 1)]);
+    }
+
+    #[test]
+    fn mean_with_confidence_interval() {
+        assert_eq!(mean_ci([]), None);
+        assert_eq!(mean_ci([f64::NAN]), None);
+        let one = mean_ci([3.0]).expect("a value");
+        assert_eq!(
+            (one.n, one.mean, one.std_dev, one.ci95),
+            (1, 3.0, None, None)
+        );
+        assert_eq!(one.interval(), None);
+        // 2, 4, 6: mean 4, sd 2, half-width t(2) * 2 / sqrt(3).
+        let m = mean_ci([2.0, 4.0, 6.0, f64::INFINITY]).expect("values");
+        assert_eq!((m.n, m.mean, m.std_dev), (3, 4.0, Some(2.0)));
+        let h = m.ci95.expect("ci");
+        assert!((h - 4.303 * 2.0 / 3f64.sqrt()).abs() < 1e-12, "{h}");
+        let (lo, hi) = m.interval().expect("ci");
+        assert!((lo - (4.0 - h)).abs() < 1e-12 && (hi - (4.0 + h)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn t_quantiles() {
+        assert_eq!(t_975(1), 12.706);
+        assert_eq!(t_975(30), 2.042);
+        // Published values: df 40 2.021, 60 2.000, 120 1.980; and the normal limit.
+        for (df, t) in [(31, 2.040), (40, 2.021), (60, 2.000), (120, 1.980)] {
+            assert!((t_975(df) - t).abs() < 0.0015, "df {df}: {}", t_975(df));
+        }
+        assert!((t_975(1_000_000) - 1.96).abs() < 0.001);
+        assert!(t_975(0).is_infinite());
+        // The table and the expansion meet smoothly.
+        assert!(t_975(31) < t_975(30) && t_975(30) - t_975(31) < 0.005);
     }
 }

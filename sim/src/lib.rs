@@ -7,6 +7,7 @@
 //! - [`world`]: routers, links, faults and the event loop; [`queue`], [`net`], [`trace`].
 //! - [`metrics`]: records for `ramsons-analysis`; [`run`]: simulate and write a run folder.
 //! - [`adversary`]: Sybil identities, refusing floodfills, colluders' logs.
+//! - [`sweep`]: a scenario over a grid of parameter values and seeds, in parallel.
 //! - [`bench`]: the scaling benchmark.
 
 pub mod adversary;
@@ -18,5 +19,6 @@ pub mod progress;
 pub mod queue;
 pub mod run;
 pub mod scenario;
+pub mod sweep;
 pub mod trace;
 pub mod world;

@@ -6,6 +6,7 @@ use ramsons_analysis::records::{Manifest, MANIFEST_FILE};
 use ramsons_sim::bench;
 use ramsons_sim::progress::Bar;
 use ramsons_sim::run::{fresh_run_dir, simulate, write_run, LoadedScenario, Simulated};
+use ramsons_sim::sweep::{self, parse_seeds, Param, Plan};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -54,6 +55,53 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Run a scenario over a grid of parameter values and seeds, several runs at once.
+    ///
+    /// Each --set names a field of the scenario by its dotted TOML path (array elements by
+    /// index: routers.1.count is the count of the second [[routers]] group; missing tables
+    /// are created) and the values to try, comma separated. Values are TOML numbers,
+    /// booleans or strings; quotes are optional for strings ("10 min" or 10 min), and commas
+    /// inside quotes do not split. Every combination of the values (the first --set varies
+    /// slowest) runs once per seed; a --set with a single value changes the scenario for
+    /// every point (e.g. a shorter stop_time). Every combination is checked before the first
+    /// run starts.
+    ///
+    /// Writes <OUT>/ (refused if it exists; assembled as .<OUT>.partial and renamed when
+    /// complete): one run folder per point and seed, <point>-seed<seed>/, without charts
+    /// unless --plots; sweep.json (scenario, parameters, seeds, points, their run folders
+    /// and trace hashes); sweep.csv (per point and summary.csv metric: n, mean, std dev and
+    /// 95% confidence interval over the seeds). Chart it with
+    /// `ramsons-analysis sweep <OUT>`, report it with `ramsons-analysis report <OUT>`.
+    ///
+    /// Runs are single-threaded and deterministic: a run's trace hash does not depend on
+    /// --jobs. Peak memory in each run's manifest is that of the whole sweep process so far.
+    #[command(after_help = "Examples:\n  \
+        ramsons-sim sweep scenarios/quickstart.toml --set routers.1.count=100,200,400 --seeds 1..5 --out sweeps/size\n  \
+        ramsons-sim sweep scenarios/quickstart.toml --set network.loss=0,0.01,0.05 \\\n      \
+        --set 'general.stop_time=20 min,40 min' --seeds 1,2,3 --jobs 2 --out sweeps/loss")]
+    Sweep {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// PATH=VALUE,VALUE,...: a parameter and its values; repeat for a grid.
+        #[arg(long = "set", value_name = "PATH=V1,V2,...")]
+        sets: Vec<String>,
+        /// Seeds of every point: a list and inclusive ranges, e.g. 1,2,3 or 1..5 or 1..3,10.
+        /// Default: the scenario's general.seed.
+        #[arg(long, value_name = "SEEDS")]
+        seeds: Option<String>,
+        /// Runs at once. Default: the number of cores available.
+        #[arg(short, long, value_name = "N")]
+        jobs: Option<usize>,
+        /// The sweep folder to write (must not exist).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Also draw every run's charts into its plots/ (slow for big sweeps).
+        #[arg(long)]
+        plots: bool,
+        /// Print only the sweep folder, no line per run.
         #[arg(long)]
         quiet: bool,
     },
@@ -126,6 +174,61 @@ fn real_main() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Replay { run, out, quiet } => replay(&run, out, quiet),
+        Command::Sweep {
+            scenario,
+            sets,
+            seeds,
+            jobs,
+            out,
+            plots,
+            quiet,
+        } => {
+            let params = sets
+                .iter()
+                .map(|s| Param::parse(s))
+                .collect::<Result<Vec<_>, _>>()?;
+            let seeds = seeds.as_deref().map(parse_seeds).transpose()?;
+            let plan = Plan::new(&scenario, params, seeds.unwrap_or_default())?;
+            let jobs = match jobs {
+                Some(n) => n,
+                None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            };
+            let total = plan.runs();
+            if !quiet {
+                let plural =
+                    |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+                eprintln!(
+                    "sweep: {} x {} = {}, {} at once, into {}",
+                    plural(plan.points.len(), "point"),
+                    plural(plan.seeds.len(), "seed"),
+                    plural(total, "run"),
+                    jobs.min(total),
+                    out.display()
+                );
+            }
+            let options = sweep::Options {
+                out: out.clone(),
+                jobs,
+                run_plots: plots,
+            };
+            let manifest = sweep::run(&plan, &options, |run, done| {
+                if !quiet {
+                    eprintln!(
+                        "[{done}/{total}] {} in {:.1} s",
+                        run.folder, run.wall_time_s
+                    );
+                }
+            })?;
+            if !quiet {
+                eprintln!(
+                    "done in {:.1} s; chart it: ramsons-analysis sweep {}",
+                    manifest.wall_time_s,
+                    out.display()
+                );
+            }
+            println!("{}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench {
             sizes,
             duration,

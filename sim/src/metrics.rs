@@ -8,8 +8,9 @@ use crate::app::AppMessage;
 use crate::scenario::Metric;
 use ramsons_analysis::records::{
     CollusionRecord, CoverageRecord, CsvWriter, DeliveryRecord, FloodfillLoadRecord, LookupRecord,
-    StoreRecord, TunnelBuildRecord, TunnelSampleRecord,
+    StoreRecord, SummaryRecord, TunnelBuildRecord, TunnelSampleRecord,
 };
+use ramsons_analysis::stats::percentile;
 use ramsons_router::netdb::{LookupAnswer, NetDbEvent, Purpose};
 use ramsons_router::profile::selection::Direction;
 use ramsons_router::time::Instant;
@@ -81,6 +82,8 @@ pub struct Collector {
     /// Application messages sent after warmup, by number, with their send time. The
     /// record's outcome stays `lost` until something else happens to the message.
     messages: BTreeMap<u64, (Instant, DeliveryRecord)>,
+    /// Scalars added by study code with [`Collector::add_summary`], in the order added.
+    added_summary: Vec<SummaryRecord>,
 }
 
 impl Collector {
@@ -100,6 +103,7 @@ impl Collector {
             transit_at_last_sample: 0,
             collusion: CollusionRecord::default(),
             messages: BTreeMap::new(),
+            added_summary: Vec::new(),
         }
     }
 
@@ -409,8 +413,112 @@ impl Collector {
         });
     }
 
-    /// Writes the recorded metrics into `dir`; returns the file names written.
-    /// `floodfills` lists the router indices that are floodfills.
+    /// Adds a scalar to the run's `summary.csv`, e.g. an attack's success rate, so sweeps
+    /// average it over seeds and reports show it. Adding a name again replaces its value; a
+    /// name of a standard scalar (see [`summary`](Self::summary)) replaces that. Non-finite
+    /// values are written as they are and left out of sweep averages.
+    pub fn add_summary(&mut self, metric: impl Into<String>, value: f64) {
+        let metric = metric.into();
+        match self.added_summary.iter_mut().find(|r| r.metric == metric) {
+            Some(record) => record.value = value,
+            None => self.added_summary.push(SummaryRecord { metric, value }),
+        }
+    }
+
+    /// The run's scalars, as written to `summary.csv`: the standard ones whose data the run
+    /// recorded, then those added with [`add_summary`](Self::add_summary).
+    ///
+    /// Standard scalars (times in seconds, fractions in 0..=1; a fraction or median is left
+    /// out when nothing was counted):
+    /// - with `lookup`: `lookups`, `lookup_success` (found / finished),
+    ///   `lookup_latency_median_s` (of lookups that found the entry);
+    /// - with `store`: `publishes`, `store_success` (publishes verified / finished);
+    /// - with `tunnel_build`: `tunnel_builds`, `tunnel_build_success` (built / finished),
+    ///   `tunnel_build_latency_median_s` (of built tunnels);
+    /// - with `netdb_coverage`: `netdb_coverage_end`, the mean fraction of online routers
+    ///   known by non-floodfill routers at the last sample;
+    /// - with destinations: `messages`, `delivery_success`, `delivery_latency_median_s`;
+    /// - with colluders: `collusion_fraction` and `collusion_expected_uniform`.
+    pub fn summary(&self) -> Vec<SummaryRecord> {
+        let mut out = Vec::new();
+        let mut put = |metric: &str, value: f64| {
+            out.push(SummaryRecord {
+                metric: metric.to_owned(),
+                value,
+            })
+        };
+        let records = |m: Metric| self.record.contains(&m);
+        if records(Metric::Lookup) {
+            put("lookups", self.lookups.len() as f64);
+            if let Some(f) = fraction(
+                self.lookups.iter().filter(|l| l.is_found()).count(),
+                self.lookups.len(),
+            ) {
+                put("lookup_success", f);
+            }
+            let found = self.lookups.iter().filter(|l| l.is_found());
+            if let Some(m) = median_s(found.map(|l| l.latency_ms)) {
+                put("lookup_latency_median_s", m);
+            }
+        }
+        if records(Metric::Store) {
+            let publishes: u64 = self.stores.iter().map(|s| s.publishes).sum();
+            let verified: u64 = self.stores.iter().map(|s| s.publishes_verified).sum();
+            put("publishes", publishes as f64);
+            if let Some(f) = fraction(verified as usize, publishes as usize) {
+                put("store_success", f);
+            }
+        }
+        if records(Metric::TunnelBuild) {
+            let builds = &self.tunnel_builds;
+            put("tunnel_builds", builds.len() as f64);
+            if let Some(f) = fraction(builds.iter().filter(|b| b.is_built()).count(), builds.len())
+            {
+                put("tunnel_build_success", f);
+            }
+            let built = builds.iter().filter(|b| b.is_built());
+            if let Some(m) = median_s(built.map(|b| b.latency_ms)) {
+                put("tunnel_build_latency_median_s", m);
+            }
+        }
+        if records(Metric::NetdbCoverage) {
+            let last = self
+                .coverage
+                .iter()
+                .rev()
+                .find(|c| c.role == CoverageRecord::ROUTER);
+            if let Some(c) = last {
+                put("netdb_coverage_end", c.mean_coverage);
+            }
+        }
+        if !self.messages.is_empty() {
+            let records = self.messages.values().map(|(_, r)| r);
+            put("messages", self.messages.len() as f64);
+            if let Some(f) = fraction(
+                records.clone().filter(|r| r.is_delivered()).count(),
+                self.messages.len(),
+            ) {
+                put("delivery_success", f);
+            }
+            if let Some(m) = median_s(records.filter_map(|r| r.latency_ms)) {
+                put("delivery_latency_median_s", m);
+            }
+        }
+        if let Some(c) = self.collusion() {
+            put("collusion_fraction", c.fraction);
+            put("collusion_expected_uniform", c.expected_uniform);
+        }
+        for added in &self.added_summary {
+            match out.iter_mut().find(|r| r.metric == added.metric) {
+                Some(standard) => standard.value = added.value,
+                None => out.push(added.clone()),
+            }
+        }
+        out
+    }
+
+    /// Writes the recorded metrics and `summary.csv` into `dir`; returns the file names
+    /// written. `floodfills` lists the router indices that are floodfills.
     pub fn write(&self, dir: &Path, floodfills: &[u32]) -> Result<Vec<String>, csv::Error> {
         let mut written = Vec::new();
         if let Some(collusion) = self.collusion() {
@@ -449,6 +557,7 @@ impl Collector {
             };
             written.push(name.to_owned());
         }
+        written.push(write_all(dir, &self.summary())?.to_owned());
         Ok(written)
     }
 
@@ -487,4 +596,84 @@ pub(crate) fn write_all<T: ramsons_analysis::records::Metric>(
 
 fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// `part / whole`, `None` when nothing was counted.
+fn fraction(part: usize, whole: usize) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+/// Median (nearest rank) of latencies in milliseconds, in seconds; `None` when empty.
+fn median_s(ms: impl Iterator<Item = f64>) -> Option<f64> {
+    let mut v: Vec<f64> = ms.filter(|x| x.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    percentile(&v, 50.0).map(|m| m / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(found: bool, latency_ms: f64) -> LookupRecord {
+        LookupRecord {
+            time_s: 100.0,
+            router: 1,
+            target: "AAAAAAAA".into(),
+            outcome: if found { "found" } else { "not_found" }.into(),
+            latency_ms,
+            peers_queried: 1,
+            timeouts: 0,
+        }
+    }
+
+    fn value(summary: &[SummaryRecord], metric: &str) -> Option<f64> {
+        summary.iter().find(|r| r.metric == metric).map(|r| r.value)
+    }
+
+    #[test]
+    fn summary_has_only_scalars_with_data() {
+        let start = Instant::from_secs(0);
+        let mut c = Collector::new(
+            vec![Metric::Lookup, Metric::TunnelBuild],
+            start,
+            Duration::ZERO,
+        );
+        c.lookups = vec![
+            lookup(true, 200.0),
+            lookup(true, 400.0),
+            lookup(false, 9000.0),
+            lookup(true, 300.0),
+        ];
+        let s = c.summary();
+        assert_eq!(value(&s, "lookups"), Some(4.0));
+        assert_eq!(value(&s, "lookup_success"), Some(0.75));
+        assert_eq!(value(&s, "lookup_latency_median_s"), Some(0.3));
+        // Recorded, nothing built: a count but no fraction or median.
+        assert_eq!(value(&s, "tunnel_builds"), Some(0.0));
+        assert_eq!(value(&s, "tunnel_build_success"), None);
+        assert_eq!(value(&s, "tunnel_build_latency_median_s"), None);
+        // Not recorded at all.
+        assert_eq!(value(&s, "publishes"), None);
+        assert_eq!(value(&s, "messages"), None);
+        assert_eq!(value(&s, "collusion_fraction"), None);
+    }
+
+    #[test]
+    fn added_scalars_come_last_and_replace() {
+        let mut c = Collector::new(vec![Metric::Lookup], Instant::from_secs(0), Duration::ZERO);
+        c.add_summary("attack_success", 0.25);
+        c.add_summary("attack_success", 0.5);
+        c.add_summary(String::from("lookups"), 99.0);
+        let s = c.summary();
+        let names: Vec<&str> = s.iter().map(|r| r.metric.as_str()).collect();
+        assert_eq!(names, ["lookups", "attack_success"]);
+        assert_eq!(value(&s, "attack_success"), Some(0.5));
+        assert_eq!(value(&s, "lookups"), Some(99.0));
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let written = c.write(dir.path(), &[]).expect("writes");
+        assert_eq!(written, ["lookup.csv", "summary.csv"]);
+        let text = std::fs::read_to_string(dir.path().join("summary.csv")).expect("summary");
+        assert_eq!(text, "metric,value\nlookups,99.0\nattack_success,0.5\n");
+    }
 }

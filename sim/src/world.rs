@@ -397,6 +397,9 @@ impl World {
         let colluders = self.nodes.iter().filter(|n| n.colluding).count() as u64;
         self.metrics
             .set_population(self.nodes.len() as u64, colluders);
+        for (metric, value) in self.adversaries.summary(self.start) {
+            self.metrics.add_summary(metric, value);
+        }
         let events = self.trace.events();
         let outcome = Outcome {
             trace_hash: self.trace.finish(),

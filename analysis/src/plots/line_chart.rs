@@ -26,6 +26,9 @@ pub struct Series {
     pub band: Option<Band>,
     /// Draw a dot at every point (for sparse, binned data).
     pub markers: bool,
+    /// Vertical error bars `(x, low, high)` in the series' colour (e.g. confidence intervals
+    /// over seeds); no legend entry of their own.
+    pub error_bars: Vec<(f64, f64, f64)>,
 }
 
 impl Series {
@@ -37,6 +40,7 @@ impl Series {
             points,
             band: None,
             markers: false,
+            error_bars: Vec::new(),
         }
     }
 
@@ -52,6 +56,11 @@ impl Series {
 
     pub fn band(mut self, label: impl Into<String>, band: Vec<(f64, f64, f64)>) -> Self {
         self.band = Some((label.into(), band));
+        self
+    }
+
+    pub fn error_bars(mut self, bars: Vec<(f64, f64, f64)>) -> Self {
+        self.error_bars = bars;
         self
     }
 }
@@ -78,6 +87,9 @@ pub struct LineChart {
     pub headroom: bool,
     /// Shown in the middle of the chart when no series has a point.
     pub empty_note: String,
+    /// Categorical x axis: the points' x are positions 0, 1, 2, ... and these are their tick
+    /// labels (e.g. parameter values that are not numbers).
+    pub x_categories: Option<Vec<String>>,
 }
 
 impl LineChart {
@@ -97,6 +109,7 @@ impl LineChart {
             legend: None,
             headroom: true,
             empty_note: "no data".into(),
+            x_categories: None,
         }
     }
 
@@ -114,15 +127,25 @@ impl LineChart {
                 xs.add(x);
                 ys.add(y);
             }
-            if let Some((_, band)) = &s.band {
-                for &(x, lo, hi) in band {
-                    xs.add(x);
-                    ys.add(lo);
-                    ys.add(hi);
-                }
+            let bars = s
+                .band
+                .iter()
+                .flat_map(|(_, band)| band)
+                .chain(&s.error_bars);
+            for &(x, lo, hi) in bars {
+                xs.add(x);
+                ys.add(lo);
+                ys.add(hi);
             }
         }
-        let x = self.x_range.clone().unwrap_or_else(|| xs.range(0.0));
+        let x = self
+            .x_range
+            .clone()
+            .unwrap_or_else(|| match &self.x_categories {
+                // Half a slot of air either side of the first and last category.
+                Some(c) => -0.5..(c.len().max(1) as f64 - 0.5),
+                None => xs.range(0.0),
+            });
         let y = self.y_range.clone().unwrap_or_else(|| {
             let r = ys.range(0.05);
             // Counts and fractions: start the axis at zero.
@@ -192,6 +215,9 @@ impl LineChart {
             if let [(px, py)] = s.points[..] {
                 hit(nx(px), ny(py), ny(py));
             }
+            for &(px, lo, hi) in &s.error_bars {
+                hit(nx(px), ny(lo), ny(hi));
+            }
             if let Some((_, band)) = &s.band {
                 for w in band.windows(2) {
                     for k in 0..8 {
@@ -258,6 +284,21 @@ impl LineChart {
             .x_label_area_size(64)
             .y_label_area_size(96)
             .build_cartesian_2d(x_range.clone(), y_range.clone())?;
+        let categories = self.x_categories.as_deref();
+        let x_label = |v: &f64| match categories {
+            // Label only the tick positions that fall on a category.
+            Some(c) => {
+                let i = v.round();
+                if (v - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < c.len() {
+                    c[i as usize].clone()
+                } else {
+                    String::new()
+                }
+            }
+            None => tick(*v),
+        };
+        // One tick per category; otherwise about ten.
+        let x_ticks = categories.map_or(10, |c| c.len() + 1);
         chart
             .configure_mesh()
             .x_desc(self.x_desc.as_str())
@@ -266,9 +307,9 @@ impl LineChart {
             .label_style(style::tick_label())
             .light_line_style(style::GRID_LIGHT)
             .bold_line_style(style::GRID_BOLD)
-            .x_labels(10)
+            .x_labels(x_ticks)
             .y_labels(8)
-            .x_label_formatter(&|v| tick(*v))
+            .x_label_formatter(&x_label)
             .y_label_formatter(&|v| tick(*v))
             .draw()?;
 
@@ -331,6 +372,20 @@ impl LineChart {
             if s.markers {
                 let dot = s.colour.filled();
                 chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 3, dot)))?;
+            }
+            if !s.error_bars.is_empty() {
+                // Caps about 12 px wide.
+                let cap = (x_range.end - x_range.start) * 12.0 / f64::from(style::SIZE.0);
+                let thin = s
+                    .colour
+                    .stroke_width(style::LINE_WIDTH.saturating_sub(1).max(1));
+                chart.draw_series(s.error_bars.iter().flat_map(|&(x, lo, hi)| {
+                    [
+                        PathElement::new(vec![(x, lo), (x, hi)], thin),
+                        PathElement::new(vec![(x - cap / 2.0, lo), (x + cap / 2.0, lo)], thin),
+                        PathElement::new(vec![(x - cap / 2.0, hi), (x + cap / 2.0, hi)], thin),
+                    ]
+                }))?;
             }
         }
 

@@ -37,15 +37,34 @@ impl Adversaries {
     /// Sets up the Sybil watch; `target` is the hash of the attacked destination.
     pub fn watch_sybils(scenario: &Scenario, start: Instant, target: Hash) -> Option<SybilWatch> {
         scenario.adversaries.iter().find_map(|a| match a.behaviour {
-            Behaviour::SybilFloodfill { day, refuse, .. } => Some(SybilWatch::new(
+            Behaviour::SybilFloodfill {
+                day,
+                refuse,
+                prefix_bits,
+                ..
+            } => Some(SybilWatch::new(
                 target,
                 Self::attack_day(start, day),
                 refuse,
                 // The floodfill a publisher stores to, and those it floods to.
                 1 + scenario.netdb_config().flood_redundancy,
+                prefix_bits,
             )),
             _ => None,
         })
+    }
+
+    /// Each adversary's scalars for `summary.csv`; `start` is the run's time zero.
+    pub fn summary(&self, start: Instant) -> Vec<(String, f64)> {
+        let mut out = Vec::new();
+        if let Some(watch) = &self.sybil {
+            let midnight = watch.attack_starts.saturating_duration_since(start);
+            out.extend(watch.summary(midnight.as_secs_f64()));
+        }
+        if let Some(log) = &self.predecessor {
+            out.extend(log.summary());
+        }
+        out
     }
 
     /// Writes each adversary's records into the run folder; returns the file names.

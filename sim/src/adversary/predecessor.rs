@@ -10,6 +10,7 @@
 //! are the victim's: an upper bound on an adversary that must link them (a colluding
 //! inbound gateway finds its tunnel in the victim's LeaseSet; other tunnels by timing).
 
+use ramsons_analysis::anonymity;
 use ramsons_analysis::records::PredecessorRecord;
 use ramsons_router::data::Hash;
 use ramsons_router::profile::selection::Direction;
@@ -74,6 +75,34 @@ impl PredecessorLog {
         self.rows.push(self.record(time_s, direction, colluders));
     }
 
+    /// The attack's scalars: `predecessor_rebuilds_to_top`, the tunnels the victim built
+    /// until it was first the router the colluders saw most (absent if it never was), and
+    /// at the end `predecessor_victim_rank`, `predecessor_degree` and
+    /// `predecessor_observed_share` (the victim's tunnels with a colluder in them).
+    pub fn summary(&self) -> Vec<(String, f64)> {
+        let mut out = Vec::new();
+        if let Some(r) = self.rows.iter().find(|r| r.victim_rank == 1) {
+            out.push(("predecessor_rebuilds_to_top".to_owned(), r.rebuild as f64));
+        }
+        if let Some(last) = self.rows.last() {
+            let observed = self
+                .rows
+                .iter()
+                .filter(|r| r.colluders_in_tunnel > 0)
+                .count();
+            out.push((
+                "predecessor_victim_rank".to_owned(),
+                last.victim_rank as f64,
+            ));
+            out.push(("predecessor_degree".to_owned(), last.degree));
+            out.push((
+                "predecessor_observed_share".to_owned(),
+                observed as f64 / self.rows.len() as f64,
+            ));
+        }
+        out
+    }
+
     fn record(&self, time_s: f64, direction: Direction, colluders: u64) -> PredecessorRecord {
         let victim_sightings = self.sightings.get(&self.victim).copied().unwrap_or(0);
         let top_other_sightings = self
@@ -83,18 +112,12 @@ impl PredecessorLog {
             .map(|(_, n)| *n)
             .max()
             .unwrap_or(0);
-        let victim_rank = if victim_sightings == 0 {
-            0
-        } else {
-            // Ties count against the adversary: the victim is behind everyone as seen.
-            self.sightings
-                .iter()
-                .filter(|(h, n)| **h != self.victim && **n >= victim_sightings)
-                .count() as u64
-                + 1
-        };
-        let weights: Vec<f64> = self.sightings.values().map(|n| *n as f64).collect();
-        let entropy_bits = entropy_bits(&weights);
+        let belief = anonymity::measure(
+            self.sightings.iter().map(|(h, n)| (*h, *n as f64)),
+            self.honest_routers,
+            Some(&self.victim),
+        )
+        .ok();
         PredecessorRecord {
             time_s,
             rebuild: self.rebuilds,
@@ -106,30 +129,13 @@ impl PredecessorLog {
             colluders_in_tunnel: colluders,
             victim_sightings,
             top_other_sightings,
-            victim_rank,
+            victim_rank: belief
+                .and_then(|b| b.true_rank)
+                .unwrap_or(self.honest_routers),
             suspects: self.sightings.len() as u64,
-            entropy_bits,
-            degree: degree(entropy_bits, self.honest_routers),
+            entropy_bits: belief.map_or(0.0, |b| b.entropy_bits),
+            degree: belief.map_or(0.0, |b| b.degree),
         }
-    }
-}
-
-// TEMPORARY until analysis::anonymity lands.
-fn entropy_bits(w: &[f64]) -> f64 {
-    let t: f64 = w.iter().sum();
-    if t <= 0.0 {
-        return 0.0;
-    }
-    -w.iter()
-        .filter(|x| **x > 0.0)
-        .map(|x| (x / t) * (x / t).log2())
-        .sum::<f64>()
-}
-fn degree(h: f64, n: u64) -> f64 {
-    if n <= 1 {
-        0.0
-    } else {
-        h / (n as f64).log2()
     }
 }
 
@@ -149,12 +155,13 @@ mod tests {
         // A colluding first hop of an outbound tunnel sees the victim before it.
         log.on_tunnel_built(1.0, Direction::Outbound, &[spy, h(2), h(3)], colluding);
         assert_eq!(log.rows[0].victim_sightings, 1);
-        assert_eq!(log.rows[0].victim_rank, 1);
+        // Tied with the second hop, seen once too: ties count against the adversary.
+        assert_eq!(log.rows[0].victim_rank, 2);
         // A colluding middle hop sees two honest routers, not the victim.
         log.on_tunnel_built(2.0, Direction::Outbound, &[h(2), spy, h(4)], colluding);
         assert_eq!(log.rows[1].victim_sightings, 1);
         assert_eq!(log.rows[1].top_other_sightings, 2);
-        assert_eq!(log.rows[1].victim_rank, 2);
+        assert_eq!(log.rows[1].victim_rank, 3);
         // A colluding last hop of an inbound tunnel sees the victim after it.
         log.on_tunnel_built(3.0, Direction::Inbound, &[h(5), h(6), spy], colluding);
         assert_eq!(log.rows[2].victim_sightings, 2);

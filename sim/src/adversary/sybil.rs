@@ -70,6 +70,8 @@ pub struct SybilWatch {
     pub refuse: bool,
     /// The storage set: this many floodfills closest to the routing key.
     pub storage_set_size: usize,
+    /// Leading bits each Sybil shares with the attacked routing key, at least.
+    pub prefix_bits: u32,
     interval: SybilRecord,
     pub rows: Vec<SybilRecord>,
 }
@@ -88,6 +90,7 @@ impl SybilWatch {
         attack_starts: Instant,
         refuse: bool,
         storage_set_size: usize,
+        prefix_bits: u32,
     ) -> SybilWatch {
         SybilWatch {
             target,
@@ -95,6 +98,7 @@ impl SybilWatch {
             attack_starts,
             refuse,
             storage_set_size,
+            prefix_bits,
             interval: SybilRecord::default(),
             rows: Vec::new(),
         }
@@ -139,6 +143,71 @@ impl SybilWatch {
         row.honest_floodfills = count(false, false);
         row.sybils = count(true, false);
         self.rows.push(row);
+    }
+}
+
+impl SybilWatch {
+    /// The attack's scalars over the attacked day's samples, beside what the XOR order
+    /// statistics predict for the floodfills online at its first sample.
+    ///
+    /// - `sybil_lookup_share`: lookups for the target that reached a Sybil.
+    /// - `sybil_target_lookup_success`: clients' lookups for the target that found it.
+    /// - `sybil_storage_share`, `sybil_hold_all`: mean share of the storage set the Sybils
+    ///   hold, and how often they hold all of it.
+    /// - `sybil_eclipse_after_s`: from the attacked day's midnight to the end of the first
+    ///   interval in which Sybils received most of the target's lookups.
+    /// - `model_storage_share`, `model_hold_all`, `model_closest`: the predictions.
+    pub fn summary(&self, attack_starts_s: f64) -> Vec<(String, f64)> {
+        let day: Vec<&SybilRecord> = self.rows.iter().filter(|r| r.attacked_day).collect();
+        let Some(first) = day.first() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut ratio = |name: &str, part: u64, whole: u64| {
+            if whole > 0 {
+                out.push((name.to_owned(), part as f64 / whole as f64));
+            }
+        };
+        let sum = |f: fn(&SybilRecord) -> u64| day.iter().map(|r| f(r)).sum::<u64>();
+        ratio(
+            "sybil_lookup_share",
+            sum(|r| r.lookups_at_adversary),
+            sum(|r| r.lookups_received),
+        );
+        ratio(
+            "sybil_target_lookup_success",
+            sum(|r| r.client_lookups_found),
+            sum(|r| r.client_lookups),
+        );
+        ratio(
+            "sybil_storage_share",
+            sum(|r| r.storage_set_adversary),
+            sum(|r| r.storage_set_size),
+        );
+        let held = day
+            .iter()
+            .filter(|r| r.storage_set_adversary == r.storage_set_size)
+            .count();
+        ratio("sybil_hold_all", held as u64, day.len() as u64);
+        if let Some(r) = day
+            .iter()
+            .find(|r| r.lookups_received > 0 && 2 * r.lookups_at_adversary > r.lookups_received)
+        {
+            out.push((
+                "sybil_eclipse_after_s".to_owned(),
+                r.time_s - attack_starts_s,
+            ));
+        }
+        let model = ramsons_analysis::xor_order::predict(
+            first.honest_floodfills,
+            first.sybils,
+            self.prefix_bits,
+            self.storage_set_size as u64,
+        );
+        out.push(("model_storage_share".to_owned(), model.storage_share));
+        out.push(("model_hold_all".to_owned(), model.hold_all));
+        out.push(("model_closest".to_owned(), model.closest));
+        out
     }
 }
 

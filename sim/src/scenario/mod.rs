@@ -1036,6 +1036,59 @@ count = 10
     }
 
     #[test]
+    fn adversaries_become_router_groups() {
+        let clients = "[tunnels]\nexploratory = true\n[clients]\ndestinations = 2\n";
+        let text = format!(
+            "{MINIMAL}\n{clients}\n[[adversaries]]\nkind = \"sybil-floodfill\"\ncount = 4\n\
+             target = \"destination:1\"\nrefuse = true\n\n[[adversaries]]\nkind = \"predecessor\"\n\
+             name = \"spies\"\ncount = 3\nvictim = \"destination:0\"\n"
+        );
+        let s = parse(&text).expect("valid adversaries");
+        let sybils = s.group_index("sybil-floodfill").expect("group");
+        assert_eq!(s.routers[sybils].role, Role::Floodfill);
+        assert_eq!(
+            s.behaviour_of(sybils),
+            Some(&Behaviour::SybilFloodfill {
+                target: 1,
+                day: 1,
+                prefix_bits: 8,
+                refuse: true
+            })
+        );
+        let spies = s.group_index("spies").expect("group");
+        assert_eq!(
+            s.behaviour_of(spies),
+            Some(&Behaviour::Predecessor { victim: 0 })
+        );
+        assert_eq!(s.behaviour_of(0), None);
+
+        for (bad, field) in [
+            ("target = \"destination:1\"", "adversaries[0].target"),
+            ("count = 4", "adversaries[0].count"),
+            ("refuse = true", "adversaries[0].refuse"),
+        ] {
+            let replacement = match field {
+                "adversaries[0].target" => "target = \"destination:5\"",
+                "adversaries[0].count" => "count = 0",
+                _ => "refuse = true\nvictim = \"destination:0\"",
+            };
+            let err = parse(&text.replacen(bad, replacement, 1))
+                .expect_err(field)
+                .to_string();
+            let expected = if field.ends_with("refuse") {
+                "adversaries[0].victim"
+            } else {
+                field
+            };
+            assert!(err.contains(expected), "{err}");
+        }
+        let err = parse(&text.replace("name = \"spies\"", "name = \"router\""))
+            .expect_err("name clash")
+            .to_string();
+        assert!(err.contains("adversaries[1].name"), "{err}");
+    }
+
+    #[test]
     fn minimal_scenario_gets_defaults() {
         let s = parse(MINIMAL).expect("valid scenario");
         assert_eq!(s.general.seed, 7);

@@ -1,0 +1,304 @@
+//! Sweep charts: per summary metric, its mean over seeds with 95% confidence intervals
+//! against one swept parameter, one line per combination of the other parameters' values.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::bail;
+
+use super::line_chart::{LineChart, Series};
+use super::style::{self, Dash};
+use super::PlotReport;
+use crate::records::{ParamValue, SweepManifest};
+use crate::sweep::SweepFolder;
+
+/// Draws one chart per metric of `metrics` (all of `sweep.csv` when empty) against the
+/// parameter `x` (full dotted path or a unique last segment; default: the first parameter
+/// with more than one value), into `out_dir` as `<metric>.png` and `.svg`.
+///
+/// Unknown metric or parameter names are errors that list the valid ones. A sweep that varies
+/// only the seed has nothing to draw against: every chart is skipped.
+pub fn plot_sweep(
+    sweep: &SweepFolder,
+    metrics: &[String],
+    x: Option<&str>,
+    out_dir: &Path,
+) -> anyhow::Result<PlotReport> {
+    let available = sweep.metrics();
+    for m in metrics {
+        if !available.contains(&m.as_str()) {
+            bail!(
+                "{}: no metric {m:?} in sweep.csv; it has: {}",
+                sweep.path.display(),
+                available.join(", ")
+            );
+        }
+    }
+    let chosen: Vec<&str> = if metrics.is_empty() {
+        available
+    } else {
+        metrics.iter().map(String::as_str).collect()
+    };
+    let params = &sweep.manifest.parameters;
+    let x_index = match x {
+        Some(name) => match sweep.manifest.parameter_index(name) {
+            Some(i) => Some(i),
+            None => bail!(
+                "--x {name:?} is not a parameter of this sweep; its parameters: {}",
+                if params.is_empty() {
+                    "none (only seeds vary)".to_owned()
+                } else {
+                    params
+                        .iter()
+                        .map(|p| p.path.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ),
+        },
+        None => params
+            .iter()
+            .position(|p| p.values.len() > 1)
+            .or((!params.is_empty()).then_some(0)),
+    };
+    let mut report = PlotReport::default();
+    for metric in chosen {
+        match x_index {
+            Some(xi) => report.written.extend(draw(sweep, metric, xi, out_dir)?),
+            None => report.skipped.push((
+                "sweep",
+                format!("{metric}: the sweep varies only the seed, no parameter to plot against"),
+            )),
+        }
+    }
+    Ok(report)
+}
+
+/// How the swept parameter maps to the x axis.
+#[derive(Debug, PartialEq)]
+enum XAxis {
+    /// Every value is a number with the same unit (`""` for bare numbers).
+    Numeric { unit: String },
+    /// Anything else: values in the order given, evenly spaced.
+    Categories(Vec<String>),
+}
+
+impl XAxis {
+    fn of(values: &[ParamValue]) -> Self {
+        let unit = values.first().and_then(ParamValue::unit);
+        let numeric = values
+            .iter()
+            .all(|v| v.number().is_some() && v.unit() == unit);
+        match unit {
+            Some(unit) if numeric => Self::Numeric {
+                unit: unit.to_owned(),
+            },
+            _ => Self::Categories(values.iter().map(ToString::to_string).collect()),
+        }
+    }
+
+    fn position(&self, value: &ParamValue) -> Option<f64> {
+        match self {
+            Self::Numeric { .. } => value.number(),
+            Self::Categories(c) => {
+                let shown = value.to_string();
+                c.iter().position(|v| *v == shown).map(|i| i as f64)
+            }
+        }
+    }
+}
+
+/// Chart file name of a metric: its name with anything but `[A-Za-z0-9_-]` replaced.
+pub fn chart_name(metric: &str) -> String {
+    metric
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// One line of a sweep chart: the points sharing the other parameters' values.
+#[derive(Debug)]
+struct Line {
+    /// `path=value, ...` of the other varying parameters; its legend label.
+    key: String,
+    /// `(x, mean)`.
+    points: Vec<(f64, f64)>,
+    /// `(x, ci low, ci high)`.
+    bars: Vec<(f64, f64, f64)>,
+}
+
+fn draw(
+    sweep: &SweepFolder,
+    metric: &str,
+    xi: usize,
+    out_dir: &Path,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let m: &SweepManifest = &sweep.manifest;
+    let x_param = &m.parameters[xi];
+    let axis = XAxis::of(&x_param.values);
+    // Lines: one per combination of the other varying parameters, in the order points come.
+    // Parameters with a single value are the same on every line and stay out of the labels.
+    let mut lines: Vec<Line> = Vec::new();
+    let mut seeds_max = 0;
+    for point in &m.points {
+        let Some(row) = sweep.row(point, metric) else {
+            continue;
+        };
+        let Some(x) = point.values.get(xi).and_then(|v| axis.position(v)) else {
+            continue;
+        };
+        seeds_max = seeds_max.max(row.n);
+        let key = m
+            .parameters
+            .iter()
+            .zip(&point.values)
+            .enumerate()
+            .filter(|&(i, (p, _))| i != xi && p.values.len() > 1)
+            .map(|(_, (p, v))| format!("{}={v}", p.path))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let at = match lines.iter().position(|l| l.key == key) {
+            Some(at) => at,
+            None => {
+                lines.push(Line {
+                    key,
+                    points: Vec::new(),
+                    bars: Vec::new(),
+                });
+                lines.len() - 1
+            }
+        };
+        let line = &mut lines[at];
+        line.points.push((x, row.mean));
+        if let (Some(lo), Some(hi)) = (row.ci95_low, row.ci95_high) {
+            line.bars.push((x, lo, hi));
+        }
+    }
+    let x_desc = match &axis {
+        XAxis::Numeric { unit } if !unit.is_empty() => format!("{} ({unit})", x_param.path),
+        _ => x_param.path.clone(),
+    };
+    let mut chart = LineChart::new(
+        format!("{metric} vs {}", x_param.path),
+        x_desc,
+        format!("{metric}: mean over seeds, 95% CI"),
+    );
+    chart.empty_note = format!("no run reported {metric}");
+    if let XAxis::Categories(c) = &axis {
+        chart.x_categories = Some(c.clone());
+    }
+    // Air either side of the outermost points, so their error bars are not on the frame.
+    if let XAxis::Numeric { .. } = axis {
+        let xs = || lines.iter().flat_map(|l| l.points.iter().map(|&(x, _)| x));
+        let (lo, hi) = (
+            xs().fold(f64::INFINITY, f64::min),
+            xs().fold(f64::NEG_INFINITY, f64::max),
+        );
+        if lo.is_finite() && hi.is_finite() {
+            let pad = if hi > lo {
+                (hi - lo) * 0.05
+            } else {
+                lo.abs().max(1.0) * 0.5
+            };
+            chart.x_range = Some(lo - pad..hi + pad);
+        }
+    }
+    // Lines sharing an x value would hide each other's bars: shift each line's bars a little.
+    let span = chart
+        .x_range
+        .as_ref()
+        .map_or(x_param.values.len() as f64, |r| r.end - r.start);
+    let count = lines.len();
+    let single = count == 1;
+    for (i, line) in lines.into_iter().enumerate() {
+        let Line {
+            key,
+            mut points,
+            bars,
+        } = line;
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let shift = (i as f64 - (count - 1) as f64 / 2.0) * span * 0.008;
+        let bars = bars
+            .into_iter()
+            .map(|(x, lo, hi)| (x + shift, lo, hi))
+            .collect();
+        let label = if single && key.is_empty() {
+            format!("{} (up to {seeds_max} seeds)", m.scenario_name)
+        } else {
+            key
+        };
+        chart.series.push(
+            Series::new(label, style::colour(i), points)
+                .dash(Dash::nth(i / 10))
+                .markers()
+                .error_bars(bars),
+        );
+    }
+    chart.render(out_dir, &chart_name(metric))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::tests::write_sweep;
+
+    #[test]
+    fn axes() {
+        let ints = [ParamValue::Integer(3), ParamValue::Float(4.5)];
+        assert_eq!(XAxis::of(&ints), XAxis::Numeric { unit: "".into() });
+        let times = [
+            ParamValue::Text("10 min".into()),
+            ParamValue::Text("1 h".into()),
+        ];
+        // Mixed units cannot share a numeric axis.
+        assert!(matches!(XAxis::of(&times), XAxis::Categories(_)));
+        let bools = [ParamValue::Bool(false), ParamValue::Bool(true)];
+        let axis = XAxis::of(&bools);
+        assert_eq!(axis.position(&ParamValue::Bool(true)), Some(1.0));
+        assert_eq!(chart_name("a/b c"), "a_b_c");
+    }
+
+    #[test]
+    fn draws_every_metric_against_a_parameter() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write_sweep(dir.path());
+        let sweep = SweepFolder::open(dir.path()).expect("opens");
+        let out = dir.path().join("plots");
+        let report = plot_sweep(&sweep, &[], None, &out).expect("draws");
+        assert_eq!(report.written.len(), 4, "{report:?}");
+        for name in ["lookup_success", "lookups"] {
+            for ext in ["png", "svg"] {
+                assert!(out.join(format!("{name}.{ext}")).is_file(), "{name}.{ext}");
+            }
+        }
+        let svg = std::fs::read_to_string(out.join("lookup_success.svg")).expect("svg");
+        assert!(
+            svg.contains("general.stop_time=10 min"),
+            "one line per stop time"
+        );
+        assert!(svg.contains("routers.1.count"), "x axis named");
+
+        let by_time =
+            plot_sweep(&sweep, &["lookups".into()], Some("stop_time"), &out).expect("draws");
+        assert_eq!(by_time.written.len(), 2);
+        let svg = std::fs::read_to_string(out.join("lookups.svg")).expect("svg");
+        assert!(
+            svg.contains("general.stop_time (min)"),
+            "numeric axis with unit"
+        );
+
+        let err = plot_sweep(&sweep, &["nope".into()], None, &out).expect_err("bad metric");
+        assert!(err.to_string().contains("lookup_success, lookups"), "{err}");
+        let err = plot_sweep(&sweep, &[], Some("seed"), &out).expect_err("bad x");
+        assert!(
+            err.to_string()
+                .contains("routers.1.count, general.stop_time"),
+            "{err}"
+        );
+    }
+}

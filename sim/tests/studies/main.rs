@@ -1,0 +1,171 @@
+//! Scaled-down attack studies: each checks the direction of its effect, not its size
+//! (the full studies are scenarios/*.toml, written up in docs/studies/).
+
+use ramsons_analysis::records::{SummaryRecord, SybilRecord};
+use ramsons_sim::run::{simulate, LoadedScenario, Simulated};
+use std::path::Path;
+
+fn run(text: &str) -> Simulated {
+    let loaded = LoadedScenario::from_text(Path::new("study.toml"), text.to_owned())
+        .expect("valid scenario");
+    simulate(&loaded, &mut ()).expect("runs")
+}
+
+fn scalar(sim: &Simulated, name: &str) -> Option<f64> {
+    sim.outcome
+        .metrics
+        .summary()
+        .into_iter()
+        .find(|SummaryRecord { metric, .. }| metric == name)
+        .map(|r| r.value)
+}
+
+/// 80 routers with client destinations; `k` refusing Sybils ground for the day that
+/// starts 15 minutes in.
+fn sybil_network(k: u32) -> String {
+    format!(
+        r#"
+[general]
+seed = 5
+stop_time = "45 min"
+warmup = "5 min"
+start = "2026-01-01T23:45:00Z"
+
+[[routers]]
+role = "floodfill"
+count = 8
+
+[[routers]]
+role = "router"
+count = 72
+start_spread = "2 min"
+
+[bootstrap]
+warm_floodfills = true
+
+[tunnels]
+exploratory = true
+
+[clients]
+destinations = 8
+messages_per_destination_hour = 240
+
+[[adversaries]]
+kind = "sybil-floodfill"
+count = {k}
+target = "destination:0"
+prefix_bits = 8
+refuse = true
+
+[metrics]
+record = ["lookup"]
+"#
+    )
+}
+
+#[test]
+fn more_sybil_floodfills_never_lower_the_adversary_share() {
+    let one = run(&sybil_network(1));
+    let four = run(&sybil_network(4));
+    let share = |sim: &Simulated, name| scalar(sim, name).unwrap_or_else(|| panic!("{name}"));
+    for name in ["sybil_storage_share", "model_storage_share"] {
+        assert!(
+            share(&four, name) >= share(&one, name),
+            "{name}: 4 Sybils {} < 1 Sybil {}",
+            share(&four, name),
+            share(&one, name)
+        );
+    }
+    // A lone Sybil may see no lookup for the target at all in so short a run.
+    let lookups_one = scalar(&one, "sybil_lookup_share").unwrap_or(0.0);
+    assert!(share(&four, "sybil_lookup_share") >= lookups_one);
+    assert!(share(&four, "sybil_lookup_share") > 0.5);
+    // Four ground Sybils hold the whole storage set once the day turns, and refusing
+    // makes the target unreachable; before midnight it was found.
+    assert_eq!(share(&four, "sybil_hold_all"), 1.0);
+    let rows: &[SybilRecord] = &four.outcome.adversaries.sybil.as_ref().expect("watch").rows;
+    let success = |attacked: bool| {
+        let (found, all) = rows
+            .iter()
+            .filter(|r| r.attacked_day == attacked)
+            .fold((0, 0), |(f, a), r| {
+                (f + r.client_lookups_found, a + r.client_lookups)
+            });
+        assert!(
+            all > 0,
+            "no lookups for the target (attacked day: {attacked})"
+        );
+        found as f64 / all as f64
+    };
+    assert!(success(false) > 0.8, "before midnight: {}", success(false));
+    assert!(success(true) < 0.5, "after midnight: {}", success(true));
+}
+
+/// 60 routers, `k` of them colluding, and the victim's 3-hop client tunnels ordered by
+/// `order`.
+fn predecessor_network(k: u32, order: &str) -> String {
+    format!(
+        r#"
+[general]
+seed = 9
+stop_time = "90 min"
+warmup = "5 min"
+
+[[routers]]
+role = "floodfill"
+count = 6
+
+[[routers]]
+role = "router"
+count = 54
+start_spread = "2 min"
+
+[bootstrap]
+warm_floodfills = true
+
+[workload]
+lookups_per_router_hour = 1
+
+[tunnels]
+exploratory = true
+
+[clients]
+destinations = 2
+messages_per_destination_hour = 30
+selection = {{ order = "{order}" }}
+
+[[adversaries]]
+kind = "predecessor"
+count = {k}
+victim = "destination:0"
+
+[metrics]
+record = ["tunnel_build"]
+"#
+    )
+}
+
+#[test]
+fn more_colluders_see_more_of_the_victim() {
+    let few = run(&predecessor_network(4, "random"));
+    let many = run(&predecessor_network(16, "random"));
+    let get = |sim: &Simulated, name| scalar(sim, name).unwrap_or_else(|| panic!("{name}"));
+    let observed = "predecessor_observed_share";
+    assert!(
+        get(&many, observed) > get(&few, observed),
+        "16 colluders saw {} of the victim's tunnels, 4 saw {}",
+        get(&many, observed),
+        get(&few, observed)
+    );
+    // And they log the victim next to them more often.
+    let sightings = |sim: &Simulated| {
+        let log = sim.outcome.adversaries.predecessor.as_ref().expect("log");
+        log.rows.last().map_or(0, |r| r.victim_sightings)
+    };
+    assert!(
+        sightings(&many) > sightings(&few),
+        "16 colluders logged the victim {} times, 4 logged it {}",
+        sightings(&many),
+        sightings(&few)
+    );
+}
