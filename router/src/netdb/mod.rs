@@ -100,19 +100,23 @@ pub struct NetDbConfig {
     /// every router whose tunnel ends there, so the limit is per path, not per asker.
     /// Java I2P's floodfills throttle lookups too (about 30 per few minutes per reply
     /// peer and tunnel); ours counts senders, which aggregate more, so the default is
-    /// looser: 120 a minute, several times what the busiest honest sender of our
-    /// simulations reaches, tracking up to 10,000 senders (Java's cap is of that order).
+    /// looser: 120 a minute, five times what the busiest honest sender of our
+    /// simulations reaches (23 in the quickstart, 15 in tunnels-baseline), tracking up to
+    /// 10,000 senders (Java's cap is of that order).
     pub lookup_limit: Option<PeerRateLimit>,
     /// (Floodfills) unsolicited DatabaseStores (RouterInfos and LeaseSets, published or
     /// flooded) accepted per sending peer per window; the rest are dropped without an
     /// acknowledgement. Answers to our own lookups are never limited. The peer is the
     /// immediate sender, as for `lookup_limit`: a LeaseSet store comes garlic-wrapped
-    /// through the publisher's outbound endpoint. Honest senders publish once per half
-    /// hour and flood what they accept, so the default of 120 a minute only bites
-    /// floods.
+    /// through the publisher's outbound endpoint. Honest senders store their own
+    /// RouterInfo once per half hour and pass on only the stores they accept, so the
+    /// default of 120 a minute is six times the busiest honest sender of our simulations
+    /// (20 in tunnels-baseline, 9 in the quickstart).
     pub store_limit: Option<PeerRateLimit>,
     /// (Floodfills) ignore an unsolicited store of a RouterInfo that claims the
-    /// floodfill capability, unless the sender stores its own. Injecting fake
+    /// floodfill capability, unless the sender stores its own. A store is solicited when
+    /// one of our lookups (a client lookup, an exploration's fetch, a verification) is
+    /// waiting for its key; those answers are taken from anyone. Injecting fake
     /// floodfills is the cheapest way to place Sybil identities where lookups go; with
     /// this on, each fake floodfill needs its own connection to every victim, or an
     /// answer to a lookup the victim made. The price: floodfills no longer learn each
