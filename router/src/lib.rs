@@ -7,13 +7,15 @@
 //!
 //! Modules, lowest layer first: [`data`] (wire structures) -> [`crypto`] -> [`i2np`] ->
 //! [`netdb`], [`profile`], [`tunnel`], [`garlic`] -> [`Router`] (composition); beside
-//! them [`transport`] (NTCP2 connections, sans-IO, for the tokio driver).
+//! them [`transport`] (NTCP2 connections, sans-IO, for the tokio driver) and [`limit`]
+//! (the rate limits the netDb and the tunnels apply against floods).
 
 pub mod client;
 pub mod crypto;
 pub mod data;
 pub mod garlic;
 pub mod i2np;
+pub mod limit;
 pub mod netdb;
 pub mod profile;
 pub mod time;
@@ -26,4 +28,4 @@ pub mod host;
 
 mod router;
 
-pub use router::{ClientError, Event, Output, Router, RouterConfig};
+pub use router::{ClientError, Event, Load, Output, Router, RouterConfig};

@@ -14,12 +14,12 @@ use crate::i2np::{
     DatabaseLookup, DatabaseStore, Garlic, I2npMessage, MessageBody, ReplyEncryption, TunnelGateway,
 };
 use crate::netdb::{
-    Action, Known, LookupId, NetDb, NetDbConfig, NetDbEvent, Purpose, RouterInfoRegistry,
+    Action, Known, LookupId, NetDb, NetDbConfig, NetDbEvent, NetDbLoad, Purpose, RouterInfoRegistry,
 };
 use crate::profile::{Observation, Profiles};
 use crate::time::Instant;
 use crate::tunnel::data::Delivery;
-use crate::tunnel::{PoolId, TunnelAction, TunnelConfig, TunnelEvent, TunnelManager};
+use crate::tunnel::{PoolId, TunnelAction, TunnelConfig, TunnelEvent, TunnelLoad, TunnelManager};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use std::collections::VecDeque;
@@ -93,6 +93,16 @@ pub enum Event {
         from: Hash,
         type_id: u8,
     },
+}
+
+/// What a router's flood mitigations dropped, the work it did and the memory it holds:
+/// cheap to take, for a driver (the simulator) to sample. Counts are cumulative since the
+/// router was created, restarts included; sizes are current. The tunnel half is all
+/// zeros for a router without tunnels.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Load {
+    pub netdb: NetDbLoad,
+    pub tunnels: TunnelLoad,
 }
 
 /// One I2P router.
@@ -175,6 +185,17 @@ impl Router {
     /// The tunnel manager, when tunnels are enabled.
     pub fn tunnels(&self) -> Option<&TunnelManager> {
         self.tunnels.as_ref()
+    }
+
+    /// What the flood mitigations dropped, the work done and the memory held.
+    pub fn load(&self) -> Load {
+        Load {
+            netdb: self.netdb.load(),
+            tunnels: self
+                .tunnels
+                .as_ref()
+                .map_or_else(TunnelLoad::default, TunnelManager::load),
+        }
     }
 
     /// Joins the routers of this process that share RouterInfos (see

@@ -16,6 +16,16 @@ impl NetDb {
             // Routers that are not floodfills do not answer netDb lookups.
             LookupAnswer::Ignored
         } else {
+            let admitted = self
+                .lookup_limiter
+                .as_mut()
+                .is_none_or(|limiter| limiter.allows(now, from));
+            if !admitted {
+                // Dropped without an answer or an event; the load counters show it.
+                self.counters.lookups_limited += 1;
+                return;
+            }
+            self.counters.lookups_answered += 1;
             self.reply_to_lookup(now, &request)
         };
         self.emit(NetDbEvent::LookupReceived {

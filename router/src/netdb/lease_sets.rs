@@ -20,9 +20,28 @@ const MAX_LIFETIME_S: u64 = 60 * 60;
 #[derive(Debug, Default)]
 pub struct LeaseSetTable {
     entries: BTreeMap<Hash, Arc<LeaseSet2>>,
+    /// LeaseSets held at most; `None`: no limit.
+    max_entries: Option<usize>,
+    refused: u64,
 }
 
 impl LeaseSetTable {
+    /// Holds at most `max` LeaseSets (`None`: no limit). A full table refuses new
+    /// destinations and still takes updates of those it holds; room comes back as
+    /// LeaseSets expire, within the hour. Nothing is evicted: the entries held are
+    /// current by construction, and a flood would evict honest ones first.
+    pub fn with_limit(max: Option<usize>) -> Self {
+        Self {
+            max_entries: max,
+            ..Self::default()
+        }
+    }
+
+    /// New LeaseSets refused because the table was full, so far.
+    pub fn refused(&self) -> u64 {
+        self.refused
+    }
+
     /// LeaseSets held, expired ones included until the next expiry pass.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -62,6 +81,13 @@ impl LeaseSetTable {
             return StoreOutcome::Rejected(Rejection::Unpublished);
         }
         let outcome = match self.entries.get(key) {
+            None if self
+                .max_entries
+                .is_some_and(|max| self.entries.len() >= max) =>
+            {
+                self.refused += 1;
+                return StoreOutcome::Rejected(Rejection::Full);
+            }
             None => StoreOutcome::New,
             Some(held) if held.published_s() < ls.published_s() => StoreOutcome::Updated,
             Some(held) if held.published_s() == ls.published_s() => return StoreOutcome::Unchanged,

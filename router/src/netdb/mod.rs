@@ -16,6 +16,8 @@ mod publish;
 pub mod routing;
 mod shared;
 pub mod store;
+#[cfg(test)]
+mod tests;
 
 pub use lease_sets::LeaseSetTable;
 pub use lookup::{LookupId, Purpose};
@@ -29,6 +31,7 @@ use crate::i2np::{
     DatabaseLookup, DatabaseSearchReply, DatabaseStore, LookupKind, MessageBody, ReplyEncryption,
     StoreEntry, StoreReply,
 };
+use crate::limit::{PeerLimiter, PeerRateLimit};
 use crate::time::Instant;
 use lookup::{Lookup, Next, Peers};
 use publish::Publication;
@@ -91,6 +94,45 @@ pub struct NetDbConfig {
     /// Before UTC midnight, floodfills also flood to the closest floodfills for the next
     /// day's routing key during this long.
     pub next_day_flood_window: Duration,
+    /// (Floodfills) DatabaseLookups answered per sending peer per window; the rest are
+    /// dropped unanswered. The peer is the immediate sender: for a lookup that came
+    /// through a tunnel, the tunnel's outbound endpoint, which carries the lookups of
+    /// every router whose tunnel ends there, so the limit is per path, not per asker.
+    /// Java I2P's floodfills throttle lookups too (about 30 per few minutes per reply
+    /// peer and tunnel); ours counts senders, which aggregate more, so the default is
+    /// looser: 120 a minute, five times what the busiest honest sender of our
+    /// simulations reaches (23 in the quickstart, 15 in tunnels-baseline), tracking up to
+    /// 10,000 senders (Java's cap is of that order).
+    pub lookup_limit: Option<PeerRateLimit>,
+    /// (Floodfills) unsolicited DatabaseStores (RouterInfos and LeaseSets, published or
+    /// flooded) accepted per sending peer per window; the rest are dropped without an
+    /// acknowledgement. Answers to our own lookups are never limited. The peer is the
+    /// immediate sender, as for `lookup_limit`: a LeaseSet store comes garlic-wrapped
+    /// through the publisher's outbound endpoint. Honest senders store their own
+    /// RouterInfo once per half hour and pass on only the stores they accept, so the
+    /// default of 120 a minute is six times the busiest honest sender of our simulations
+    /// (20 in tunnels-baseline, 9 in the quickstart).
+    pub store_limit: Option<PeerRateLimit>,
+    /// (Floodfills) ignore an unsolicited store of a RouterInfo that claims the
+    /// floodfill capability, unless the sender stores its own. A store is solicited when
+    /// one of our lookups (a client lookup, an exploration's fetch, a verification) is
+    /// waiting for its key; those answers are taken from anyone. Injecting fake
+    /// floodfills is the cheapest way to place Sybil identities where lookups go; with
+    /// this on, each fake floodfill needs its own connection to every victim, or an
+    /// answer to a lookup the victim made. The price: floodfills no longer learn each
+    /// other from floods (a flood is never the flooder's own RouterInfo) and rely on
+    /// exploration and direct publication, which changes honest behaviour. Off by
+    /// default for that reason; the DoS study compares both.
+    pub ignore_unsolicited_floodfills: bool,
+    /// RouterInfos held at most (see [`RouterInfoStore::with_limit`]); `None`: no limit.
+    /// Without one, a flood of validly signed RouterInfos with fresh keys grows the table
+    /// for as long as the flood lasts (a floodfill keeps them an hour). The default,
+    /// 50,000, is above the size of the whole I2P network, so honest routers never
+    /// reach it.
+    pub max_router_infos: Option<usize>,
+    /// LeaseSets held at most (see [`LeaseSetTable::with_limit`]); `None`: no limit.
+    /// The default, 20,000, is well above what a floodfill of the real network holds.
+    pub max_lease_sets: Option<usize>,
 }
 
 impl Default for NetDbConfig {
@@ -117,8 +159,67 @@ impl Default for NetDbConfig {
             floodfill_expiry: Duration::from_secs(60 * 60),
             expire_interval: Duration::from_secs(5 * 60),
             next_day_flood_window: Duration::from_secs(45 * 60),
+            lookup_limit: Some(PeerRateLimit {
+                max: 120,
+                window: Duration::from_secs(60),
+                tracked_peers: 10_000,
+            }),
+            store_limit: Some(PeerRateLimit {
+                max: 120,
+                window: Duration::from_secs(60),
+                tracked_peers: 10_000,
+            }),
+            ignore_unsolicited_floodfills: false,
+            max_router_infos: Some(50_000),
+            max_lease_sets: Some(20_000),
         }
     }
+}
+
+/// What the netDb's flood mitigations dropped, and what its work and memory amount to.
+/// Counts are cumulative since the router was created (restarts included); sizes are
+/// current.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NetDbLoad {
+    /// DatabaseLookups dropped by [`NetDbConfig::lookup_limit`].
+    pub lookups_limited: u64,
+    /// DatabaseStores dropped by [`NetDbConfig::store_limit`].
+    pub stores_limited: u64,
+    /// Stores dropped by [`NetDbConfig::ignore_unsolicited_floodfills`].
+    pub floodfill_infos_ignored: u64,
+    /// RouterInfos evicted to stay within [`NetDbConfig::max_router_infos`].
+    pub router_infos_evicted: u64,
+    /// New RouterInfos refused by a full table.
+    pub router_infos_refused: u64,
+    /// New LeaseSets refused by a full table.
+    pub lease_sets_refused: u64,
+    /// DatabaseLookups answered, with the entry or a search reply.
+    pub lookups_answered: u64,
+    /// DatabaseStores whose entry the tables judged (key, network, freshness, newer than
+    /// ours). The entry's signature was verified earlier, when the message was decoded
+    /// (unless we held those exact bytes already), so the limits above spare a flood's
+    /// table work and onward floods, not that verification.
+    pub stores_checked: u64,
+    /// RouterInfos held.
+    pub router_infos: usize,
+    /// LeaseSets held (expired ones until the next sweep).
+    pub lease_sets: usize,
+    /// Senders counted by the lookup and store limits together.
+    pub limited_peers: usize,
+    /// The most lookups one sender made in the current or last window, and the same for
+    /// stores: the headroom honest traffic leaves under the limits.
+    pub peak_lookups_per_peer: u32,
+    pub peak_stores_per_peer: u32,
+}
+
+/// The netDb's own counts of [`NetDbLoad`] (the tables count theirs).
+#[derive(Debug, Default)]
+struct Counters {
+    lookups_limited: u64,
+    stores_limited: u64,
+    floodfill_infos_ignored: u64,
+    lookups_answered: u64,
+    stores_checked: u64,
 }
 
 /// What the netDb wants done.
@@ -233,6 +334,9 @@ pub struct NetDb {
     /// Floodfills known when the last exploration round started.
     floodfills_at_last_explore: usize,
     next_expire: Instant,
+    lookup_limiter: Option<PeerLimiter>,
+    store_limiter: Option<PeerLimiter>,
+    counters: Counters,
     actions: VecDeque<Action>,
 }
 
@@ -248,11 +352,14 @@ impl NetDb {
         let mut netdb = Self {
             rng,
             next_expire: now + config.expire_interval,
+            store: RouterInfoStore::new(me, net_id).with_limit(config.max_router_infos),
+            lease_sets: LeaseSetTable::with_limit(config.max_lease_sets),
+            lookup_limiter: config.lookup_limit.map(PeerLimiter::new),
+            store_limiter: config.store_limit.map(PeerLimiter::new),
+            counters: Counters::default(),
             config,
             me,
             floodfill,
-            store: RouterInfoStore::new(me, net_id),
-            lease_sets: LeaseSetTable::default(),
             lookups: BTreeMap::new(),
             next_lookup_id: 0,
             publication: None,
@@ -294,6 +401,27 @@ impl NetDb {
     /// Lookups in flight, of every purpose.
     pub fn lookups_in_flight(&self) -> usize {
         self.lookups.len()
+    }
+
+    /// What the flood mitigations dropped, the work done and the tables' sizes.
+    pub fn load(&self) -> NetDbLoad {
+        let c = &self.counters;
+        let limiters = || self.lookup_limiter.iter().chain(&self.store_limiter);
+        NetDbLoad {
+            lookups_limited: c.lookups_limited,
+            stores_limited: c.stores_limited,
+            floodfill_infos_ignored: c.floodfill_infos_ignored,
+            router_infos_evicted: self.store.evicted(),
+            router_infos_refused: self.store.refused(),
+            lease_sets_refused: self.lease_sets.refused(),
+            lookups_answered: c.lookups_answered,
+            stores_checked: c.stores_checked,
+            router_infos: self.store.len(),
+            lease_sets: self.lease_sets.len(),
+            limited_peers: limiters().map(PeerLimiter::tracked).sum(),
+            peak_lookups_per_peer: self.lookup_limiter.as_ref().map_or(0, PeerLimiter::peak),
+            peak_stores_per_peer: self.store_limiter.as_ref().map_or(0, PeerLimiter::peak),
+        }
     }
 
     /// How long RouterInfos are kept, which also bounds what we accept.
@@ -339,6 +467,13 @@ impl NetDb {
         self.publication = None;
         self.actions.clear();
         self.lease_sets.clear();
+        for limiter in self
+            .lookup_limiter
+            .iter_mut()
+            .chain(&mut self.store_limiter)
+        {
+            limiter.clear();
+        }
         self.schedule_start(now);
     }
 
@@ -653,6 +788,16 @@ impl NetDb {
             // Only floodfills take unsolicited stores.
             return;
         }
+        if !solicited {
+            if self.config.ignore_unsolicited_floodfills && info.is_floodfill() && msg.key != from {
+                self.counters.floodfill_infos_ignored += 1;
+                return;
+            }
+            if !self.store_admitted(now, from) {
+                return;
+            }
+        }
+        self.counters.stores_checked += 1;
         let outcome = self
             .store
             .store(&msg.key, info.clone(), now, self.max_age());
@@ -687,6 +832,19 @@ impl NetDb {
             .map(|(id, _)| *id)
             .collect();
         self.answered(now, from, answered, StoreEntry::RouterInfo(entry));
+    }
+
+    /// Whether an unsolicited store from `from` is within [`NetDbConfig::store_limit`];
+    /// counts it either way.
+    fn store_admitted(&mut self, now: Instant, from: Hash) -> bool {
+        let admitted = self
+            .store_limiter
+            .as_mut()
+            .is_none_or(|limiter| limiter.allows(now, from));
+        if !admitted {
+            self.counters.stores_limited += 1;
+        }
+        admitted
     }
 
     /// Ends the lookups `answered` with `entry`, which `from` sent.
@@ -724,6 +882,10 @@ impl NetDb {
         if !self.floodfill && answered.is_empty() {
             return;
         }
+        if answered.is_empty() && !self.store_admitted(now, from) {
+            return;
+        }
+        self.counters.stores_checked += 1;
         let outcome = self
             .lease_sets
             .store(&key, ls.clone(), now, answered.is_empty());

@@ -25,6 +25,12 @@ pub const FAILURE_BACKOFF: Duration = Duration::from_secs(5 * 60);
 /// How far in the future a RouterInfo's publication date may lie (clock skew allowance).
 pub const MAX_FUTURE_SKEW: Duration = Duration::from_secs(2 * 60);
 
+/// Entries a full table looks at, from its eviction hand on, for one that is not a
+/// floodfill. Floodfills are a few percent of routers, so an honest table finds one in
+/// the first few; a table that a flood of floodfill RouterInfos filled refuses newcomers
+/// after this many steps instead of walking all of it on every store.
+const EVICTION_SCAN: usize = 64;
+
 #[derive(Debug)]
 struct Entry {
     info: Arc<RouterInfo>,
@@ -50,6 +56,8 @@ pub enum Rejection {
     Ourselves,
     /// A LeaseSet marked unpublished, which floodfills must not store.
     Unpublished,
+    /// A new entry, and the table is at its size limit with nothing it may evict.
+    Full,
 }
 
 /// What storing a RouterInfo did.
@@ -101,6 +109,12 @@ pub struct RouterInfoStore {
     /// No entry was published before this: an expiry sweep before `oldest_published +
     /// max_age` has nothing to do and is skipped (sweeps visit every entry).
     oldest_published: Instant,
+    /// Entries held at most (see [`RouterInfoStore::with_limit`]).
+    max_entries: Option<usize>,
+    /// Where the next eviction starts looking, in hash order: a clock hand.
+    evict_from: Hash,
+    evicted: u64,
+    refused: u64,
 }
 
 impl RouterInfoStore {
@@ -111,7 +125,33 @@ impl RouterInfoStore {
             entries: BTreeMap::new(),
             floodfills: BTreeSet::new(),
             oldest_published: Instant::MAX,
+            max_entries: None,
+            evict_from: Hash::ZERO,
+            evicted: 0,
+            refused: 0,
         }
+    }
+
+    /// Holds at most `max` RouterInfos (`None`: no limit). A full table makes room for a
+    /// new router by evicting one that is not a floodfill, chosen by a hand that moves
+    /// through hash order, and refuses the newcomer when it finds none nearby. Not the
+    /// oldest: honest RouterInfos are always older than a flood of freshly signed ones,
+    /// so that choice would hand the whole table to the flood; the hand evicts honest
+    /// and flooded entries alike, in proportion. Floodfills are kept because lookups,
+    /// stores and our own publication depend on them, and they are few.
+    pub fn with_limit(mut self, max: Option<usize>) -> Self {
+        self.max_entries = max;
+        self
+    }
+
+    /// RouterInfos evicted to stay within the size limit, so far.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    /// New RouterInfos refused because the table was full, so far.
+    pub fn refused(&self) -> u64 {
+        self.refused
     }
 
     pub fn len(&self) -> usize {
@@ -177,6 +217,10 @@ impl RouterInfoStore {
         if published + max_age < now {
             return StoreOutcome::Rejected(Rejection::Expired);
         }
+        if !self.entries.contains_key(&hash) && !self.make_room() {
+            self.refused += 1;
+            return StoreOutcome::Rejected(Rejection::Full);
+        }
         let floodfill = info.is_floodfill();
         let outcome = match self.entries.get_mut(&hash) {
             Some(entry) => {
@@ -207,6 +251,31 @@ impl RouterInfoStore {
             self.floodfills.remove(&hash);
         }
         outcome
+    }
+
+    /// Makes room for one new entry if the table is at its limit; false when it cannot.
+    fn make_room(&mut self) -> bool {
+        let Some(max) = self.max_entries else {
+            return true;
+        };
+        if self.entries.len() < max {
+            return true;
+        }
+        let victim = self
+            .entries
+            .range(self.evict_from..)
+            .chain(self.entries.range(..self.evict_from))
+            .take(EVICTION_SCAN)
+            .find(|(_, entry)| !entry.floodfill)
+            .map(|(hash, _)| *hash);
+        let Some(victim) = victim else {
+            return false;
+        };
+        self.remove(&victim);
+        // The next search starts just after the victim (it is gone from the map).
+        self.evict_from = victim;
+        self.evicted += 1;
+        true
     }
 
     pub fn remove(&mut self, hash: &Hash) -> Option<Arc<RouterInfo>> {

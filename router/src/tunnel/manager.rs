@@ -12,7 +12,8 @@
 //! previous-hop check of participants.
 
 use super::build::{
-    self, BuildDirection, BuildRequest, BuildSend, HopRole, HopSpec, PendingBuild, ReplyStatus,
+    self, BuildDirection, BuildError, BuildRequest, BuildSend, HopRole, HopSpec, PendingBuild,
+    ReplyStatus,
 };
 use super::data::{Delivery, Endpoint, Gateway, NextHop, Participant, ReplayFilter};
 use super::pool::{InboundLease, OwnInbound, OwnOutbound, Pool, PoolConfig, PoolId};
@@ -22,6 +23,7 @@ use crate::garlic::wrap;
 use crate::i2np::{
     BuildRecords, DeliveryStatus, Garlic, I2npMessage, MessageBody, TunnelData, TunnelGateway,
 };
+use crate::limit::{Limiter, PeerLimiter, PeerRateLimit, RateLimit};
 use crate::netdb::RouterInfoStore;
 use crate::profile::selection::Direction;
 use crate::profile::{Observation, Profiles, SelectionRules, TierConfig, Tiers};
@@ -45,8 +47,27 @@ pub struct TunnelConfig {
     /// Each outbound tunnel is tested this often, through one of our inbound tunnels.
     pub test_interval: Duration,
     pub test_timeout: Duration,
-    /// Tunnels we take part in for others, at most.
+    /// Tunnels we take part in for others, at most; requests beyond are rejected with
+    /// code 30 (bandwidth), the one rejection code routers send.
     pub max_participating: usize,
+    /// Build requests handled per previous hop (the router that handed us the request)
+    /// per window. Beyond the limit a request is rejected with code 30; beyond twice the
+    /// limit it is dropped before decryption, since an answer costs the same X25519
+    /// operation as an acceptance and a flooder's builds time out either way. For an
+    /// inbound gateway the previous hop is the outbound endpoint of the creator's
+    /// tunnel, or the creator. Java I2P also drops requests over a per-previous-hop
+    /// count before decrypting them (7 to 27 per 110 s, scaling with its tunnel count)
+    /// and rejects those over a second, lower count after. Default: 60 a minute, ten
+    /// times what one previous hop handed a single hop in our simulations (5 in
+    /// tunnels-baseline), tracking up to 10,000 previous hops.
+    pub build_requests_per_hop: Option<PeerRateLimit>,
+    /// Tunnels accepted per window, on top of `max_participating`: a flood from many
+    /// routers then fills our participating tunnels at this pace at most, leaving the
+    /// rest for the requests that come after. Java I2P also limits how fast its
+    /// participating count may grow, not only its size (against its ten-minute average).
+    /// Default: 400 a minute, twice the rate that keeps 2,000 ten-minute tunnels in
+    /// place.
+    pub build_accept_rate: Option<RateLimit>,
     /// Messages the replay filter is sized for per generation.
     pub replay_capacity: usize,
     pub tiers: TierConfig,
@@ -64,6 +85,15 @@ impl Default for TunnelConfig {
             test_interval: Duration::from_secs(60),
             test_timeout: Duration::from_secs(10),
             max_participating: 2000,
+            build_requests_per_hop: Some(PeerRateLimit {
+                max: 60,
+                window: Duration::from_secs(60),
+                tracked_peers: 10_000,
+            }),
+            build_accept_rate: Some(RateLimit {
+                max: 400,
+                window: Duration::from_secs(60),
+            }),
             replay_capacity: 4096,
             tiers: TierConfig::default(),
         }
@@ -129,6 +159,43 @@ pub enum TunnelEvent {
     },
 }
 
+/// What the build-request throttles dropped or rejected, the work of handling requests,
+/// and the participating tunnels held. Counts are cumulative since the router was created;
+/// sizes are current.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TunnelLoad {
+    /// Requests rejected (code 30) because their previous hop was over
+    /// [`TunnelConfig::build_requests_per_hop`].
+    pub builds_rejected_per_hop: u64,
+    /// Requests dropped undecrypted: their previous hop was over twice that limit.
+    pub builds_dropped_per_hop: u64,
+    /// Requests rejected by [`TunnelConfig::build_accept_rate`].
+    pub builds_rejected_rate: u64,
+    /// Requests rejected because we were at `max_participating`.
+    pub builds_rejected_full: u64,
+    /// Build records addressed to us that we tried to decrypt (one X25519 each).
+    pub build_records_decrypted: u64,
+    /// Tunnels we take part in.
+    pub participating: usize,
+    /// Previous hops counted by the per-hop limit.
+    pub limited_hops: usize,
+    /// The most requests one previous hop made in the current or last window.
+    pub peak_builds_per_hop: u32,
+}
+
+/// Why a build request is dropped before it is read, or rejected once it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Throttle {
+    /// Its previous hop is over twice its limit: dropped.
+    DropPerHop,
+    /// Its previous hop is over its limit: rejected.
+    PerHop,
+    /// We accepted as many tunnels as the window allows: rejected.
+    Rate,
+    /// We are at `max_participating`: rejected.
+    Full,
+}
+
 /// A tunnel we take part in for someone else.
 #[derive(Debug)]
 struct Hop {
@@ -190,6 +257,9 @@ pub struct TunnelManager {
     /// on their own.
     check_pools_at: Instant,
     transit_messages: u64,
+    hop_limiter: Option<PeerLimiter>,
+    accept_limiter: Option<Limiter>,
+    load: TunnelLoad,
     actions: VecDeque<TunnelAction>,
 }
 
@@ -205,6 +275,9 @@ impl TunnelManager {
             &mut rng,
         );
         Self {
+            hop_limiter: config.build_requests_per_hop.map(PeerLimiter::new),
+            accept_limiter: config.build_accept_rate.map(Limiter::new),
+            load: TunnelLoad::default(),
             config,
             me,
             rng,
@@ -309,6 +382,17 @@ impl TunnelManager {
         self.transit_messages
     }
 
+    /// What the build-request throttles refused, the decryption work and the
+    /// participating tunnels held.
+    pub fn load(&self) -> TunnelLoad {
+        TunnelLoad {
+            participating: self.participating.len(),
+            limited_hops: self.hop_limiter.as_ref().map_or(0, PeerLimiter::tracked),
+            peak_builds_per_hop: self.hop_limiter.as_ref().map_or(0, PeerLimiter::peak),
+            ..self.load
+        }
+    }
+
     pub fn tiers(&self) -> &Tiers {
         &self.tiers
     }
@@ -323,6 +407,12 @@ impl TunnelManager {
         self.tests.clear();
         self.zero_hop.clear();
         self.actions.clear();
+        if let Some(limiter) = self.hop_limiter.as_mut() {
+            limiter.clear();
+        }
+        if let Some(limiter) = self.accept_limiter.as_mut() {
+            limiter.clear();
+        }
         self.check_pools_at = now;
     }
 
@@ -541,21 +631,43 @@ impl TunnelManager {
         keys: &RouterKeys,
         records: &BuildRecords,
     ) {
-        let full = self.participating.len() >= self.config.max_participating;
+        let throttle = self.throttle(now, from);
+        if throttle == Some(Throttle::DropPerHop) {
+            self.load.builds_dropped_per_hop += 1;
+            return;
+        }
         let taken = &self.participating;
+        // Every rejection is code 30: ECIES build replies carry 0 or 30 only
+        // (tunnel-creation-ecies), so that the code does not tell why.
         let outcome = build::handle_request(keys, records, now, &mut self.rng, |request| {
-            if full {
+            if throttle.is_some() || taken.contains_key(&request.receive_tunnel) {
+                // (A tunnel id in use is a collision or a replayed request.)
                 ReplyStatus::RejectBandwidth
-            } else if taken.contains_key(&request.receive_tunnel) {
-                // A tunnel id in use: a collision or a replayed request.
-                ReplyStatus::RejectCritical
             } else {
                 ReplyStatus::Accept
             }
         });
-        let Ok(outcome) = outcome else {
-            return; // not for us, stale, or broken: dropped
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                if error != BuildError::NotForUs {
+                    self.load.build_records_decrypted += 1;
+                }
+                return; // not for us, stale, or broken: dropped
+            }
         };
+        self.load.build_records_decrypted += 1;
+        match throttle {
+            Some(Throttle::PerHop) => self.load.builds_rejected_per_hop += 1,
+            Some(Throttle::Rate) => self.load.builds_rejected_rate += 1,
+            Some(Throttle::Full) => self.load.builds_rejected_full += 1,
+            Some(Throttle::DropPerHop) | None => {}
+        }
+        if outcome.hop.is_some() {
+            if let Some(limiter) = self.accept_limiter.as_mut() {
+                limiter.record(now);
+            }
+        }
         self.event(TunnelEvent::BuildRequestHandled {
             accepted: outcome.hop.is_some(),
         });
@@ -616,6 +728,29 @@ impl TunnelManager {
                 self.send(now, gateway, body);
             }
         }
+    }
+
+    /// Whether a build request from the previous hop `from` is to be dropped or
+    /// rejected, and why. Counts the request against `from`.
+    fn throttle(&mut self, now: Instant, from: Hash) -> Option<Throttle> {
+        if let Some(limiter) = self.hop_limiter.as_mut() {
+            let count = limiter.hit(now, from);
+            let max = limiter.limit().max;
+            if count > max.saturating_mul(2) {
+                return Some(Throttle::DropPerHop);
+            }
+            if count > max {
+                return Some(Throttle::PerHop);
+            }
+        }
+        if self.participating.len() >= self.config.max_participating {
+            return Some(Throttle::Full);
+        }
+        let room = self
+            .accept_limiter
+            .as_mut()
+            .is_none_or(|limiter| limiter.has_room(now));
+        (!room).then_some(Throttle::Rate)
     }
 
     fn handle_build_reply(
@@ -1078,4 +1213,180 @@ fn slash16(info: &RouterInfo) -> Option<[u8; 2]> {
             _ => None,
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limit::{PeerRateLimit, RateLimit};
+    use rand::SeedableRng;
+
+    const NOW: Instant = Instant::from_secs(1_700_000_000);
+
+    /// A router taking part in others' tunnels, and creators asking it to.
+    struct Node {
+        keys: RouterKeys,
+        manager: TunnelManager,
+        profiles: Profiles,
+        rng: ChaCha20Rng,
+    }
+
+    impl Node {
+        fn new(config: TunnelConfig) -> Node {
+            let mut rng = ChaCha20Rng::seed_from_u64(7);
+            let keys = RouterKeys::generate(&mut rng);
+            let manager = TunnelManager::new(config, keys.hash(), NOW, rng.clone());
+            Node {
+                keys,
+                manager,
+                profiles: Profiles::new(),
+                rng,
+            }
+        }
+
+        /// Has `previous` hand us a one-hop inbound build (we are its gateway) at `now`;
+        /// returns our answer as the creator reads it, `None` when we sent none.
+        fn request(&mut self, now: Instant, previous: Hash) -> Option<ReplyStatus> {
+            let creator = Hash([0xcc; 32]);
+            let build = BuildRequest {
+                hops: vec![HopSpec {
+                    router: self.keys.hash(),
+                    encryption_key: self.keys.identity().encryption_key(),
+                    receive_tunnel: TunnelId(self.rng.gen_range(1..=u32::MAX)),
+                }],
+                direction: BuildDirection::Inbound {
+                    creator,
+                    endpoint_tunnel: TunnelId(9),
+                },
+                record_count: build::RECOMMENDED_RECORDS,
+            }
+            .create(now, &mut self.rng)
+            .expect("a valid build");
+            let rest = self.manager.handle_message(
+                now,
+                previous,
+                &self.keys,
+                &mut self.profiles,
+                build.msg,
+            );
+            assert!(rest.is_none());
+            let mut status = None;
+            while let Some(action) = self.manager.poll_action() {
+                if let TunnelAction::Send {
+                    to,
+                    msg:
+                        I2npMessage {
+                            body: MessageBody::ShortTunnelBuild(records),
+                            ..
+                        },
+                } = action
+                {
+                    assert_eq!(to, creator);
+                    let replies = build.pending.handle_reply(&records).expect("readable");
+                    status = Some(replies[0].status);
+                }
+            }
+            status
+        }
+    }
+
+    fn per_hop(max: u32, tracked_peers: usize) -> Option<PeerRateLimit> {
+        Some(PeerRateLimit {
+            max,
+            window: Duration::from_secs(60),
+            tracked_peers,
+        })
+    }
+
+    fn peer(i: u8) -> Hash {
+        Hash([i; 32])
+    }
+
+    #[test]
+    fn a_build_flood_from_one_previous_hop_is_rejected_then_dropped() {
+        let mut hop = Node::new(TunnelConfig {
+            build_requests_per_hop: per_hop(3, 100),
+            ..TunnelConfig::default()
+        });
+        let answers: Vec<_> = (0..10).map(|_| hop.request(NOW, peer(1))).collect();
+        let accept = Some(ReplyStatus::Accept);
+        let reject = Some(ReplyStatus::RejectBandwidth);
+        assert_eq!(answers[..3], [accept; 3]);
+        assert_eq!(answers[3..6], [reject; 3], "rejected with code 30");
+        assert_eq!(
+            answers[6..],
+            [None; 4],
+            "dropped unread beyond twice the limit"
+        );
+        assert_eq!(hop.request(NOW, peer(2)), accept, "another previous hop");
+        let load = hop.manager.load();
+        assert_eq!(load.builds_rejected_per_hop, 3);
+        assert_eq!(load.builds_dropped_per_hop, 4);
+        assert_eq!(load.build_records_decrypted, 7);
+        assert_eq!(load.participating, 4);
+        assert_eq!(load.peak_builds_per_hop, 10);
+        assert_eq!(
+            hop.request(NOW + Duration::from_secs(60), peer(1)),
+            accept,
+            "the next window"
+        );
+    }
+
+    #[test]
+    fn previous_hops_are_counted_in_bounded_memory() {
+        let mut hop = Node::new(TunnelConfig {
+            build_requests_per_hop: per_hop(1, 4),
+            ..TunnelConfig::default()
+        });
+        for i in 0..20 {
+            assert_eq!(hop.request(NOW, peer(i)), Some(ReplyStatus::Accept));
+            assert!(hop.manager.load().limited_hops <= 4);
+        }
+    }
+
+    #[test]
+    fn the_accept_rate_caps_tunnels_joined_per_window() {
+        let mut hop = Node::new(TunnelConfig {
+            build_accept_rate: Some(RateLimit {
+                max: 2,
+                window: Duration::from_secs(60),
+            }),
+            ..TunnelConfig::default()
+        });
+        let answers: Vec<_> = (0..5).map(|i| hop.request(NOW, peer(i))).collect();
+        assert_eq!(
+            answers,
+            [
+                Some(ReplyStatus::Accept),
+                Some(ReplyStatus::Accept),
+                Some(ReplyStatus::RejectBandwidth),
+                Some(ReplyStatus::RejectBandwidth),
+                Some(ReplyStatus::RejectBandwidth),
+            ]
+        );
+        assert_eq!(hop.manager.load().builds_rejected_rate, 3);
+        let later = NOW + Duration::from_secs(60);
+        assert_eq!(hop.request(later, peer(9)), Some(ReplyStatus::Accept));
+    }
+
+    #[test]
+    fn a_full_router_rejects_with_code_30_and_unlimited_routers_accept_all() {
+        let mut hop = Node::new(TunnelConfig {
+            max_participating: 2,
+            ..TunnelConfig::default()
+        });
+        let answers: Vec<_> = (0..3).map(|_| hop.request(NOW, peer(1))).collect();
+        assert_eq!(answers[2], Some(ReplyStatus::RejectBandwidth));
+        assert_eq!(hop.manager.load().builds_rejected_full, 1);
+
+        let mut hop = Node::new(TunnelConfig {
+            build_requests_per_hop: None,
+            build_accept_rate: None,
+            ..TunnelConfig::default()
+        });
+        for _ in 0..150 {
+            assert_eq!(hop.request(NOW, peer(1)), Some(ReplyStatus::Accept));
+        }
+        assert_eq!(hop.manager.load().limited_hops, 0);
+    }
 }

@@ -13,7 +13,9 @@ pub mod data;
 pub mod manager;
 pub mod pool;
 
-pub use manager::{BuildOutcome, TunnelAction, TunnelConfig, TunnelEvent, TunnelManager};
+pub use manager::{
+    BuildOutcome, TunnelAction, TunnelConfig, TunnelEvent, TunnelLoad, TunnelManager,
+};
 pub use pool::{InboundLease, PoolConfig, PoolId};
 
 /// Defined with the common structures (`data`); re-exported where tunnels are.
