@@ -23,10 +23,10 @@ pub mod xor_order;
 
 pub use plots::{default_labels, plot_all, plot_runs, plot_sweep, ChartOutcome, PlotReport};
 pub use records::{
-    CollusionRecord, CoverageRecord, CsvWriter, DeliveryRecord, FloodfillLoadRecord, LookupRecord,
-    Manifest, Metric, ParamValue, PredecessorRecord, StoreRecord, SummaryRecord, SweepManifest,
-    SweepParameter, SweepPoint, SweepRecord, SweepRun, SybilRecord, TunnelBuildRecord,
-    TunnelSampleRecord,
+    CollusionRecord, CoverageRecord, CsvWriter, DeliveryRecord, FloodfillLoadRecord, IslandsRecord,
+    LookupRecord, Manifest, Metric, ParamValue, PredecessorRecord, StoreRecord, SummaryRecord,
+    SweepManifest, SweepParameter, SweepPoint, SweepRecord, SweepRun, SybilRecord,
+    TunnelBuildRecord, TunnelSampleRecord,
 };
 pub use report::write_report;
 pub use run::{LoadError, RunFolder};

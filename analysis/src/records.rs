@@ -345,6 +345,25 @@ impl Metric for PredecessorRecord {
     const FILE_NAME: &'static str = "predecessor.csv";
 }
 
+/// `islands.csv`: one row per sample: the connected components of the graph in which two
+/// online routers are joined when either holds the other's RouterInfo.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IslandsRecord {
+    pub time_s: f64,
+    pub online: u64,
+    pub components: u64,
+    /// Share of the online routers in the largest component.
+    pub largest_fraction: f64,
+    /// Routers that know no online router and that no online router knows.
+    pub isolated: u64,
+    /// Online non-floodfill routers that know no online floodfill.
+    pub without_floodfill: u64,
+}
+
+impl Metric for IslandsRecord {
+    const FILE_NAME: &'static str = "islands.csv";
+}
+
 /// `summary.csv`: the run's scalars, one row each (e.g. `lookup_success`), so sweeps and
 /// reports can compare runs without reading every metric. The simulator computes the standard
 /// ones from its metrics; studies add their own (e.g. an attack's success rate).

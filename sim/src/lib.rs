@@ -8,11 +8,13 @@
 //! - [`metrics`]: records for `ramsons-analysis`; [`run`]: simulate and write a run folder.
 //! - [`adversary`]: Sybil identities, refusing floodfills, colluders' logs.
 //! - [`sweep`]: a scenario over a grid of parameter values and seeds, in parallel.
+//! - [`islands`]: connected components of who knows whom.
 //! - [`bench`]: the scaling benchmark.
 
 pub mod adversary;
 pub mod app;
 pub mod bench;
+pub mod islands;
 pub mod metrics;
 pub mod net;
 pub mod progress;

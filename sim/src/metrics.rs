@@ -7,8 +7,8 @@
 use crate::app::AppMessage;
 use crate::scenario::Metric;
 use ramsons_analysis::records::{
-    CollusionRecord, CoverageRecord, CsvWriter, DeliveryRecord, FloodfillLoadRecord, LookupRecord,
-    StoreRecord, SummaryRecord, TunnelBuildRecord, TunnelSampleRecord,
+    CollusionRecord, CoverageRecord, CsvWriter, DeliveryRecord, FloodfillLoadRecord, IslandsRecord,
+    LookupRecord, StoreRecord, SummaryRecord, TunnelBuildRecord, TunnelSampleRecord,
 };
 use ramsons_analysis::stats::percentile;
 use ramsons_router::netdb::{LookupAnswer, NetDbEvent, Purpose};
@@ -84,6 +84,9 @@ pub struct Collector {
     messages: BTreeMap<u64, (Instant, DeliveryRecord)>,
     /// Scalars added by study code with [`Collector::add_summary`], in the order added.
     added_summary: Vec<SummaryRecord>,
+    islands: Vec<IslandsRecord>,
+    /// When the first mass withdrawal happened, for the recovery scalars.
+    withdrawal: Option<Instant>,
 }
 
 impl Collector {
@@ -104,6 +107,8 @@ impl Collector {
             collusion: CollusionRecord::default(),
             messages: BTreeMap::new(),
             added_summary: Vec::new(),
+            islands: Vec::new(),
+            withdrawal: None,
         }
     }
 
@@ -425,6 +430,27 @@ impl Collector {
         }
     }
 
+    /// One sample of the islands of online routers.
+    pub fn add_islands(&mut self, now: Instant, islands: crate::islands::Islands) {
+        if !self.counting(now) {
+            return;
+        }
+        self.islands.push(IslandsRecord {
+            time_s: self.seconds(now),
+            online: islands.online,
+            components: islands.components,
+            largest_fraction: islands.largest_fraction,
+            isolated: islands.isolated,
+            without_floodfill: islands.without_floodfill,
+        });
+    }
+
+    /// A mass withdrawal happened: the summary then says how success recovered from it
+    /// (only the first counts).
+    pub fn note_withdrawal(&mut self, now: Instant) {
+        self.withdrawal.get_or_insert(now);
+    }
+
     /// The run's scalars, as written to `summary.csv`: the standard ones whose data the run
     /// recorded, then those added with [`add_summary`](Self::add_summary).
     ///
@@ -508,6 +534,29 @@ impl Collector {
             put("collusion_fraction", c.fraction);
             put("collusion_expected_uniform", c.expected_uniform);
         }
+        if let Some(at) = self.withdrawal {
+            let at_s = self.seconds(at);
+            if records(Metric::Lookup) {
+                let events: Vec<(f64, bool)> = self
+                    .lookups
+                    .iter()
+                    .map(|l| (l.time_s, l.is_found()))
+                    .collect();
+                for (name, value) in recovery("lookup", &events, at_s) {
+                    put(&name, value);
+                }
+            }
+            if records(Metric::TunnelBuild) {
+                let events: Vec<(f64, bool)> = self
+                    .tunnel_builds
+                    .iter()
+                    .map(|b| (b.time_s, b.is_built()))
+                    .collect();
+                for (name, value) in recovery("tunnel_build", &events, at_s) {
+                    put(&name, value);
+                }
+            }
+        }
         for added in &self.added_summary {
             match out.iter_mut().find(|r| r.metric == added.metric) {
                 Some(standard) => standard.value = added.value,
@@ -535,6 +584,7 @@ impl Collector {
                 Metric::NetdbCoverage => write_all(dir, &self.coverage)?,
                 Metric::TunnelBuild => write_all(dir, &self.tunnel_builds)?,
                 Metric::Tunnels => write_all(dir, &self.tunnel_samples)?,
+                Metric::Islands => write_all(dir, &self.islands)?,
                 Metric::FloodfillLoad => {
                     let rows: Vec<FloodfillLoadRecord> = floodfills
                         .iter()
@@ -570,6 +620,10 @@ impl Collector {
         &self.stores
     }
 
+    pub fn islands(&self) -> &[IslandsRecord] {
+        &self.islands
+    }
+
     pub fn tunnel_builds(&self) -> &[TunnelBuildRecord] {
         &self.tunnel_builds
     }
@@ -581,6 +635,48 @@ impl Collector {
     pub fn coverage(&self) -> &[CoverageRecord] {
         &self.coverage
     }
+}
+
+/// Width of the bins in which recovery from a withdrawal is judged.
+const RECOVERY_BIN_S: f64 = 60.0;
+
+/// How success of `(start time, succeeded)` events fared around a withdrawal at `at_s`:
+/// `<name>_success_before_withdrawal`, `<name>_success_worst_after` (the worst minute
+/// after it) and `<name>_recovery_s`: from the withdrawal to the end of the first minute,
+/// at or after the worst, whose success is back to 95% of what it was before (absent if
+/// it never is).
+fn recovery(name: &str, events: &[(f64, bool)], at_s: f64) -> Vec<(String, f64)> {
+    let (before, after): (Vec<_>, Vec<_>) = events.iter().partition(|(t, _)| *t < at_s);
+    let Some(baseline) = fraction(before.iter().filter(|(_, ok)| *ok).count(), before.len()) else {
+        return Vec::new();
+    };
+    let mut bins: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
+    for (t, ok) in after {
+        let bin = bins
+            .entry(((t - at_s) / RECOVERY_BIN_S) as u64)
+            .or_default();
+        bin.0 += usize::from(ok);
+        bin.1 += 1;
+    }
+    let success: Vec<(u64, f64)> = bins
+        .into_iter()
+        .map(|(bin, (ok, all))| (bin, ok as f64 / all as f64))
+        .collect();
+    let mut out = vec![(format!("{name}_success_before_withdrawal"), baseline)];
+    let Some(&(worst_bin, worst)) = success.iter().min_by(|a, b| a.1.total_cmp(&b.1)) else {
+        return out;
+    };
+    out.push((format!("{name}_success_worst_after"), worst));
+    if let Some((bin, _)) = success
+        .iter()
+        .find(|(bin, s)| *bin >= worst_bin && *s >= 0.95 * baseline)
+    {
+        out.push((
+            format!("{name}_recovery_s"),
+            (*bin + 1) as f64 * RECOVERY_BIN_S,
+        ));
+    }
+    out
 }
 
 pub(crate) fn write_all<T: ramsons_analysis::records::Metric>(
@@ -628,6 +724,26 @@ mod tests {
 
     fn value(summary: &[SummaryRecord], metric: &str) -> Option<f64> {
         summary.iter().find(|r| r.metric == metric).map(|r| r.value)
+    }
+
+    #[test]
+    fn recovery_finds_the_dip_and_the_way_back() {
+        // 100% before 600 s; after it, a minute at 0%, a minute at 50%, then 100%.
+        let mut events: Vec<(f64, bool)> = (0..10).map(|i| (i as f64 * 60.0, true)).collect();
+        events.extend([
+            (610.0, false),
+            (650.0, false),
+            (670.0, true),
+            (690.0, false),
+        ]);
+        events.extend([(730.0, true), (760.0, true)]);
+        let out: BTreeMap<String, f64> = recovery("lookup", &events, 600.0).into_iter().collect();
+        assert_eq!(out["lookup_success_before_withdrawal"], 1.0);
+        assert_eq!(out["lookup_success_worst_after"], 0.0);
+        assert_eq!(out["lookup_recovery_s"], 180.0);
+        // Never back: no recovery time.
+        let out = recovery("lookup", &events[..14], 600.0);
+        assert!(out.iter().all(|(name, _)| name != "lookup_recovery_s"));
     }
 
     #[test]

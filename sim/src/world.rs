@@ -986,6 +986,7 @@ impl World {
                 }
             }
             Action::Withdraw { group, amount } => {
+                self.metrics.note_withdrawal(self.now);
                 for i in self.pick_online(&group, amount) {
                     self.take_down(i, NodeState::Gone);
                 }
@@ -1056,6 +1057,14 @@ impl World {
         self.metrics.end_interval(now);
         self.sample_tunnels(now);
         self.sample_sybils(now);
+        if self
+            .scenario
+            .metrics
+            .record
+            .contains(&crate::scenario::Metric::Islands)
+        {
+            self.sample_islands(now);
+        }
         let online_total = self.online.len() as u64;
         for (role, floodfill) in [
             (CoverageRecord::FLOODFILL, true),
@@ -1088,6 +1097,34 @@ impl World {
                 },
             );
         }
+    }
+
+    /// Who knows whom among the online routers.
+    fn sample_islands(&mut self, now: Instant) {
+        let mut online = self.online.members().to_vec();
+        online.sort_unstable();
+        let mut dense = vec![usize::MAX; self.nodes.len()];
+        for (d, i) in online.iter().enumerate() {
+            dense[*i as usize] = d;
+        }
+        let knows: Vec<Vec<usize>> = online
+            .iter()
+            .map(|i| {
+                let store = self.nodes[*i as usize].router.netdb().store();
+                store
+                    .hashes()
+                    .filter_map(|h| self.by_hash.get(h))
+                    .map(|j| dense[*j as usize])
+                    .filter(|d| *d != usize::MAX)
+                    .collect()
+            })
+            .collect();
+        let floodfill: Vec<bool> = online
+            .iter()
+            .map(|i| self.nodes[*i as usize].floodfill)
+            .collect();
+        self.metrics
+            .add_islands(now, crate::islands::measure(&knows, &floodfill));
     }
 
     /// The online floodfills as the Sybil watch sees them.

@@ -714,6 +714,9 @@ pub enum Metric {
     TunnelBuild,
     /// Tunnel counts, transit load, tests and tier sizes over time (with `[tunnels]` on).
     Tunnels,
+    /// Connected components of who knows whom (not in the default set: it walks every
+    /// router's netDb at each sample).
+    Islands,
 }
 
 impl Metric {

@@ -169,3 +169,66 @@ fn more_colluders_see_more_of_the_victim() {
         sightings(&few)
     );
 }
+
+/// 60 routers, 8 of the 10 floodfills fast; `fraction` of the fast floodfills leave at
+/// 20 minutes.
+fn withdrawal_network(fraction: f64) -> String {
+    format!(
+        r#"
+[general]
+seed = 3
+stop_time = "35 min"
+warmup = "5 min"
+
+[[routers]]
+name = "fast-floodfill"
+role = "floodfill"
+count = 8
+bandwidth_class = "X"
+
+[[routers]]
+role = "floodfill"
+count = 2
+
+[[routers]]
+role = "router"
+count = 50
+start_spread = "2 min"
+
+[bootstrap]
+warm_floodfills = true
+
+[workload]
+lookups_per_router_hour = 30
+
+[[events]]
+at = "20 min"
+action = "withdraw"
+group = "fast-floodfill"
+fraction = {fraction}
+
+[metrics]
+record = ["lookup", "islands"]
+"#
+    )
+}
+
+#[test]
+fn withdrawing_more_floodfills_never_helps_lookups() {
+    let none = run(&withdrawal_network(0.0));
+    let most = run(&withdrawal_network(1.0));
+    let get = |sim: &Simulated, name| scalar(sim, name).unwrap_or_else(|| panic!("{name}"));
+    let worst = "lookup_success_worst_after";
+    assert!(
+        get(&most, worst) <= get(&none, worst),
+        "worst minute after: all fast floodfills gone {}, none gone {}",
+        get(&most, worst),
+        get(&none, worst)
+    );
+    assert!(get(&most, "lookup_success") <= get(&none, "lookup_success"));
+    // The network keeps one island: the remaining routers still know each other.
+    let islands = most.outcome.metrics.islands();
+    let last = islands.last().expect("sampled");
+    assert_eq!(last.online, 52);
+    assert!(last.largest_fraction > 0.99, "{last:?}");
+}
