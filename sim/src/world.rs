@@ -208,6 +208,8 @@ pub struct World {
     /// Application messages sent so far; numbers them.
     messages_sent: u64,
     adversaries: Adversaries,
+    /// The hash of the destination the Sybils attack, derived once for all of them.
+    sybil_target: Option<Hash>,
 }
 
 impl World {
@@ -246,6 +248,7 @@ impl World {
             destinations: Vec::new(),
             messages_sent: 0,
             adversaries: Adversaries::default(),
+            sybil_target: None,
             scenario,
         };
         for group in 0..world.scenario.routers.len() {
@@ -291,7 +294,9 @@ impl World {
                 prefix_bits,
                 refuse,
             }) => {
-                let target = destination_keys(seed, target).hash();
+                let target = *self
+                    .sybil_target
+                    .get_or_insert_with(|| destination_keys(seed, target).hash());
                 let day = Adversaries::attack_day(self.start, day);
                 let key = routing::routing_key(&target, day);
                 let keys = sybil::grind(&mut rng, &key, prefix_bits);
@@ -641,7 +646,10 @@ impl World {
         for adversary in &self.scenario.adversaries {
             match adversary.behaviour {
                 Behaviour::SybilFloodfill { target, .. } => {
-                    let target = destination_keys(seed, target).hash();
+                    // Known already: spawning the Sybils needed it.
+                    let target = self
+                        .sybil_target
+                        .unwrap_or_else(|| destination_keys(seed, target).hash());
                     self.adversaries.sybil =
                         Adversaries::watch_sybils(&self.scenario, self.start, target);
                 }

@@ -51,7 +51,7 @@ pub enum Behaviour {
 }
 
 impl Behaviour {
-    fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> &'static str {
         match self {
             Behaviour::SybilFloodfill { .. } => "sybil-floodfill",
             Behaviour::Predecessor { .. } => "predecessor",

@@ -793,6 +793,14 @@ impl Scenario {
                     ),
                 ));
             }
+            // The simulator keeps one log per kind: a second entry would go unwatched.
+            let kind = adversary.behaviour.kind();
+            if self.adversaries.iter().any(|a| a.behaviour.kind() == kind) {
+                return Err(invalid(
+                    "kind",
+                    format!("only one [[adversaries]] entry of kind \"{kind}\" per scenario"),
+                ));
+            }
             let mut group = adversary.group.clone();
             group.adversary = Some(i);
             self.routers.push(group);
@@ -1085,6 +1093,14 @@ count = 10
             };
             assert!(err.contains(expected), "{err}");
         }
+        let twice = text
+            .replace(
+                "kind = \"predecessor\"",
+                "kind = \"sybil-floodfill\"\ntarget = \"destination:0\"",
+            )
+            .replace("victim = \"destination:0\"\n", "");
+        let err = parse(&twice).expect_err("two Sybil entries").to_string();
+        assert!(err.contains("adversaries[1].kind"), "{err}");
         let err = parse(&text.replace("name = \"spies\"", "name = \"router\""))
             .expect_err("name clash")
             .to_string();
