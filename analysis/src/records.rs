@@ -345,6 +345,42 @@ impl Metric for PredecessorRecord {
     const FILE_NAME: &'static str = "predecessor.csv";
 }
 
+/// `tier-capture.csv`: one row per sample interval of a peer-tier capture attack: how much
+/// of the victim's fast and high-capacity tiers the adversary's routers hold at the end of
+/// the interval, and how many of the client tunnels the victim built in it they are in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TierCaptureRecord {
+    /// End of the interval, simulated seconds since start.
+    pub time_s: f64,
+    /// The victim's fast tier, and the adversary's routers in it.
+    pub fast_tier: u64,
+    pub fast_adversary: u64,
+    pub high_capacity: u64,
+    pub high_capacity_adversary: u64,
+    /// Online routers other than the victim, and the adversary's among them: a hop drawn
+    /// uniformly from the network is the adversary's with probability
+    /// `online_adversaries / online_routers`.
+    pub online_routers: u64,
+    pub online_adversaries: u64,
+    /// Client tunnels the victim built in the interval.
+    pub tunnels_built: u64,
+    /// Of those: with at least one adversary hop; with the adversary in the hop next to
+    /// the victim (the first hop of an outbound tunnel, the last of an inbound one);
+    /// with every hop the adversary's.
+    pub tunnels_with_adversary: u64,
+    pub tunnels_adjacent: u64,
+    pub tunnels_held: u64,
+    /// Hops of those tunnels, and the adversary's among them.
+    pub hops: u64,
+    pub adversary_hops: u64,
+    /// Honest routers the adversary knocked offline in the interval (`degrade`).
+    pub degraded: u64,
+}
+
+impl Metric for TierCaptureRecord {
+    const FILE_NAME: &'static str = "tier-capture.csv";
+}
+
 /// `islands.csv`: one row per sample: the connected components of the graph in which two
 /// online routers are joined when either holds the other's RouterInfo.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

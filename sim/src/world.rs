@@ -7,6 +7,7 @@
 //! the draws of another.
 
 use crate::adversary::sybil::{self, FloodfillView};
+use crate::adversary::tier_capture::{TierCaptureLog, VictimView};
 use crate::adversary::{predecessor::PredecessorLog, Adversaries};
 use crate::app::AppMessage;
 use crate::metrics::{Collector, CoverageSample, TunnelRouterSample};
@@ -122,6 +123,10 @@ enum Ev {
         epoch: u32,
     },
     Sample,
+    /// The tier-capture adversary knocks `router` offline.
+    Degrade {
+        router: u32,
+    },
 }
 
 /// A client destination and the router that hosts it.
@@ -148,6 +153,7 @@ mod tag {
     pub const SEND: u8 = 8;
     pub const DROP: u8 = 9;
     pub const MESSAGE: u8 = 10;
+    pub const DEGRADE: u8 = 11;
 }
 
 /// What a run did, for the manifest and the summary line.
@@ -210,6 +216,8 @@ pub struct World {
     adversaries: Adversaries,
     /// The hash of the destination the Sybils attack, derived once for all of them.
     sybil_target: Option<Hash>,
+    /// How long the tier-capture adversary keeps the routers it degrades offline.
+    tier_capture_degrade: Option<Duration>,
 }
 
 impl World {
@@ -249,6 +257,7 @@ impl World {
             messages_sent: 0,
             adversaries: Adversaries::default(),
             sybil_target: None,
+            tier_capture_degrade: None,
             scenario,
         };
         for group in 0..world.scenario.routers.len() {
@@ -309,13 +318,26 @@ impl World {
             None => index as usize % self.links.regions(),
         };
         let floodfill = spec.role == Role::Floodfill;
+        let mut tunnels = self.scenario.tunnels.config();
+        if let (
+            Some(t),
+            Some(Behaviour::TierCapture {
+                accept_all: true, ..
+            }),
+        ) = (&mut tunnels, &behaviour)
+        {
+            // Performing well: every request accepted, however many.
+            t.max_participating = usize::MAX;
+            t.build_requests_per_hop = None;
+            t.build_accept_rate = None;
+        }
         let config = RouterConfig {
             floodfill,
             net_id: self.scenario.general.net_id,
             bandwidth_class: spec.bandwidth_class,
             addresses: vec![simulated_address(index, &mut rng)],
             netdb: self.netdb_config.clone(),
-            tunnels: self.scenario.tunnels.config(),
+            tunnels,
             clients: ClientConfig {
                 hops: self.scenario.clients.hops,
                 tunnels: self.scenario.clients.tunnels,
@@ -342,13 +364,15 @@ impl World {
             uplink_free: self.start,
             side: false,
             // Every router of a colluding group, also those that join later.
-            colluding: matches!(behaviour, Some(Behaviour::Predecessor { .. }))
-                || self
-                    .scenario
-                    .observers
-                    .groups
-                    .iter()
-                    .any(|g| g == spec.name()),
+            colluding: matches!(
+                behaviour,
+                Some(Behaviour::Predecessor { .. } | Behaviour::TierCapture { .. })
+            ) || self
+                .scenario
+                .observers
+                .groups
+                .iter()
+                .any(|g| g == spec.name()),
             destination: None,
             sybil: matches!(behaviour, Some(Behaviour::SybilFloodfill { .. })),
             refuses,
@@ -501,6 +525,11 @@ impl World {
                 self.send_request(destination);
                 self.schedule_message(destination);
             }
+            Ev::Degrade { router } => {
+                if let Some(down) = self.tier_capture_degrade {
+                    self.knock_down(router, down);
+                }
+            }
             Ev::Sample => {
                 self.sample();
                 self.queue
@@ -643,7 +672,7 @@ impl World {
 
     /// Sets up what the adversaries log, once destinations are placed.
     fn watch_adversaries(&mut self, seed: u64) {
-        for adversary in &self.scenario.adversaries {
+        for (i, adversary) in self.scenario.adversaries.iter().enumerate() {
             match adversary.behaviour {
                 Behaviour::SybilFloodfill { target, .. } => {
                     // Known already: spawning the Sybils needed it.
@@ -658,6 +687,21 @@ impl World {
                     let honest = self.nodes.iter().filter(|n| !n.colluding).count() as u64;
                     let victim = self.nodes[router as usize].router.hash();
                     self.adversaries.predecessor = Some(PredecessorLog::new(victim, honest));
+                }
+                Behaviour::TierCapture {
+                    victim, degrade, ..
+                } => {
+                    self.tier_capture_degrade = degrade;
+                    let router = self.destinations[victim as usize].router;
+                    let victim = self.nodes[router as usize].router.hash();
+                    let group =
+                        self.scenario
+                            .routers
+                            .iter()
+                            .position(|g| g.adversary == Some(i))
+                            .expect("every adversary has its group") as u16;
+                    let since = self.start + self.scenario.general.warmup.0;
+                    self.adversaries.tier_capture = Some(TierCaptureLog::new(victim, group, since));
                 }
             }
         }
@@ -790,26 +834,72 @@ impl World {
         }
     }
 
-    /// The victim's built client tunnels, for the colluders' predecessor log.
-    fn log_predecessors(&mut self, router: u32, event: &TunnelEvent) {
-        let Some(log) = &mut self.adversaries.predecessor else {
-            return;
-        };
-        if let TunnelEvent::BuildFinished {
+    /// A client tunnel built by router `router`, for the adversaries watching its builder.
+    fn log_client_tunnel(&mut self, router: u32, event: &TunnelEvent) {
+        let TunnelEvent::BuildFinished {
             pool: PoolId::Client(_),
             direction,
             hops,
             outcome: BuildOutcome::Built,
+            started,
             ..
         } = event
-        {
-            if self.nodes[router as usize].router.hash() != log.victim {
-                return;
+        else {
+            return;
+        };
+        let builder = self.nodes[router as usize].router.hash();
+        let (nodes, by_hash) = (&self.nodes, &self.by_hash);
+        let node_of = |h: &Hash| by_hash.get(h).map(|j| &nodes[*j as usize]);
+        if let Some(log) = &mut self.adversaries.predecessor {
+            if log.victim == builder {
+                let time_s = self.now.saturating_duration_since(self.start).as_secs_f64();
+                let colluding = |h: &Hash| node_of(h).is_some_and(|n| n.colluding);
+                log.on_tunnel_built(time_s, *direction, hops, colluding);
             }
-            let time_s = self.now.saturating_duration_since(self.start).as_secs_f64();
-            let (nodes, by_hash) = (&self.nodes, &self.by_hash);
-            let colluding = |h: &Hash| by_hash.get(h).is_some_and(|j| nodes[*j as usize].colluding);
-            log.on_tunnel_built(time_s, *direction, hops, colluding);
+        }
+        let mut degrade = Vec::new();
+        if let Some(log) = &mut self.adversaries.tier_capture {
+            if log.victim == builder {
+                let group = log.group;
+                let theirs = |h: &Hash| node_of(h).is_some_and(|n| n.group == group);
+                degrade = log.on_tunnel_built(*started, *direction, hops, theirs);
+            }
+        }
+        if self.tier_capture_degrade.is_some() {
+            self.degrade(&degrade);
+        }
+    }
+
+    /// The tier-capture adversary's denial of service on `routers`, once the tunnel it saw
+    /// them in has expired: a victim that tests a tunnel whose hop went down blames every
+    /// hop, the adversary's too.
+    fn degrade(&mut self, routers: &[Hash]) {
+        let lifetime = self
+            .scenario
+            .tunnels
+            .config()
+            .map_or(Duration::ZERO, |t| t.lifetime);
+        for hash in routers {
+            if let Some(&router) = self.by_hash.get(hash) {
+                self.queue.push(self.now + lifetime, Ev::Degrade { router });
+            }
+        }
+    }
+
+    /// Router `i`, if online, goes down and comes back after `down` with what it held, as
+    /// after a crash.
+    fn knock_down(&mut self, i: u32, down: Duration) {
+        if self.nodes[i as usize].state != NodeState::Online {
+            return;
+        }
+        self.trace
+            .record(self.micros(), tag::DEGRADE, &[u64::from(i)]);
+        self.take_down(i, NodeState::Down);
+        let epoch = self.nodes[i as usize].epoch;
+        self.queue
+            .push(self.now + down, Ev::Restart { router: i, epoch });
+        if let Some(log) = &mut self.adversaries.tier_capture {
+            log.on_degraded(1);
         }
     }
 
@@ -871,7 +961,7 @@ impl World {
                 }
                 Output::Event(Event::Tunnel(event)) => {
                     self.observe(i, &event);
-                    self.log_predecessors(i, &event);
+                    self.log_client_tunnel(i, &event);
                     self.metrics.on_tunnel_event(self.now, i, &event);
                 }
                 Output::Event(Event::Client(event)) => self.on_client_event(i, event),
@@ -1065,6 +1155,7 @@ impl World {
         self.metrics.end_interval(now);
         self.sample_tunnels(now);
         self.sample_sybils(now);
+        self.sample_tier_capture(now);
         if self
             .scenario
             .metrics
@@ -1159,6 +1250,45 @@ impl World {
             .collect();
         let time_s = now.saturating_duration_since(self.start).as_secs_f64();
         watch.sample(now, time_s, &floodfills);
+    }
+
+    /// The victim's tiers as the tier-capture log sees them.
+    fn sample_tier_capture(&mut self, now: Instant) {
+        let Some(log) = &mut self.adversaries.tier_capture else {
+            return;
+        };
+        let (nodes, by_hash) = (&self.nodes, &self.by_hash);
+        let Some(victim) = by_hash.get(&log.victim).map(|i| &nodes[*i as usize]) else {
+            return;
+        };
+        let Some(tiers) = victim.router.tunnels().map(|t| t.tiers()) else {
+            return;
+        };
+        let group = log.group;
+        let theirs = |h: &Hash| {
+            by_hash
+                .get(h)
+                .is_some_and(|j| nodes[*j as usize].group == group)
+        };
+        let others = self
+            .online
+            .members()
+            .iter()
+            .map(|i| &nodes[*i as usize])
+            .filter(|n| n.router.hash() != log.victim);
+        let (mut online_routers, mut online_adversaries) = (0, 0);
+        for node in others {
+            online_routers += 1;
+            online_adversaries += u64::from(node.group == group);
+        }
+        let view = VictimView {
+            fast: tiers.fast(),
+            high_capacity: tiers.high_capacity(),
+            online_routers,
+            online_adversaries,
+        };
+        let time_s = now.saturating_duration_since(self.start).as_secs_f64();
+        log.sample(time_s, &view, theirs);
     }
 
     /// Tunnel counts, transit load and tier sizes across online routers.

@@ -24,6 +24,7 @@ mod store_flood;
 pub mod style;
 mod success_chart;
 mod sweep_chart;
+mod tier_capture;
 mod transit_load;
 mod tunnel_build_latency_cdf;
 mod tunnel_build_success;
@@ -36,6 +37,7 @@ pub use lookup_success::lookup_success;
 pub use netdb_coverage::{netdb_coverage, netdb_coverage_fraction};
 pub use store_flood::store_flood;
 pub use sweep_chart::{chart_name, plot_sweep};
+pub use tier_capture::tier_capture;
 pub use transit_load::transit_load;
 pub use tunnel_build_latency_cdf::tunnel_build_latency_cdf;
 pub use tunnel_build_success::tunnel_build_success;
@@ -72,7 +74,7 @@ pub struct PlotReport {
 }
 
 /// Chart names, in drawing order.
-pub const CHARTS: [&str; 12] = [
+pub const CHARTS: [&str; 13] = [
     lookup_latency_cdf::NAME,
     lookup_success::NAME,
     floodfill_load::NAME,
@@ -85,6 +87,7 @@ pub const CHARTS: [&str; 12] = [
     transit_load::NAME,
     delivery::LATENCY_NAME,
     delivery::SUCCESS_NAME,
+    tier_capture::NAME,
 ];
 
 /// Draws every chart whose data exists into `out_dir` (created if needed); returns the files
@@ -123,6 +126,8 @@ pub fn plot_all(runs: &[(String, RunFolder)], out_dir: &Path) -> anyhow::Result<
     let deliveries = load(&runs)?;
     add(delivery::draw_latency(&deliveries, out_dir)?);
     add(delivery::draw_success(&deliveries, out_dir)?);
+    drop(deliveries);
+    add(tier_capture::draw(&load(&runs)?, out_dir)?);
     Ok(report)
 }
 

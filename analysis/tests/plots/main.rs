@@ -8,8 +8,8 @@ use std::process::Command;
 use ramsons_analysis::plots::{self, ChartOutcome, CHARTS};
 use ramsons_analysis::{
     default_labels, plot_all, plot_runs, CoverageRecord, CsvWriter, DeliveryRecord,
-    FloodfillLoadRecord, LookupRecord, Manifest, Metric, RunFolder, StoreRecord, TunnelBuildRecord,
-    TunnelSampleRecord,
+    FloodfillLoadRecord, LookupRecord, Manifest, Metric, RunFolder, StoreRecord, TierCaptureRecord,
+    TunnelBuildRecord, TunnelSampleRecord,
 };
 
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
@@ -214,6 +214,22 @@ fn synthetic_run(dir: &Path, seed: u64, lookups: usize) {
     write_all(dir, &builds);
     write_all(dir, &samples);
     write_all(dir, &deliveries);
+    let capture: Vec<TierCaptureRecord> = (1..=((duration - warmup) / interval) as u64)
+        .map(|i| {
+            let fast_tier = 12 + i;
+            TierCaptureRecord {
+                time_s: warmup + interval * i as f64,
+                fast_tier,
+                fast_adversary: (fast_tier as f64 * 0.3 * rng.next()) as u64,
+                high_capacity: 2 * fast_tier,
+                high_capacity_adversary: (fast_tier as f64 * 0.4 * rng.next()) as u64,
+                online_routers: online - 1,
+                online_adversaries: 10,
+                ..TierCaptureRecord::default()
+            }
+        })
+        .collect();
+    write_all(dir, &capture);
     let manifest = Manifest {
         scenario_name: "synthetic".into(),
         scenario_path: "scenarios/synthetic.toml".into(),
@@ -237,6 +253,7 @@ fn synthetic_run(dir: &Path, seed: u64, lookups: usize) {
             TunnelBuildRecord::FILE_NAME.into(),
             TunnelSampleRecord::FILE_NAME.into(),
             DeliveryRecord::FILE_NAME.into(),
+            TierCaptureRecord::FILE_NAME.into(),
         ],
     };
     std::fs::write(

@@ -9,14 +9,17 @@
 
 pub mod predecessor;
 pub mod sybil;
+pub mod tier_capture;
 
 use crate::metrics::write_all;
 use crate::scenario::{Behaviour, Scenario};
 use predecessor::PredecessorLog;
 use ramsons_router::data::Hash;
+use ramsons_router::profile::selection::Direction;
 use ramsons_router::time::Instant;
 use std::path::Path;
 use sybil::SybilWatch;
+use tier_capture::TierCaptureLog;
 
 /// One day in seconds: Sybils are ground for the routing key of a UTC day.
 const DAY_SECS: u64 = 86_400;
@@ -26,6 +29,7 @@ const DAY_SECS: u64 = 86_400;
 pub struct Adversaries {
     pub sybil: Option<SybilWatch>,
     pub predecessor: Option<PredecessorLog>,
+    pub tier_capture: Option<TierCaptureLog>,
 }
 
 impl Adversaries {
@@ -64,6 +68,9 @@ impl Adversaries {
         if let Some(log) = &self.predecessor {
             out.extend(log.summary());
         }
+        if let Some(log) = &self.tier_capture {
+            out.extend(log.summary());
+        }
         out
     }
 
@@ -76,8 +83,48 @@ impl Adversaries {
         if let Some(log) = &self.predecessor {
             written.push(write_all(dir, &log.rows)?.to_owned());
         }
+        if let Some(log) = &self.tier_capture {
+            written.push(write_all(dir, &log.rows)?.to_owned());
+        }
         Ok(written)
     }
+}
+
+/// The routers the adversary's hops see next to them in a tunnel `builder` built through
+/// `hops` (gateway first), once per sighting: a hop learns the router it received the
+/// build request from and the one it sends to. The tunnel is taken as messages cross it,
+/// with the builder at its end: before the gateway of an outbound tunnel, after the
+/// endpoint of an inbound one; the routers beyond the other end (whoever talks to the
+/// tunnel) are not seen. The adversary's own routers are not reported.
+pub fn seen_next_to(
+    builder: Hash,
+    direction: Direction,
+    hops: &[Hash],
+    adversarial: impl Fn(&Hash) -> bool,
+) -> Vec<Hash> {
+    let mut path: Vec<Hash> = Vec::with_capacity(hops.len() + 1);
+    if direction == Direction::Outbound {
+        path.push(builder);
+    }
+    path.extend_from_slice(hops);
+    if direction == Direction::Inbound {
+        path.push(builder);
+    }
+    let mut seen = Vec::new();
+    for (at, hop) in path.iter().enumerate() {
+        if *hop == builder || !adversarial(hop) {
+            continue;
+        }
+        let neighbours = [at.checked_sub(1), Some(at + 1)];
+        seen.extend(
+            neighbours
+                .into_iter()
+                .flatten()
+                .filter_map(|n| path.get(n))
+                .filter(|h| !adversarial(h)),
+        );
+    }
+    seen
 }
 
 #[cfg(test)]

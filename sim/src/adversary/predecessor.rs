@@ -48,29 +48,12 @@ impl PredecessorLog {
         colluding: impl Fn(&Hash) -> bool,
     ) {
         self.rebuilds += 1;
-        // The tunnel as messages cross it, with the victim at its end: before the gateway
-        // of an outbound tunnel, after the endpoint of an inbound one. The routers beyond
-        // the other end (whoever talks to the tunnel) are not logged.
-        let mut path: Vec<Hash> = Vec::with_capacity(hops.len() + 1);
-        if direction == Direction::Outbound {
-            path.push(self.victim);
-        }
-        path.extend_from_slice(hops);
-        if direction == Direction::Inbound {
-            path.push(self.victim);
-        }
-        let mut colluders = 0;
-        for (at, hop) in path.iter().enumerate() {
-            if *hop == self.victim || !colluding(hop) {
-                continue;
-            }
-            colluders += 1;
-            let neighbours = [at.checked_sub(1), Some(at + 1)];
-            for seen in neighbours.into_iter().flatten().filter_map(|n| path.get(n)) {
-                if !colluding(seen) {
-                    *self.sightings.entry(*seen).or_default() += 1;
-                }
-            }
+        let colluders = hops
+            .iter()
+            .filter(|h| **h != self.victim && colluding(h))
+            .count() as u64;
+        for seen in super::seen_next_to(self.victim, direction, hops, colluding) {
+            *self.sightings.entry(seen).or_default() += 1;
         }
         self.rows.push(self.record(time_s, direction, colluders));
     }

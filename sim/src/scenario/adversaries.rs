@@ -20,6 +20,15 @@
 //! kind = "predecessor"       # colluding routers logging their neighbours
 //! count = 20
 //! victim = "destination:0"
+//!
+//! [[adversaries]]
+//! kind = "tier-capture"      # well-performing routers entering a victim's fast tier
+//! count = 16
+//! victim = "destination:0"
+//! accept_all = true          # accept every tunnel request: no participating cap or limits
+//! degrade = "10 min"         # knock the routers seen next to it in the victim's tunnels
+//!                            # offline this long (a DoS, modelled by its effect; "0 s": off)
+//! region = "datacenter"      # e.g. a region with low latency to everyone
 //! ```
 
 use super::{default_bandwidth_class, RouterGroup};
@@ -48,14 +57,28 @@ pub enum Behaviour {
     },
     /// Colluding routers that log the routers next to them in the victim's tunnels.
     Predecessor { victim: u32 },
+    /// Routers that perform well, to enter the victim's fast tier and so its tunnels.
+    /// With `accept_all` they accept every tunnel request (no participating cap, no
+    /// build-rate limits), where honest routers reject some under load. With `degrade`,
+    /// each honest router they see next to them in one of the victim's tunnels is taken
+    /// offline for that long: a denial of service modelled by its effect (an upper bound
+    /// on one), so that the victim's builds through its honest fast peers fail.
+    TierCapture {
+        victim: u32,
+        accept_all: bool,
+        degrade: Option<Duration>,
+    },
 }
 
 impl Behaviour {
+    /// The kind as written in a scenario.
     pub fn kind(&self) -> &'static str {
         match self {
-            Behaviour::SybilFloodfill { .. } => "sybil-floodfill",
-            Behaviour::Predecessor { .. } => "predecessor",
+            Behaviour::SybilFloodfill { .. } => Kind::SybilFloodfill,
+            Behaviour::Predecessor { .. } => Kind::Predecessor,
+            Behaviour::TierCapture { .. } => Kind::TierCapture,
         }
+        .name()
     }
 }
 
@@ -83,6 +106,8 @@ pub(super) struct AdversarySpec {
     prefix_bits: Option<u32>,
     refuse: Option<bool>,
     victim: Option<String>,
+    accept_all: Option<bool>,
+    degrade: Option<Span>,
 }
 
 fn default_spread() -> Span {
@@ -94,6 +119,17 @@ fn default_spread() -> Span {
 enum Kind {
     SybilFloodfill,
     Predecessor,
+    TierCapture,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::SybilFloodfill => "sybil-floodfill",
+            Kind::Predecessor => "predecessor",
+            Kind::TierCapture => "tier-capture",
+        }
+    }
 }
 
 impl AdversarySpec {
@@ -121,16 +157,30 @@ impl AdversarySpec {
             }
             Ok(index)
         };
-        let unexpected = |present: bool, field: &str, kind: &str| {
-            if present {
-                Err(err(field, format!("kind \"{kind}\" does not take it")))
-            } else {
-                Ok(())
-            }
+        // The fields each kind takes; any other that is present is an error.
+        let present = [
+            ("target", self.target.is_some()),
+            ("day", self.day.is_some()),
+            ("prefix_bits", self.prefix_bits.is_some()),
+            ("refuse", self.refuse.is_some()),
+            ("victim", self.victim.is_some()),
+            ("accept_all", self.accept_all.is_some()),
+            ("degrade", self.degrade.is_some()),
+        ];
+        let takes: &[&str] = match self.kind {
+            Kind::SybilFloodfill => &["target", "day", "prefix_bits", "refuse"],
+            Kind::Predecessor => &["victim"],
+            Kind::TierCapture => &["victim", "accept_all", "degrade"],
         };
+        if let Some((field, _)) = present
+            .iter()
+            .find(|(field, present)| *present && !takes.contains(field))
+        {
+            let kind = self.kind.name();
+            return Err(err(field, format!("kind \"{kind}\" does not take it")));
+        }
         let (behaviour, role) = match self.kind {
             Kind::SybilFloodfill => {
-                unexpected(self.victim.is_some(), "victim", "sybil-floodfill")?;
                 let prefix_bits = self.prefix_bits.unwrap_or(8);
                 if prefix_bits > MAX_PREFIX_BITS {
                     return Err(err(
@@ -147,16 +197,18 @@ impl AdversarySpec {
                 (behaviour, Role::Floodfill)
             }
             Kind::Predecessor => {
-                for (present, field) in [
-                    (self.target.is_some(), "target"),
-                    (self.day.is_some(), "day"),
-                    (self.prefix_bits.is_some(), "prefix_bits"),
-                    (self.refuse.is_some(), "refuse"),
-                ] {
-                    unexpected(present, field, "predecessor")?;
-                }
                 let behaviour = Behaviour::Predecessor {
                     victim: destination("victim", self.victim)?,
+                };
+                (behaviour, Role::Router)
+            }
+            Kind::TierCapture => {
+                // "0 s" is off, so that a sweep can compare with and without.
+                let degrade = self.degrade.map(|d| d.0).filter(|d| !d.is_zero());
+                let behaviour = Behaviour::TierCapture {
+                    victim: destination("victim", self.victim)?,
+                    accept_all: self.accept_all.unwrap_or(true),
+                    degrade,
                 };
                 (behaviour, Role::Router)
             }

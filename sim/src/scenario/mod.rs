@@ -1108,6 +1108,54 @@ count = 10
     }
 
     #[test]
+    fn tier_capture_takes_its_own_fields() {
+        let entry = "[tunnels]\nexploratory = true\n[clients]\ndestinations = 1\n\n\
+                     [[adversaries]]\nkind = \"tier-capture\"\ncount = 5\nvictim = \"destination:0\"\n";
+        let s = parse(&format!("{MINIMAL}\n{entry}")).expect("valid");
+        let group = s.group_index("tier-capture").expect("group");
+        assert_eq!(s.routers[group].role, Role::Router);
+        assert_eq!(
+            s.behaviour_of(group),
+            Some(&Behaviour::TierCapture {
+                victim: 0,
+                accept_all: true,
+                degrade: None
+            })
+        );
+        let s = parse(&format!(
+            "{MINIMAL}\n{entry}accept_all = false\ndegrade = \"5 min\"\n"
+        ))
+        .expect("valid");
+        assert_eq!(
+            s.behaviour_of(group),
+            Some(&Behaviour::TierCapture {
+                victim: 0,
+                accept_all: false,
+                degrade: Some(Duration::from_secs(300))
+            })
+        );
+        // "0 s" turns degrading off, so that sweeps can compare.
+        let s = parse(&format!("{MINIMAL}\n{entry}degrade = \"0 s\"\n")).expect("valid");
+        assert!(matches!(
+            s.behaviour_of(group),
+            Some(Behaviour::TierCapture { degrade: None, .. })
+        ));
+        for (extra, field) in [
+            ("refuse = true\n", "adversaries[0].refuse"),
+            ("degrade = \"soon\"\n", "degrade"),
+        ] {
+            let err = parse(&format!("{MINIMAL}\n{entry}{extra}"))
+                .expect_err(field)
+                .to_string();
+            assert!(err.contains(field), "{err}");
+        }
+        let err = parse(&format!("{MINIMAL}\n{entry}").replace("victim = \"destination:0\"\n", ""))
+            .expect_err("no victim")
+            .to_string();
+        assert!(err.contains("adversaries[0].victim"), "{err}");
+    }
+
+    #[test]
     fn minimal_scenario_gets_defaults() {
         let s = parse(MINIMAL).expect("valid scenario");
         assert_eq!(s.general.seed, 7);
