@@ -2,16 +2,18 @@
 //!
 //! The scenario's `[[adversaries]]` entries become router groups running the real router
 //! core (see `scenario::adversaries`). This module holds what differs: how a Sybil's
-//! identity is ground, which outputs a refusing Sybil suppresses, and the logs from which
-//! each study's records are written. Nothing here draws from a generator that honest
-//! routers or the network use, so an attack changes the trace only through what the
-//! adversary's routers do.
+//! identity is ground, which outputs a refusing Sybil suppresses, what flooders send, and
+//! the logs from which each study's records are written. Nothing here draws from a
+//! generator that honest routers or the network use, so an attack changes the trace only
+//! through what the adversary's routers do.
 
+pub mod flood;
 pub mod predecessor;
 pub mod sybil;
 
 use crate::metrics::write_all;
 use crate::scenario::{Behaviour, Scenario};
+use flood::FloodWatch;
 use predecessor::PredecessorLog;
 use ramsons_router::data::Hash;
 use ramsons_router::time::Instant;
@@ -26,6 +28,7 @@ const DAY_SECS: u64 = 86_400;
 pub struct Adversaries {
     pub sybil: Option<SybilWatch>,
     pub predecessor: Option<PredecessorLog>,
+    pub flood: Option<FloodWatch>,
 }
 
 impl Adversaries {
@@ -75,6 +78,9 @@ impl Adversaries {
         }
         if let Some(log) = &self.predecessor {
             written.push(write_all(dir, &log.rows)?.to_owned());
+        }
+        if let Some(watch) = &self.flood {
+            written.push(write_all(dir, &watch.rows)?.to_owned());
         }
         Ok(written)
     }
