@@ -28,6 +28,7 @@ mod transit_load;
 mod tunnel_build_latency_cdf;
 mod tunnel_build_success;
 mod tunnel_tiers;
+mod victim_load;
 
 pub use delivery::{delivery_latency_cdf, delivery_success};
 pub use floodfill_load::floodfill_load;
@@ -40,6 +41,7 @@ pub use transit_load::transit_load;
 pub use tunnel_build_latency_cdf::tunnel_build_latency_cdf;
 pub use tunnel_build_success::tunnel_build_success;
 pub use tunnel_tiers::tunnel_tiers;
+pub use victim_load::victim_router_infos;
 
 /// A run to chart: its legend label and folder.
 pub type LabelledRun<'a> = (&'a str, &'a RunFolder);
@@ -72,7 +74,7 @@ pub struct PlotReport {
 }
 
 /// Chart names, in drawing order.
-pub const CHARTS: [&str; 12] = [
+pub const CHARTS: [&str; 13] = [
     lookup_latency_cdf::NAME,
     lookup_success::NAME,
     floodfill_load::NAME,
@@ -85,6 +87,7 @@ pub const CHARTS: [&str; 12] = [
     transit_load::NAME,
     delivery::LATENCY_NAME,
     delivery::SUCCESS_NAME,
+    victim_load::NAME,
 ];
 
 /// Draws every chart whose data exists into `out_dir` (created if needed); returns the files
@@ -123,6 +126,8 @@ pub fn plot_all(runs: &[(String, RunFolder)], out_dir: &Path) -> anyhow::Result<
     let deliveries = load(&runs)?;
     add(delivery::draw_latency(&deliveries, out_dir)?);
     add(delivery::draw_success(&deliveries, out_dir)?);
+    drop(deliveries);
+    add(victim_load::draw(&load(&runs)?, out_dir)?);
     Ok(report)
 }
 
