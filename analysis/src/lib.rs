@@ -26,7 +26,7 @@ pub use records::{
     CollusionRecord, CoverageRecord, CsvWriter, DeliveryRecord, FloodfillLoadRecord, IslandsRecord,
     LookupRecord, Manifest, Metric, ParamValue, PredecessorRecord, StoreRecord, SummaryRecord,
     SweepManifest, SweepParameter, SweepPoint, SweepRecord, SweepRun, SybilRecord,
-    TierCaptureRecord, TunnelBuildRecord, TunnelSampleRecord,
+    TierCaptureRecord, TunnelBuildRecord, TunnelSampleRecord, VictimLoadRecord,
 };
 pub use report::write_report;
 pub use run::{LoadError, RunFolder};

@@ -381,6 +381,52 @@ impl Metric for TierCaptureRecord {
     const FILE_NAME: &'static str = "tier-capture.csv";
 }
 
+/// `victim_load.csv`: with a `flooder` adversary, one row per sample interval: what the
+/// flooders sent and what it cost their victims. Table sizes are taken over the victims at
+/// the end of the interval; the work and drop counts are summed over the victims for the
+/// interval (the first row counts from the end of the warmup).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VictimLoadRecord {
+    pub time_s: f64,
+    pub victims: u64,
+    pub victims_online: u64,
+    /// Flood messages sent in the interval, by kind: DatabaseStores of RouterInfos and of
+    /// LeaseSets, DatabaseLookups, ShortTunnelBuilds.
+    pub sent_router_infos: u64,
+    pub sent_lease_sets: u64,
+    pub sent_lookups: u64,
+    pub sent_builds: u64,
+    /// Memory: RouterInfos and LeaseSets held, tunnels taken part in, and peers counted
+    /// by the netDb's rate limits (mean and max over the victims).
+    pub router_infos_mean: f64,
+    pub router_infos_max: u64,
+    pub lease_sets_mean: f64,
+    pub lease_sets_max: u64,
+    pub participating_mean: f64,
+    pub participating_max: u64,
+    pub limited_peers_max: u64,
+    /// Work: lookups answered, stores whose entry the tables judged, build records
+    /// decrypted (one X25519 each).
+    pub lookups_answered: u64,
+    pub stores_checked: u64,
+    pub build_records_decrypted: u64,
+    /// What each mitigation dropped or refused.
+    pub lookups_limited: u64,
+    pub stores_limited: u64,
+    pub floodfill_infos_ignored: u64,
+    pub router_infos_evicted: u64,
+    pub router_infos_refused: u64,
+    pub lease_sets_refused: u64,
+    /// Build requests rejected or dropped by the per-hop and acceptance-rate throttles.
+    pub builds_throttled: u64,
+    /// Build requests rejected because the victim was at `max_participating`.
+    pub builds_rejected_full: u64,
+}
+
+impl Metric for VictimLoadRecord {
+    const FILE_NAME: &'static str = "victim_load.csv";
+}
+
 /// `islands.csv`: one row per sample: the connected components of the graph in which two
 /// online routers are joined when either holds the other's RouterInfo.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -64,6 +64,31 @@ impl Default for RouterConfig {
     }
 }
 
+impl RouterConfig {
+    /// The RouterInfo a router with this configuration and `keys` publishes at `now`:
+    /// caps, network id and version, signed. Public so that a simulated adversary can
+    /// sign RouterInfos for identities no router runs, exactly as a router would.
+    pub fn sign_router_info(&self, keys: &RouterKeys, now: Instant) -> RouterInfo {
+        let mut caps = String::new();
+        caps.push(self.bandwidth_class);
+        if self.floodfill {
+            caps.push('f');
+        }
+        caps.push('R');
+        let mut options = Mapping::new();
+        for (key, value) in [
+            ("caps", caps),
+            ("netId", self.net_id.to_string()),
+            ("router.version", ROUTER_VERSION.to_string()),
+        ] {
+            options
+                .insert(key, value)
+                .expect("fixed option keys and short values fit a Mapping");
+        }
+        keys.sign_router_info(now.as_millis(), self.addresses.clone(), options)
+    }
+}
+
 /// What the router wants done, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
@@ -149,7 +174,7 @@ impl Router {
             TunnelManager::new(tunnel_config, keys.hash(), now, tunnel_rng)
         });
         let clients = Clients::new(config.clients.clone(), ChaCha20Rng::from_seed(rng.gen()));
-        let info = Arc::new(sign_router_info(&config, &keys, now));
+        let info = Arc::new(config.sign_router_info(&keys, now));
         Self {
             config,
             keys,
@@ -359,7 +384,7 @@ impl Router {
         }
         self.reply_keys.expire(now);
         if self.netdb.publish_due(now) {
-            self.info = Arc::new(sign_router_info(&self.config, &self.keys, now));
+            self.info = Arc::new(self.config.sign_router_info(&self.keys, now));
             if let Some(shared) = &self.shared_infos {
                 shared.publish(self.info.clone());
             }
@@ -638,25 +663,4 @@ fn message(
     body: MessageBody,
 ) -> I2npMessage {
     I2npMessage::with_random_id(rng, (now + lifetime).as_millis(), body)
-}
-
-/// Our RouterInfo as of `now`: caps, network id and version, signed.
-fn sign_router_info(config: &RouterConfig, keys: &RouterKeys, now: Instant) -> RouterInfo {
-    let mut caps = String::new();
-    caps.push(config.bandwidth_class);
-    if config.floodfill {
-        caps.push('f');
-    }
-    caps.push('R');
-    let mut options = Mapping::new();
-    for (key, value) in [
-        ("caps", caps),
-        ("netId", config.net_id.to_string()),
-        ("router.version", ROUTER_VERSION.to_string()),
-    ] {
-        options
-            .insert(key, value)
-            .expect("fixed option keys and short values fit a Mapping");
-    }
-    keys.sign_router_info(now.as_millis(), config.addresses.clone(), options)
 }

@@ -6,6 +6,7 @@
 //! faults and workload, and for metric sampling, so that a change in one never shifts
 //! the draws of another.
 
+use crate::adversary::flood::{Aim, FloodWatch};
 use crate::adversary::sybil::{self, FloodfillView};
 use crate::adversary::tier_capture::{TierCaptureLog, VictimView};
 use crate::adversary::{predecessor::PredecessorLog, Adversaries};
@@ -13,7 +14,9 @@ use crate::app::AppMessage;
 use crate::metrics::{Collector, CoverageSample, TunnelRouterSample};
 use crate::net::LinkModel;
 use crate::queue::EventQueue;
-use crate::scenario::{Action, Amount, Behaviour, PartitionSide, Role, Scenario};
+use crate::scenario::{
+    Action, Amount, Behaviour, FloodKind, FloodTargets, PartitionSide, Role, Scenario,
+};
 use crate::trace::TraceHasher;
 use ramsons_analysis::records::CoverageRecord;
 use ramsons_analysis::records::DeliveryRecord;
@@ -88,6 +91,8 @@ struct Node {
     refuses: Option<Hash>,
     /// One of the Sybil floodfills.
     sybil: bool,
+    /// One of the flooders' routers.
+    flooder: bool,
 }
 
 #[derive(Debug)]
@@ -127,6 +132,14 @@ enum Ev {
     Degrade {
         router: u32,
     },
+    /// Flooder `router` sends its next message of `kind` (if `epoch` still matches).
+    Flood {
+        router: u32,
+        kind: FloodKind,
+        epoch: u32,
+    },
+    /// The warmup ends: the flood's victims' counters start from here.
+    FloodMark,
 }
 
 /// A client destination and the router that hosts it.
@@ -153,7 +166,8 @@ mod tag {
     pub const SEND: u8 = 8;
     pub const DROP: u8 = 9;
     pub const MESSAGE: u8 = 10;
-    pub const DEGRADE: u8 = 11;
+    pub const FLOOD: u8 = 11;
+    pub const DEGRADE: u8 = 12;
 }
 
 /// What a run did, for the manifest and the summary line.
@@ -375,6 +389,7 @@ impl World {
                 .any(|g| g == spec.name()),
             destination: None,
             sybil: matches!(behaviour, Some(Behaviour::SybilFloodfill { .. })),
+            flooder: matches!(behaviour, Some(Behaviour::Flooder(_))),
             refuses,
         });
         let offset = if spread.is_zero() {
@@ -427,6 +442,9 @@ impl World {
         self.metrics
             .set_population(self.nodes.len() as u64, colluders);
         for (metric, value) in self.adversaries.summary(self.start) {
+            self.metrics.add_summary(metric, value);
+        }
+        for (metric, value) in self.flood_summary() {
             self.metrics.add_summary(metric, value);
         }
         let events = self.trace.events();
@@ -535,6 +553,35 @@ impl World {
                 self.queue
                     .push(self.now + self.sample_interval(), Ev::Sample);
             }
+            Ev::Flood {
+                router,
+                kind,
+                epoch,
+            } => {
+                let node = &self.nodes[router as usize];
+                if node.epoch != epoch || node.state != NodeState::Online {
+                    return;
+                }
+                self.trace
+                    .record(t, tag::FLOOD, &[u64::from(router), kind as u64]);
+                self.flood(router, kind);
+                if let Some(interval) = self.flood_interval(router, kind) {
+                    self.queue.push(
+                        self.now + interval,
+                        Ev::Flood {
+                            router,
+                            kind,
+                            epoch,
+                        },
+                    );
+                }
+            }
+            Ev::FloodMark => {
+                let loads = self.victim_loads();
+                if let Some(watch) = &mut self.adversaries.flood {
+                    watch.mark(&loads);
+                }
+            }
         }
     }
 
@@ -608,6 +655,7 @@ impl World {
         self.online.insert(i);
         self.drain(i);
         self.schedule_lookup(i);
+        self.schedule_floods(i);
         if let Some((d, added)) = self.nodes[i as usize].destination {
             if added.is_none() {
                 self.add_destination(i, d);
@@ -703,8 +751,146 @@ impl World {
                     let since = self.start + self.scenario.general.warmup.0;
                     self.adversaries.tier_capture = Some(TierCaptureLog::new(victim, group, since));
                 }
+                Behaviour::Flooder(ref flood) => {
+                    let victims = self.choose_victims(seed, &flood.targets, flood.victims);
+                    let flood_start = self.start + flood.flood_start;
+                    self.adversaries.flood = Some(FloodWatch::new(victims, flood_start, seed));
+                    self.queue
+                        .push(self.start + self.scenario.general.warmup.0, Ev::FloodMark);
+                }
             }
         }
+    }
+
+    /// The flood's victims: `count` of the initial honest routers that `targets` names
+    /// (all of them without a count), chosen at random.
+    fn choose_victims(&self, seed: u64, targets: &FloodTargets, count: Option<u32>) -> Vec<u32> {
+        let group = match targets {
+            FloodTargets::Group(name) => self.scenario.group_index(name),
+            _ => None,
+        };
+        let candidates: Vec<u32> = (0..self.nodes.len() as u32)
+            .filter(|i| {
+                let node = &self.nodes[*i as usize];
+                let honest = self.scenario.behaviour_of(node.group as usize).is_none();
+                honest
+                    && match targets {
+                        FloodTargets::Floodfills => node.floodfill,
+                        FloodTargets::Routers => !node.floodfill,
+                        FloodTargets::Group(_) => Some(node.group as usize) == group,
+                    }
+            })
+            .collect();
+        let n = count.map_or(candidates.len(), |c| c as usize);
+        let mut victims: Vec<u32> = candidates
+            .choose_multiple(&mut derive_rng(seed, "flood-victims", 0), n)
+            .copied()
+            .collect();
+        victims.sort_unstable();
+        victims
+    }
+
+    /// The time between flooder `router`'s messages of `kind`; `None` if it sends none.
+    fn flood_interval(&self, router: u32, kind: FloodKind) -> Option<Duration> {
+        match self
+            .scenario
+            .behaviour_of(self.nodes[router as usize].group as usize)
+        {
+            Some(Behaviour::Flooder(flood)) => flood.rates.interval(kind),
+            _ => None,
+        }
+    }
+
+    /// Starts flooder `i`'s timers as it comes online: each kind at its own rate, evenly
+    /// spaced, from the flood's start (or now, if later) plus a random phase.
+    fn schedule_floods(&mut self, i: u32) {
+        if !self.nodes[i as usize].flooder {
+            return;
+        }
+        let intervals: Vec<(FloodKind, Duration)> = FloodKind::ALL
+            .into_iter()
+            .filter_map(|kind| Some((kind, self.flood_interval(i, kind)?)))
+            .collect();
+        let Some(watch) = &mut self.adversaries.flood else {
+            return;
+        };
+        let node = &self.nodes[i as usize];
+        let begins = watch.flood_start.max(self.now);
+        for (kind, interval) in intervals {
+            let at = begins + watch.phase(i, &node.router, interval);
+            let epoch = node.epoch;
+            self.queue.push(
+                at,
+                Ev::Flood {
+                    router: i,
+                    kind,
+                    epoch,
+                },
+            );
+        }
+    }
+
+    /// Sends flooder `router`'s next message of `kind` to a victim drawn at random.
+    fn flood(&mut self, router: u32, kind: FloodKind) {
+        let Some(watch) = &mut self.adversaries.flood else {
+            return;
+        };
+        let flooder = &self.nodes[router as usize].router;
+        let victim = watch.pick_victim(router, flooder);
+        let victim_info = self.nodes[victim as usize].router.router_info();
+        let aim = Aim {
+            flooder,
+            victim: victim_info,
+        };
+        let to = victim_info.hash();
+        if let Some(msg) = watch.message(router, kind, self.now, aim) {
+            self.send(router, to, msg);
+        }
+    }
+
+    /// Every victim's load, in the order of `FloodWatch::victims`.
+    fn victim_loads(&self) -> Vec<ramsons_router::Load> {
+        self.adversaries
+            .flood
+            .as_ref()
+            .map_or_else(Vec::new, |watch| {
+                watch
+                    .victims
+                    .iter()
+                    .map(|v| self.nodes[*v as usize].router.load())
+                    .collect()
+            })
+    }
+
+    /// What the victims hold and did in the interval ending now.
+    fn sample_flood(&mut self, now: Instant) {
+        let loads = self.victim_loads();
+        let Some(watch) = &mut self.adversaries.flood else {
+            return;
+        };
+        let online = watch
+            .victims
+            .iter()
+            .filter(|v| self.nodes[**v as usize].state == NodeState::Online)
+            .count();
+        let time_s = now.saturating_duration_since(self.start).as_secs_f64();
+        watch.sample(time_s, &loads, online);
+    }
+
+    /// The flood's scalars for `summary.csv` (none without a flood).
+    fn flood_summary(&self) -> Vec<(String, f64)> {
+        let Some(watch) = &self.adversaries.flood else {
+            return Vec::new();
+        };
+        let since_start = |t: Instant| t.saturating_duration_since(self.start).as_secs_f64();
+        let nodes = &self.nodes;
+        watch.summary(
+            since_start(watch.flood_start),
+            self.sample_interval().as_secs_f64(),
+            self.metrics.lookups(),
+            self.metrics.tunnel_builds(),
+            |r| nodes.get(r as usize).is_some_and(|n| n.flooder),
+        )
     }
 
     /// Adds destination `d`'s keys to its router, on the router's first start.
@@ -1156,6 +1342,7 @@ impl World {
         self.sample_tunnels(now);
         self.sample_sybils(now);
         self.sample_tier_capture(now);
+        self.sample_flood(now);
         if self
             .scenario
             .metrics

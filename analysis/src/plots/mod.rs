@@ -29,6 +29,7 @@ mod transit_load;
 mod tunnel_build_latency_cdf;
 mod tunnel_build_success;
 mod tunnel_tiers;
+mod victim_load;
 
 pub use delivery::{delivery_latency_cdf, delivery_success};
 pub use floodfill_load::floodfill_load;
@@ -42,6 +43,7 @@ pub use transit_load::transit_load;
 pub use tunnel_build_latency_cdf::tunnel_build_latency_cdf;
 pub use tunnel_build_success::tunnel_build_success;
 pub use tunnel_tiers::tunnel_tiers;
+pub use victim_load::victim_router_infos;
 
 /// A run to chart: its legend label and folder.
 pub type LabelledRun<'a> = (&'a str, &'a RunFolder);
@@ -74,7 +76,7 @@ pub struct PlotReport {
 }
 
 /// Chart names, in drawing order.
-pub const CHARTS: [&str; 13] = [
+pub const CHARTS: [&str; 14] = [
     lookup_latency_cdf::NAME,
     lookup_success::NAME,
     floodfill_load::NAME,
@@ -88,6 +90,7 @@ pub const CHARTS: [&str; 13] = [
     delivery::LATENCY_NAME,
     delivery::SUCCESS_NAME,
     tier_capture::NAME,
+    victim_load::NAME,
 ];
 
 /// Draws every chart whose data exists into `out_dir` (created if needed); returns the files
@@ -128,6 +131,7 @@ pub fn plot_all(runs: &[(String, RunFolder)], out_dir: &Path) -> anyhow::Result<
     add(delivery::draw_success(&deliveries, out_dir)?);
     drop(deliveries);
     add(tier_capture::draw(&load(&runs)?, out_dir)?);
+    add(victim_load::draw(&load(&runs)?, out_dir)?);
     Ok(report)
 }
 

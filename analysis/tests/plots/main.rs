@@ -9,7 +9,7 @@ use ramsons_analysis::plots::{self, ChartOutcome, CHARTS};
 use ramsons_analysis::{
     default_labels, plot_all, plot_runs, CoverageRecord, CsvWriter, DeliveryRecord,
     FloodfillLoadRecord, LookupRecord, Manifest, Metric, RunFolder, StoreRecord, TierCaptureRecord,
-    TunnelBuildRecord, TunnelSampleRecord,
+    TunnelBuildRecord, TunnelSampleRecord, VictimLoadRecord,
 };
 
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
@@ -230,6 +230,23 @@ fn synthetic_run(dir: &Path, seed: u64, lookups: usize) {
         })
         .collect();
     write_all(dir, &capture);
+    // A RouterInfo flood from minute 10: the victims' tables grow until a cap of 2,000.
+    let victims: Vec<VictimLoadRecord> = (1..=20u32)
+        .map(|m| {
+            let flooded = f64::from(m.saturating_sub(10)) * 300.0;
+            let router_infos_mean = (150.0 + flooded).min(2000.0) - 10.0 * rng.next();
+            VictimLoadRecord {
+                time_s: f64::from(m) * interval,
+                victims: 4,
+                victims_online: 4,
+                sent_router_infos: if m > 10 { 1200 } else { 0 },
+                router_infos_mean,
+                router_infos_max: (router_infos_mean + 10.0) as u64,
+                ..VictimLoadRecord::default()
+            }
+        })
+        .collect();
+    write_all(dir, &victims);
     let manifest = Manifest {
         scenario_name: "synthetic".into(),
         scenario_path: "scenarios/synthetic.toml".into(),
@@ -254,6 +271,7 @@ fn synthetic_run(dir: &Path, seed: u64, lookups: usize) {
             TunnelSampleRecord::FILE_NAME.into(),
             DeliveryRecord::FILE_NAME.into(),
             TierCaptureRecord::FILE_NAME.into(),
+            VictimLoadRecord::FILE_NAME.into(),
         ],
     };
     std::fs::write(

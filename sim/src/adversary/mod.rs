@@ -2,17 +2,19 @@
 //!
 //! The scenario's `[[adversaries]]` entries become router groups running the real router
 //! core (see `scenario::adversaries`). This module holds what differs: how a Sybil's
-//! identity is ground, which outputs a refusing Sybil suppresses, and the logs from which
-//! each study's records are written. Nothing here draws from a generator that honest
-//! routers or the network use, so an attack changes the trace only through what the
-//! adversary's routers do.
+//! identity is ground, which outputs a refusing Sybil suppresses, what flooders send, and
+//! the logs from which each study's records are written. Nothing here draws from a
+//! generator that honest routers or the network use, so an attack changes the trace only
+//! through what the adversary's routers do.
 
+pub mod flood;
 pub mod predecessor;
 pub mod sybil;
 pub mod tier_capture;
 
 use crate::metrics::write_all;
 use crate::scenario::{Behaviour, Scenario};
+use flood::FloodWatch;
 use predecessor::PredecessorLog;
 use ramsons_router::data::Hash;
 use ramsons_router::profile::selection::Direction;
@@ -30,6 +32,7 @@ pub struct Adversaries {
     pub sybil: Option<SybilWatch>,
     pub predecessor: Option<PredecessorLog>,
     pub tier_capture: Option<TierCaptureLog>,
+    pub flood: Option<FloodWatch>,
 }
 
 impl Adversaries {
@@ -85,6 +88,9 @@ impl Adversaries {
         }
         if let Some(log) = &self.tier_capture {
             written.push(write_all(dir, &log.rows)?.to_owned());
+        }
+        if let Some(watch) = &self.flood {
+            written.push(write_all(dir, &watch.rows)?.to_owned());
         }
         Ok(written)
     }

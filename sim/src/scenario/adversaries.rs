@@ -29,6 +29,15 @@
 //! degrade = "10 min"         # knock the routers seen next to it in the victim's tunnels
 //!                            # offline this long (a DoS, modelled by its effect; "0 s": off)
 //! region = "datacenter"      # e.g. a region with low latency to everyone
+//! kind = "flooder"           # routers sending bogus netDb traffic and tunnel builds
+//! count = 4
+//! targets = "floodfills"     # "floodfills" | "routers" | a [[routers]] group's name
+//! victims = 8                # this many of them, chosen at random (default: all)
+//! router_infos_per_min = 600 # per flooder router; each rate defaults to 0
+//! lease_sets_per_min = 600
+//! lookups_per_min = 600
+//! builds_per_min = 600
+//! flood_start = "10 min"
 //! ```
 
 use super::{default_bandwidth_class, RouterGroup};
@@ -68,6 +77,8 @@ pub enum Behaviour {
         accept_all: bool,
         degrade: Option<Duration>,
     },
+    /// Routers that send bogus netDb messages and tunnel build requests to victims.
+    Flooder(Flood),
 }
 
 impl Behaviour {
@@ -77,10 +88,86 @@ impl Behaviour {
             Behaviour::SybilFloodfill { .. } => Kind::SybilFloodfill,
             Behaviour::Predecessor { .. } => Kind::Predecessor,
             Behaviour::TierCapture { .. } => Kind::TierCapture,
+            Behaviour::Flooder(_) => Kind::Flooder,
         }
         .name()
     }
 }
+
+/// What each flooder router sends, to whom, from when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flood {
+    pub targets: FloodTargets,
+    /// How many of the target routers the flooders share as victims, chosen at random
+    /// among the initial ones; `None`: all of them.
+    pub victims: Option<u32>,
+    pub rates: FloodRates,
+    /// When the flood begins, counted from time zero (a flooder router that is not
+    /// online yet begins when it is).
+    pub flood_start: Duration,
+}
+
+/// The routers a flood is aimed at; adversaries' routers are never among them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FloodTargets {
+    Floodfills,
+    /// Routers that are not floodfills.
+    Routers,
+    /// The routers of a `[[routers]]` group.
+    Group(String),
+}
+
+/// One kind of flood message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FloodKind {
+    /// A DatabaseStore of a freshly signed RouterInfo claiming the floodfill capability.
+    RouterInfo,
+    /// A DatabaseStore of a freshly signed LeaseSet2 of a destination nobody runs.
+    LeaseSet,
+    /// A DatabaseLookup of a RouterInfo, answered to the flooder.
+    Lookup,
+    /// A ShortTunnelBuild asking the victim to be the only hop of a tunnel.
+    Build,
+}
+
+impl FloodKind {
+    pub const ALL: [FloodKind; 4] = [
+        FloodKind::RouterInfo,
+        FloodKind::LeaseSet,
+        FloodKind::Lookup,
+        FloodKind::Build,
+    ];
+}
+
+/// Messages per minute each flooder router sends, by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct FloodRates {
+    pub router_infos_per_min: f64,
+    pub lease_sets_per_min: f64,
+    pub lookups_per_min: f64,
+    pub builds_per_min: f64,
+}
+
+impl FloodRates {
+    pub fn per_min(&self, kind: FloodKind) -> f64 {
+        match kind {
+            FloodKind::RouterInfo => self.router_infos_per_min,
+            FloodKind::LeaseSet => self.lease_sets_per_min,
+            FloodKind::Lookup => self.lookups_per_min,
+            FloodKind::Build => self.builds_per_min,
+        }
+    }
+
+    /// The time between two messages of `kind`; `None` when none are sent.
+    pub fn interval(&self, kind: FloodKind) -> Option<Duration> {
+        let rate = self.per_min(kind);
+        (rate > 0.0).then(|| Duration::from_secs_f64(60.0 / rate))
+    }
+}
+
+/// The fastest a flooder router may send one kind: ten messages a millisecond is far
+/// beyond any uplink, and keeps a typo from creating billions of events.
+pub const MAX_FLOOD_PER_MIN: f64 = 600_000.0;
 
 /// The most leading bits a Sybil identity is ground for: each bit doubles the work
 /// (about 2^bits SHA-256 pairs per identity).
@@ -108,6 +195,13 @@ pub(super) struct AdversarySpec {
     victim: Option<String>,
     accept_all: Option<bool>,
     degrade: Option<Span>,
+    targets: Option<String>,
+    victims: Option<u32>,
+    router_infos_per_min: Option<f64>,
+    lease_sets_per_min: Option<f64>,
+    lookups_per_min: Option<f64>,
+    builds_per_min: Option<f64>,
+    flood_start: Option<Span>,
 }
 
 fn default_spread() -> Span {
@@ -120,6 +214,7 @@ enum Kind {
     SybilFloodfill,
     Predecessor,
     TierCapture,
+    Flooder,
 }
 
 impl Kind {
@@ -128,6 +223,7 @@ impl Kind {
             Kind::SybilFloodfill => "sybil-floodfill",
             Kind::Predecessor => "predecessor",
             Kind::TierCapture => "tier-capture",
+            Kind::Flooder => "flooder",
         }
     }
 }
@@ -166,11 +262,27 @@ impl AdversarySpec {
             ("victim", self.victim.is_some()),
             ("accept_all", self.accept_all.is_some()),
             ("degrade", self.degrade.is_some()),
+            ("targets", self.targets.is_some()),
+            ("victims", self.victims.is_some()),
+            ("router_infos_per_min", self.router_infos_per_min.is_some()),
+            ("lease_sets_per_min", self.lease_sets_per_min.is_some()),
+            ("lookups_per_min", self.lookups_per_min.is_some()),
+            ("builds_per_min", self.builds_per_min.is_some()),
+            ("flood_start", self.flood_start.is_some()),
         ];
         let takes: &[&str] = match self.kind {
             Kind::SybilFloodfill => &["target", "day", "prefix_bits", "refuse"],
             Kind::Predecessor => &["victim"],
             Kind::TierCapture => &["victim", "accept_all", "degrade"],
+            Kind::Flooder => &[
+                "targets",
+                "victims",
+                "router_infos_per_min",
+                "lease_sets_per_min",
+                "lookups_per_min",
+                "builds_per_min",
+                "flood_start",
+            ],
         };
         if let Some((field, _)) = present
             .iter()
@@ -212,6 +324,7 @@ impl AdversarySpec {
                 };
                 (behaviour, Role::Router)
             }
+            Kind::Flooder => (Behaviour::Flooder(self.flood()?), Role::Router),
         };
         let group = RouterGroup {
             name: Some(self.name.unwrap_or_else(|| behaviour.kind().to_owned())),
@@ -225,5 +338,57 @@ impl AdversarySpec {
             adversary: None,
         };
         Ok(Adversary { group, behaviour })
+    }
+
+    /// Checks a flooder's fields. Whether a target group exists, and whether builds
+    /// have tunnels to reach, the scenario checks: it knows the groups and tables.
+    fn flood(&self) -> Result<Flood, (String, String)> {
+        let err = |field: &str, message: String| (field.to_owned(), message);
+        let targets = match self.targets.as_deref().unwrap_or("floodfills") {
+            "floodfills" => FloodTargets::Floodfills,
+            "routers" => FloodTargets::Routers,
+            "" => {
+                return Err(err(
+                    "targets",
+                    "expected \"floodfills\", \"routers\" or a group's name".into(),
+                ))
+            }
+            group => FloodTargets::Group(group.to_owned()),
+        };
+        if self.victims == Some(0) {
+            return Err(err("victims", "expected at least one victim".into()));
+        }
+        let rate = |field: &str, value: Option<f64>| -> Result<f64, (String, String)> {
+            let value = value.unwrap_or(0.0);
+            if !(0.0..=MAX_FLOOD_PER_MIN).contains(&value) {
+                return Err(err(
+                    field,
+                    format!(
+                        "expected messages per minute from 0 to {MAX_FLOOD_PER_MIN}, got {value}"
+                    ),
+                ));
+            }
+            Ok(value)
+        };
+        let rates = FloodRates {
+            router_infos_per_min: rate("router_infos_per_min", self.router_infos_per_min)?,
+            lease_sets_per_min: rate("lease_sets_per_min", self.lease_sets_per_min)?,
+            lookups_per_min: rate("lookups_per_min", self.lookups_per_min)?,
+            builds_per_min: rate("builds_per_min", self.builds_per_min)?,
+        };
+        if FloodKind::ALL.iter().all(|k| rates.per_min(*k) == 0.0) {
+            return Err(err(
+                "kind",
+                "a flooder must send something: set router_infos_per_min, lease_sets_per_min, \
+                 lookups_per_min or builds_per_min above 0"
+                    .into(),
+            ));
+        }
+        Ok(Flood {
+            targets,
+            victims: self.victims,
+            rates,
+            flood_start: self.flood_start.map_or(Duration::ZERO, |s| s.0),
+        })
     }
 }

@@ -4,6 +4,7 @@
 //! ignored setting. Errors name the file, the field and what was expected; a scenario is
 //! fully checked before anything is written.
 
+use ramsons_router::limit::{PeerRateLimit, RateLimit};
 use ramsons_router::netdb::NetDbConfig;
 use ramsons_router::profile::{HopOrder, SelectionRules, Tier};
 use ramsons_router::tunnel::TunnelConfig;
@@ -14,7 +15,9 @@ use std::time::Duration;
 
 mod adversaries;
 use adversaries::AdversarySpec;
-pub use adversaries::{Adversary, Behaviour, MAX_PREFIX_BITS};
+pub use adversaries::{
+    Adversary, Behaviour, Flood, FloodKind, FloodRates, FloodTargets, MAX_PREFIX_BITS,
+};
 
 /// A scenario that could not be read or does not make sense.
 #[derive(Debug, thiserror::Error)]
@@ -448,6 +451,35 @@ pub struct NetDbOverrides {
     pub router_expiry: Option<Span>,
     pub floodfill_expiry: Option<Span>,
     pub next_day_flood_window: Option<Span>,
+    /// Flood mitigations (see `NetDbConfig`); a limit of 0 turns it off.
+    pub lookup_limit_per_min: Option<u32>,
+    pub store_limit_per_min: Option<u32>,
+    pub ignore_unsolicited_floodfills: Option<bool>,
+    /// Table caps; 0 means no cap.
+    pub max_router_infos: Option<usize>,
+    pub max_lease_sets: Option<usize>,
+}
+
+/// The window of every rate limit a scenario sets.
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// Sets a per-peer limit to `max` a minute (0: off). Scenarios start from the defaults,
+/// where every limit is on, so only the rate changes (the peers tracked stay).
+fn set_per_minute(limit: &mut Option<PeerRateLimit>, max: Option<u32>) {
+    if let Some(max) = max {
+        *limit = limit.filter(|_| max > 0).map(|l| PeerRateLimit {
+            max,
+            window: MINUTE,
+            ..l
+        });
+    }
+}
+
+/// A table cap from a scenario: 0 means none.
+fn set_cap(cap: &mut Option<usize>, value: Option<usize>) {
+    if let Some(value) = value {
+        *cap = (value > 0).then_some(value);
+    }
 }
 
 impl NetDbOverrides {
@@ -483,6 +515,13 @@ impl NetDbOverrides {
         if let Some(v) = self.explore_target {
             config.explore_target = v;
         }
+        set_per_minute(&mut config.lookup_limit, self.lookup_limit_per_min);
+        set_per_minute(&mut config.store_limit, self.store_limit_per_min);
+        if let Some(v) = self.ignore_unsolicited_floodfills {
+            config.ignore_unsolicited_floodfills = v;
+        }
+        set_cap(&mut config.max_router_infos, self.max_router_infos);
+        set_cap(&mut config.max_lease_sets, self.max_lease_sets);
     }
 }
 
@@ -506,6 +545,10 @@ pub struct Tunnels {
     /// random order, no gateway partition, distinct /16).
     #[serde(default)]
     pub selection: Selection,
+    /// Build-request throttles (see `TunnelConfig`): requests handled per previous hop
+    /// per minute, and tunnels accepted per minute; 0 turns one off.
+    pub build_requests_per_hop_per_min: Option<u32>,
+    pub build_accept_per_min: Option<u32>,
 }
 
 fn default_tunnel_hops() -> usize {
@@ -528,6 +571,8 @@ impl Default for Tunnels {
             count: default_tunnel_count(),
             max_participating: default_max_participating(),
             selection: Selection::default(),
+            build_requests_per_hop_per_min: None,
+            build_accept_per_min: None,
         }
     }
 }
@@ -535,12 +580,25 @@ impl Default for Tunnels {
 impl Tunnels {
     /// The routers' tunnel configuration, `None` when tunnels are off.
     pub fn config(&self) -> Option<TunnelConfig> {
-        self.exploratory.then(|| TunnelConfig {
-            exploratory_hops: self.hops,
-            exploratory_tunnels: self.count,
-            max_participating: self.max_participating,
-            exploratory_selection: self.selection.over(SelectionRules::exploratory()),
-            ..TunnelConfig::default()
+        self.exploratory.then(|| {
+            let mut config = TunnelConfig {
+                exploratory_hops: self.hops,
+                exploratory_tunnels: self.count,
+                max_participating: self.max_participating,
+                exploratory_selection: self.selection.over(SelectionRules::exploratory()),
+                ..TunnelConfig::default()
+            };
+            set_per_minute(
+                &mut config.build_requests_per_hop,
+                self.build_requests_per_hop_per_min,
+            );
+            if let Some(max) = self.build_accept_per_min {
+                config.build_accept_rate = (max > 0).then_some(RateLimit {
+                    max,
+                    window: MINUTE,
+                });
+            }
+            config
         })
     }
 }
@@ -975,6 +1033,13 @@ impl Scenario {
                 ));
             }
         }
+        for (i, adversary) in self.adversaries.iter().enumerate() {
+            if let Behaviour::Flooder(flood) = &adversary.behaviour {
+                self.validate_flood(flood).map_err(|(field, message)| {
+                    invalid(format!("adversaries[{i}].{field}"), message)
+                })?;
+            }
+        }
         for (i, churn) in self.churn.iter().enumerate() {
             if self.group_index(&churn.group).is_none() {
                 return Err(invalid(
@@ -1007,6 +1072,48 @@ impl Scenario {
                     "not the name of a [[routers]] group",
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// Checks a flooder's targets and timing against the rest of the scenario; errors
+    /// name the field relative to the `[[adversaries]]` entry.
+    fn validate_flood(&self, flood: &Flood) -> Result<(), (String, &'static str)> {
+        let err = |field: &str, message| Err((field.to_owned(), message));
+        let honest = self.routers.iter().filter(|g| g.adversary.is_none());
+        let targets: u32 =
+            match &flood.targets {
+                FloodTargets::Floodfills => honest
+                    .filter(|g| g.role == Role::Floodfill)
+                    .map(|g| g.count)
+                    .sum(),
+                FloodTargets::Routers => honest
+                    .filter(|g| g.role == Role::Router)
+                    .map(|g| g.count)
+                    .sum(),
+                FloodTargets::Group(name) => match self.group_index(name) {
+                    Some(g) if self.routers[g].adversary.is_none() => self.routers[g].count,
+                    Some(_) => return err("targets", "an adversary's group cannot be a target"),
+                    None => return err(
+                        "targets",
+                        "expected \"floodfills\", \"routers\" or the name of a [[routers]] group",
+                    ),
+                },
+            };
+        if targets == 0 {
+            return err("targets", "no router to flood: the target groups are empty");
+        }
+        if flood.victims.is_some_and(|v| v > targets) {
+            return err("victims", "more victims than routers among the targets");
+        }
+        if flood.rates.builds_per_min > 0.0 && !self.tunnels.exploratory {
+            return err(
+                "builds_per_min",
+                "build requests need tunnels: set [tunnels] exploratory = true",
+            );
+        }
+        if flood.flood_start > self.general.stop_time.0 {
+            return err("flood_start", "is after general.stop_time");
         }
         Ok(())
     }
@@ -1105,6 +1212,115 @@ count = 10
             .expect_err("name clash")
             .to_string();
         assert!(err.contains("adversaries[1].name"), "{err}");
+    }
+
+    const FLOODER: &str =
+        "\n[[adversaries]]\nkind = \"flooder\"\ncount = 2\nvictims = 2\nlookups_per_min = 60\n";
+
+    #[test]
+    fn flooders_parse_with_defaults() {
+        let s = parse(&format!("{MINIMAL}{FLOODER}")).expect("valid flooder");
+        let g = s.group_index("flooder").expect("group");
+        assert_eq!(s.routers[g].role, Role::Router);
+        assert_eq!(
+            s.behaviour_of(g),
+            Some(&Behaviour::Flooder(Flood {
+                targets: FloodTargets::Floodfills,
+                victims: Some(2),
+                rates: FloodRates {
+                    lookups_per_min: 60.0,
+                    ..FloodRates::default()
+                },
+                flood_start: Duration::ZERO,
+            }))
+        );
+        let s = parse(&format!(
+            "{MINIMAL}{FLOODER}targets = \"router\"\nflood_start = \"2 min\"\n"
+        ))
+        .expect("a group as target");
+        let Some(Behaviour::Flooder(flood)) = s.behaviour_of(2) else {
+            panic!("flooder");
+        };
+        assert_eq!(flood.targets, FloodTargets::Group("router".into()));
+        assert_eq!(flood.flood_start, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn flooder_errors_name_the_field() {
+        let flooder = format!("{MINIMAL}{FLOODER}");
+        for (change, field) in [
+            ("lookups_per_min = 0", "adversaries[0].kind"),
+            ("lookups_per_min = -1", "adversaries[0].lookups_per_min"),
+            ("lookups_per_min = 1e9", "adversaries[0].lookups_per_min"),
+            (
+                "lookups_per_min = 60\nvictims = 0",
+                "adversaries[0].victims",
+            ),
+            (
+                "lookups_per_min = 60\nvictims = 4",
+                "adversaries[0].victims",
+            ),
+            (
+                "lookups_per_min = 60\ntargets = \"nobody\"",
+                "adversaries[0].targets",
+            ),
+            (
+                "lookups_per_min = 60\ntargets = \"flooder\"",
+                "adversaries[0].targets",
+            ),
+            ("builds_per_min = 60", "adversaries[0].builds_per_min"),
+            (
+                "lookups_per_min = 60\nflood_start = \"11 min\"",
+                "adversaries[0].flood_start",
+            ),
+            (
+                "lookups_per_min = 60\nvictim = \"destination:0\"",
+                "adversaries[0].victim",
+            ),
+        ] {
+            let text = flooder
+                .replace("victims = 2\n", "")
+                .replace("lookups_per_min = 60", change);
+            let err = parse(&text).expect_err(change).to_string();
+            assert!(err.contains(field), "{change}: {err}");
+        }
+        let sybil = format!(
+            "{MINIMAL}[tunnels]\nexploratory = true\n[clients]\ndestinations = 1\n\
+             [[adversaries]]\nkind = \"sybil-floodfill\"\ncount = 1\ntarget = \"destination:0\"\n\
+             lookups_per_min = 5\n"
+        );
+        let err = parse(&sybil).expect_err("not a flooder").to_string();
+        assert!(err.contains("adversaries[0].lookups_per_min"), "{err}");
+    }
+
+    #[test]
+    fn mitigation_keys_set_or_turn_off_each_one() {
+        let text = format!(
+            "{MINIMAL}[netdb]\nlookup_limit_per_min = 0\nstore_limit_per_min = 30\n\
+             ignore_unsolicited_floodfills = true\nmax_router_infos = 0\nmax_lease_sets = 500\n\
+             [tunnels]\nexploratory = true\nbuild_requests_per_hop_per_min = 10\nbuild_accept_per_min = 0\n"
+        );
+        let s = parse(&text).expect("valid mitigations");
+        let netdb = s.netdb_config();
+        assert_eq!(netdb.lookup_limit, None);
+        let store = netdb.store_limit.expect("on");
+        assert_eq!((store.max, store.window), (30, MINUTE));
+        assert_eq!(
+            store.tracked_peers,
+            NetDbConfig::default()
+                .store_limit
+                .expect("default")
+                .tracked_peers
+        );
+        assert!(netdb.ignore_unsolicited_floodfills);
+        assert_eq!(netdb.max_router_infos, None);
+        assert_eq!(netdb.max_lease_sets, Some(500));
+        let tunnels = s.tunnels.config().expect("on");
+        assert_eq!(tunnels.build_requests_per_hop.map(|l| l.max), Some(10));
+        assert_eq!(tunnels.build_accept_rate, None);
+        // Unset keys keep the defaults.
+        let defaults = parse(MINIMAL).expect("valid").netdb_config();
+        assert_eq!(defaults, NetDbConfig::default());
     }
 
     #[test]

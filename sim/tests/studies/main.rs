@@ -232,3 +232,81 @@ fn withdrawing_more_floodfills_never_helps_lookups() {
     assert_eq!(last.online, 52);
     assert!(last.largest_fraction > 0.99, "{last:?}");
 }
+
+/// 48 routers; from 5 minutes on, 2 flooders send 300 fake floodfill RouterInfos a minute
+/// each to 2 of the 8 floodfills. `netdb` is the routers' `[netdb]` table.
+fn flood_network(netdb: &str) -> String {
+    format!(
+        r#"
+[general]
+seed = 2
+stop_time = "20 min"
+warmup = "5 min"
+
+[[routers]]
+role = "floodfill"
+count = 8
+
+[[routers]]
+role = "router"
+count = 40
+start_spread = "2 min"
+
+[bootstrap]
+warm_floodfills = true
+
+[workload]
+lookups_per_router_hour = 60
+
+[netdb]
+{netdb}
+
+[[adversaries]]
+kind = "flooder"
+count = 2
+victims = 2
+router_infos_per_min = 300
+flood_start = "5 min"
+
+[metrics]
+record = ["lookup"]
+"#
+    )
+}
+
+#[test]
+fn flood_mitigations_bound_memory_and_never_hurt_lookups() {
+    let off = run(&flood_network(
+        "lookup_limit_per_min = 0\nstore_limit_per_min = 0\nmax_router_infos = 0",
+    ));
+    let capped = run(&flood_network("max_router_infos = 300"));
+    let filtered = run(&flood_network("ignore_unsolicited_floodfills = true"));
+    let get = |sim: &Simulated, name| scalar(sim, name).unwrap_or_else(|| panic!("{name}"));
+    let held = "victim_router_infos_max";
+    // Without a cap the victims' table grows with the flood; with one it stays under it.
+    assert!(get(&off, held) > 1000.0, "no cap: {}", get(&off, held));
+    assert!(
+        get(&capped, held) <= 300.0,
+        "cap 300: {}",
+        get(&capped, held)
+    );
+    // Ignoring unsolicited floodfill RouterInfos drops the whole flood: the victims hold
+    // the 50 routers of the run at most...
+    assert!(
+        get(&filtered, held) <= 50.0,
+        "filtered: {}",
+        get(&filtered, held)
+    );
+    assert!(get(&filtered, "victim_floodfill_infos_ignored") > 0.0);
+    // ...and never makes the honest routers' lookups under the flood worse.
+    let success = "lookup_success_flood";
+    assert!(
+        get(&filtered, success) >= get(&off, success),
+        "filtered {} < unmitigated {}",
+        get(&filtered, success),
+        get(&off, success)
+    );
+    // A flood is as deterministic as the rest of a run.
+    let again = run(&flood_network("max_router_infos = 300"));
+    assert_eq!(again.manifest.trace_hash, capped.manifest.trace_hash);
+}
