@@ -791,6 +791,12 @@ impl TunnelManager {
             outcome,
             started: pending.started,
         });
+        if let Some(pool) = self.pools.get_mut(&pending.pool) {
+            match rejected {
+                Some(_) => pool.build_rejected(now),
+                None => pool.build_accepted(),
+            }
+        }
         if rejected.is_some() {
             return;
         }
@@ -1077,6 +1083,11 @@ impl TunnelManager {
             self.tiers = Tiers::sort(profiles, peers.hashes().copied(), now, &self.config.tiers);
         }
         for (pool, direction, n) in missing {
+            let may_build_at = self.pools.get(&pool).map_or(now, |p| p.may_build_at());
+            if n > 0 && may_build_at > now {
+                self.check_pools_at = self.check_pools_at.min(may_build_at);
+                continue;
+            }
             for _ in 0..n {
                 if !self.build(now, pool, direction, peers) {
                     self.check_pools_at = now + Duration::from_secs(10);

@@ -10,6 +10,16 @@ use crate::profile::selection::Direction;
 use crate::profile::{SelectionRules, Selector};
 use crate::time::Instant;
 use rand::RngCore;
+use std::time::Duration;
+
+/// The wait before a pool builds again after its first rejected build, doubled for each
+/// further rejection in a row up to [`REJECTED_BACKOFF_MAX`]. A rejection comes back within
+/// a round trip, so without a wait a pool whose peers are full rebuilds at once, again and
+/// again: in a busy network every pool does, and the storm of requests keeps the peers
+/// full (we measured hundreds of builds a second in 210 routers whose participating
+/// tunnels were capped at 8). Timeouts need no wait: they take the build timeout.
+const REJECTED_BACKOFF: Duration = Duration::from_secs(1);
+const REJECTED_BACKOFF_MAX: Duration = Duration::from_secs(32);
 
 /// Names a pool of the router.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -67,6 +77,9 @@ pub(super) struct Pool {
     pub(super) outbound: Vec<OwnOutbound>,
     inbound_selector: Selector,
     outbound_selector: Selector,
+    /// Builds rejected in a row, and no build before `retry_at` because of them.
+    rejected_in_a_row: u32,
+    retry_at: Instant,
 }
 
 impl Pool {
@@ -79,7 +92,27 @@ impl Pool {
             outbound: Vec::new(),
             inbound_selector,
             outbound_selector,
+            rejected_in_a_row: 0,
+            retry_at: Instant::from_secs(0),
         }
+    }
+
+    /// A build of ours was rejected: wait before the next.
+    pub(super) fn build_rejected(&mut self, now: Instant) {
+        let doublings = self.rejected_in_a_row.min(5);
+        self.rejected_in_a_row += 1;
+        let wait = (REJECTED_BACKOFF * (1 << doublings)).min(REJECTED_BACKOFF_MAX);
+        self.retry_at = now + wait;
+    }
+
+    /// A build of ours succeeded: the peers have room again.
+    pub(super) fn build_accepted(&mut self) {
+        self.rejected_in_a_row = 0;
+    }
+
+    /// When the pool may build again: now, or later after rejections.
+    pub(super) fn may_build_at(&self) -> Instant {
+        self.retry_at
     }
 
     pub(super) fn selector(&mut self, direction: Direction) -> &mut Selector {
@@ -109,5 +142,34 @@ impl Pool {
     pub(super) fn clear(&mut self) {
         self.inbound.clear();
         self.outbound.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn rejections_in_a_row_double_the_wait_up_to_a_cap() {
+        let config = PoolConfig {
+            hops: 2,
+            count: 2,
+            rules: SelectionRules::client(),
+        };
+        let mut pool = Pool::new(config, &mut rand_chacha::ChaCha20Rng::seed_from_u64(1));
+        let now = Instant::from_secs(1_000);
+        assert!(pool.may_build_at() <= now);
+        let waits: Vec<u64> = (0..8)
+            .map(|_| {
+                pool.build_rejected(now);
+                pool.may_build_at().saturating_duration_since(now).as_secs()
+            })
+            .collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 32, 32]);
+        // A success resets the count: the next rejection waits a second again.
+        pool.build_accepted();
+        pool.build_rejected(now);
+        assert_eq!(pool.may_build_at(), now + Duration::from_secs(1));
     }
 }
