@@ -72,6 +72,10 @@ enum Command {
         /// Default: the first parameter with more than one value.
         #[arg(short, long, value_name = "PARAM")]
         x: Option<String>,
+        /// Space the x parameter's values evenly, in the order given, even when they are
+        /// numbers (e.g. 2000, 30, 20, 16, 12 would otherwise crowd at one end).
+        #[arg(long)]
+        categories: bool,
     },
     /// Write a Markdown report on run folders and sweep folders.
     ///
@@ -108,7 +112,12 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Plot { runs, out, labels } => plot(runs, out, labels),
-        Command::Sweep { sweep, metrics, x } => sweep_charts(&sweep, &metrics, x.as_deref()),
+        Command::Sweep {
+            sweep,
+            metrics,
+            x,
+            categories,
+        } => sweep_charts(&sweep, &metrics, x.as_deref(), categories),
         Command::Report { folders, out } => {
             let out = out.unwrap_or_else(|| default_report_path(&folders));
             let outcome = write_report(&folders, &out)?;
@@ -121,10 +130,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn sweep_charts(dir: &Path, metrics: &[String], x: Option<&str>) -> anyhow::Result<()> {
+fn sweep_charts(
+    dir: &Path,
+    metrics: &[String],
+    x: Option<&str>,
+    categories: bool,
+) -> anyhow::Result<()> {
     let sweep = SweepFolder::open(dir)?;
     let out = sweep.plots_dir();
-    let report = plot_sweep(&sweep, metrics, x, &out)
+    let report = plot_sweep(&sweep, metrics, x, categories, &out)
         .with_context(|| format!("plotting into {}", out.display()))?;
     for (_, reason) in &report.skipped {
         eprintln!("skipped {reason}");

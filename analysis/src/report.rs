@@ -228,7 +228,7 @@ fn sweep_section(
     }
     let plots = sweep.plots_dir();
     if pngs(&plots).is_empty() {
-        let report = plot_sweep(sweep, &[], None, &plots)
+        let report = plot_sweep(sweep, &[], None, false, &plots)
             .with_context(|| format!("drawing the charts of {}", sweep.path.display()))?;
         drawn.extend(report.written);
     }

@@ -13,7 +13,11 @@ use crate::sweep::SweepFolder;
 
 /// Draws one chart per metric of `metrics` (all of `sweep.csv` when empty) against the
 /// parameter `x` (full dotted path or a unique last segment; default: the first parameter
-/// with more than one value), into `out_dir` as `<metric>.png` and `.svg`.
+/// with more than one value), into `out_dir` as `<metric>.png` and `.svg`. With
+/// `categories`, the parameter's values are spaced evenly in the order given even when
+/// they are numbers (for values such as 2000, 30, 20, 16, 12). Confidence intervals of
+/// fractions (see [`is_fraction`]) are drawn clipped to [0, 1]; `sweep.csv` keeps them
+/// as computed.
 ///
 /// Unknown metric or parameter names are errors that list the valid ones. A sweep that varies
 /// only the seed has nothing to draw against: every chart is skipped.
@@ -21,6 +25,7 @@ pub fn plot_sweep(
     sweep: &SweepFolder,
     metrics: &[String],
     x: Option<&str>,
+    categories: bool,
     out_dir: &Path,
 ) -> anyhow::Result<PlotReport> {
     let available = sweep.metrics();
@@ -63,7 +68,9 @@ pub fn plot_sweep(
     let mut report = PlotReport::default();
     for metric in chosen {
         match x_index {
-            Some(xi) => report.written.extend(draw(sweep, metric, xi, out_dir)?),
+            Some(xi) => report
+                .written
+                .extend(draw(sweep, metric, xi, categories, out_dir)?),
             None => report.skipped.push((
                 "sweep",
                 format!("{metric}: the sweep varies only the seed, no parameter to plot against"),
@@ -83,13 +90,13 @@ enum XAxis {
 }
 
 impl XAxis {
-    fn of(values: &[ParamValue]) -> Self {
+    fn of(values: &[ParamValue], categories: bool) -> Self {
         let unit = values.first().and_then(ParamValue::unit);
         let numeric = values
             .iter()
             .all(|v| v.number().is_some() && v.unit() == unit);
         match unit {
-            Some(unit) if numeric => Self::Numeric {
+            Some(unit) if numeric && !categories => Self::Numeric {
                 unit: unit.to_owned(),
             },
             _ => Self::Categories(values.iter().map(ToString::to_string).collect()),
@@ -121,6 +128,16 @@ pub fn chart_name(metric: &str) -> String {
         .collect()
 }
 
+/// Whether a summary metric is a fraction, by its name: a success rate (`*success*`), a
+/// share, fraction or degree (`*_share`, `*_fraction`, `*_degree`), or `sybil_hold_all`
+/// (the share of samples in which Sybils held the whole storage set).
+pub fn is_fraction(metric: &str) -> bool {
+    metric.contains("success")
+        || ["_share", "_fraction", "_degree", "_hold_all"]
+            .iter()
+            .any(|suffix| metric.ends_with(suffix))
+}
+
 /// One line of a sweep chart: the points sharing the other parameters' values.
 #[derive(Debug)]
 struct Line {
@@ -136,11 +153,20 @@ fn draw(
     sweep: &SweepFolder,
     metric: &str,
     xi: usize,
+    categories: bool,
     out_dir: &Path,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let m: &SweepManifest = &sweep.manifest;
     let x_param = &m.parameters[xi];
-    let axis = XAxis::of(&x_param.values);
+    let axis = XAxis::of(&x_param.values, categories);
+    // A fraction's interval past 0 or 1 says only that few seeds were run.
+    let clip = |v: f64| {
+        if is_fraction(metric) {
+            v.clamp(0.0, 1.0)
+        } else {
+            v
+        }
+    };
     // Lines: one per combination of the other varying parameters, in the order points come.
     // Parameters with a single value are the same on every line and stay out of the labels.
     let mut lines: Vec<Line> = Vec::new();
@@ -176,7 +202,7 @@ fn draw(
         let line = &mut lines[at];
         line.points.push((x, row.mean));
         if let (Some(lo), Some(hi)) = (row.ci95_low, row.ci95_high) {
-            line.bars.push((x, lo, hi));
+            line.bars.push((x, clip(lo), clip(hi)));
         }
     }
     let x_desc = match &axis {
@@ -250,15 +276,21 @@ mod tests {
     #[test]
     fn axes() {
         let ints = [ParamValue::Integer(3), ParamValue::Float(4.5)];
-        assert_eq!(XAxis::of(&ints), XAxis::Numeric { unit: "".into() });
+        assert_eq!(XAxis::of(&ints, false), XAxis::Numeric { unit: "".into() });
+        // Asked for, numbers are categories too, in the order given.
+        let axis = XAxis::of(&ints, true);
+        assert_eq!(axis, XAxis::Categories(vec!["3".into(), "4.5".into()]));
+        assert_eq!(axis.position(&ParamValue::Float(4.5)), Some(1.0));
+        assert!(is_fraction("lookup_success_flood") && is_fraction("tier_capture_hop_share"));
+        assert!(!is_fraction("lookup_recovery_s"));
         let times = [
             ParamValue::Text("10 min".into()),
             ParamValue::Text("1 h".into()),
         ];
         // Mixed units cannot share a numeric axis.
-        assert!(matches!(XAxis::of(&times), XAxis::Categories(_)));
+        assert!(matches!(XAxis::of(&times, false), XAxis::Categories(_)));
         let bools = [ParamValue::Bool(false), ParamValue::Bool(true)];
-        let axis = XAxis::of(&bools);
+        let axis = XAxis::of(&bools, false);
         assert_eq!(axis.position(&ParamValue::Bool(true)), Some(1.0));
         assert_eq!(chart_name("a/b c"), "a_b_c");
     }
@@ -269,7 +301,7 @@ mod tests {
         write_sweep(dir.path());
         let sweep = SweepFolder::open(dir.path()).expect("opens");
         let out = dir.path().join("plots");
-        let report = plot_sweep(&sweep, &[], None, &out).expect("draws");
+        let report = plot_sweep(&sweep, &[], None, false, &out).expect("draws");
         assert_eq!(report.written.len(), 4, "{report:?}");
         for name in ["lookup_success", "lookups"] {
             for ext in ["png", "svg"] {
@@ -284,7 +316,7 @@ mod tests {
         assert!(svg.contains("routers.1.count"), "x axis named");
 
         let by_time =
-            plot_sweep(&sweep, &["lookups".into()], Some("stop_time"), &out).expect("draws");
+            plot_sweep(&sweep, &["lookups".into()], Some("stop_time"), false, &out).expect("draws");
         assert_eq!(by_time.written.len(), 2);
         let svg = std::fs::read_to_string(out.join("lookups.svg")).expect("svg");
         assert!(
@@ -292,9 +324,9 @@ mod tests {
             "numeric axis with unit"
         );
 
-        let err = plot_sweep(&sweep, &["nope".into()], None, &out).expect_err("bad metric");
+        let err = plot_sweep(&sweep, &["nope".into()], None, false, &out).expect_err("bad metric");
         assert!(err.to_string().contains("lookup_success, lookups"), "{err}");
-        let err = plot_sweep(&sweep, &[], Some("seed"), &out).expect_err("bad x");
+        let err = plot_sweep(&sweep, &[], Some("seed"), false, &out).expect_err("bad x");
         assert!(
             err.to_string()
                 .contains("routers.1.count, general.stop_time"),

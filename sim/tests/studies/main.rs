@@ -310,3 +310,91 @@ fn flood_mitigations_bound_memory_and_never_hurt_lookups() {
     let again = run(&flood_network("max_router_infos = 300"));
     assert_eq!(again.manifest.trace_hash, capped.manifest.trace_hash);
 }
+
+/// 50 honest routers at home, each taking part in at most `max_participating` tunnels;
+/// 5 adversary routers in a datacenter closer to everyone, accepting every request when
+/// `accept_all`.
+fn tier_capture_network(max_participating: u32, accept_all: bool) -> String {
+    format!(
+        r#"
+[general]
+seed = 4
+stop_time = "30 min"
+warmup = "5 min"
+
+[network]
+latency = "60 ms"
+
+[topology]
+regions = ["home", "datacenter"]
+links = [{{ from = "home", to = "datacenter", latency = "20 ms" }}]
+
+[[routers]]
+role = "floodfill"
+count = 5
+region = "home"
+
+[[routers]]
+role = "router"
+count = 45
+region = "home"
+start_spread = "2 min"
+
+[bootstrap]
+warm_floodfills = true
+
+[workload]
+lookups_per_router_hour = 1
+
+[tunnels]
+exploratory = true
+max_participating = {max_participating}
+
+[clients]
+destinations = 2
+messages_per_destination_hour = 120
+
+[[adversaries]]
+kind = "tier-capture"
+count = 5
+victim = "destination:0"
+accept_all = {accept_all}
+region = "datacenter"
+bandwidth = "1 Gbit"
+
+[metrics]
+record = ["tunnel_build"]
+"#
+    )
+}
+
+#[test]
+fn busy_honest_routers_hand_the_victims_tunnels_to_routers_that_accept_all() {
+    let idle = run(&tier_capture_network(2000, true));
+    let busy = run(&tier_capture_network(10, true));
+    let busy_fair = run(&tier_capture_network(10, false));
+    let get = |sim: &Simulated, name| scalar(sim, name).unwrap_or_else(|| panic!("{name}"));
+    let (fast, hops) = ("tier_capture_fast_share", "tier_capture_hop_share");
+    // Busy honest routers reject; routers that accept everything fill the victim's fast
+    // tier and its tunnels, far beyond their share of the network.
+    assert!(
+        get(&busy, fast) > get(&idle, fast),
+        "fast tier: busy {} <= idle {}",
+        get(&busy, fast),
+        get(&idle, fast)
+    );
+    assert!(
+        get(&busy, hops) > 3.0 * get(&busy, "tier_capture_network_share"),
+        "hops {} against a network share of {}",
+        get(&busy, hops),
+        get(&busy, "tier_capture_network_share")
+    );
+    // Accepting everything is what does it: adversary routers that reject like everyone
+    // else get no such share.
+    assert!(
+        get(&busy, hops) > get(&busy_fair, hops),
+        "accepting all {} <= rejecting too {}",
+        get(&busy, hops),
+        get(&busy_fair, hops)
+    );
+}

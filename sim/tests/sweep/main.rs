@@ -152,7 +152,8 @@ fn tiny_sweep_writes_its_folder_deterministically() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
 
     // The analysis tools read it: charts per metric, and a report.
-    let plots = plot_sweep(&sweep_folder, &[], None, &sweep_folder.plots_dir()).expect("charts");
+    let plots =
+        plot_sweep(&sweep_folder, &[], None, false, &sweep_folder.plots_dir()).expect("charts");
     assert!(
         plots.written.iter().any(|f| f.ends_with("lookups.png")),
         "{plots:?}"
