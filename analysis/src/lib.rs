@@ -21,7 +21,9 @@ pub mod stats;
 pub mod sweep;
 pub mod xor_order;
 
-pub use plots::{default_labels, plot_all, plot_runs, plot_sweep, ChartOutcome, PlotReport};
+pub use plots::{
+    default_labels, plot_all, plot_runs, plot_sweep, ChartOutcome, PlotReport, SweepCharts,
+};
 pub use records::{
     CollusionRecord, CoverageRecord, CsvWriter, DeliveryRecord, FloodfillLoadRecord, IslandsRecord,
     LookupRecord, Manifest, Metric, ParamValue, PredecessorRecord, StoreRecord, SummaryRecord,

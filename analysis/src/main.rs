@@ -8,7 +8,7 @@ use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
 use ramsons_analysis::report::default_report_path;
 use ramsons_analysis::{
-    default_labels, plot_all, plot_sweep, write_report, RunFolder, SweepFolder,
+    default_labels, plot_all, plot_sweep, write_report, RunFolder, SweepCharts, SweepFolder,
 };
 
 /// Charts, comparisons and reports over ramsons run folders and sweep folders.
@@ -76,6 +76,10 @@ enum Command {
         /// numbers (e.g. 2000, 30, 20, 16, 12 would otherwise crowd at one end).
         #[arg(long)]
         categories: bool,
+        /// One chart of all the --metric given instead of one each (e.g. a measured value
+        /// and a model's prediction of it), written as <METRIC>-and-<METRIC>...png.
+        #[arg(long)]
+        together: bool,
     },
     /// Write a Markdown report on run folders and sweep folders.
     ///
@@ -117,7 +121,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             metrics,
             x,
             categories,
-        } => sweep_charts(&sweep, &metrics, x.as_deref(), categories),
+            together,
+        } => sweep_charts(
+            &sweep,
+            &SweepCharts {
+                metrics: &metrics,
+                x: x.as_deref(),
+                categories,
+                together,
+            },
+        ),
         Command::Report { folders, out } => {
             let out = out.unwrap_or_else(|| default_report_path(&folders));
             let outcome = write_report(&folders, &out)?;
@@ -130,15 +143,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn sweep_charts(
-    dir: &Path,
-    metrics: &[String],
-    x: Option<&str>,
-    categories: bool,
-) -> anyhow::Result<()> {
+fn sweep_charts(dir: &Path, charts: &SweepCharts<'_>) -> anyhow::Result<()> {
     let sweep = SweepFolder::open(dir)?;
     let out = sweep.plots_dir();
-    let report = plot_sweep(&sweep, metrics, x, categories, &out)
+    let report = plot_sweep(&sweep, charts, &out)
         .with_context(|| format!("plotting into {}", out.display()))?;
     for (_, reason) in &report.skipped {
         eprintln!("skipped {reason}");

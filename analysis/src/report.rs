@@ -11,7 +11,7 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 
-use crate::plots::{chart_name, fmt_duration, plot_all, plot_sweep, CHARTS};
+use crate::plots::{chart_name, fmt_duration, plot_all, plot_sweep, SweepCharts, CHARTS};
 use crate::records::{MANIFEST_FILE, SWEEP_FILE};
 use crate::run::RunFolder;
 use crate::sweep::SweepFolder;
@@ -228,7 +228,7 @@ fn sweep_section(
     }
     let plots = sweep.plots_dir();
     if pngs(&plots).is_empty() {
-        let report = plot_sweep(sweep, &[], None, false, &plots)
+        let report = plot_sweep(sweep, &SweepCharts::default(), &plots)
             .with_context(|| format!("drawing the charts of {}", sweep.path.display()))?;
         drawn.extend(report.written);
     }

@@ -37,7 +37,7 @@ pub use lookup_latency_cdf::lookup_latency_cdf;
 pub use lookup_success::lookup_success;
 pub use netdb_coverage::{netdb_coverage, netdb_coverage_fraction};
 pub use store_flood::store_flood;
-pub use sweep_chart::{chart_name, plot_sweep};
+pub use sweep_chart::{chart_name, is_fraction, plot_sweep, SweepCharts};
 pub use tier_capture::tier_capture;
 pub use transit_load::transit_load;
 pub use tunnel_build_latency_cdf::tunnel_build_latency_cdf;

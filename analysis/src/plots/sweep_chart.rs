@@ -11,25 +11,37 @@ use super::PlotReport;
 use crate::records::{ParamValue, SweepManifest};
 use crate::sweep::SweepFolder;
 
-/// Draws one chart per metric of `metrics` (all of `sweep.csv` when empty) against the
-/// parameter `x` (full dotted path or a unique last segment; default: the first parameter
-/// with more than one value), into `out_dir` as `<metric>.png` and `.svg`. With
-/// `categories`, the parameter's values are spaced evenly in the order given even when
-/// they are numbers (for values such as 2000, 30, 20, 16, 12). Confidence intervals of
-/// fractions (see [`is_fraction`]) are drawn clipped to [0, 1]; `sweep.csv` keeps them
-/// as computed.
+/// What [`plot_sweep`] draws.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SweepCharts<'a> {
+    /// Metrics of `sweep.csv`; empty: every one.
+    pub metrics: &'a [String],
+    /// The parameter on the x axis: its full dotted path or a unique last segment. Default:
+    /// the first parameter with more than one value.
+    pub x: Option<&'a str>,
+    /// Space the parameter's values evenly in the order given even when they are numbers
+    /// (for values such as 2000, 30, 20, 16, 12).
+    pub categories: bool,
+    /// One chart with every metric, instead of one chart each: e.g. a measured share and
+    /// a model's prediction of it.
+    pub together: bool,
+}
+
+/// Draws the sweep's summary metrics against one swept parameter into `out_dir`: one chart
+/// per metric (`<metric>.png` and `.svg`), or with `together` one chart of them all
+/// (`<metric>-and-<metric>...`), one line per metric and combination of the other
+/// parameters' values. Confidence intervals of fractions (see [`is_fraction`]) are drawn
+/// clipped to [0, 1]; `sweep.csv` keeps them as computed.
 ///
 /// Unknown metric or parameter names are errors that list the valid ones. A sweep that varies
 /// only the seed has nothing to draw against: every chart is skipped.
 pub fn plot_sweep(
     sweep: &SweepFolder,
-    metrics: &[String],
-    x: Option<&str>,
-    categories: bool,
+    charts: &SweepCharts<'_>,
     out_dir: &Path,
 ) -> anyhow::Result<PlotReport> {
     let available = sweep.metrics();
-    for m in metrics {
+    for m in charts.metrics {
         if !available.contains(&m.as_str()) {
             bail!(
                 "{}: no metric {m:?} in sweep.csv; it has: {}",
@@ -38,13 +50,13 @@ pub fn plot_sweep(
             );
         }
     }
-    let chosen: Vec<&str> = if metrics.is_empty() {
+    let chosen: Vec<&str> = if charts.metrics.is_empty() {
         available
     } else {
-        metrics.iter().map(String::as_str).collect()
+        charts.metrics.iter().map(String::as_str).collect()
     };
     let params = &sweep.manifest.parameters;
-    let x_index = match x {
+    let x_index = match charts.x {
         Some(name) => match sweep.manifest.parameter_index(name) {
             Some(i) => Some(i),
             None => bail!(
@@ -65,15 +77,25 @@ pub fn plot_sweep(
             .position(|p| p.values.len() > 1)
             .or((!params.is_empty()).then_some(0)),
     };
+    let groups: Vec<Vec<&str>> = if charts.together {
+        vec![chosen]
+    } else {
+        chosen.into_iter().map(|m| vec![m]).collect()
+    };
     let mut report = PlotReport::default();
-    for metric in chosen {
+    for metrics in groups {
         match x_index {
-            Some(xi) => report
-                .written
-                .extend(draw(sweep, metric, xi, categories, out_dir)?),
+            Some(xi) => {
+                report
+                    .written
+                    .extend(draw(sweep, &metrics, xi, charts.categories, out_dir)?)
+            }
             None => report.skipped.push((
                 "sweep",
-                format!("{metric}: the sweep varies only the seed, no parameter to plot against"),
+                format!(
+                    "{}: the sweep varies only the seed, no parameter to plot against",
+                    metrics.join(", ")
+                ),
             )),
         }
     }
@@ -149,9 +171,10 @@ struct Line {
     bars: Vec<(f64, f64, f64)>,
 }
 
+/// One chart of `metrics` against parameter `xi`.
 fn draw(
     sweep: &SweepFolder,
-    metric: &str,
+    metrics: &[&str],
     xi: usize,
     categories: bool,
     out_dir: &Path,
@@ -159,19 +182,23 @@ fn draw(
     let m: &SweepManifest = &sweep.manifest;
     let x_param = &m.parameters[xi];
     let axis = XAxis::of(&x_param.values, categories);
-    // A fraction's interval past 0 or 1 says only that few seeds were run.
-    let clip = |v: f64| {
-        if is_fraction(metric) {
-            v.clamp(0.0, 1.0)
-        } else {
-            v
-        }
-    };
-    // Lines: one per combination of the other varying parameters, in the order points come.
-    // Parameters with a single value are the same on every line and stay out of the labels.
+    // Lines: one per metric and combination of the other varying parameters, in the order
+    // points come. Parameters with a single value are the same on every line and stay out
+    // of the labels; so does the metric when it is the only one.
     let mut lines: Vec<Line> = Vec::new();
     let mut seeds_max = 0;
-    for point in &m.points {
+    for (metric, point) in metrics
+        .iter()
+        .flat_map(|metric| m.points.iter().map(move |point| (*metric, point)))
+    {
+        // A fraction's interval past 0 or 1 says only that few seeds were run.
+        let clip = |v: f64| {
+            if is_fraction(metric) {
+                v.clamp(0.0, 1.0)
+            } else {
+                v
+            }
+        };
         let Some(row) = sweep.row(point, metric) else {
             continue;
         };
@@ -185,7 +212,11 @@ fn draw(
             .zip(&point.values)
             .enumerate()
             .filter(|&(i, (p, _))| i != xi && p.values.len() > 1)
-            .map(|(_, (p, v))| format!("{}={v}", p.path))
+            .map(|(_, (p, v))| format!("{}={v}", p.path));
+        let key = (metrics.len() > 1)
+            .then(|| metric.to_owned())
+            .into_iter()
+            .chain(key)
             .collect::<Vec<_>>()
             .join(", ");
         let at = match lines.iter().position(|l| l.key == key) {
@@ -209,12 +240,13 @@ fn draw(
         XAxis::Numeric { unit } if !unit.is_empty() => format!("{} ({unit})", x_param.path),
         _ => x_param.path.clone(),
     };
+    let shown = metrics.join(", ");
     let mut chart = LineChart::new(
-        format!("{metric} vs {}", x_param.path),
+        format!("{shown} vs {}", x_param.path),
         x_desc,
-        format!("{metric}: mean over seeds, 95% CI"),
+        format!("{shown}: mean over seeds, 95% CI"),
     );
-    chart.empty_note = format!("no run reported {metric}");
+    chart.empty_note = format!("no run reported {shown}");
     if let XAxis::Categories(c) = &axis {
         chart.x_categories = Some(c.clone());
     }
@@ -265,7 +297,7 @@ fn draw(
                 .error_bars(bars),
         );
     }
-    chart.render(out_dir, &chart_name(metric))
+    chart.render(out_dir, &chart_name(&metrics.join("-and-")))
 }
 
 #[cfg(test)]
@@ -301,7 +333,7 @@ mod tests {
         write_sweep(dir.path());
         let sweep = SweepFolder::open(dir.path()).expect("opens");
         let out = dir.path().join("plots");
-        let report = plot_sweep(&sweep, &[], None, false, &out).expect("draws");
+        let report = plot_sweep(&sweep, &SweepCharts::default(), &out).expect("draws");
         assert_eq!(report.written.len(), 4, "{report:?}");
         for name in ["lookup_success", "lookups"] {
             for ext in ["png", "svg"] {
@@ -315,8 +347,16 @@ mod tests {
         );
         assert!(svg.contains("routers.1.count"), "x axis named");
 
-        let by_time =
-            plot_sweep(&sweep, &["lookups".into()], Some("stop_time"), false, &out).expect("draws");
+        let by_time = plot_sweep(
+            &sweep,
+            &SweepCharts {
+                metrics: &["lookups".into()],
+                x: Some("stop_time"),
+                ..Default::default()
+            },
+            &out,
+        )
+        .expect("draws");
         assert_eq!(by_time.written.len(), 2);
         let svg = std::fs::read_to_string(out.join("lookups.svg")).expect("svg");
         assert!(
@@ -324,9 +364,39 @@ mod tests {
             "numeric axis with unit"
         );
 
-        let err = plot_sweep(&sweep, &["nope".into()], None, false, &out).expect_err("bad metric");
+        let both = ["lookup_success".to_owned(), "lookups".to_owned()];
+        let together = SweepCharts {
+            metrics: &both,
+            together: true,
+            ..Default::default()
+        };
+        let one = plot_sweep(&sweep, &together, &out).expect("draws");
+        assert_eq!(one.written.len(), 2, "one chart: {one:?}");
+        let svg = std::fs::read_to_string(out.join("lookup_success-and-lookups.svg")).expect("svg");
+        assert!(
+            svg.contains("lookup_success, general.stop_time=10 min") && svg.contains("lookups, "),
+            "one line per metric and stop time"
+        );
+
+        let err = plot_sweep(
+            &sweep,
+            &SweepCharts {
+                metrics: &["nope".into()],
+                ..Default::default()
+            },
+            &out,
+        )
+        .expect_err("bad metric");
         assert!(err.to_string().contains("lookup_success, lookups"), "{err}");
-        let err = plot_sweep(&sweep, &[], Some("seed"), false, &out).expect_err("bad x");
+        let err = plot_sweep(
+            &sweep,
+            &SweepCharts {
+                x: Some("seed"),
+                ..Default::default()
+            },
+            &out,
+        )
+        .expect_err("bad x");
         assert!(
             err.to_string()
                 .contains("routers.1.count, general.stop_time"),

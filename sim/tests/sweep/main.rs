@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use ramsons_analysis::records::SweepRecord;
-use ramsons_analysis::{plot_sweep, write_report, RunFolder, SweepFolder};
+use ramsons_analysis::{plot_sweep, write_report, RunFolder, SweepCharts, SweepFolder};
 
 fn quickstart() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios/quickstart.toml")
@@ -152,8 +152,12 @@ fn tiny_sweep_writes_its_folder_deterministically() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
 
     // The analysis tools read it: charts per metric, and a report.
-    let plots =
-        plot_sweep(&sweep_folder, &[], None, false, &sweep_folder.plots_dir()).expect("charts");
+    let plots = plot_sweep(
+        &sweep_folder,
+        &SweepCharts::default(),
+        &sweep_folder.plots_dir(),
+    )
+    .expect("charts");
     assert!(
         plots.written.iter().any(|f| f.ends_with("lookups.png")),
         "{plots:?}"
