@@ -163,8 +163,11 @@ pub fn is_fraction(metric: &str) -> bool {
 /// One line of a sweep chart: the points sharing the other parameters' values.
 #[derive(Debug)]
 struct Line {
-    /// `path=value, ...` of the other varying parameters; its legend label.
+    /// `path=value, ...` of the other varying parameters (after the metric's name when the
+    /// chart has several); its legend label.
     key: String,
+    /// Which of the chart's metrics it draws.
+    metric: usize,
     /// `(x, mean)`.
     points: Vec<(f64, f64)>,
     /// `(x, ci low, ci high)`.
@@ -187,9 +190,10 @@ fn draw(
     // of the labels; so does the metric when it is the only one.
     let mut lines: Vec<Line> = Vec::new();
     let mut seeds_max = 0;
-    for (metric, point) in metrics
+    for (metric_index, metric, point) in metrics
         .iter()
-        .flat_map(|metric| m.points.iter().map(move |point| (*metric, point)))
+        .enumerate()
+        .flat_map(|(i, metric)| m.points.iter().map(move |point| (i, *metric, point)))
     {
         // A fraction's interval past 0 or 1 says only that few seeds were run.
         let clip = |v: f64| {
@@ -224,6 +228,7 @@ fn draw(
             None => {
                 lines.push(Line {
                     key,
+                    metric: metric_index,
                     points: Vec::new(),
                     bars: Vec::new(),
                 });
@@ -240,13 +245,19 @@ fn draw(
         XAxis::Numeric { unit } if !unit.is_empty() => format!("{} ({unit})", x_param.path),
         _ => x_param.path.clone(),
     };
-    let shown = metrics.join(", ");
-    let mut chart = LineChart::new(
-        format!("{shown} vs {}", x_param.path),
-        x_desc,
-        format!("{shown}: mean over seeds, 95% CI"),
-    );
-    chart.empty_note = format!("no run reported {shown}");
+    // Several metrics are named by the legend; the title and axis would not hold them.
+    let (title, y_desc) = match metrics {
+        [metric] => (
+            format!("{metric} vs {}", x_param.path),
+            format!("{metric}: mean over seeds, 95% CI"),
+        ),
+        _ => (
+            format!("{} metrics vs {}", metrics.len(), x_param.path),
+            "mean over seeds, 95% CI".to_owned(),
+        ),
+    };
+    let mut chart = LineChart::new(title, x_desc, y_desc);
+    chart.empty_note = format!("no run reported {}", metrics.join(", "));
     if let XAxis::Categories(c) = &axis {
         chart.x_categories = Some(c.clone());
     }
@@ -276,9 +287,17 @@ fn draw(
     for (i, line) in lines.into_iter().enumerate() {
         let Line {
             key,
+            metric,
             mut points,
             bars,
         } = line;
+        // Each metric its dash pattern, so that lines that coincide (a measurement and
+        // its prediction) stay visible.
+        let dash = if metrics.len() > 1 {
+            Dash::nth(metric)
+        } else {
+            Dash::nth(i / 10)
+        };
         points.sort_by(|a, b| a.0.total_cmp(&b.0));
         let shift = (i as f64 - (count - 1) as f64 / 2.0) * span * 0.008;
         let bars = bars
@@ -292,7 +311,7 @@ fn draw(
         };
         chart.series.push(
             Series::new(label, style::colour(i), points)
-                .dash(Dash::nth(i / 10))
+                .dash(dash)
                 .markers()
                 .error_bars(bars),
         );
