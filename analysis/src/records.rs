@@ -303,6 +303,9 @@ pub struct SybilRecord {
     /// routing key at the end of the interval.
     pub storage_set_adversary: u64,
     pub storage_set_size: u64,
+    /// Whether the closest online floodfill is a Sybil (absent in older run folders).
+    #[serde(default)]
+    pub closest_adversary: bool,
     /// Online floodfills holding the target's LeaseSet at the end of the interval.
     pub holders_honest: u64,
     pub holders_adversary: u64,

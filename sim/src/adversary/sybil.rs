@@ -137,6 +137,7 @@ impl SybilWatch {
         row.time_s = time_s;
         row.attacked_day = key == self.attacked_key;
         row.storage_set_adversary = closest.iter().filter(|h| is_sybil(h)).count() as u64;
+        row.closest_adversary = closest.first().is_some_and(is_sybil);
         row.storage_set_size = self.storage_set_size as u64;
         row.holders_honest = count(false, true);
         row.holders_adversary = count(true, true);
@@ -152,8 +153,9 @@ impl SybilWatch {
     ///
     /// - `sybil_lookup_share`: lookups for the target that reached a Sybil.
     /// - `sybil_target_lookup_success`: clients' lookups for the target that found it.
-    /// - `sybil_storage_share`, `sybil_hold_all`: mean share of the storage set the Sybils
-    ///   hold, and how often they hold all of it.
+    /// - `sybil_storage_share`, `sybil_hold_all`, `sybil_closest`: mean share of the storage
+    ///   set the Sybils hold, how often they hold all of it, and how often the closest place
+    ///   (where a lookup goes first, and where a publisher stores).
     /// - `sybil_eclipse_after_s`: from the attacked day's midnight to the end of the first
     ///   interval in which Sybils received most of the target's lookups.
     /// - `model_storage_share`, `model_hold_all`, `model_closest`: the predictions.
@@ -189,6 +191,8 @@ impl SybilWatch {
             .filter(|r| r.storage_set_adversary == r.storage_set_size)
             .count();
         ratio("sybil_hold_all", held as u64, day.len() as u64);
+        let nearest = day.iter().filter(|r| r.closest_adversary).count();
+        ratio("sybil_closest", nearest as u64, day.len() as u64);
         if let Some(r) = day
             .iter()
             .find(|r| r.lookups_received > 0 && 2 * r.lookups_at_adversary > r.lookups_received)
