@@ -60,6 +60,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let empty = destination.sign_lease_set(1_700_000_000, 600, vec![])?;
     write("lease_set2", "no_leases", empty.as_bytes())?;
 
+    // The b33 target reads its input as text and as the binary form.
+    let plain = destination.b33_address(false, false);
+    write("b33", "plain", plain.to_string().as_bytes())?;
+    write("b33", "plain_binary", &plain.to_bytes())?;
+    let private = destination.b33_address(true, true);
+    write("b33", "secret_and_auth", private.to_string().as_bytes())?;
+
     let bodies = [
         (
             "store_ri",

@@ -1,8 +1,10 @@
 //! A client destination's private keys and the LeaseSet2 it signs with them.
 
+use super::blinding::{Alpha, BlindedSigningKey};
 use super::{repeat_seed, secret_bytes, IdentitySecrets};
 use crate::data::{
-    DataError, Destination, EncryptionKey, Hash, Lease2, LeaseSet2, Mapping, UnsignedLeaseSet2,
+    B33Address, BlindableSigType, DataError, Destination, EncryptionKey, Hash, Lease2, LeaseSet2,
+    Mapping, UnsignedLeaseSet2,
 };
 use ed25519_dalek::{Signer, SigningKey};
 use rand::{CryptoRng, RngCore};
@@ -81,6 +83,27 @@ impl DestinationKeys {
         self.signing.sign(msg).to_bytes()
     }
 
+    /// The blinded signing key for the UTC day `date` (`yyyyMMdd`) and the optional
+    /// `secret` (empty for none): what our encrypted LeaseSet for that day is signed with
+    /// and stored under (spec: Encrypted LeaseSet, Blinding Calculations).
+    pub fn blinded_signing_key(&self, date: &str, secret: &[u8]) -> BlindedSigningKey {
+        let public = self.destination.signing_public_key();
+        let alpha = Alpha::generate(&public, BlindableSigType::Ed25519, date, secret);
+        BlindedSigningKey::from_ed25519(&self.signing, &alpha)
+    }
+
+    /// Our b33 address, which lets clients derive the blinded key of any day.
+    pub fn b33_address(&self, secret_required: bool, per_client_auth: bool) -> B33Address {
+        B33Address::new(
+            self.destination.signing_public_key(),
+            BlindableSigType::Ed25519,
+            secret_required,
+            per_client_auth,
+        )
+        // A dalek verifying key is always a valid point.
+        .expect("a destination's Ed25519 key is a valid point")
+    }
+
     /// Signs a published LeaseSet2 offering our X25519 key and `leases`, with no options.
     /// Fails with more than 16 leases.
     pub fn sign_lease_set(
@@ -113,6 +136,7 @@ impl fmt::Debug for DestinationKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::blinding::BlindedPublicKey;
     use crate::data::TunnelId;
     use proptest::prelude::*;
     use rand::SeedableRng;
@@ -180,6 +204,31 @@ mod tests {
         assert!(keys
             .sign_lease_set(1_700_000_000, 600, (0..17).map(lease).collect())
             .is_err());
+    }
+
+    #[test]
+    fn a_client_with_the_b33_address_finds_and_verifies_the_blinded_key() {
+        let keys = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(5));
+        let date = "20261201";
+        let signing = keys.blinded_signing_key(date, b"hunter2");
+        let sig = signing.sign(&mut ChaCha20Rng::seed_from_u64(6), b"outer layer");
+
+        // The client knows only the address text and the secret.
+        let address: B33Address = keys.b33_address(true, false).to_string().parse().unwrap();
+        assert!(address.secret_required() && !address.per_client_auth());
+        let alpha = Alpha::generate(address.public_key(), address.sig_type(), date, b"hunter2");
+        let blinded = BlindedPublicKey::blind(address.public_key(), &alpha).unwrap();
+        assert_eq!(&blinded, signing.public_key());
+        assert_eq!(blinded.storage_key(), signing.public_key().storage_key());
+        assert_eq!(blinded.verify(b"outer layer", &sig), Ok(()));
+        assert_eq!(
+            keys.destination().verify(b"outer layer", &sig),
+            Err(DataError::BadSignature)
+        );
+        // Without the secret the client derives another key and looks in the wrong place.
+        let guessed = Alpha::generate(address.public_key(), address.sig_type(), date, b"");
+        let wrong = BlindedPublicKey::blind(address.public_key(), &guessed).unwrap();
+        assert_ne!(wrong.storage_key(), blinded.storage_key());
     }
 
     proptest! {

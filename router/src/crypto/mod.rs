@@ -1,6 +1,8 @@
 //! A router's private keys and what it signs with them, plus the symmetric primitives the
 //! protocols above share:
 //!
+//! - `blinding`: key blinding for encrypted LeaseSets — the daily blinded key a destination
+//!   signs with, the key a client derives from its b33 address, and the netDb key between.
 //! - `destination`: a client destination's keys ([`DestinationKeys`]) and its LeaseSet2.
 //! - `noise`: the Noise framework's HKDF, MixHash/MixKey and ChaChaPoly with Noise nonces
 //!   (tunnel build records today; NTCP2 and ECIES garlic use the same pieces).
@@ -9,6 +11,7 @@
 //! Randomness always comes from the caller's generator (the router's `ChaCha20Rng`), never
 //! from the OS, so the simulator can reproduce identities from a seed.
 
+pub mod blinding;
 mod destination;
 pub(crate) mod noise;
 pub(crate) mod stream;

@@ -5,6 +5,7 @@
 //! signatures and hashes cover the bytes, not our re-encoding of them.
 
 mod address;
+mod b33;
 mod base;
 mod certificate;
 mod hash;
@@ -21,6 +22,7 @@ mod tunnel_id;
 pub(crate) mod strategies;
 
 pub use address::RouterAddress;
+pub use b33::{B33Address, B33Error, BlindableSigType};
 pub use base::{base32_decode, base32_encode, base64_decode, base64_encode};
 pub use certificate::{Certificate, KeyCertificate};
 pub use hash::Hash;
