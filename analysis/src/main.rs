@@ -34,8 +34,8 @@ enum Command {
     /// scenario) and written to ./compare-plots/. Charts: lookup_latency_cdf, lookup_success,
     /// floodfill_load, netdb_coverage, netdb_coverage_fraction, store_flood,
     /// tunnel_build_latency_cdf, tunnel_build_success, tunnel_tiers, transit_load,
-    /// delivery_latency_cdf, delivery_success, victim_router_infos, tier_capture; a chart is
-    /// skipped when no folder has its CSV.
+    /// delivery_latency_cdf, delivery_success, victim_router_infos, tier_capture, islands; a
+    /// chart is skipped when no folder has its CSV.
     #[command(after_help = "Examples:\n  \
         ramsons-analysis plot runs/floodfill-baseline-s1\n  \
         ramsons-analysis plot runs/ff-s1 runs/ff-s2 --out cmp -l 'seed 1' -l 'seed 2'")]

@@ -16,6 +16,7 @@ use crate::run::RunFolder;
 mod cdf_chart;
 mod delivery;
 mod floodfill_load;
+mod islands;
 pub mod line_chart;
 mod lookup_latency_cdf;
 mod lookup_success;
@@ -33,6 +34,7 @@ mod victim_load;
 
 pub use delivery::{delivery_latency_cdf, delivery_success};
 pub use floodfill_load::floodfill_load;
+pub use islands::islands;
 pub use lookup_latency_cdf::lookup_latency_cdf;
 pub use lookup_success::lookup_success;
 pub use netdb_coverage::{netdb_coverage, netdb_coverage_fraction};
@@ -76,7 +78,7 @@ pub struct PlotReport {
 }
 
 /// Chart names, in drawing order.
-pub const CHARTS: [&str; 14] = [
+pub const CHARTS: [&str; 15] = [
     lookup_latency_cdf::NAME,
     lookup_success::NAME,
     floodfill_load::NAME,
@@ -91,6 +93,7 @@ pub const CHARTS: [&str; 14] = [
     delivery::SUCCESS_NAME,
     tier_capture::NAME,
     victim_load::NAME,
+    islands::NAME,
 ];
 
 /// Draws every chart whose data exists into `out_dir` (created if needed); returns the files
@@ -132,6 +135,7 @@ pub fn plot_all(runs: &[(String, RunFolder)], out_dir: &Path) -> anyhow::Result<
     drop(deliveries);
     add(tier_capture::draw(&load(&runs)?, out_dir)?);
     add(victim_load::draw(&load(&runs)?, out_dir)?);
+    add(islands::draw(&load(&runs)?, out_dir)?);
     Ok(report)
 }
 

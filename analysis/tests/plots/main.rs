@@ -8,8 +8,8 @@ use std::process::Command;
 use ramsons_analysis::plots::{self, ChartOutcome, CHARTS};
 use ramsons_analysis::{
     default_labels, plot_all, plot_runs, CoverageRecord, CsvWriter, DeliveryRecord,
-    FloodfillLoadRecord, LookupRecord, Manifest, Metric, RunFolder, StoreRecord, TierCaptureRecord,
-    TunnelBuildRecord, TunnelSampleRecord, VictimLoadRecord,
+    FloodfillLoadRecord, IslandsRecord, LookupRecord, Manifest, Metric, RunFolder, StoreRecord,
+    TierCaptureRecord, TunnelBuildRecord, TunnelSampleRecord, VictimLoadRecord,
 };
 
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
@@ -230,6 +230,18 @@ fn synthetic_run(dir: &Path, seed: u64, lookups: usize) {
         })
         .collect();
     write_all(dir, &capture);
+    // A network that splits in two for a while, half-way through.
+    let islands: Vec<IslandsRecord> = (1..=20u32)
+        .map(|m| IslandsRecord {
+            time_s: f64::from(m) * interval,
+            online: online - u64::from(m >= 10) * 20,
+            components: if (10..15).contains(&m) { 2 } else { 1 },
+            largest_fraction: if (10..15).contains(&m) { 0.8 } else { 1.0 },
+            isolated: u64::from(m == 12),
+            without_floodfill: if (10..15).contains(&m) { 3 } else { 0 },
+        })
+        .collect();
+    write_all(dir, &islands);
     // A RouterInfo flood from minute 10: the victims' tables grow until a cap of 2,000.
     let victims: Vec<VictimLoadRecord> = (1..=20u32)
         .map(|m| {
@@ -271,6 +283,7 @@ fn synthetic_run(dir: &Path, seed: u64, lookups: usize) {
             TunnelSampleRecord::FILE_NAME.into(),
             DeliveryRecord::FILE_NAME.into(),
             TierCaptureRecord::FILE_NAME.into(),
+            IslandsRecord::FILE_NAME.into(),
             VictimLoadRecord::FILE_NAME.into(),
         ],
     };
