@@ -15,6 +15,7 @@ use crate::run::RunFolder;
 
 mod cdf_chart;
 mod delivery;
+mod fields_chart;
 mod floodfill_load;
 mod islands;
 pub mod line_chart;

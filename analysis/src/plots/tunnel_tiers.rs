@@ -2,25 +2,27 @@
 
 use std::path::Path;
 
-use super::line_chart::{LineChart, Series};
-use super::style::{self, Dash};
-use super::{
-    in_time_order, load, minutes, recorded, time_range, warmup_shade, ChartOutcome, LabelledRun,
-    RunRows, TIME_AXIS,
-};
+use super::fields_chart::FieldsChart;
+use super::{load, ChartOutcome, LabelledRun, RunRows};
 use crate::records::TunnelSampleRecord;
 
 pub(crate) const NAME: &str = "tunnel_tiers";
 
-type Field = fn(&TunnelSampleRecord) -> u64;
-
 /// The tiers, largest selection first: name and median size.
-const TIERS: [(&str, Field); 4] = [
-    ("fast", |r| r.fast_tier_median),
-    ("high capacity", |r| r.high_capacity_median),
-    ("not failing", |r| r.not_failing_median),
-    ("failing", |r| r.failing_median),
-];
+const CHART: FieldsChart<TunnelSampleRecord> = FieldsChart {
+    name: NAME,
+    title: "Peer profile tiers: median size per router",
+    y_desc: "peers in tier (median over routers)",
+    empty_note: "no tunnel samples",
+    y_range: None,
+    time_s: |r| r.time_s,
+    fields: &[
+        ("fast", |r| Some(r.fast_tier_median as f64)),
+        ("high capacity", |r| Some(r.high_capacity_median as f64)),
+        ("not failing", |r| Some(r.not_failing_median as f64)),
+        ("failing", |r| Some(r.failing_median as f64)),
+    ],
+};
 
 /// Median over routers of each profile tier's size (fast, high capacity, not failing,
 /// failing) over time. With one run, one line per tier (colour and dashes = tier, so lines
@@ -34,38 +36,5 @@ pub(crate) fn draw(
     data: &[RunRows<'_, TunnelSampleRecord>],
     out_dir: &Path,
 ) -> anyhow::Result<ChartOutcome> {
-    let present = match recorded(NAME, data) {
-        Ok(p) => p,
-        Err(skipped) => return Ok(skipped),
-    };
-    let folders = || present.iter().map(|(d, _)| d.run);
-    let mut chart = LineChart::new(
-        "Peer profile tiers: median size per router",
-        TIME_AXIS,
-        "peers in tier (median over routers)",
-    );
-    chart.empty_note = "no tunnel samples".into();
-    chart.shade = warmup_shade(folders());
-    let single = present.len() == 1;
-    let mut last_s: f64 = 0.0;
-    for (run, rows) in &present {
-        let rows = in_time_order(rows, |r| r.time_s);
-        last_s = rows.iter().map(|r| r.time_s).fold(last_s, f64::max);
-        for (i, (tier, field)) in TIERS.iter().enumerate() {
-            let points = rows
-                .iter()
-                .map(|r| (minutes(r.time_s), field(r) as f64))
-                .collect();
-            let colour = if single {
-                style::colour(i)
-            } else {
-                style::colour(run.index)
-            };
-            chart.series.push(
-                Series::new(format!("{}: {tier}", run.label), colour, points).dash(Dash::nth(i)),
-            );
-        }
-    }
-    chart.x_range = Some(time_range(folders(), last_s));
-    Ok(ChartOutcome::Written(chart.render(out_dir, NAME)?))
+    CHART.draw(data, out_dir)
 }
