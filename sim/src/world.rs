@@ -230,8 +230,6 @@ pub struct World {
     adversaries: Adversaries,
     /// The hash of the destination the Sybils attack, derived once for all of them.
     sybil_target: Option<Hash>,
-    /// How long the tier-capture adversary keeps the routers it degrades offline.
-    tier_capture_degrade: Option<Duration>,
 }
 
 impl World {
@@ -271,7 +269,6 @@ impl World {
             messages_sent: 0,
             adversaries: Adversaries::default(),
             sybil_target: None,
-            tier_capture_degrade: None,
             scenario,
         };
         for group in 0..world.scenario.routers.len() {
@@ -544,7 +541,12 @@ impl World {
                 self.schedule_message(destination);
             }
             Ev::Degrade { router } => {
-                if let Some(down) = self.tier_capture_degrade {
+                let down = self
+                    .adversaries
+                    .tier_capture
+                    .as_ref()
+                    .and_then(|l| l.degrade);
+                if let Some(down) = down {
                     self.knock_down(router, down);
                 }
             }
@@ -739,7 +741,6 @@ impl World {
                 Behaviour::TierCapture {
                     victim, degrade, ..
                 } => {
-                    self.tier_capture_degrade = degrade;
                     let router = self.destinations[victim as usize].router;
                     let victim = self.nodes[router as usize].router.hash();
                     let group =
@@ -749,7 +750,8 @@ impl World {
                             .position(|g| g.adversary == Some(i))
                             .expect("every adversary has its group") as u16;
                     let since = self.start + self.scenario.general.warmup.0;
-                    self.adversaries.tier_capture = Some(TierCaptureLog::new(victim, group, since));
+                    self.adversaries.tier_capture =
+                        Some(TierCaptureLog::new(victim, group, since, degrade));
                 }
                 Behaviour::Flooder(ref flood) => {
                     let victims = self.choose_victims(seed, &flood.targets, flood.victims);
@@ -1051,7 +1053,7 @@ impl World {
                 degrade = log.on_tunnel_built(*started, *direction, hops, theirs);
             }
         }
-        if self.tier_capture_degrade.is_some() {
+        if !degrade.is_empty() {
             self.degrade(&degrade);
         }
     }

@@ -18,6 +18,7 @@ use ramsons_analysis::records::TierCaptureRecord;
 use ramsons_router::data::Hash;
 use ramsons_router::profile::selection::Direction;
 use ramsons_router::time::Instant;
+use std::time::Duration;
 
 /// Client tunnels counted over some span.
 #[derive(Debug, Clone, Copy, Default)]
@@ -61,17 +62,25 @@ pub struct TierCaptureLog {
     pub group: u16,
     /// Tunnels whose build started earlier are not counted (the warmup).
     since: Instant,
+    /// How long the routers it degrades stay offline; `None`: it does not degrade.
+    pub degrade: Option<Duration>,
     interval: Tally,
     total: Tally,
     pub rows: Vec<TierCaptureRecord>,
 }
 
 impl TierCaptureLog {
-    pub fn new(victim: Hash, group: u16, since: Instant) -> TierCaptureLog {
+    pub fn new(
+        victim: Hash,
+        group: u16,
+        since: Instant,
+        degrade: Option<Duration>,
+    ) -> TierCaptureLog {
         TierCaptureLog {
             victim,
             group,
             since,
+            degrade,
             interval: Tally::default(),
             total: Tally::default(),
             rows: Vec::new(),
@@ -79,8 +88,9 @@ impl TierCaptureLog {
     }
 
     /// The victim built a client tunnel through `hops` (gateway first), started at
-    /// `started`; `adversarial` tells the adversary's routers apart. Returns the honest
-    /// routers other than the victim that the adversary's hops saw next to them.
+    /// `started`; `adversarial` tells the adversary's routers apart. Returns the routers
+    /// to degrade: the honest ones other than the victim that the adversary's hops saw
+    /// next to them, when it degrades.
     pub fn on_tunnel_built(
         &mut self,
         started: Instant,
@@ -88,7 +98,10 @@ impl TierCaptureLog {
         hops: &[Hash],
         adversarial: impl Fn(&Hash) -> bool,
     ) -> Vec<Hash> {
-        let mut seen = super::seen_next_to(self.victim, direction, hops, &adversarial);
+        let mut seen = match self.degrade {
+            Some(_) => super::seen_next_to(self.victim, direction, hops, &adversarial),
+            None => Vec::new(),
+        };
         seen.retain(|h| *h != self.victim);
         if started < self.since || hops.is_empty() {
             return seen;
@@ -196,7 +209,12 @@ mod tests {
     #[test]
     fn tunnels_and_tiers_are_counted_against_the_adversary() {
         let adversarial = |x: &Hash| x.as_ref()[0] >= 100;
-        let mut log = TierCaptureLog::new(h(1), 2, Instant::from_secs(100));
+        let mut log = TierCaptureLog::new(
+            h(1),
+            2,
+            Instant::from_secs(100),
+            Some(Duration::from_secs(600)),
+        );
         // Before `since`: not counted.
         log.on_tunnel_built(
             Instant::from_secs(50),
@@ -253,7 +271,7 @@ mod tests {
 
     #[test]
     fn no_samples_no_scalars() {
-        let log = TierCaptureLog::new(h(1), 0, Instant::from_secs(0));
+        let log = TierCaptureLog::new(h(1), 0, Instant::from_secs(0), None);
         assert!(log.summary().is_empty());
     }
 }
