@@ -9,10 +9,13 @@
 //!   with confidence intervals).
 //! - [`anonymity`]: entropy, effective anonymity-set size, degree of anonymity and rank of the
 //!   true suspect, for attack studies.
+//! - [`multihoming`]: from the LeaseSets a netDb observer saw, whether a destination is
+//!   multihomed and on how many routers.
 //! - [`SweepFolder`]: opens what `ramsons-sim sweep` writes; [`plot_sweep`] charts it.
 //! - [`report`]: Markdown reports over run and sweep folders.
 
 pub mod anonymity;
+pub mod multihoming;
 pub mod plots;
 pub mod records;
 pub mod report;
@@ -26,8 +29,8 @@ pub use plots::{
 };
 pub use records::{
     CollusionRecord, CoverageRecord, CsvWriter, DeliveryRecord, FloodfillLoadRecord, IslandsRecord,
-    LookupRecord, Manifest, Metric, ParamValue, PredecessorRecord, StoreRecord, SummaryRecord,
-    SweepManifest, SweepParameter, SweepPoint, SweepRecord, SweepRun, SybilRecord,
+    LookupRecord, Manifest, Metric, MultihomingRecord, ParamValue, PredecessorRecord, StoreRecord,
+    SummaryRecord, SweepManifest, SweepParameter, SweepPoint, SweepRecord, SweepRun, SybilRecord,
     TierCaptureRecord, TunnelBuildRecord, TunnelSampleRecord, VictimLoadRecord,
 };
 pub use report::write_report;

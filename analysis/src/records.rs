@@ -430,6 +430,53 @@ impl Metric for VictimLoadRecord {
     const FILE_NAME: &'static str = "victim_load.csv";
 }
 
+/// `multihoming.csv`: one row per LeaseSet2 store a floodfill received after warmup, for
+/// every destination of a run with `[clients] multihomed`: what an observer of the netDb
+/// sees (every floodfill, or with `colluding` only the colluders), with the truth beside it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MultihomingRecord {
+    /// When the floodfill received it, simulated seconds since start.
+    pub time_s: f64,
+    /// The floodfill (router index), and whether it is one of the colluding observers.
+    pub floodfill: u64,
+    pub colluding: bool,
+    /// The destination (index) and, the truth the observer does not see, how many
+    /// routers host it.
+    pub destination: u64,
+    pub routers: u64,
+    /// Straight from the publisher (false) or flooded by another floodfill (true).
+    pub flooded: bool,
+    /// What the floodfill's table made of it: `new`, `updated`, `unchanged`, `older`
+    /// (published before the one held: last publish wins) or `rejected`.
+    pub outcome: String,
+    /// The LeaseSet's published and expiry times, simulated seconds since start.
+    pub published_s: f64,
+    pub expires_s: f64,
+    /// The leases, `gateway:tunnel:end_s` separated by spaces: the gateway as a router
+    /// index (a stand-in for its hash), the tunnel id, the end date in simulated seconds.
+    pub leases: String,
+}
+
+impl MultihomingRecord {
+    /// The leases as (gateway, tunnel id, end date); malformed entries are skipped.
+    pub fn parsed_leases(&self) -> Vec<(u64, u32, f64)> {
+        self.leases
+            .split_whitespace()
+            .filter_map(|lease| {
+                let mut parts = lease.split(':');
+                let gateway = parts.next()?.parse().ok()?;
+                let tunnel = parts.next()?.parse().ok()?;
+                let end = parts.next()?.parse().ok()?;
+                Some((gateway, tunnel, end))
+            })
+            .collect()
+    }
+}
+
+impl Metric for MultihomingRecord {
+    const FILE_NAME: &'static str = "multihoming.csv";
+}
+
 /// `islands.csv`: one row per sample: the connected components of the graph in which two
 /// online routers are joined when either holds the other's RouterInfo.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

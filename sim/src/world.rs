@@ -7,6 +7,7 @@
 //! the draws of another.
 
 use crate::adversary::flood::{Aim, FloodWatch};
+use crate::adversary::netdb_observer::NetDbObserver;
 use crate::adversary::sybil::{self, FloodfillView};
 use crate::adversary::tier_capture::{TierCaptureLog, VictimView};
 use crate::adversary::{predecessor::PredecessorLog, Adversaries};
@@ -145,7 +146,10 @@ enum Ev {
 /// A client destination and the router that hosts it.
 #[derive(Debug)]
 struct Hosted {
+    /// The router its own messages leave from (the first of `routers`).
     router: u32,
+    /// Every router hosting it: more than one when it is multihomed.
+    routers: Vec<u32>,
     hash: Hash,
     /// Derived once from the seed; handed to the router on its first start.
     keys: DestinationKeys,
@@ -286,6 +290,7 @@ impl World {
         for i in indices.choose_multiple(&mut derive_rng(seed, "colluders", 0), colluders) {
             world.nodes[*i].colluding = true;
         }
+        world.watch_netdb();
         for (i, event) in world.scenario.events.iter().enumerate() {
             world.queue.push(start + event.at.0, Ev::Scenario(i as u32));
         }
@@ -442,6 +447,9 @@ impl World {
             self.metrics.add_summary(metric, value);
         }
         for (metric, value) in self.flood_summary() {
+            self.metrics.add_summary(metric, value);
+        }
+        for (metric, value) in self.multihoming_delivery() {
             self.metrics.add_summary(metric, value);
         }
         let events = self.trace.events();
@@ -662,7 +670,10 @@ impl World {
             if added.is_none() {
                 self.add_destination(i, d);
             }
-            self.schedule_message(d);
+            // A multihomed destination's own messages leave from its first router.
+            if self.destinations[d as usize].router == i {
+                self.schedule_message(d);
+            }
         }
         if let Some((uptime, _)) = self.churn_of(i) {
             let after = self.exponential(uptime);
@@ -709,15 +720,63 @@ impl World {
             .collect();
         let mut rng = derive_rng(seed, "destinations", 0);
         let chosen: Vec<u32> = hosts.choose_multiple(&mut rng, wanted).copied().collect();
-        for (d, router) in chosen.into_iter().enumerate() {
+        for (d, &router) in chosen.iter().enumerate() {
             let keys = destination_keys(seed, d as u32);
             self.destinations.push(Hosted {
                 router,
+                routers: vec![router],
                 hash: keys.hash(),
                 keys,
             });
             self.nodes[router as usize].destination = Some((d as u32, None));
         }
+        // Multihomed destinations get their further routers from the routers left, from
+        // a stream of their own: scenarios without multihoming draw nothing more.
+        let multihomed = &self.scenario.clients.multihomed;
+        if multihomed.iter().all(|m| m.routers <= 1) {
+            return;
+        }
+        let mut free: Vec<u32> = hosts
+            .into_iter()
+            .filter(|i| self.nodes[*i as usize].destination.is_none())
+            .collect();
+        let mut rng = derive_rng(seed, "multihoming", 0);
+        for m in multihomed.clone() {
+            let extra = (m.routers.saturating_sub(1) as usize).min(free.len());
+            let picked: Vec<u32> = free.choose_multiple(&mut rng, extra).copied().collect();
+            free.retain(|i| !picked.contains(i));
+            for router in picked {
+                self.destinations[m.destination as usize]
+                    .routers
+                    .push(router);
+                self.nodes[router as usize].destination = Some((m.destination, None));
+            }
+        }
+    }
+
+    /// With multihomed destinations, the floodfills log the LeaseSet stores of every
+    /// destination for the netDb observer.
+    fn watch_netdb(&mut self) {
+        let multihomed = &self.scenario.clients.multihomed;
+        if multihomed.is_empty() {
+            return;
+        }
+        let targets = multihomed.iter().map(|m| m.destination).collect();
+        let destinations: Vec<(Hash, u32, u32)> = self
+            .destinations
+            .iter()
+            .enumerate()
+            .map(|(d, h)| (h.hash, d as u32, h.routers.len() as u32))
+            .collect();
+        let colluding_floodfills = self.nodes.iter().any(|n| n.floodfill && n.colluding);
+        self.adversaries.netdb_observer = Some(NetDbObserver::new(
+            destinations,
+            targets,
+            self.start,
+            self.start + self.scenario.general.warmup.0,
+            self.stop,
+            colluding_floodfills,
+        ));
     }
 
     /// Sets up what the adversaries log, once destinations are placed.
@@ -895,6 +954,44 @@ impl World {
         )
     }
 
+    /// Whether multihoming still delivers: the share of requests to the multihomed
+    /// destinations delivered (`multihoming_target_delivery_success`) and of those to the
+    /// others (`multihoming_others_delivery_success`), and the share of the replies the
+    /// multihomed destinations sent (from whichever router the request reached) that were
+    /// delivered.
+    fn multihoming_delivery(&self) -> Vec<(String, f64)> {
+        let multihomed = &self.scenario.clients.multihomed;
+        if multihomed.is_empty() {
+            return Vec::new();
+        }
+        let target = |d: u32| multihomed.iter().any(|m| m.destination == d);
+        let records = self.metrics.deliveries();
+        let share = |keep: &dyn Fn(&DeliveryRecord) -> bool| {
+            let kept: Vec<&DeliveryRecord> = records.iter().filter(|r| keep(r)).collect();
+            (!kept.is_empty()).then(|| {
+                kept.iter().filter(|r| r.is_delivered()).count() as f64 / kept.len() as f64
+            })
+        };
+        let request = |r: &DeliveryRecord| r.kind == "request";
+        [
+            (
+                "multihoming_target_delivery_success",
+                share(&|r| request(r) && target(r.to)),
+            ),
+            (
+                "multihoming_others_delivery_success",
+                share(&|r| request(r) && !target(r.to)),
+            ),
+            (
+                "multihoming_target_reply_success",
+                share(&|r| !request(r) && target(r.from)),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name.to_owned(), v)))
+        .collect()
+    }
+
     /// Adds destination `d`'s keys to its router, on the router's first start.
     fn add_destination(&mut self, router: u32, d: u32) {
         let keys = self.destinations[d as usize].keys.clone();
@@ -928,18 +1025,18 @@ impl World {
     fn send_request(&mut self, from: u32) {
         let n = self.destinations.len() as u32;
         let to = (from + self.world_rng.gen_range(1..n)) % n;
-        self.send_app_message(from, to, AppMessage::REQUEST, 0);
+        let router = self.destinations[from as usize].router;
+        self.send_app_message(router, from, to, AppMessage::REQUEST, 0);
     }
 
-    /// Sends one application message and records it; `answers` is the number of the
-    /// request a reply answers.
-    fn send_app_message(&mut self, from: u32, to: u32, kind: u8, answers: u64) {
+    /// Sends one application message from destination `from` on `router` (one of its
+    /// routers) and records it; `answers` is the number of the request a reply answers.
+    fn send_app_message(&mut self, router: u32, from: u32, to: u32, kind: u8, answers: u64) {
         // Nothing is sent in the last minute (a message's lifetime): a message still in
         // flight at the end would count as lost.
         if self.now + APP_MESSAGE_DRAIN > self.stop {
             return;
         }
-        let router = self.destinations[from as usize].router;
         let Some((_, Some(id))) = self.nodes[router as usize].destination else {
             return;
         };
@@ -977,7 +1074,14 @@ impl World {
                 if let (Some(me), AppMessage::REQUEST, true) =
                     (me, message.kind, self.scenario.clients.reply)
                 {
-                    self.send_app_message(me, message.from, AppMessage::REPLY, message.number);
+                    // Answered by whichever of its routers the request reached.
+                    self.send_app_message(
+                        router,
+                        me,
+                        message.from,
+                        AppMessage::REPLY,
+                        message.number,
+                    );
                 }
             }
             ClientEvent::SendFailed {
@@ -1144,6 +1248,31 @@ impl World {
                     let node = &self.nodes[i as usize];
                     if let Some(watch) = &mut self.adversaries.sybil {
                         watch.on_netdb_event(node.sybil, &event);
+                    }
+                    if let (
+                        Some(observer),
+                        NetDbEvent::StoreReceived {
+                            key,
+                            flooded,
+                            outcome,
+                            lease_set: Some(ls),
+                            ..
+                        },
+                    ) = (&mut self.adversaries.netdb_observer, &event)
+                    {
+                        if node.floodfill {
+                            let by_hash = &self.by_hash;
+                            observer.on_store(
+                                self.now,
+                                i,
+                                node.colluding,
+                                key,
+                                ls,
+                                *flooded,
+                                *outcome,
+                                |h| by_hash.get(h).copied(),
+                            );
+                        }
                     }
                     self.metrics.on_event(self.now, i, node.floodfill, &event);
                 }

@@ -297,6 +297,9 @@ pub enum NetDbEvent {
         from: Hash,
         flooded: bool,
         outcome: StoreOutcome,
+        /// The LeaseSet2 stored, whatever the outcome: what a floodfill sees of a
+        /// destination (the multihoming study logs it). `None` for RouterInfos.
+        lease_set: Option<Arc<LeaseSet2>>,
     },
     /// A DatabaseLookup arrived.
     LookupReceived {

@@ -8,6 +8,7 @@
 //! through what the adversary's routers do.
 
 pub mod flood;
+pub mod netdb_observer;
 pub mod predecessor;
 pub mod sybil;
 pub mod tier_capture;
@@ -15,6 +16,7 @@ pub mod tier_capture;
 use crate::metrics::write_all;
 use crate::scenario::{Behaviour, Scenario};
 use flood::FloodWatch;
+use netdb_observer::NetDbObserver;
 use predecessor::PredecessorLog;
 use ramsons_router::data::Hash;
 use ramsons_router::profile::selection::Direction;
@@ -33,6 +35,8 @@ pub struct Adversaries {
     pub predecessor: Option<PredecessorLog>,
     pub tier_capture: Option<TierCaptureLog>,
     pub flood: Option<FloodWatch>,
+    /// The floodfills watching for multihomed destinations (with `[clients] multihomed`).
+    pub netdb_observer: Option<NetDbObserver>,
 }
 
 impl Adversaries {
@@ -74,6 +78,9 @@ impl Adversaries {
         if let Some(log) = &self.tier_capture {
             out.extend(log.summary());
         }
+        if let Some(observer) = &self.netdb_observer {
+            out.extend(observer.summary());
+        }
         out
     }
 
@@ -91,6 +98,9 @@ impl Adversaries {
         }
         if let Some(watch) = &self.flood {
             written.push(write_all(dir, &watch.rows)?.to_owned());
+        }
+        if let Some(observer) = &self.netdb_observer {
+            written.push(write_all(dir, &observer.rows)?.to_owned());
         }
         Ok(written)
     }

@@ -631,6 +631,41 @@ pub struct Clients {
     /// partitioned inbound gateways, distinct /16).
     #[serde(default)]
     pub selection: Selection,
+    /// Destinations hosted on several routers at once, today's way of multihoming: the
+    /// same keys on each, every router with its own tunnels publishing its own LeaseSet.
+    #[serde(default)]
+    pub multihomed: Vec<Multihomed>,
+}
+
+/// One multihomed destination: `[clients] multihomed = [{ destination = 0, routers = 4 }]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Multihomed {
+    /// Index of the destination (below `clients.destinations`).
+    pub destination: u32,
+    /// Routers hosting it, its own router included: 1 is an ordinary destination (the
+    /// baseline a study compares with), each further one another non-floodfill router.
+    pub routers: u32,
+}
+
+impl Clients {
+    /// Routers that host destination `d`: 1 unless it is multihomed.
+    pub fn hosts_of(&self, d: u32) -> u32 {
+        self.multihomed
+            .iter()
+            .find(|m| m.destination == d)
+            .map_or(1, |m| m.routers)
+    }
+
+    /// Routers needed to host every destination.
+    pub fn hosting_routers(&self) -> u64 {
+        let extra: u64 = self
+            .multihomed
+            .iter()
+            .map(|m| u64::from(m.routers.saturating_sub(1)))
+            .sum();
+        u64::from(self.destinations) + extra
+    }
 }
 
 /// A pool's hop selection strategy, field by field over the pool kind's defaults: the
@@ -718,6 +753,7 @@ impl Default for Clients {
             hops: default_client_hops(),
             tunnels: default_tunnel_count(),
             selection: Selection::default(),
+            multihomed: Vec::new(),
         }
     }
 }
@@ -988,6 +1024,34 @@ impl Scenario {
             return Err(invalid(
                 "clients.destinations".into(),
                 "at most one destination per (non-floodfill) router",
+            ));
+        }
+        for (i, m) in clients.multihomed.iter().enumerate() {
+            let field = |name: &str| format!("clients.multihomed[{i}].{name}");
+            if m.destination >= clients.destinations {
+                return Err(invalid(
+                    field("destination"),
+                    "not a destination: expected an index below clients.destinations",
+                ));
+            }
+            if clients.multihomed[..i]
+                .iter()
+                .any(|o| o.destination == m.destination)
+            {
+                return Err(invalid(
+                    field("destination"),
+                    "listed twice: one entry per multihomed destination",
+                ));
+            }
+            if !(1..=64).contains(&m.routers) {
+                return Err(invalid(field("routers"), "expected 1 to 64 routers"));
+            }
+        }
+        if clients.hosting_routers() > u64::from(hosts) {
+            return Err(invalid(
+                "clients.multihomed".into(),
+                "not enough (non-floodfill) routers: every destination and every further \
+                 router of a multihomed one needs a router of its own",
             ));
         }
         if !clients.messages_per_destination_hour.is_finite()
@@ -1418,6 +1482,47 @@ count = 10
         let bad = text.replace("\"fixed-edge\"", "\"sideways\"");
         let err = parse(&bad).expect_err("unknown order").to_string();
         assert!(err.contains("sideways"), "{err}");
+    }
+
+    #[test]
+    fn multihomed_destinations_parse_and_are_checked() {
+        let clients = "[tunnels]\nexploratory = true\n[clients]\ndestinations = 3\n";
+        let entry = "multihomed = [{ destination = 1, routers = 4 }]\n";
+        let s = parse(&format!("{MINIMAL}{clients}{entry}")).expect("valid multihoming");
+        assert_eq!(
+            s.clients.multihomed,
+            [Multihomed {
+                destination: 1,
+                routers: 4
+            }]
+        );
+        assert_eq!((s.clients.hosts_of(1), s.clients.hosts_of(0)), (4, 1));
+        assert_eq!(s.clients.hosting_routers(), 6);
+        for (bad, field) in [
+            (
+                "multihomed = [{ destination = 3, routers = 2 }]",
+                "clients.multihomed[0].destination",
+            ),
+            (
+                "multihomed = [{ destination = 0, routers = 0 }]",
+                "clients.multihomed[0].routers",
+            ),
+            (
+                "multihomed = [{ destination = 0, routers = 2 }, { destination = 0, routers = 3 }]",
+                "clients.multihomed[1].destination",
+            ),
+            // 3 destinations + 8 further routers > 10 routers.
+            (
+                "multihomed = [{ destination = 0, routers = 9 }]",
+                "clients.multihomed",
+            ),
+            ("multihomed = [{ destination = 0, router = 2 }]", "router"),
+        ] {
+            let err = parse(&format!("{MINIMAL}{clients}{bad}\n"))
+                .expect_err(bad)
+                .to_string();
+            assert!(err.contains(field), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -398,3 +398,58 @@ fn busy_honest_routers_hand_the_victims_tunnels_to_routers_that_accept_all() {
         get(&busy_fair, hops)
     );
 }
+
+/// 70 routers and 6 destinations; destination 0 runs on `routers` routers.
+fn multihoming_network(routers: u32) -> String {
+    format!(
+        r#"
+[general]
+seed = 3
+stop_time = "35 min"
+warmup = "5 min"
+
+[[routers]]
+role = "floodfill"
+count = 6
+
+[[routers]]
+role = "router"
+count = 64
+start_spread = "2 min"
+
+[bootstrap]
+warm_floodfills = true
+
+[tunnels]
+exploratory = true
+
+[clients]
+destinations = 6
+messages_per_destination_hour = 60
+multihomed = [{{ destination = 0, routers = {routers} }}]
+
+[metrics]
+record = ["lookup"]
+"#
+    )
+}
+
+#[test]
+fn the_netdb_tells_a_multihomed_destination_from_a_single_homed_one() {
+    let single = run(&multihoming_network(1));
+    let four = run(&multihoming_network(4));
+    let get = |sim: &Simulated, name: &str| scalar(sim, name).unwrap_or_else(|| panic!("{name}"));
+    assert_eq!(get(&single, "multihoming_target_detected"), 0.0);
+    assert_eq!(get(&single, "multihoming_others_flagged"), 0.0);
+    assert_eq!(get(&four, "multihoming_target_detected"), 1.0);
+    let estimate = get(&four, "multihoming_target_estimate");
+    assert!(estimate > 1.0, "4 routers estimated as {estimate}");
+    // Four routers publish more LeaseSets than one.
+    assert!(
+        get(&four, "multihoming_target_stores_per_min")
+            > get(&single, "multihoming_target_stores_per_min")
+    );
+    // The service still works: most requests reach one of its routers.
+    let delivered = get(&four, "multihoming_target_delivery_success");
+    assert!(delivered > 0.5, "{delivered}");
+}

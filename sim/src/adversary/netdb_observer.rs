@@ -1,0 +1,237 @@
+//! An observer of the netDb watching for multihomed destinations: the floodfills log every
+//! LeaseSet2 store they receive (straight from a publisher or flooded), with its published
+//! time and leases, and at the end of the run the estimator of
+//! `ramsons_analysis::multihoming` says from those logs alone which destinations are
+//! multihomed and on how many routers.
+//!
+//! Every destination of the run is watched, not only the multihomed ones: the others are
+//! the single-homed baseline the detector must not flag. Two views are scored: every
+//! floodfill (the netDb as a whole, "an observer of the netDb"), and, when the scenario has
+//! colluding observers (`[observers]`) among the floodfills, only theirs. The floodfills
+//! behave honestly; the simulator only records what they receive.
+
+use ramsons_analysis::multihoming::{estimate_all, Verdict};
+use ramsons_analysis::records::MultihomingRecord;
+use ramsons_router::data::{Hash, LeaseSet2};
+use ramsons_router::netdb::StoreOutcome;
+use ramsons_router::time::Instant;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug)]
+pub struct NetDbObserver {
+    /// Watched destinations: index and how many routers host it.
+    watched: BTreeMap<Hash, (u32, u32)>,
+    /// The destinations a scenario lists under `clients.multihomed` (its study targets).
+    targets: BTreeSet<u32>,
+    start: Instant,
+    since: Instant,
+    /// Minutes observed (stop time minus warmup), for rates.
+    minutes: f64,
+    /// Whether some floodfill colludes: then the colluders' view is scored too.
+    colluding_floodfills: bool,
+    pub rows: Vec<MultihomingRecord>,
+}
+
+impl NetDbObserver {
+    /// Watches `destinations` (hash, index, hosting routers); `targets` are the
+    /// multihoming entries' destinations; stores are logged from `since` to `stop`.
+    pub fn new(
+        destinations: impl IntoIterator<Item = (Hash, u32, u32)>,
+        targets: BTreeSet<u32>,
+        start: Instant,
+        since: Instant,
+        stop: Instant,
+        colluding_floodfills: bool,
+    ) -> NetDbObserver {
+        NetDbObserver {
+            watched: destinations
+                .into_iter()
+                .map(|(hash, d, routers)| (hash, (d, routers)))
+                .collect(),
+            targets,
+            start,
+            since,
+            minutes: stop.saturating_duration_since(since).as_secs_f64() / 60.0,
+            colluding_floodfills,
+            rows: Vec::new(),
+        }
+    }
+
+    fn seconds(&self, unix_s: f64) -> f64 {
+        unix_s - self.start.as_secs() as f64
+    }
+
+    /// Floodfill `floodfill` received a store of `ls` under `key`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_store(
+        &mut self,
+        now: Instant,
+        floodfill: u32,
+        colluding: bool,
+        key: &Hash,
+        ls: &LeaseSet2,
+        flooded: bool,
+        outcome: StoreOutcome,
+        gateway_index: impl Fn(&Hash) -> Option<u32>,
+    ) {
+        if now < self.since {
+            return;
+        }
+        let Some(&(destination, routers)) = self.watched.get(key) else {
+            return;
+        };
+        let leases = ls
+            .leases()
+            .iter()
+            .map(|l| {
+                let gateway = gateway_index(&l.gateway).map_or(u64::MAX, u64::from);
+                let end = self.seconds(f64::from(l.end_date_s));
+                format!("{gateway}:{}:{end}", l.tunnel_id.0)
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        let outcome = match outcome {
+            StoreOutcome::New => "new",
+            StoreOutcome::Updated => "updated",
+            StoreOutcome::Unchanged => "unchanged",
+            StoreOutcome::Older => "older",
+            StoreOutcome::Rejected(_) => "rejected",
+        };
+        self.rows.push(MultihomingRecord {
+            time_s: now.saturating_duration_since(self.start).as_secs_f64(),
+            floodfill: u64::from(floodfill),
+            colluding,
+            destination: u64::from(destination),
+            routers: u64::from(routers),
+            flooded,
+            outcome: outcome.to_owned(),
+            published_s: self.seconds(f64::from(ls.published_s())),
+            expires_s: self.seconds(ls.expires_s() as f64),
+            leases,
+        });
+    }
+
+    /// The observer's scalars (see `docs/studies/multihoming.md`): for the study's
+    /// targets and for the other destinations, what the estimator says and how much
+    /// LeaseSet traffic the floodfills took, over every floodfill and, when some
+    /// collude, over the colluders only (`multihoming_colluding_*`).
+    pub fn summary(&self) -> Vec<(String, f64)> {
+        let mut out = Vec::new();
+        let all = estimate_all(&self.rows, |_| true);
+        self.score("multihoming", &all, &mut out);
+        if self.colluding_floodfills {
+            let colluding = estimate_all(&self.rows, |r| r.colluding);
+            self.score("multihoming_colluding", &colluding, &mut out);
+        }
+        // Load: LeaseSet stores the floodfills received (direct and flooded).
+        if self.minutes > 0.0 {
+            let stores = |target: bool| {
+                self.rows
+                    .iter()
+                    .filter(|r| self.targets.contains(&(r.destination as u32)) == target)
+                    .count() as f64
+            };
+            let others = self.watched.len() - self.targets.len();
+            out.push((
+                "multihoming_ls_stores_per_min".to_owned(),
+                self.rows.len() as f64 / self.minutes,
+            ));
+            if !self.targets.is_empty() {
+                out.push((
+                    "multihoming_target_stores_per_min".to_owned(),
+                    stores(true) / self.minutes / self.targets.len() as f64,
+                ));
+            }
+            if others > 0 {
+                out.push((
+                    "multihoming_others_stores_per_min".to_owned(),
+                    stores(false) / self.minutes / others as f64,
+                ));
+            }
+        }
+        out
+    }
+
+    /// Scores one view's verdicts against the truth, under `prefix`.
+    fn score(&self, prefix: &str, verdicts: &BTreeMap<u64, Verdict>, out: &mut Vec<(String, f64)>) {
+        let truth = |d: u64| {
+            self.watched
+                .values()
+                .find(|(i, _)| u64::from(*i) == d)
+                .map_or(1, |(_, r)| *r)
+        };
+        let mean = |values: Vec<f64>| {
+            (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+        };
+        type Scored<'a> = Vec<(&'a u64, &'a Verdict)>;
+        let (targets, others): (Scored<'_>, Scored<'_>) = verdicts
+            .iter()
+            .partition(|(d, _)| self.targets.contains(&(**d as u32)));
+        let mut put = |name: &str, value: Option<f64>| {
+            if let Some(v) = value {
+                out.push((format!("{prefix}_{name}"), v));
+            }
+        };
+        put(
+            "target_routers",
+            mean(targets.iter().map(|(d, _)| f64::from(truth(**d))).collect()),
+        );
+        put(
+            "target_detected",
+            mean(
+                targets
+                    .iter()
+                    .map(|(_, v)| f64::from(u8::from(v.multihomed)))
+                    .collect(),
+            ),
+        );
+        put(
+            "target_estimate",
+            mean(
+                targets
+                    .iter()
+                    .map(|(_, v)| v.estimated_routers as f64)
+                    .collect(),
+            ),
+        );
+        put(
+            "target_abs_error",
+            mean(
+                targets
+                    .iter()
+                    .map(|(d, v)| (v.estimated_routers as f64 - f64::from(truth(**d))).abs())
+                    .collect(),
+            ),
+        );
+        put(
+            "target_publishes_per_hour",
+            mean(targets.iter().map(|(_, v)| v.publishes_per_hour).collect()),
+        );
+        put(
+            "target_backwards",
+            mean(targets.iter().map(|(_, v)| v.backwards as f64).collect()),
+        );
+        put(
+            "others_flagged",
+            mean(
+                others
+                    .iter()
+                    .map(|(_, v)| f64::from(u8::from(v.multihomed)))
+                    .collect(),
+            ),
+        );
+        put(
+            "others_publishes_per_hour",
+            mean(others.iter().map(|(_, v)| v.publishes_per_hour).collect()),
+        );
+        put(
+            "accuracy",
+            mean(
+                verdicts
+                    .iter()
+                    .map(|(d, v)| f64::from(u8::from(v.multihomed == (truth(*d) > 1))))
+                    .collect(),
+            ),
+        );
+    }
+}
