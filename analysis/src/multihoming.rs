@@ -73,6 +73,9 @@ pub struct Verdict {
     pub publishes_per_hour: f64,
     /// Distinct LeaseSets first seen after one published later than them.
     pub backwards: usize,
+    /// Distinct inbound gateways named by the leases: more routers, more gateways,
+    /// unless they share a small set of them (the mitigation).
+    pub gateways: usize,
 }
 
 /// The distinct LeaseSets among `sightings` (same published time and leases), each at the
@@ -184,7 +187,12 @@ pub fn estimate(sightings: &[Sighting]) -> Verdict {
         }
         _ => 0.0,
     };
+    let gateways: std::collections::BTreeSet<u64> = lease_sets
+        .iter()
+        .flat_map(|ls| ls.leases.iter().map(|(gateway, _)| *gateway))
+        .collect();
     Verdict {
+        gateways: gateways.len(),
         lease_sets: lease_sets.len(),
         chains: chains.len(),
         estimated_routers,
@@ -243,6 +251,7 @@ mod tests {
         assert_eq!((v.lease_sets, v.chains, v.estimated_routers), (10, 1, 1));
         assert!(!v.multihomed);
         assert_eq!(v.backwards, 0);
+        assert_eq!(v.gateways, 5);
         assert!((v.publishes_per_hour - 12.0).abs() < 1e-9);
     }
 

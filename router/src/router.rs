@@ -16,7 +16,7 @@ use crate::i2np::{
 use crate::netdb::{
     Action, Known, LookupId, NetDb, NetDbConfig, NetDbEvent, NetDbLoad, Purpose, RouterInfoRegistry,
 };
-use crate::profile::{Observation, Profiles};
+use crate::profile::{Observation, Profiles, SelectionRules};
 use crate::time::Instant;
 use crate::tunnel::data::Delivery;
 use crate::tunnel::{PoolId, TunnelAction, TunnelConfig, TunnelEvent, TunnelLoad, TunnelManager};
@@ -246,6 +246,20 @@ impl Router {
     ) -> Result<DestinationId, ClientError> {
         let tunnels = self.tunnels.as_mut().ok_or(ClientError::NoTunnels)?;
         let id = self.clients.add(now, keys, tunnels);
+        self.collect(now);
+        Ok(id)
+    }
+
+    /// [`Router::add_destination`] with the destination's hops chosen by `rules` instead
+    /// of the configured client rules (a multihomed destination's shared gateways).
+    pub fn add_destination_with_rules(
+        &mut self,
+        now: Instant,
+        keys: DestinationKeys,
+        rules: SelectionRules,
+    ) -> Result<DestinationId, ClientError> {
+        let tunnels = self.tunnels.as_mut().ok_or(ClientError::NoTunnels)?;
+        let id = self.clients.add_with_rules(now, keys, rules, tunnels);
         self.collect(now);
         Ok(id)
     }

@@ -150,6 +150,9 @@ struct Hosted {
     router: u32,
     /// Every router hosting it: more than one when it is multihomed.
     routers: Vec<u32>,
+    /// The peers its routers take inbound gateways from (multihoming's mitigation);
+    /// empty: as any destination.
+    gateways: Vec<Hash>,
     hash: Hash,
     /// Derived once from the seed; handed to the router on its first start.
     keys: DestinationKeys,
@@ -725,6 +728,7 @@ impl World {
             self.destinations.push(Hosted {
                 router,
                 routers: vec![router],
+                gateways: Vec::new(),
                 hash: keys.hash(),
                 keys,
             });
@@ -733,7 +737,10 @@ impl World {
         // Multihomed destinations get their further routers from the routers left, from
         // a stream of their own: scenarios without multihoming draw nothing more.
         let multihomed = &self.scenario.clients.multihomed;
-        if multihomed.iter().all(|m| m.routers <= 1) {
+        if multihomed
+            .iter()
+            .all(|m| m.routers <= 1 && m.shared_gateways == 0)
+        {
             return;
         }
         let mut free: Vec<u32> = hosts
@@ -751,6 +758,13 @@ impl World {
                     .push(router);
                 self.nodes[router as usize].destination = Some((m.destination, None));
             }
+            let shared = (m.shared_gateways as usize).min(free.len());
+            let gateways: Vec<u32> = free.choose_multiple(&mut rng, shared).copied().collect();
+            free.retain(|i| !gateways.contains(i));
+            self.destinations[m.destination as usize].gateways = gateways
+                .into_iter()
+                .map(|i| self.nodes[i as usize].router.hash())
+                .collect();
         }
     }
 
@@ -994,10 +1008,23 @@ impl World {
 
     /// Adds destination `d`'s keys to its router, on the router's first start.
     fn add_destination(&mut self, router: u32, d: u32) {
-        let keys = self.destinations[d as usize].keys.clone();
+        let hosted = &self.destinations[d as usize];
+        let keys = hosted.keys.clone();
+        let rules = (!hosted.gateways.is_empty()).then(|| SelectionRules {
+            gateways: hosted.gateways.clone(),
+            ..self
+                .scenario
+                .clients
+                .selection
+                .over(SelectionRules::client())
+        });
         let now = self.now;
         let node = &mut self.nodes[router as usize];
-        if let Ok(id) = node.router.add_destination(now, keys) {
+        let added = match rules {
+            Some(rules) => node.router.add_destination_with_rules(now, keys, rules),
+            None => node.router.add_destination(now, keys),
+        };
+        if let Ok(id) = added {
             node.destination = Some((d, Some(id)));
         }
         self.drain(router);

@@ -237,6 +237,18 @@ impl Clients {
         keys: DestinationKeys,
         tunnels: &mut TunnelManager,
     ) -> DestinationId {
+        let rules = self.config.selection.clone();
+        self.add_with_rules(now, keys, rules, tunnels)
+    }
+
+    /// [`Clients::add`], with hops chosen by `rules` rather than the configured ones.
+    pub fn add_with_rules(
+        &mut self,
+        now: Instant,
+        keys: DestinationKeys,
+        rules: SelectionRules,
+        tunnels: &mut TunnelManager,
+    ) -> DestinationId {
         let id = DestinationId(self.next_id);
         self.next_id += 1;
         let pool = tunnels.add_pool(
@@ -244,7 +256,7 @@ impl Clients {
             PoolConfig {
                 hops: self.config.hops,
                 count: self.config.tunnels,
-                rules: self.config.selection.clone(),
+                rules,
             },
         );
         let ratchet = RatchetEndpoint::new(keys.encryption_secret().clone());

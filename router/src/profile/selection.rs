@@ -18,7 +18,7 @@
 use super::tiers::{Tier, Tiers};
 use crate::data::Hash;
 use rand::seq::SliceRandom;
-use rand::RngCore;
+use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
 
 /// How hops are ordered, and what is kept from one build to the next.
@@ -41,6 +41,11 @@ pub struct SelectionRules {
     pub partitioned_gateways: bool,
     /// Never two hops in the same /16.
     pub distinct_slash16: bool,
+    /// Inbound gateways only from these peers, whatever their tier, while one of them is
+    /// usable; empty: no such restriction. The mitigation of multihoming's leak that
+    /// proposal 140 discusses: routers hosting one destination draw their gateways from
+    /// one small shared set, so that their leases name the same gateways.
+    pub gateways: Vec<Hash>,
 }
 
 impl SelectionRules {
@@ -51,6 +56,7 @@ impl SelectionRules {
             order: HopOrder::Xor,
             partitioned_gateways: true,
             distinct_slash16: true,
+            gateways: Vec::new(),
         }
     }
 
@@ -61,6 +67,7 @@ impl SelectionRules {
             order: HopOrder::Random,
             partitioned_gateways: false,
             distinct_slash16: true,
+            gateways: Vec::new(),
         }
     }
 }
@@ -179,6 +186,22 @@ impl Selector {
 
         let mut chosen: Vec<Hash> = self.pinned.clone();
         let mut taken_subnets: Vec<[u8; 2]> = chosen.iter().filter_map(&subnet).collect();
+        // The inbound gateway from the fixed set, when the pool has one and a member is
+        // not excluded (only then is the generator drawn from).
+        let fixed_gateway = direction == Direction::Inbound
+            && chosen.is_empty()
+            && self.rules.gateways.iter().any(|p| !exclude.contains(p));
+        if fixed_gateway {
+            let set: Vec<&Hash> = self
+                .rules
+                .gateways
+                .iter()
+                .filter(|p| !exclude.contains(p))
+                .collect();
+            let gateway = *set[rng.gen_range(0..set.len())];
+            taken_subnets.extend(subnet(&gateway));
+            chosen.push(gateway);
+        }
         let mut admit = |p: &Hash, chosen: &mut Vec<Hash>| {
             if chosen.contains(p) || !usable(p) {
                 return false;
@@ -226,7 +249,7 @@ impl Selector {
         match self.rules.order {
             HopOrder::Random => {}
             HopOrder::Xor | HopOrder::Fixed => {
-                let keep_gateway = gateway_from_part as usize;
+                let keep_gateway = (gateway_from_part || fixed_gateway) as usize;
                 chosen[keep_gateway..].sort_by_key(|p| self.rank(p));
             }
             HopOrder::FixedEdge => {
@@ -342,6 +365,35 @@ mod tests {
                 .expect("enough peers");
             assert!(part.contains(&hops[0]), "gateway from the pool's part");
         }
+    }
+
+    #[test]
+    fn inbound_gateways_come_from_the_fixed_set_whatever_their_tier() {
+        let tiers = tiers();
+        let mut rng = ChaCha20Rng::seed_from_u64(6);
+        // Peers outside the fast tier, even outside every tier.
+        let set = vec![peer(200), peer(201)];
+        let rules = SelectionRules {
+            gateways: set.clone(),
+            ..SelectionRules::client()
+        };
+        let mut selector = Selector::new(rules, &mut rng);
+        for _ in 0..20 {
+            let hops = selector
+                .select(&tiers, 3, Direction::Inbound, &[], no_subnet, &mut rng)
+                .expect("enough peers");
+            assert!(set.contains(&hops[0]), "gateway from the set");
+            assert!(hops[1..].iter().all(|h| !set.contains(h)));
+            let outbound = selector
+                .select(&tiers, 3, Direction::Outbound, &[], no_subnet, &mut rng)
+                .expect("enough peers");
+            assert!(outbound.iter().all(|h| !set.contains(h)), "inbound only");
+        }
+        // Every member excluded: the usual gateway.
+        let hops = selector
+            .select(&tiers, 3, Direction::Inbound, &set, no_subnet, &mut rng)
+            .expect("enough peers");
+        assert!(!set.contains(&hops[0]));
     }
 
     #[test]

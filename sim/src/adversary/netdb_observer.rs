@@ -10,7 +10,7 @@
 //! colluding observers (`[observers]`) among the floodfills, only theirs. The floodfills
 //! behave honestly; the simulator only records what they receive.
 
-use ramsons_analysis::multihoming::{estimate_all, Verdict};
+use ramsons_analysis::multihoming::{estimate, estimate_all, Verdict};
 use ramsons_analysis::records::MultihomingRecord;
 use ramsons_router::data::{Hash, LeaseSet2};
 use ramsons_router::netdb::StoreOutcome;
@@ -152,8 +152,18 @@ impl NetDbObserver {
         out
     }
 
-    /// Scores one view's verdicts against the truth, under `prefix`.
-    fn score(&self, prefix: &str, verdicts: &BTreeMap<u64, Verdict>, out: &mut Vec<(String, f64)>) {
+    /// Scores one view's verdicts against the truth, under `prefix`. A destination the
+    /// view saw nothing of counts as seen on no router.
+    fn score(&self, prefix: &str, seen: &BTreeMap<u64, Verdict>, out: &mut Vec<(String, f64)>) {
+        let unseen = estimate(&[]);
+        let verdicts: BTreeMap<u64, Verdict> = self
+            .watched
+            .values()
+            .map(|(d, _)| {
+                let d = u64::from(*d);
+                (d, seen.get(&d).unwrap_or(&unseen).clone())
+            })
+            .collect();
         let truth = |d: u64| {
             self.watched
                 .values()
@@ -210,6 +220,23 @@ impl NetDbObserver {
         put(
             "target_backwards",
             mean(targets.iter().map(|(_, v)| v.backwards as f64).collect()),
+        );
+        put(
+            "target_seen",
+            mean(
+                targets
+                    .iter()
+                    .map(|(_, v)| f64::from(u8::from(v.lease_sets > 0)))
+                    .collect(),
+            ),
+        );
+        put(
+            "target_gateways",
+            mean(targets.iter().map(|(_, v)| v.gateways as f64).collect()),
+        );
+        put(
+            "others_gateways",
+            mean(others.iter().map(|(_, v)| v.gateways as f64).collect()),
         );
         put(
             "others_flagged",

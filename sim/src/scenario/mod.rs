@@ -646,6 +646,11 @@ pub struct Multihomed {
     /// Routers hosting it, its own router included: 1 is an ordinary destination (the
     /// baseline a study compares with), each further one another non-floodfill router.
     pub routers: u32,
+    /// The mitigation: every hosting router takes its inbound gateways from this many
+    /// peers shared by all of them (non-floodfill routers hosting nothing, chosen at
+    /// random), so that their leases name the same gateways. 0 (the default): off.
+    #[serde(default)]
+    pub shared_gateways: u32,
 }
 
 impl Clients {
@@ -657,12 +662,12 @@ impl Clients {
             .map_or(1, |m| m.routers)
     }
 
-    /// Routers needed to host every destination.
+    /// Non-floodfill routers needed to host every destination, and as shared gateways.
     pub fn hosting_routers(&self) -> u64 {
         let extra: u64 = self
             .multihomed
             .iter()
-            .map(|m| u64::from(m.routers.saturating_sub(1)))
+            .map(|m| u64::from(m.routers.saturating_sub(1)) + u64::from(m.shared_gateways))
             .sum();
         u64::from(self.destinations) + extra
     }
@@ -723,6 +728,7 @@ impl Selection {
                 .partitioned_gateways
                 .unwrap_or(defaults.partitioned_gateways),
             distinct_slash16: self.distinct_slash16.unwrap_or(defaults.distinct_slash16),
+            gateways: defaults.gateways,
         }
     }
 }
@@ -1046,12 +1052,18 @@ impl Scenario {
             if !(1..=64).contains(&m.routers) {
                 return Err(invalid(field("routers"), "expected 1 to 64 routers"));
             }
+            if m.shared_gateways > 16 {
+                return Err(invalid(
+                    field("shared_gateways"),
+                    "expected 0 (off) to 16 gateway peers",
+                ));
+            }
         }
         if clients.hosting_routers() > u64::from(hosts) {
             return Err(invalid(
                 "clients.multihomed".into(),
-                "not enough (non-floodfill) routers: every destination and every further \
-                 router of a multihomed one needs a router of its own",
+                "not enough (non-floodfill) routers: every destination, every further \
+                 router of a multihomed one and every shared gateway needs a router of its own",
             ));
         }
         if !clients.messages_per_destination_hour.is_finite()
@@ -1493,7 +1505,8 @@ count = 10
             s.clients.multihomed,
             [Multihomed {
                 destination: 1,
-                routers: 4
+                routers: 4,
+                shared_gateways: 0,
             }]
         );
         assert_eq!((s.clients.hosts_of(1), s.clients.hosts_of(0)), (4, 1));
@@ -1515,6 +1528,14 @@ count = 10
             (
                 "multihomed = [{ destination = 0, routers = 9 }]",
                 "clients.multihomed",
+            ),
+            (
+                "multihomed = [{ destination = 0, routers = 4, shared_gateways = 5 }]",
+                "clients.multihomed",
+            ),
+            (
+                "multihomed = [{ destination = 0, routers = 2, shared_gateways = 17 }]",
+                "clients.multihomed[0].shared_gateways",
             ),
             ("multihomed = [{ destination = 0, router = 2 }]", "router"),
         ] {

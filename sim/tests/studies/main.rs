@@ -399,8 +399,9 @@ fn busy_honest_routers_hand_the_victims_tunnels_to_routers_that_accept_all() {
     );
 }
 
-/// 70 routers and 6 destinations; destination 0 runs on `routers` routers.
-fn multihoming_network(routers: u32) -> String {
+/// 70 routers and 6 destinations; destination 0 runs on `routers` routers, which take
+/// their inbound gateways from `shared_gateways` shared peers (0: as anyone).
+fn multihoming_network(routers: u32, shared_gateways: u32) -> String {
     format!(
         r#"
 [general]
@@ -426,7 +427,7 @@ exploratory = true
 [clients]
 destinations = 6
 messages_per_destination_hour = 60
-multihomed = [{{ destination = 0, routers = {routers} }}]
+multihomed = [{{ destination = 0, routers = {routers}, shared_gateways = {shared_gateways} }}]
 
 [metrics]
 record = ["lookup"]
@@ -436,8 +437,8 @@ record = ["lookup"]
 
 #[test]
 fn the_netdb_tells_a_multihomed_destination_from_a_single_homed_one() {
-    let single = run(&multihoming_network(1));
-    let four = run(&multihoming_network(4));
+    let single = run(&multihoming_network(1, 0));
+    let four = run(&multihoming_network(4, 0));
     let get = |sim: &Simulated, name: &str| scalar(sim, name).unwrap_or_else(|| panic!("{name}"));
     assert_eq!(get(&single, "multihoming_target_detected"), 0.0);
     assert_eq!(get(&single, "multihoming_others_flagged"), 0.0);
@@ -452,4 +453,15 @@ fn the_netdb_tells_a_multihomed_destination_from_a_single_homed_one() {
     // The service still works: most requests reach one of its routers.
     let delivered = get(&four, "multihoming_target_delivery_success");
     assert!(delivered > 0.5, "{delivered}");
+}
+
+#[test]
+fn shared_gateways_hide_the_gateways_but_not_the_chains() {
+    let shared = run(&multihoming_network(4, 2));
+    let get = |sim: &Simulated, name: &str| scalar(sim, name).unwrap_or_else(|| panic!("{name}"));
+    // Four routers' leases name only the two shared gateways...
+    assert!(get(&shared, "multihoming_target_gateways") <= 2.0);
+    // ...but their tunnel ids still link each router's LeaseSets into its own chain.
+    assert_eq!(get(&shared, "multihoming_target_detected"), 1.0);
+    assert!(get(&shared, "multihoming_target_estimate") > 1.0);
 }
