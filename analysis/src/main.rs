@@ -1,11 +1,13 @@
 //! `ramsons-analysis`: charts and comparisons over simulator run folders.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
+use ramsons_analysis::multihoming;
+use ramsons_analysis::records::MultihomingRecord;
 use ramsons_analysis::report::default_report_path;
 use ramsons_analysis::{
     default_labels, plot_all, plot_sweep, write_report, RunFolder, SweepCharts, SweepFolder,
@@ -81,6 +83,28 @@ enum Command {
         #[arg(long)]
         together: bool,
     },
+    /// Say, from a run's multihoming.csv alone, which destinations look multihomed and on
+    /// how many routers (`ramsons_analysis::multihoming`), next to the truth.
+    ///
+    /// One line per destination the observer saw: distinct LeaseSets, chains of LeaseSets
+    /// sharing a lease, the estimated routers (most chains alive at once), the verdict,
+    /// distinct LeaseSets per hour, LeaseSets seen after a later-published one, distinct
+    /// gateways. By default the observer is every floodfill; `--colluding` keeps the
+    /// colluding floodfills' stores, `--floodfill` the given floodfills' (router indices).
+    #[command(after_help = "Examples:\n  \
+        ramsons-analysis multihoming runs/multihoming-naive-seed1\n  \
+        ramsons-analysis multihoming runs/multihoming-naive-seed1 --colluding\n  \
+        ramsons-analysis multihoming runs/multihoming-naive-seed1 --floodfill 0 --floodfill 3")]
+    Multihoming {
+        /// A run folder holding multihoming.csv (a scenario with `[clients] multihomed`).
+        run: PathBuf,
+        /// Only the stores colluding floodfills received.
+        #[arg(long)]
+        colluding: bool,
+        /// Only the stores this floodfill received; repeat for several.
+        #[arg(long = "floodfill", value_name = "ROUTER")]
+        floodfills: Vec<u64>,
+    },
     /// Write a Markdown report on run folders and sweep folders.
     ///
     /// Per run: the manifest facts (scenario, seed, trace hash, routers, simulated and wall
@@ -131,6 +155,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 together,
             },
         ),
+        Command::Multihoming {
+            run,
+            colluding,
+            floodfills,
+        } => multihoming(&run, colluding, &floodfills),
         Command::Report { folders, out } => {
             let out = out.unwrap_or_else(|| default_report_path(&folders));
             let outcome = write_report(&folders, &out)?;
@@ -141,6 +170,37 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn multihoming(dir: &Path, colluding: bool, floodfills: &[u64]) -> anyhow::Result<()> {
+    let folder = RunFolder::open(dir)?;
+    let Some(records) = folder.read::<MultihomingRecord>()? else {
+        bail!(
+            "{} has no multihoming.csv: run a scenario with [clients] multihomed",
+            dir.display()
+        );
+    };
+    let truth: BTreeMap<u64, u64> = records.iter().map(|r| (r.destination, r.routers)).collect();
+    let verdicts = multihoming::estimate_all(&records, |r| {
+        (!colluding || r.colluding) && (floodfills.is_empty() || floodfills.contains(&r.floodfill))
+    });
+    println!(
+        "destination,routers,lease_sets,chains,estimated_routers,multihomed,publishes_per_hour,backwards,gateways"
+    );
+    for (d, v) in &verdicts {
+        println!(
+            "{d},{},{},{},{},{},{:.1},{},{}",
+            truth.get(d).copied().unwrap_or(0),
+            v.lease_sets,
+            v.chains,
+            v.estimated_routers,
+            v.multihomed,
+            v.publishes_per_hour,
+            v.backwards,
+            v.gateways
+        );
+    }
+    Ok(())
 }
 
 fn sweep_charts(dir: &Path, charts: &SweepCharts<'_>) -> anyhow::Result<()> {

@@ -8,8 +8,9 @@ use std::process::Command;
 use ramsons_analysis::plots::{self, ChartOutcome, CHARTS};
 use ramsons_analysis::{
     default_labels, plot_all, plot_runs, CoverageRecord, CsvWriter, DeliveryRecord,
-    FloodfillLoadRecord, IslandsRecord, LookupRecord, Manifest, Metric, RunFolder, StoreRecord,
-    TierCaptureRecord, TunnelBuildRecord, TunnelSampleRecord, VictimLoadRecord,
+    FloodfillLoadRecord, IslandsRecord, LookupRecord, Manifest, Metric, MultihomingRecord,
+    RunFolder, StoreRecord, TierCaptureRecord, TunnelBuildRecord, TunnelSampleRecord,
+    VictimLoadRecord,
 };
 
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
@@ -550,4 +551,78 @@ fn cli_plot_and_errors() {
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).expect("utf8");
     assert!(stderr.contains("2 labels for 1 run folders"), "{stderr}");
+}
+
+#[test]
+fn cli_multihoming_estimates_from_the_observer_log() {
+    let exe = env!("CARGO_BIN_EXE_ramsons-analysis");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("run");
+    synthetic_run(&dir, 7, 10);
+
+    // Without multihoming.csv: an error that says what to run.
+    let out = Command::new(exe)
+        .arg("multihoming")
+        .arg(&dir)
+        .output()
+        .expect("run cli");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).expect("utf8");
+    assert!(stderr.contains("multihoming.csv"), "{stderr}");
+
+    // Destination 0 on two routers publishing in turn, destination 1 on one; the
+    // colluding floodfill (5) only saw one of destination 0's routers.
+    let mut rows = Vec::new();
+    for j in 0..6u32 {
+        for (d, r, routers) in [(0u64, 0u32, 2u64), (0, 1, 2), (1, 2, 1)] {
+            let t = f64::from(j) * 300.0 + f64::from(r) * 100.0;
+            rows.push(MultihomingRecord {
+                time_s: t + 1.0,
+                floodfill: if r == 0 { 5 } else { 6 },
+                colluding: r == 0,
+                destination: d,
+                routers,
+                outcome: "updated".to_owned(),
+                published_s: t,
+                expires_s: t + 600.0,
+                leases: format!(
+                    "{g}:{a}:{e} {g}:{b}:{e}",
+                    g = 10 + r,
+                    a = r * 100 + j,
+                    b = r * 100 + j + 1,
+                    e = t + 600.0
+                ),
+                ..MultihomingRecord::default()
+            });
+        }
+    }
+    write_all(&dir, &rows);
+    let run = |extra: &[&str]| {
+        let out = Command::new(exe)
+            .arg("multihoming")
+            .arg(&dir)
+            .args(extra)
+            .output()
+            .expect("run cli");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf8")
+    };
+    let all = run(&[]);
+    let lines: Vec<&str> = all.lines().collect();
+    assert!(lines[0].starts_with("destination,routers,lease_sets,chains,estimated_routers"));
+    assert!(lines[1].starts_with("0,2,12,2,2,true,"), "{all}");
+    assert!(lines[2].starts_with("1,1,6,1,1,false,"), "{all}");
+    let colluding = run(&["--colluding"]);
+    assert!(colluding
+        .lines()
+        .nth(1)
+        .expect("a line")
+        .starts_with("0,2,6,1,1,false,"));
+    assert_eq!(colluding.lines().count(), 2, "{colluding}");
+    let one = run(&["--floodfill", "6"]);
+    assert_eq!(one.lines().count(), 3, "{one}");
 }
