@@ -262,3 +262,70 @@ impl NetDbObserver {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(b: u8) -> Hash {
+        Hash([b; 32])
+    }
+
+    /// A store of destination `d` seen at `t` by floodfill `ff`, with tunnels `a` and `b`
+    /// of gateway `g`.
+    fn row(t: f64, ff: u64, colluding: bool, d: u64, g: u64, a: u32, b: u32) -> MultihomingRecord {
+        MultihomingRecord {
+            time_s: t + 1.0,
+            floodfill: ff,
+            colluding,
+            destination: d,
+            outcome: "updated".to_owned(),
+            published_s: t,
+            expires_s: t + 600.0,
+            leases: format!("{g}:{a}:600 {g}:{b}:600"),
+            ..MultihomingRecord::default()
+        }
+    }
+
+    #[test]
+    fn verdicts_are_scored_against_the_truth() {
+        let start = Instant::from_secs(1_767_225_600);
+        // Destination 0 on 2 routers (the target), 1 on one, 2 never seen; 10 minutes.
+        let mut observer = NetDbObserver::new(
+            [(h(1), 0, 2), (h(2), 1, 1), (h(3), 2, 1)],
+            [0].into_iter().collect(),
+            start,
+            start,
+            start + std::time::Duration::from_secs(600),
+            true,
+        );
+        for j in 0..4u32 {
+            let t = f64::from(j) * 120.0;
+            observer.rows.push(row(t, 7, true, 0, 1, j, j + 1));
+            observer
+                .rows
+                .push(row(t + 60.0, 8, false, 0, 2, 100 + j, 101 + j));
+            observer.rows.push(row(t, 8, false, 1, 3, 200 + j, 201 + j));
+        }
+        let summary: BTreeMap<String, f64> = observer.summary().into_iter().collect();
+        let get = |name: &str| summary[name];
+        assert_eq!(get("multihoming_target_routers"), 2.0);
+        assert_eq!(get("multihoming_target_detected"), 1.0);
+        assert_eq!(get("multihoming_target_estimate"), 2.0);
+        assert_eq!(get("multihoming_target_abs_error"), 0.0);
+        assert_eq!(get("multihoming_target_gateways"), 2.0);
+        assert_eq!(get("multihoming_others_flagged"), 0.0);
+        // Destination 2 was never seen: right that it is not multihomed.
+        assert_eq!(get("multihoming_accuracy"), 1.0);
+        // The colluder (floodfill 7) saw one of the target's routers only.
+        assert_eq!(get("multihoming_colluding_target_detected"), 0.0);
+        assert_eq!(get("multihoming_colluding_target_estimate"), 1.0);
+        assert_eq!(get("multihoming_colluding_target_seen"), 1.0);
+        // Wrong about the target, right (by default) about the two it never saw.
+        assert_eq!(get("multihoming_colluding_accuracy"), 2.0 / 3.0);
+        // 12 stores in 10 minutes: 8 of the target's, 4 over two other destinations.
+        assert_eq!(get("multihoming_ls_stores_per_min"), 1.2);
+        assert_eq!(get("multihoming_target_stores_per_min"), 0.8);
+        assert_eq!(get("multihoming_others_stores_per_min"), 0.2);
+    }
+}
