@@ -2,7 +2,7 @@
 //! Run from `fuzz/`: `cargo run --bin gen_corpus`.
 
 use ramsons_router::crypto::{DestinationKeys, RouterKeys};
-use ramsons_router::data::{Hash, Lease2, Mapping, RouterAddress, TunnelId};
+use ramsons_router::data::{Hash, Lease2, Mapping, MetaLease, RouterAddress, TunnelId};
 use ramsons_router::garlic::payload::{emit_payload, Block, Clove, CloveDelivery};
 use ramsons_router::garlic::router::{seal_to_router, seal_with_tag};
 use ramsons_router::i2np::{
@@ -59,6 +59,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     write("lease_set2", "three_leases", ls2.as_bytes())?;
     let empty = destination.sign_lease_set(1_700_000_000, 600, vec![])?;
     write("lease_set2", "no_leases", empty.as_bytes())?;
+
+    let entries = (0..3u8)
+        .map(|i| MetaLease::lease_set2(Hash([i; 32]), i, 1_700_003_600))
+        .collect();
+    let meta = destination.sign_meta_lease_set(1_700_000_000, 3600, entries)?;
+    write("meta_lease_set", "three_entries", meta.as_bytes())?;
 
     // The b33 target reads its input as text and as the binary form.
     let plain = destination.b33_address(false, false);

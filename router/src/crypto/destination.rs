@@ -4,7 +4,7 @@ use super::blinding::{Alpha, BlindedSigningKey};
 use super::{repeat_seed, secret_bytes, IdentitySecrets};
 use crate::data::{
     B33Address, BlindableSigType, DataError, Destination, EncryptionKey, Hash, Lease2, LeaseSet2,
-    Mapping, UnsignedLeaseSet2,
+    Mapping, MetaLease, MetaLeaseSet, UnsignedLeaseSet2, UnsignedMetaLeaseSet,
 };
 use ed25519_dalek::{Signer, SigningKey};
 use rand::{CryptoRng, RngCore};
@@ -123,6 +123,26 @@ impl DestinationKeys {
         };
         LeaseSet2::sign_with(unsigned, |msg| self.sign(msg))
     }
+
+    /// Signs a published MetaLeaseSet listing `entries` (the service's other LeaseSets),
+    /// with no options and no revocations. Fails without entries or with more than 255.
+    pub fn sign_meta_lease_set(
+        &self,
+        published_s: u32,
+        expires_offset_s: u16,
+        entries: Vec<MetaLease>,
+    ) -> Result<MetaLeaseSet, DataError> {
+        let unsigned = UnsignedMetaLeaseSet {
+            destination: self.destination.clone(),
+            published_s,
+            expires_offset_s,
+            flags: 0,
+            options: Mapping::new(),
+            entries,
+            revocations: Vec::new(),
+        };
+        MetaLeaseSet::sign_with(unsigned, |msg| self.sign(msg))
+    }
 }
 
 impl fmt::Debug for DestinationKeys {
@@ -203,6 +223,23 @@ mod tests {
         assert_eq!(LeaseSet2::parse(ls.as_bytes()), Ok(ls));
         assert!(keys
             .sign_lease_set(1_700_000_000, 600, (0..17).map(lease).collect())
+            .is_err());
+    }
+
+    #[test]
+    fn signed_meta_lease_set_lists_the_service_routers() {
+        let keys = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(8));
+        let entries: Vec<MetaLease> = (1..=3)
+            .map(|i| MetaLease::lease_set2(Hash([i; 32]), i, 1_700_003_600))
+            .collect();
+        let meta = keys
+            .sign_meta_lease_set(1_700_000_000, 3600, entries.clone())
+            .expect("three entries");
+        assert_eq!(meta.hash(), keys.hash());
+        assert_eq!(meta.entries(), entries.as_slice());
+        assert_eq!(MetaLeaseSet::parse(meta.as_bytes()), Ok(meta));
+        assert!(keys
+            .sign_meta_lease_set(1_700_000_000, 3600, Vec::new())
             .is_err());
     }
 
