@@ -357,6 +357,7 @@ impl World {
                     .clients
                     .selection
                     .over(SelectionRules::client()),
+                sticky_leases: self.scenario.clients.sticky_leases,
             },
             ..RouterConfig::default()
         };
@@ -993,7 +994,7 @@ impl World {
             ClientEvent::Delivered {
                 reference, after, ..
             } => self.metrics.on_message_confirmed(reference, after),
-            ClientEvent::LeaseSetPublished { .. } => {}
+            ClientEvent::LeaseSetPublished { .. } | ClientEvent::InboundTunnels { .. } => {}
         }
     }
 

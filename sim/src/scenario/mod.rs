@@ -631,6 +631,11 @@ pub struct Clients {
     /// partitioned inbound gateways, distinct /16).
     #[serde(default)]
     pub selection: Selection,
+    /// Senders keep the lease they chose for a recipient while it lives, as real routers
+    /// do (multihomed destinations need it); off by default so that the recorded
+    /// studies replay as they were measured.
+    #[serde(default)]
+    pub sticky_leases: bool,
 }
 
 /// A pool's hop selection strategy, field by field over the pool kind's defaults: the
@@ -718,6 +723,7 @@ impl Default for Clients {
             hops: default_client_hops(),
             tunnels: default_tunnel_count(),
             selection: Selection::default(),
+            sticky_leases: false,
         }
     }
 }
