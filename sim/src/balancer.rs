@@ -114,7 +114,7 @@ impl Balancer {
     /// Edge `router` reported its tunnels (the proposal's "Tunnel List").
     pub fn on_tunnels(&mut self, router: u32, mut leases: Vec<Lease2>) {
         if let Some(edge) = self.edges.iter_mut().find(|e| e.router == router) {
-            leases.sort_by(|a, b| b.end_date_s.cmp(&a.end_date_s));
+            leases.sort_by_key(|l| std::cmp::Reverse(l.end_date_s));
             edge.leases = leases;
         }
     }
