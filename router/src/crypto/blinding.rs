@@ -53,6 +53,14 @@ fn hash_to_scalar(parts: &[&[u8]]) -> Scalar {
     Scalar::from_bytes_mod_order_wide(&hasher.finalize().into())
 }
 
+/// The Ed25519 point `bytes` encodes, if it is in the prime-order subgroup.
+fn prime_order_point(bytes: &[u8; 32], what: &'static str) -> Result<EdwardsPoint, DataError> {
+    CompressedEdwardsY(*bytes)
+        .decompress()
+        .filter(EdwardsPoint::is_torsion_free)
+        .ok_or(DataError::InvalidKey { what })
+}
+
 /// The daily blinding factor `alpha`. `Debug` does not print it: with `A'` it gives `a`.
 #[derive(Clone)]
 pub struct Alpha(Scalar);
@@ -102,15 +110,17 @@ impl BlindedPublicKey {
     /// Fails if `public_key` is not a point of Ed25519's prime-order subgroup: the spec
     /// requires `A'` there, and `A'` is there exactly when `A` is.
     pub fn blind(public_key: &[u8; 32], alpha: &Alpha) -> Result<BlindedPublicKey, DataError> {
-        let invalid = DataError::InvalidKey {
-            what: "blinding: destination signing key",
-        };
-        let point = CompressedEdwardsY(*public_key)
-            .decompress()
-            .filter(EdwardsPoint::is_torsion_free)
-            .ok_or(invalid)?;
+        let point = prime_order_point(public_key, "blinding: destination signing key")?;
         let blinded = point + EdwardsPoint::mul_base(&alpha.0);
         Ok(BlindedPublicKey(blinded.compress().to_bytes()))
+    }
+
+    /// A blinded key as read from the wire (an encrypted LeaseSet's outer layer). Fails
+    /// unless it is a point of the prime-order subgroup, where the spec puts every `A'`:
+    /// a key off it cannot be anyone's blinded key.
+    pub fn from_bytes(bytes: [u8; 32]) -> Result<BlindedPublicKey, DataError> {
+        prime_order_point(&bytes, "blinded public key")?;
+        Ok(BlindedPublicKey(bytes))
     }
 
     pub fn as_bytes(&self) -> &[u8; 32] {
@@ -404,7 +414,13 @@ mod tests {
                 BlindedPublicKey::blind(&bad, &alpha),
                 Err(DataError::InvalidKey { .. })
             ));
+            assert!(matches!(
+                BlindedPublicKey::from_bytes(bad),
+                Err(DataError::InvalidKey { .. })
+            ));
         }
+        let good = BlindedPublicKey::blind(&public(&destination_key(7)), &alpha).unwrap();
+        assert_eq!(BlindedPublicKey::from_bytes(*good.as_bytes()), Ok(good));
     }
 
     #[test]
