@@ -778,7 +778,7 @@ impl NetDb {
                 return self.handle_lease_set_store(now, from, msg.key, msg.reply, ls)
             }
             // Old and encrypted LeaseSet types are not served yet.
-            StoreEntry::LeaseSet { .. } => return,
+            StoreEntry::LeaseSet { .. } | StoreEntry::EncryptedLeaseSet(_) => return,
         };
         let solicited = self
             .lookups
