@@ -9,7 +9,7 @@
 //! `A'`. Signatures under `a'` are RedDSA (sig type 11): Ed25519 with a raw scalar for a
 //! private key and a randomised nonce.
 
-use crate::data::{BlindableSigType, DataError, Hash};
+use crate::data::{B33Address, BlindableSigType, DataError, Hash};
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::{clamp_integer, Scalar};
 use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
@@ -123,6 +123,19 @@ impl BlindedPublicKey {
         Ok(BlindedPublicKey(bytes))
     }
 
+    /// The blinded key of the destination of `address` for the UTC day `date`
+    /// (`yyyyMMdd`): what a client computes to find the destination's encrypted LeaseSet.
+    /// `secret` is empty unless the address requires one.
+    pub fn of_address(
+        address: &B33Address,
+        date: &str,
+        secret: &[u8],
+    ) -> Result<BlindedPublicKey, DataError> {
+        let public_key = address.public_key();
+        let alpha = Alpha::generate(public_key, address.sig_type(), date, secret);
+        BlindedPublicKey::blind(public_key, &alpha)
+    }
+
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
@@ -165,6 +178,11 @@ impl Credential {
             b"credential",
             &[&keydata(public_key, sig_type)],
         ))
+    }
+
+    /// The credential of the destination of `address`.
+    pub fn of_address(address: &B33Address) -> Credential {
+        Credential::new(address.public_key(), address.sig_type())
     }
 
     pub fn as_bytes(&self) -> &[u8; 32] {
