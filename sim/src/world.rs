@@ -1591,6 +1591,7 @@ fn wire_size(msg: &I2npMessage) -> usize {
             let entry = match &store.entry {
                 StoreEntry::RouterInfo(info) => 2 + info.as_bytes().len(),
                 StoreEntry::LeaseSet2(lease_set) => lease_set.as_bytes().len(),
+                StoreEntry::EncryptedLeaseSet(els) => els.as_bytes().len(),
                 StoreEntry::LeaseSet { data, .. } => data.len(),
             };
             32 + 1 + reply + entry

@@ -1,10 +1,11 @@
 //! A client destination's private keys and the LeaseSet2 it signs with them.
 
-use super::blinding::{Alpha, BlindedSigningKey};
+use super::blinding::{Alpha, BlindedSigningKey, Credential};
 use super::{repeat_seed, secret_bytes, IdentitySecrets};
 use crate::data::{
-    B33Address, BlindableSigType, DataError, Destination, EncryptionKey, Hash, Lease2, LeaseSet2,
-    Mapping, MetaLease, MetaLeaseSet, UnsignedLeaseSet2, UnsignedMetaLeaseSet,
+    B33Address, BlindableSigType, ClientAuthorization, DataError, Destination, EncryptedLeaseSet,
+    EncryptionKey, Hash, Lease2, LeaseSet2, Mapping, MetaLease, MetaLeaseSet, UnsignedLeaseSet2,
+    UnsignedMetaLeaseSet,
 };
 use ed25519_dalek::{Signer, SigningKey};
 use rand::{CryptoRng, RngCore};
@@ -90,6 +91,31 @@ impl DestinationKeys {
         let public = self.destination.signing_public_key();
         let alpha = Alpha::generate(&public, BlindableSigType::Ed25519, date, secret);
         BlindedSigningKey::from_ed25519(&self.signing, &alpha)
+    }
+
+    /// What knowing our signing public key proves: the base of our encrypted LeaseSets'
+    /// keys on every day.
+    pub fn credential(&self) -> Credential {
+        Credential::new(
+            &self.destination.signing_public_key(),
+            BlindableSigType::Ed25519,
+        )
+    }
+
+    /// `inner` (one of our LeaseSet2s) encrypted for the readers `auth` allows and
+    /// signed with our blinded key for the UTC day `date` and `secret` (empty for none):
+    /// what we publish instead of `inner` when we hide it from the floodfills. `date`
+    /// must be the day it is published on, which is the day clients look it up for.
+    pub fn encrypt_lease_set<R: RngCore + CryptoRng>(
+        &self,
+        rng: &mut R,
+        date: &str,
+        secret: &[u8],
+        inner: &LeaseSet2,
+        auth: &ClientAuthorization,
+    ) -> Result<EncryptedLeaseSet, DataError> {
+        let signing = self.blinded_signing_key(date, secret);
+        EncryptedLeaseSet::encrypt(rng, &signing, &self.credential(), inner, auth)
     }
 
     /// Our b33 address, which lets clients derive the blinded key of any day.
@@ -266,6 +292,34 @@ mod tests {
         let guessed = Alpha::generate(address.public_key(), address.sig_type(), date, b"");
         let wrong = BlindedPublicKey::blind(address.public_key(), &guessed).unwrap();
         assert_ne!(wrong.storage_key(), blinded.storage_key());
+    }
+
+    #[test]
+    fn a_client_with_the_b33_address_finds_and_decrypts_the_encrypted_lease_set() {
+        let keys = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(8));
+        let inner = keys
+            .sign_lease_set(1_796_086_800, 600, vec![lease(1)])
+            .expect("one lease");
+        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        let els = keys
+            .encrypt_lease_set(
+                &mut rng,
+                "20261201",
+                b"pw",
+                &inner,
+                &ClientAuthorization::Everybody,
+            )
+            .expect("encryptable");
+
+        let address: B33Address = keys.b33_address(true, false).to_string().parse().unwrap();
+        let blinded = BlindedPublicKey::of_address(&address, "20261201", b"pw").unwrap();
+        assert_eq!(blinded.storage_key(), els.storage_key());
+        let credential = Credential::of_address(&address);
+        assert_eq!(credential, keys.credential());
+        assert_eq!(
+            els.decrypt(&credential, None),
+            Ok(crate::data::Inner::LeaseSet2(std::sync::Arc::new(inner)))
+        );
     }
 
     proptest! {

@@ -8,6 +8,7 @@ mod address;
 mod b33;
 mod base;
 mod certificate;
+mod encrypted_lease_set;
 mod hash;
 mod identity;
 mod lease;
@@ -26,6 +27,9 @@ pub use address::RouterAddress;
 pub use b33::{B33Address, B33Error, BlindableSigType};
 pub use base::{base32_decode, base32_encode, base64_decode, base64_encode};
 pub use certificate::{Certificate, KeyCertificate};
+pub use encrypted_lease_set::{
+    ClientAuthorization, ClientKey, DecryptError, EncryptedLeaseSet, Inner,
+};
 pub use hash::Hash;
 pub use identity::{Destination, KeysAndCert, RouterIdentity};
 pub use lease::{EncryptionKey, Lease2};
