@@ -6,9 +6,9 @@
 //! must call `handle_timeout` next (earlier inputs are fine; the router re-arms). This is
 //! the polling order of quinn-proto's `Connection` and str0m's `Rtc`.
 
-use crate::client::{ClientConfig, ClientEvent, Clients, DestinationId, Outgoing};
+use crate::client::{ClientConfig, ClientEvent, Clients, DestinationId, Outgoing, PublishError};
 use crate::crypto::{DestinationKeys, RouterKeys};
-use crate::data::{Hash, Mapping, RouterAddress, RouterInfo};
+use crate::data::{Hash, Lease2, LeaseSet2, Mapping, RouterAddress, RouterInfo};
 use crate::garlic::{self, replies::ReplyKeys, wrap};
 use crate::i2np::{
     DatabaseLookup, DatabaseStore, Garlic, I2npMessage, MessageBody, ReplyEncryption, TunnelGateway,
@@ -155,6 +155,8 @@ pub enum ClientError {
     NoTunnels,
     #[error("no such local destination")]
     UnknownDestination,
+    #[error("LeaseSet refused: {0}")]
+    Publish(#[from] PublishError),
 }
 
 impl Router {
@@ -262,6 +264,52 @@ impl Router {
         let id = self.clients.add_with_rules(now, keys, rules, tunnels);
         self.collect(now);
         Ok(id)
+    }
+
+    /// Adds a destination whose LeaseSet a balancer signs (proposal 140, "Create
+    /// Session"): its client tunnels are built and reported as
+    /// [`ClientEvent::InboundTunnels`]; nothing is published until
+    /// [`Router::publish_lease_set`]. The same keys may be balanced on other routers.
+    pub fn add_balanced_destination(
+        &mut self,
+        now: Instant,
+        keys: DestinationKeys,
+    ) -> Result<DestinationId, ClientError> {
+        let tunnels = self.tunnels.as_mut().ok_or(ClientError::NoTunnels)?;
+        let id = self.clients.add_balanced(now, keys, tunnels);
+        self.collect(now);
+        Ok(id)
+    }
+
+    /// Publishes a LeaseSet the balancer signed for balanced destination `id`
+    /// (proposal 140, "Publish LeaseSet"); it must be newer than the last one.
+    pub fn publish_lease_set(
+        &mut self,
+        now: Instant,
+        id: DestinationId,
+        ls: Arc<LeaseSet2>,
+    ) -> Result<(), ClientError> {
+        let tunnels = self.tunnels.as_ref().ok_or(ClientError::NoTunnels)?;
+        self.clients
+            .publish_lease_set(now, id, ls, &mut self.netdb, tunnels)?;
+        self.collect(now);
+        Ok(())
+    }
+
+    /// The inbound tunnels of destination `id` worth publishing now (proposal 140,
+    /// "Get Tunnel Pool").
+    pub fn inbound_leases(&self, now: Instant, id: DestinationId) -> Vec<Lease2> {
+        self.tunnels
+            .as_ref()
+            .map_or_else(Vec::new, |t| self.clients.inbound_leases(now, id, t))
+    }
+
+    /// The peers this router would build client tunnels through now (proposal 140,
+    /// "Get Fast Tier"), sorted.
+    pub fn fast_tier(&self) -> Vec<Hash> {
+        self.tunnels
+            .as_ref()
+            .map_or_else(Vec::new, |t| t.tiers().fast().to_vec())
     }
 
     /// Sends `payload` from local destination `from` to the destination whose hash is
@@ -481,7 +529,7 @@ impl Router {
                     continue;
                 }
                 Action::Publish { to, store } => {
-                    self.publish_lease_set(now, to, store);
+                    self.send_lease_set_store(now, to, store);
                     continue;
                 }
                 // The messages waiting for this LeaseSet go out (or fail) now.
@@ -591,7 +639,7 @@ impl Router {
     /// Sends a destination's LeaseSet store through that destination's outbound tunnel,
     /// garlic-encrypted to the floodfill (so the outbound endpoint cannot read it), with
     /// the acknowledgement to come back through the destination's inbound tunnel.
-    fn publish_lease_set(&mut self, now: Instant, to: Hash, mut store: DatabaseStore) {
+    fn send_lease_set_store(&mut self, now: Instant, to: Hash, mut store: DatabaseStore) {
         let (Some(tunnels), Some(pool)) = (
             self.tunnels.as_mut(),
             self.clients

@@ -9,10 +9,12 @@
 //! - [`adversary`]: Sybil identities, refusing floodfills, colluders' logs.
 //! - [`sweep`]: a scenario over a grid of parameter values and seeds, in parallel.
 //! - [`islands`]: connected components of who knows whom.
+//! - [`balancer`]: proposal 140's balancer, one destination over several routers.
 //! - [`bench`]: the scaling benchmark.
 
 pub mod adversary;
 pub mod app;
+pub mod balancer;
 pub mod bench;
 pub mod islands;
 pub mod metrics;

@@ -365,6 +365,7 @@ impl World {
                     .clients
                     .selection
                     .over(SelectionRules::client()),
+                sticky_leases: self.scenario.clients.sticky_leases,
             },
             ..RouterConfig::default()
         };
@@ -1124,7 +1125,7 @@ impl World {
             ClientEvent::Delivered {
                 reference, after, ..
             } => self.metrics.on_message_confirmed(reference, after),
-            ClientEvent::LeaseSetPublished { .. } => {}
+            ClientEvent::LeaseSetPublished { .. } | ClientEvent::InboundTunnels { .. } => {}
         }
     }
 
@@ -1746,6 +1747,7 @@ fn wire_size(msg: &I2npMessage) -> usize {
             let entry = match &store.entry {
                 StoreEntry::RouterInfo(info) => 2 + info.as_bytes().len(),
                 StoreEntry::LeaseSet2(lease_set) => lease_set.as_bytes().len(),
+                StoreEntry::EncryptedLeaseSet(els) => els.as_bytes().len(),
                 StoreEntry::LeaseSet { data, .. } => data.len(),
             };
             32 + 1 + reply + entry

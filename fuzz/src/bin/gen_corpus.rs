@@ -1,8 +1,12 @@
 //! Writes valid encodings into `corpus/<target>/` so fuzzing starts from real structures.
 //! Run from `fuzz/`: `cargo run --bin gen_corpus`.
 
+use ramsons_router::crypto::blinding::Credential;
 use ramsons_router::crypto::{DestinationKeys, RouterKeys};
-use ramsons_router::data::{Hash, Lease2, Mapping, RouterAddress, TunnelId};
+use ramsons_router::data::{
+    BlindableSigType, ClientAuthorization, ClientKey, EncryptedLeaseSet, Hash, Lease2, Mapping,
+    MetaLease, RouterAddress, TunnelId,
+};
 use ramsons_router::garlic::payload::{emit_payload, Block, Clove, CloveDelivery};
 use ramsons_router::garlic::router::{seal_to_router, seal_with_tag};
 use ramsons_router::i2np::{
@@ -55,10 +59,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             end_date_s: 1_700_000_600,
         })
         .collect();
-    let ls2 = destination.sign_lease_set(1_700_000_000, 600, leases)?;
+    let ls2 = destination.sign_lease_set(1_700_000_000, 600, leases.clone())?;
     write("lease_set2", "three_leases", ls2.as_bytes())?;
     let empty = destination.sign_lease_set(1_700_000_000, 600, vec![])?;
     write("lease_set2", "no_leases", empty.as_bytes())?;
+
+    let entries = (0..3u8)
+        .map(|i| MetaLease::lease_set2(Hash([i; 32]), i, 1_700_003_600))
+        .collect();
+    let meta = destination.sign_meta_lease_set(1_700_000_000, 3600, entries)?;
+    write("meta_lease_set", "three_entries", meta.as_bytes())?;
 
     // The b33 target reads its input as text and as the binary form.
     let plain = destination.b33_address(false, false);
@@ -66,6 +76,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     write("b33", "plain_binary", &plain.to_bytes())?;
     let private = destination.b33_address(true, true);
     write("b33", "secret_and_auth", private.to_string().as_bytes())?;
+
+    // Encrypted for the fixed keys the encrypted_lease_set target decrypts with: its
+    // destination's credential, the PSK [7; 32] and the DH key [7; 32].
+    let fuzz_destination = DestinationKeys::from_secret_bytes(&[7; 96]);
+    let credential = Credential::new(
+        &fuzz_destination.destination().signing_public_key(),
+        BlindableSigType::Ed25519,
+    );
+    let blinded = fuzz_destination.blinded_signing_key("20261201", b"");
+    let inner = fuzz_destination.sign_lease_set(1_796_086_800, 600, leases)?;
+    let dh_client = ClientKey::Dh([7; 32].into());
+    let auths = [
+        ("everybody", ClientAuthorization::Everybody),
+        ("psk", ClientAuthorization::Psk(vec![[7; 32], [8; 32]])),
+        (
+            "dh",
+            ClientAuthorization::Dh(dh_client.dh_public().into_iter().collect()),
+        ),
+    ];
+    let mut els = None;
+    for (name, auth) in &auths {
+        let encrypted = EncryptedLeaseSet::encrypt(&mut rng, &blinded, &credential, &inner, auth)?;
+        write("encrypted_lease_set", name, encrypted.as_bytes())?;
+        els.get_or_insert(encrypted);
+    }
+    let els = els.expect("three authorisation modes");
 
     let bodies = [
         (
@@ -86,6 +122,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 key: ls2.hash(),
                 reply: None,
                 entry: StoreEntry::LeaseSet2(Arc::new(ls2.clone())),
+            }),
+        ),
+        (
+            "store_els",
+            MessageBody::DatabaseStore(DatabaseStore {
+                key: els.storage_key(),
+                reply: None,
+                entry: StoreEntry::EncryptedLeaseSet(Arc::new(els)),
             }),
         ),
         (

@@ -8,6 +8,14 @@
 //! Alice's first message to Bob bundles her LeaseSet, so Bob can answer without a
 //! lookup; replies come back the other way.
 //!
+//! A destination may instead be *balanced* (proposal 140, "Invisible Multihoming"): the
+//! same keys run on several routers (edges), and a balancer outside them signs one
+//! LeaseSet from all the edges' inbound tunnels. The router side of that protocol is
+//! here: such a destination builds tunnels but signs nothing, reports its inbound
+//! tunnels ([`ClientEvent::InboundTunnels`], "Get Tunnel Pool") and publishes the
+//! LeaseSet it is given ([`Clients::publish_lease_set`], "Publish LeaseSet"); sending
+//! and receiving are the same as for any destination.
+//!
 //! Like the other parts of the core this is sans-IO; it works on the netDb and the tunnel
 //! manager the router passes in, and reports through [`ClientEvent`]s.
 
@@ -37,6 +45,10 @@ pub struct ClientConfig {
     pub hops: usize,
     pub tunnels: usize,
     pub selection: SelectionRules,
+    /// Keep sending to a destination through the lease chosen for it while that lease
+    /// lives, rather than drawing a lease per message. A multihomed destination needs
+    /// it: its leases lead to different routers, and a ratchet session lives on one.
+    pub sticky_leases: bool,
 }
 
 impl Default for ClientConfig {
@@ -45,6 +57,7 @@ impl Default for ClientConfig {
             hops: 3,
             tunnels: 2,
             selection: SelectionRules::client(),
+            sticky_leases: false,
         }
     }
 }
@@ -101,6 +114,25 @@ pub enum ClientEvent {
         destination: DestinationId,
         leases: usize,
     },
+    /// The inbound tunnels of a balanced destination changed: these are the ones worth
+    /// publishing now (the proposal's "Tunnel List").
+    InboundTunnels {
+        destination: DestinationId,
+        leases: Vec<Lease2>,
+    },
+}
+
+/// Why [`Clients::publish_lease_set`] refused a LeaseSet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PublishError {
+    #[error("no such local destination")]
+    UnknownDestination,
+    #[error("the LeaseSet is not the destination's")]
+    WrongDestination,
+    #[error("the destination signs its own LeaseSets (it is not balanced)")]
+    NotBalanced,
+    #[error("the LeaseSet is not newer than the one published")]
+    NotNewer,
 }
 
 /// The remaining life below which a lease is not used for new messages: the tunnel may
@@ -156,6 +188,8 @@ struct Unconfirmed {
 #[derive(Debug)]
 struct Local {
     keys: DestinationKeys,
+    /// A balancer signs its LeaseSets; the router only builds tunnels and publishes.
+    balanced: bool,
     pool: PoolId,
     ratchet: RatchetEndpoint,
     lease_set: Option<Arc<LeaseSet2>>,
@@ -169,6 +203,8 @@ struct Local {
     /// Recipients whose path went stale: their LeaseSet is looked up before the next
     /// message, even when we hold one.
     stale: BTreeSet<Hash>,
+    /// The lease each recipient is sent through, with `sticky_leases`.
+    routes: BTreeMap<Hash, Lease2>,
 }
 
 /// All local destinations of a router.
@@ -238,7 +274,7 @@ impl Clients {
         tunnels: &mut TunnelManager,
     ) -> DestinationId {
         let rules = self.config.selection.clone();
-        self.add_with_rules(now, keys, rules, tunnels)
+        self.add_local(now, keys, false, rules, tunnels)
     }
 
     /// [`Clients::add`], with hops chosen by `rules` rather than the configured ones.
@@ -246,6 +282,31 @@ impl Clients {
         &mut self,
         now: Instant,
         keys: DestinationKeys,
+        rules: SelectionRules,
+        tunnels: &mut TunnelManager,
+    ) -> DestinationId {
+        self.add_local(now, keys, false, rules, tunnels)
+    }
+
+    /// Adds a balanced destination (proposal 140's "Create Session"): its tunnels are
+    /// built, and each change of its inbound tunnels is reported as
+    /// [`ClientEvent::InboundTunnels`]; it publishes only what
+    /// [`Clients::publish_lease_set`] gives it.
+    pub fn add_balanced(
+        &mut self,
+        now: Instant,
+        keys: DestinationKeys,
+        tunnels: &mut TunnelManager,
+    ) -> DestinationId {
+        let rules = self.config.selection.clone();
+        self.add_local(now, keys, true, rules, tunnels)
+    }
+
+    fn add_local(
+        &mut self,
+        now: Instant,
+        keys: DestinationKeys,
+        balanced: bool,
         rules: SelectionRules,
         tunnels: &mut TunnelManager,
     ) -> DestinationId {
@@ -264,6 +325,7 @@ impl Clients {
             id,
             Local {
                 keys,
+                balanced,
                 pool,
                 ratchet,
                 lease_set: None,
@@ -272,6 +334,7 @@ impl Clients {
                 waiting: BTreeMap::new(),
                 unconfirmed: BTreeMap::new(),
                 stale: BTreeSet::new(),
+                routes: BTreeMap::new(),
             },
         );
         id
@@ -288,6 +351,7 @@ impl Clients {
             local.waiting.clear();
             local.unconfirmed.clear();
             local.stale.clear();
+            local.routes.clear();
         }
         self.events.clear();
     }
@@ -308,6 +372,7 @@ impl Clients {
                     // the new session that an older one's expiry must not undo.
                     if local.stale.insert(u.to) {
                         local.ratchet.reset_outbound(&u.remote_key);
+                        local.routes.remove(&u.to);
                         // The restarted peer needs our LeaseSet again to answer.
                         local.informed.remove(&u.to);
                     }
@@ -455,20 +520,26 @@ impl Clients {
         let Some(remote) = netdb.lease_sets().get(&to, now).cloned() else {
             return fail(&mut self.events, SendFailure::NoLeaseSet);
         };
-        let usable_until = (now + LEASE_MARGIN).as_secs();
-        let leases: Vec<&Lease2> = remote
-            .leases()
-            .iter()
-            .filter(|l| !l.is_expired_at(usable_until))
-            .collect();
-        let (Some(lease), Some(remote_key)) =
-            (leases.choose(&mut self.rng).copied(), remote.x25519_key())
-        else {
-            return fail(&mut self.events, SendFailure::NoLeaseSet);
-        };
         let Some(local) = self.locals.get_mut(&id) else {
             return;
         };
+        let usable_until = (now + LEASE_MARGIN).as_secs();
+        let usable = |l: &Lease2| !l.is_expired_at(usable_until);
+        let kept = local
+            .routes
+            .get(&to)
+            .filter(|l| usable(l) && remote.leases().contains(l))
+            .copied();
+        let lease = kept.or_else(|| {
+            let leases: Vec<&Lease2> = remote.leases().iter().filter(|l| usable(l)).collect();
+            leases.choose(&mut self.rng).map(|l| **l)
+        });
+        let (Some(lease), Some(remote_key)) = (lease, remote.x25519_key()) else {
+            return fail(&mut self.events, SendFailure::NoLeaseSet);
+        };
+        if self.config.sticky_leases {
+            local.routes.insert(to, lease);
+        }
         let expiration_ms = (now + Duration::from_secs(60)).as_millis();
         let mut blocks = Vec::with_capacity(3);
         if local.ratchet.next_kind(&remote_key) == MessageKind::NewSession {
@@ -548,7 +619,7 @@ impl Clients {
     }
 
     /// The inbound tunnels of `pool` changed: its destination signs a LeaseSet with the
-    /// current ones and publishes it.
+    /// current ones and publishes it (a balanced destination reports them instead).
     pub fn inbound_changed(
         &mut self,
         now: Instant,
@@ -559,21 +630,17 @@ impl Clients {
         let Some(id) = self.by_pool(pool) else {
             return;
         };
+        let leases = fresh_leases(now, pool, tunnels);
         let Some(local) = self.locals.get_mut(&id) else {
             return;
         };
-        let usable_until = now + LEASE_MARGIN;
-        let leases: Vec<Lease2> = tunnels
-            .leases(pool)
-            .into_iter()
-            .filter(|l| l.expires > usable_until)
-            .take(LeaseSet2::MAX_LEASES)
-            .map(|l| Lease2 {
-                gateway: l.gateway,
-                tunnel_id: l.tunnel,
-                end_date_s: l.expires.as_secs() as u32,
-            })
-            .collect();
+        if local.balanced {
+            self.events.push_back(ClientEvent::InboundTunnels {
+                destination: id,
+                leases,
+            });
+            return;
+        }
         let Some(last_end) = leases.iter().map(|l| l.end_date_s).max() else {
             return;
         };
@@ -587,7 +654,66 @@ impl Clients {
         else {
             return;
         };
-        let ls = Arc::new(ls);
+        self.adopt(now, id, Arc::new(ls), netdb, tunnels);
+    }
+
+    /// The inbound tunnels of balanced destination `id` worth publishing now (the
+    /// proposal's "Get Tunnel Pool"), as [`ClientEvent::InboundTunnels`] reports them.
+    pub fn inbound_leases(
+        &self,
+        now: Instant,
+        id: DestinationId,
+        tunnels: &TunnelManager,
+    ) -> Vec<Lease2> {
+        self.locals
+            .get(&id)
+            .map_or_else(Vec::new, |l| fresh_leases(now, l.pool, tunnels))
+    }
+
+    /// Publishes `ls`, signed by the balancer of destination `id`, as its LeaseSet
+    /// (proposal 140's "Publish LeaseSet"): stored at the closest floodfill until
+    /// acknowledged, bundled with our messages, like a LeaseSet the router signed.
+    pub fn publish_lease_set(
+        &mut self,
+        now: Instant,
+        id: DestinationId,
+        ls: Arc<LeaseSet2>,
+        netdb: &mut NetDb,
+        tunnels: &TunnelManager,
+    ) -> Result<(), PublishError> {
+        let local = self
+            .locals
+            .get(&id)
+            .ok_or(PublishError::UnknownDestination)?;
+        if !local.balanced {
+            return Err(PublishError::NotBalanced);
+        }
+        if ls.hash() != local.keys.hash() {
+            return Err(PublishError::WrongDestination);
+        }
+        if local
+            .lease_set
+            .as_ref()
+            .is_some_and(|held| held.published_s() >= ls.published_s())
+        {
+            return Err(PublishError::NotNewer);
+        }
+        self.adopt(now, id, ls, netdb, tunnels);
+        Ok(())
+    }
+
+    /// Makes `ls` destination `id`'s current LeaseSet and starts publishing it.
+    fn adopt(
+        &mut self,
+        now: Instant,
+        id: DestinationId,
+        ls: Arc<LeaseSet2>,
+        netdb: &mut NetDb,
+        tunnels: &TunnelManager,
+    ) {
+        let Some(local) = self.locals.get_mut(&id) else {
+            return;
+        };
         local.lease_set = Some(ls.clone());
         local.informed.clear();
         // Our own LeaseSet is where the netDb looks when a local destination sends to
@@ -690,4 +816,21 @@ impl Clients {
             }
         }
     }
+}
+
+/// `pool`'s inbound tunnels that live long enough to be published, as leases (at most
+/// the 16 a LeaseSet holds).
+fn fresh_leases(now: Instant, pool: PoolId, tunnels: &TunnelManager) -> Vec<Lease2> {
+    let usable_until = now + LEASE_MARGIN;
+    tunnels
+        .leases(pool)
+        .into_iter()
+        .filter(|l| l.expires > usable_until)
+        .take(LeaseSet2::MAX_LEASES)
+        .map(|l| Lease2 {
+            gateway: l.gateway,
+            tunnel_id: l.tunnel,
+            end_date_s: l.expires.as_secs() as u32,
+        })
+        .collect()
 }

@@ -9,7 +9,7 @@
 //! `A'`. Signatures under `a'` are RedDSA (sig type 11): Ed25519 with a raw scalar for a
 //! private key and a randomised nonce.
 
-use crate::data::{BlindableSigType, DataError, Hash};
+use crate::data::{B33Address, BlindableSigType, DataError, Hash};
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::{clamp_integer, Scalar};
 use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
@@ -51,6 +51,14 @@ fn hash_to_scalar(parts: &[&[u8]]) -> Scalar {
         hasher.update(part);
     }
     Scalar::from_bytes_mod_order_wide(&hasher.finalize().into())
+}
+
+/// The Ed25519 point `bytes` encodes, if it is in the prime-order subgroup.
+fn prime_order_point(bytes: &[u8; 32], what: &'static str) -> Result<EdwardsPoint, DataError> {
+    CompressedEdwardsY(*bytes)
+        .decompress()
+        .filter(EdwardsPoint::is_torsion_free)
+        .ok_or(DataError::InvalidKey { what })
 }
 
 /// The daily blinding factor `alpha`. `Debug` does not print it: with `A'` it gives `a`.
@@ -102,15 +110,30 @@ impl BlindedPublicKey {
     /// Fails if `public_key` is not a point of Ed25519's prime-order subgroup: the spec
     /// requires `A'` there, and `A'` is there exactly when `A` is.
     pub fn blind(public_key: &[u8; 32], alpha: &Alpha) -> Result<BlindedPublicKey, DataError> {
-        let invalid = DataError::InvalidKey {
-            what: "blinding: destination signing key",
-        };
-        let point = CompressedEdwardsY(*public_key)
-            .decompress()
-            .filter(EdwardsPoint::is_torsion_free)
-            .ok_or(invalid)?;
+        let point = prime_order_point(public_key, "blinding: destination signing key")?;
         let blinded = point + EdwardsPoint::mul_base(&alpha.0);
         Ok(BlindedPublicKey(blinded.compress().to_bytes()))
+    }
+
+    /// A blinded key as read from the wire (an encrypted LeaseSet's outer layer). Fails
+    /// unless it is a point of the prime-order subgroup, where the spec puts every `A'`:
+    /// a key off it cannot be anyone's blinded key.
+    pub fn from_bytes(bytes: [u8; 32]) -> Result<BlindedPublicKey, DataError> {
+        prime_order_point(&bytes, "blinded public key")?;
+        Ok(BlindedPublicKey(bytes))
+    }
+
+    /// The blinded key of the destination of `address` for the UTC day `date`
+    /// (`yyyyMMdd`): what a client computes to find the destination's encrypted LeaseSet.
+    /// `secret` is empty unless the address requires one.
+    pub fn of_address(
+        address: &B33Address,
+        date: &str,
+        secret: &[u8],
+    ) -> Result<BlindedPublicKey, DataError> {
+        let public_key = address.public_key();
+        let alpha = Alpha::generate(public_key, address.sig_type(), date, secret);
+        BlindedPublicKey::blind(public_key, &alpha)
     }
 
     pub fn as_bytes(&self) -> &[u8; 32] {
@@ -155,6 +178,11 @@ impl Credential {
             b"credential",
             &[&keydata(public_key, sig_type)],
         ))
+    }
+
+    /// The credential of the destination of `address`.
+    pub fn of_address(address: &B33Address) -> Credential {
+        Credential::new(address.public_key(), address.sig_type())
     }
 
     pub fn as_bytes(&self) -> &[u8; 32] {
@@ -404,7 +432,13 @@ mod tests {
                 BlindedPublicKey::blind(&bad, &alpha),
                 Err(DataError::InvalidKey { .. })
             ));
+            assert!(matches!(
+                BlindedPublicKey::from_bytes(bad),
+                Err(DataError::InvalidKey { .. })
+            ));
         }
+        let good = BlindedPublicKey::blind(&public(&destination_key(7)), &alpha).unwrap();
+        assert_eq!(BlindedPublicKey::from_bytes(*good.as_bytes()), Ok(good));
     }
 
     #[test]

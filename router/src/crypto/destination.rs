@@ -1,10 +1,11 @@
 //! A client destination's private keys and the LeaseSet2 it signs with them.
 
-use super::blinding::{Alpha, BlindedSigningKey};
+use super::blinding::{Alpha, BlindedSigningKey, Credential};
 use super::{repeat_seed, secret_bytes, IdentitySecrets};
 use crate::data::{
-    B33Address, BlindableSigType, DataError, Destination, EncryptionKey, Hash, Lease2, LeaseSet2,
-    Mapping, UnsignedLeaseSet2,
+    B33Address, BlindableSigType, ClientAuthorization, DataError, Destination, EncryptedLeaseSet,
+    EncryptionKey, Hash, Lease2, LeaseSet2, Mapping, MetaLease, MetaLeaseSet, UnsignedLeaseSet2,
+    UnsignedMetaLeaseSet,
 };
 use ed25519_dalek::{Signer, SigningKey};
 use rand::{CryptoRng, RngCore};
@@ -92,6 +93,31 @@ impl DestinationKeys {
         BlindedSigningKey::from_ed25519(&self.signing, &alpha)
     }
 
+    /// What knowing our signing public key proves: the base of our encrypted LeaseSets'
+    /// keys on every day.
+    pub fn credential(&self) -> Credential {
+        Credential::new(
+            &self.destination.signing_public_key(),
+            BlindableSigType::Ed25519,
+        )
+    }
+
+    /// `inner` (one of our LeaseSet2s) encrypted for the readers `auth` allows and
+    /// signed with our blinded key for the UTC day `date` and `secret` (empty for none):
+    /// what we publish instead of `inner` when we hide it from the floodfills. `date`
+    /// must be the day it is published on, which is the day clients look it up for.
+    pub fn encrypt_lease_set<R: RngCore + CryptoRng>(
+        &self,
+        rng: &mut R,
+        date: &str,
+        secret: &[u8],
+        inner: &LeaseSet2,
+        auth: &ClientAuthorization,
+    ) -> Result<EncryptedLeaseSet, DataError> {
+        let signing = self.blinded_signing_key(date, secret);
+        EncryptedLeaseSet::encrypt(rng, &signing, &self.credential(), inner, auth)
+    }
+
     /// Our b33 address, which lets clients derive the blinded key of any day.
     pub fn b33_address(&self, secret_required: bool, per_client_auth: bool) -> B33Address {
         B33Address::new(
@@ -122,6 +148,26 @@ impl DestinationKeys {
             leases,
         };
         LeaseSet2::sign_with(unsigned, |msg| self.sign(msg))
+    }
+
+    /// Signs a published MetaLeaseSet listing `entries` (the service's other LeaseSets),
+    /// with no options and no revocations. Fails without entries or with more than 255.
+    pub fn sign_meta_lease_set(
+        &self,
+        published_s: u32,
+        expires_offset_s: u16,
+        entries: Vec<MetaLease>,
+    ) -> Result<MetaLeaseSet, DataError> {
+        let unsigned = UnsignedMetaLeaseSet {
+            destination: self.destination.clone(),
+            published_s,
+            expires_offset_s,
+            flags: 0,
+            options: Mapping::new(),
+            entries,
+            revocations: Vec::new(),
+        };
+        MetaLeaseSet::sign_with(unsigned, |msg| self.sign(msg))
     }
 }
 
@@ -207,6 +253,23 @@ mod tests {
     }
 
     #[test]
+    fn signed_meta_lease_set_lists_the_service_routers() {
+        let keys = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(8));
+        let entries: Vec<MetaLease> = (1..=3)
+            .map(|i| MetaLease::lease_set2(Hash([i; 32]), i, 1_700_003_600))
+            .collect();
+        let meta = keys
+            .sign_meta_lease_set(1_700_000_000, 3600, entries.clone())
+            .expect("three entries");
+        assert_eq!(meta.hash(), keys.hash());
+        assert_eq!(meta.entries(), entries.as_slice());
+        assert_eq!(MetaLeaseSet::parse(meta.as_bytes()), Ok(meta));
+        assert!(keys
+            .sign_meta_lease_set(1_700_000_000, 3600, Vec::new())
+            .is_err());
+    }
+
+    #[test]
     fn a_client_with_the_b33_address_finds_and_verifies_the_blinded_key() {
         let keys = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(5));
         let date = "20261201";
@@ -229,6 +292,34 @@ mod tests {
         let guessed = Alpha::generate(address.public_key(), address.sig_type(), date, b"");
         let wrong = BlindedPublicKey::blind(address.public_key(), &guessed).unwrap();
         assert_ne!(wrong.storage_key(), blinded.storage_key());
+    }
+
+    #[test]
+    fn a_client_with_the_b33_address_finds_and_decrypts_the_encrypted_lease_set() {
+        let keys = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(8));
+        let inner = keys
+            .sign_lease_set(1_796_086_800, 600, vec![lease(1)])
+            .expect("one lease");
+        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        let els = keys
+            .encrypt_lease_set(
+                &mut rng,
+                "20261201",
+                b"pw",
+                &inner,
+                &ClientAuthorization::Everybody,
+            )
+            .expect("encryptable");
+
+        let address: B33Address = keys.b33_address(true, false).to_string().parse().unwrap();
+        let blinded = BlindedPublicKey::of_address(&address, "20261201", b"pw").unwrap();
+        assert_eq!(blinded.storage_key(), els.storage_key());
+        let credential = Credential::of_address(&address);
+        assert_eq!(credential, keys.credential());
+        assert_eq!(
+            els.decrypt(&credential, None),
+            Ok(crate::data::Inner::LeaseSet2(std::sync::Arc::new(inner)))
+        );
     }
 
     proptest! {

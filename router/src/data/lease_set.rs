@@ -4,7 +4,10 @@ use super::lease::{EncryptionKey, Lease2};
 use super::offline_signature::OfflineSignature;
 use super::reader::Reader;
 use super::{DataError, Destination, Hash, KeyCertificate, Mapping};
+use header::Header;
 use std::fmt;
+
+pub(crate) mod header;
 
 /// What a destination publishes in the netDb (DatabaseStore type 3) and sends along with
 /// its first messages: its Destination, a publication date and lifetime, flags, options,
@@ -26,11 +29,7 @@ use std::fmt;
 #[derive(Clone)]
 pub struct LeaseSet2 {
     bytes: Box<[u8]>,
-    destination: Destination,
-    published_s: u32,
-    expires_offset_s: u16,
-    flags: u16,
-    offline_signature: Option<OfflineSignature>,
+    header: Header,
     options: Mapping,
     encryption_keys: Vec<EncryptionKey>,
     leases: Vec<Lease2>,
@@ -60,9 +59,9 @@ impl LeaseSet2 {
     /// The spec's bound on `num` (leases).
     pub const MAX_LEASES: usize = 16;
     /// Flag bit 0: the header carries an [`OfflineSignature`].
-    pub const FLAG_OFFLINE_KEYS: u16 = 1 << 0;
+    pub const FLAG_OFFLINE_KEYS: u16 = Header::FLAG_OFFLINE_KEYS;
     /// Flag bit 1: not to be flooded, published or sent in reply to a lookup.
-    pub const FLAG_UNPUBLISHED: u16 = 1 << 1;
+    pub const FLAG_UNPUBLISHED: u16 = Header::FLAG_UNPUBLISHED;
     /// Flag bit 2: will be blinded and encrypted when published (implies bit 1).
     pub const FLAG_BLINDED: u16 = 1 << 2;
 
@@ -82,15 +81,7 @@ impl LeaseSet2 {
 
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<LeaseSet2, DataError> {
         let start = r.position();
-        let destination = Destination::read(r)?;
-        let published_s = r.u32("lease set 2: published")?;
-        let expires_offset_s = r.u16("lease set 2: expires")?;
-        let flags = r.u16("lease set 2: flags")?;
-        let offline_signature = if flags & Self::FLAG_OFFLINE_KEYS != 0 {
-            Some(OfflineSignature::read(r, &destination)?)
-        } else {
-            None
-        };
+        let header = Header::read(r)?;
         let options = Mapping::read(r)?;
         let key_count = r.u8("lease set 2: encryption key count")?;
         key_count_byte(usize::from(key_count))?;
@@ -102,68 +93,14 @@ impl LeaseSet2 {
         let leases = (0..lease_count)
             .map(|_| Lease2::read(r))
             .collect::<Result<Vec<_>, _>>()?;
-        let signed = signed_message(r.since(start));
-        match &offline_signature {
-            Some(offline) => {
-                let signature = r.take(offline.signature_len(), "lease set 2: signature")?;
-                offline.verify(&signed, signature)?;
-            }
-            None => {
-                let signature = r.take(destination.signature_len(), "lease set 2: signature")?;
-                destination.verify(&signed, signature)?;
-            }
-        }
+        header.read_and_verify_signature(r, Self::STORE_TYPE, r.since(start))?;
         Ok(LeaseSet2 {
             bytes: r.since(start).into(),
-            destination,
-            published_s,
-            expires_offset_s,
-            flags,
-            offline_signature,
+            header,
             options,
             encryption_keys,
             leases,
         })
-    }
-
-    /// The LeaseSet2 bytes before the signature (no type byte, no offline block).
-    fn unsigned_bytes(unsigned: &UnsignedLeaseSet2) -> Result<Vec<u8>, DataError> {
-        if unsigned.flags & Self::FLAG_OFFLINE_KEYS != 0 {
-            return Err(DataError::Invalid {
-                what: "lease set 2: flags",
-                reason: "signing with offline keys is not supported",
-            });
-        }
-        let key_count = key_count_byte(unsigned.encryption_keys.len())?;
-        let lease_count = lease_count_byte(unsigned.leases.len())?;
-        let destination = unsigned.destination.as_bytes();
-        let keys_len: usize = unsigned
-            .encryption_keys
-            .iter()
-            .map(EncryptionKey::encoded_len)
-            .sum();
-        let mut out = Vec::with_capacity(
-            destination.len()
-                + 10
-                + unsigned.options.encoded_len()
-                + keys_len
-                + unsigned.leases.len() * Lease2::LEN
-                + unsigned.destination.signature_len(),
-        );
-        out.extend_from_slice(destination);
-        out.extend_from_slice(&unsigned.published_s.to_be_bytes());
-        out.extend_from_slice(&unsigned.expires_offset_s.to_be_bytes());
-        out.extend_from_slice(&unsigned.flags.to_be_bytes());
-        unsigned.options.emit(&mut out);
-        out.push(key_count);
-        for key in &unsigned.encryption_keys {
-            key.emit(&mut out)?;
-        }
-        out.push(lease_count);
-        for lease in &unsigned.leases {
-            lease.emit(&mut out);
-        }
-        Ok(out)
     }
 
     /// Builds a LeaseSet2 signed by `sign`, which must sign with the private key of
@@ -174,14 +111,6 @@ impl LeaseSet2 {
         unsigned: UnsignedLeaseSet2,
         sign: impl FnOnce(&[u8]) -> [u8; 64],
     ) -> Result<LeaseSet2, DataError> {
-        let mut bytes = Self::unsigned_bytes(&unsigned)?;
-        let signed = signed_message(&bytes);
-        let signature = sign(&signed);
-        debug_assert!(
-            unsigned.destination.verify(&signed, &signature).is_ok(),
-            "signer does not match destination"
-        );
-        bytes.extend_from_slice(&signature);
         let UnsignedLeaseSet2 {
             destination,
             published_s,
@@ -191,13 +120,38 @@ impl LeaseSet2 {
             encryption_keys,
             leases,
         } = unsigned;
-        Ok(LeaseSet2 {
-            bytes: bytes.into(),
+        let header = Header::for_signing(
             destination,
             published_s,
             expires_offset_s,
             flags,
-            offline_signature: None,
+            "lease set 2: flags",
+        )?;
+        let key_count = key_count_byte(encryption_keys.len())?;
+        let lease_count = lease_count_byte(leases.len())?;
+        let keys_len: usize = encryption_keys.iter().map(EncryptionKey::encoded_len).sum();
+        let mut bytes = Vec::with_capacity(
+            header.encoded_len()
+                + options.encoded_len()
+                + 2
+                + keys_len
+                + leases.len() * Lease2::LEN
+                + header.destination.signature_len(),
+        );
+        header.emit(&mut bytes);
+        options.emit(&mut bytes);
+        bytes.push(key_count);
+        for key in &encryption_keys {
+            key.emit(&mut bytes)?;
+        }
+        bytes.push(lease_count);
+        for lease in &leases {
+            lease.emit(&mut bytes);
+        }
+        header.append_signature(Self::STORE_TYPE, &mut bytes, sign);
+        Ok(LeaseSet2 {
+            bytes: bytes.into(),
+            header,
             options,
             encryption_keys,
             leases,
@@ -205,37 +159,42 @@ impl LeaseSet2 {
     }
 
     pub fn destination(&self) -> &Destination {
-        &self.destination
+        &self.header.destination
     }
 
     /// The destination's hash: the netDb key a LeaseSet2 is stored under.
     pub fn hash(&self) -> Hash {
-        self.destination.hash()
+        self.header.hash()
     }
 
     /// Seconds since the epoch; a newer LeaseSet2 replaces an older one in the netDb.
     pub fn published_s(&self) -> u32 {
-        self.published_s
+        self.header.published_s
+    }
+
+    /// Seconds after [`LeaseSet2::published_s`] at which it expires (the header field).
+    pub fn expires_offset_s(&self) -> u16 {
+        self.header.expires_offset_s
     }
 
     /// Seconds since the epoch: published + the header's expires offset.
     pub fn expires_s(&self) -> u64 {
-        u64::from(self.published_s) + u64::from(self.expires_offset_s)
+        self.header.expires_s()
     }
 
     /// All 16 flag bits as received, reserved bits included.
     pub fn flags(&self) -> u16 {
-        self.flags
+        self.header.flags
     }
 
     /// Flag bit 1: the LeaseSet2 must not be flooded or given out in lookup replies.
     pub fn is_unpublished(&self) -> bool {
-        self.flags & Self::FLAG_UNPUBLISHED != 0
+        self.header.is_unpublished()
     }
 
     /// The verified offline signature block, if flag bit 0 is set.
     pub fn offline_signature(&self) -> Option<&OfflineSignature> {
-        self.offline_signature.as_ref()
+        self.header.offline_signature.as_ref()
     }
 
     pub fn options(&self) -> &Mapping {
@@ -262,25 +221,13 @@ impl LeaseSet2 {
     /// Whether the LeaseSet2 is no longer valid at `now_s` (seconds since the epoch):
     /// past its expiry, or past its transient key's expiry if it is offline-signed.
     pub fn is_expired_at(&self, now_s: u64) -> bool {
-        now_s >= self.expires_s()
-            || self
-                .offline_signature
-                .as_ref()
-                .is_some_and(|o| now_s >= u64::from(o.expires_s()))
+        self.header.is_expired_at(now_s)
     }
 
     /// The exact signed serialization (signature included, no DatabaseStore type byte).
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
     }
-}
-
-/// The bytes a LeaseSet2 signature covers: the type byte, then the LeaseSet2 bytes.
-fn signed_message(lease_set: &[u8]) -> Vec<u8> {
-    let mut signed = Vec::with_capacity(1 + lease_set.len());
-    signed.push(LeaseSet2::STORE_TYPE);
-    signed.extend_from_slice(lease_set);
-    signed
 }
 
 /// Checks `numk` ("1 <= numk"; its maximum is still TBD in the spec, so the 1-byte
@@ -323,9 +270,9 @@ impl fmt::Debug for LeaseSet2 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LeaseSet2")
             .field("hash", &self.hash())
-            .field("published_s", &self.published_s)
+            .field("published_s", &self.header.published_s)
             .field("expires_s", &self.expires_s())
-            .field("flags", &self.flags)
+            .field("flags", &self.header.flags)
             .field("leases", &self.leases.len())
             .finish()
     }

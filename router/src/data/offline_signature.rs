@@ -23,6 +23,19 @@ impl OfflineSignature {
         r: &mut Reader<'_>,
         destination: &Destination,
     ) -> Result<OfflineSignature, DataError> {
+        Self::read_signed_by(r, destination.signature_len(), |msg, sig| {
+            destination.verify(msg, sig)
+        })
+    }
+
+    /// Reads the block whose signature, `signature_len` bytes, `verify` checks: the
+    /// destination's key in a LeaseSet2, the blinded key in an encrypted LeaseSet
+    /// (spec: Encrypted LeaseSet, "Verified with the blinded public key").
+    pub(crate) fn read_signed_by(
+        r: &mut Reader<'_>,
+        signature_len: usize,
+        verify: impl FnOnce(&[u8], &[u8]) -> Result<(), DataError>,
+    ) -> Result<OfflineSignature, DataError> {
         let start = r.position();
         let expires_s = r.u32("offline signature: expires")?;
         let sig_type = r.u16("offline signature: transient signing key type")?;
@@ -34,8 +47,8 @@ impl OfflineSignature {
             what: "offline signature: transient signing key",
         })?;
         let signed = r.since(start);
-        let signature = r.take(destination.signature_len(), "offline signature: signature")?;
-        destination.verify(signed, signature)?;
+        let signature = r.take(signature_len, "offline signature: signature")?;
+        verify(signed, signature)?;
         Ok(OfflineSignature {
             expires_s,
             transient_key,

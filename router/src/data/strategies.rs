@@ -2,13 +2,18 @@
 
 use super::identity::PADDING_LEN;
 use super::lease_set::UnsignedLeaseSet2;
+use super::{BlindableSigType, ClientAuthorization, EncryptedLeaseSet};
 use super::{
     Destination, EncryptionKey, Hash, Lease2, LeaseSet2, Mapping, RouterAddress, RouterIdentity,
     RouterInfo, TunnelId,
 };
+use crate::crypto::blinding::{Alpha, BlindedSigningKey, Credential};
 use ed25519_dalek::{Signer, SigningKey};
 use proptest::prelude::*;
 use proptest::sample::Index;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use x25519_dalek::{PublicKey, StaticSecret};
 
 pub(crate) fn arb_hash() -> impl Strategy<Value = Hash> {
     any::<[u8; 32]>().prop_map(Hash)
@@ -174,6 +179,40 @@ pub(crate) fn arb_lease_set2() -> impl Strategy<Value = LeaseSet2> {
                 })
             },
         )
+}
+
+/// An encrypted LeaseSet around a [`sign_test_lease_set2`] LeaseSet2, readable by
+/// everybody or by a few DH or PSK clients. Its blinding needs `crypto`, the one
+/// dependency on it here: an encrypted LeaseSet cannot be built without it.
+pub(crate) fn arb_encrypted_lease_set() -> impl Strategy<Value = EncryptedLeaseSet> {
+    (
+        any::<u8>(),
+        any::<u32>(),
+        0u8..3,
+        proptest::collection::vec(any::<[u8; 32]>(), 0..3),
+        any::<u64>(),
+    )
+        .prop_map(|(seed, published_s, scheme, clients, rng_seed)| {
+            let signing = SigningKey::from_bytes(&[seed; 32]);
+            let public = signing.verifying_key().to_bytes();
+            let alpha = Alpha::generate(&public, BlindableSigType::Ed25519, "20261201", b"");
+            let blinded = BlindedSigningKey::from_ed25519(&signing, &alpha);
+            let credential = Credential::new(&public, BlindableSigType::Ed25519);
+            let inner = sign_test_lease_set2(seed, published_s, Vec::new());
+            let auth = match scheme {
+                0 => ClientAuthorization::Everybody,
+                1 => ClientAuthorization::Dh(
+                    clients
+                        .iter()
+                        .map(|c| PublicKey::from(&StaticSecret::from(*c)).to_bytes())
+                        .collect(),
+                ),
+                _ => ClientAuthorization::Psk(clients),
+            };
+            let mut rng = ChaCha20Rng::seed_from_u64(rng_seed);
+            EncryptedLeaseSet::encrypt(&mut rng, &blinded, &credential, &inner, &auth)
+                .expect("few clients, X25519 keys that are not low-order")
+        })
 }
 
 /// A few random edits of a valid encoding: overwrite, flip a bit, insert, truncate.

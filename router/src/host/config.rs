@@ -236,6 +236,8 @@ impl HostConfig {
                 hops: t.client_hops,
                 tunnels: t.client_tunnels,
                 selection: same_subnet(client_defaults.selection),
+                // Real routers keep a recipient's lease: multihomed services need it.
+                sticky_leases: true,
             },
             ..RouterConfig::default()
         }

@@ -2,7 +2,7 @@
 
 use super::I2npError;
 use crate::data::reader::Reader;
-use crate::data::{Hash, LeaseSet2, RouterInfo};
+use crate::data::{EncryptedLeaseSet, Hash, LeaseSet2, RouterInfo};
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -17,7 +17,7 @@ pub const MAX_ROUTER_INFO_SIZE: usize = 64 * 1024;
 const TYPE_ROUTER_INFO: u8 = 0;
 const TYPE_LEASESET: u8 = 1;
 const TYPE_LEASESET2: u8 = LeaseSet2::STORE_TYPE;
-const TYPE_ENCRYPTED_LEASESET: u8 = 5;
+const TYPE_ENCRYPTED_LEASESET: u8 = EncryptedLeaseSet::STORE_TYPE;
 const TYPE_META_LEASESET: u8 = 7;
 
 /// RouterInfos a router already holds, found by their exact bytes. Decoding a DatabaseStore
@@ -40,8 +40,9 @@ impl KnownRouterInfos for () {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatabaseStore {
     /// The entry's real hash (not the routing key): the router's hash for a RouterInfo,
-    /// the destination's hash for a LeaseSet2. Decoding does not check that it matches
-    /// the entry; the netDb must, before storing anything under it.
+    /// the destination's hash for a LeaseSet2, the storage key `SHA-256(type ‖ A')` for
+    /// an encrypted LeaseSet. Decoding does not check that it matches the entry; the
+    /// netDb must, before storing anything under it.
     pub key: Hash,
     /// Present when the sender wants a DeliveryStatus; a floodfill then also floods.
     pub reply: Option<StoreReply>,
@@ -65,8 +66,11 @@ pub enum StoreEntry {
     RouterInfo(Arc<RouterInfo>),
     /// Type 3, uncompressed: the rest of the message. Decoding verifies it.
     LeaseSet2(Arc<LeaseSet2>),
-    /// Types 1 (LeaseSet), 5 (EncryptedLeaseSet) and 7 (MetaLeaseSet), kept opaque:
-    /// `data` is the rest of the message. Type 3 is [`StoreEntry::LeaseSet2`] only.
+    /// Type 5, uncompressed: the rest of the message. Decoding verifies the outer
+    /// signature; nobody but the destination's clients can read more.
+    EncryptedLeaseSet(Arc<EncryptedLeaseSet>),
+    /// Types 1 (LeaseSet) and 7 (MetaLeaseSet), kept opaque: `data` is the rest of the
+    /// message. Types 3 and 5 are only ever their parsed variants.
     LeaseSet { store_type: u8, data: Vec<u8> },
 }
 
@@ -76,6 +80,7 @@ impl StoreEntry {
         match self {
             StoreEntry::RouterInfo(_) => TYPE_ROUTER_INFO,
             StoreEntry::LeaseSet2(_) => TYPE_LEASESET2,
+            StoreEntry::EncryptedLeaseSet(_) => TYPE_ENCRYPTED_LEASESET,
             StoreEntry::LeaseSet { store_type, .. } => *store_type,
         }
     }
@@ -83,10 +88,7 @@ impl StoreEntry {
 
 /// The LeaseSet types still carried as opaque bytes.
 fn is_opaque_leaseset_type(t: u8) -> bool {
-    matches!(
-        t,
-        TYPE_LEASESET | TYPE_ENCRYPTED_LEASESET | TYPE_META_LEASESET
-    )
+    matches!(t, TYPE_LEASESET | TYPE_META_LEASESET)
 }
 
 fn gunzip_bounded(compressed: &[u8]) -> Result<Vec<u8>, I2npError> {
@@ -144,6 +146,9 @@ impl DatabaseStore {
                 StoreEntry::RouterInfo(info)
             }
             TYPE_LEASESET2 => StoreEntry::LeaseSet2(Arc::new(LeaseSet2::parse(r.rest())?)),
+            TYPE_ENCRYPTED_LEASESET => {
+                StoreEntry::EncryptedLeaseSet(Arc::new(EncryptedLeaseSet::parse(r.rest())?))
+            }
             t if is_opaque_leaseset_type(t) => StoreEntry::LeaseSet {
                 store_type: t,
                 data: r.rest().to_vec(),
@@ -181,12 +186,13 @@ impl DatabaseStore {
                 out.extend_from_slice(&compressed);
             }
             StoreEntry::LeaseSet2(lease_set) => out.extend_from_slice(lease_set.as_bytes()),
+            StoreEntry::EncryptedLeaseSet(els) => out.extend_from_slice(els.as_bytes()),
             StoreEntry::LeaseSet { store_type, data } => {
-                // Type 3 is always parsed: opaque type-3 bytes would not decode back.
+                // Types 3 and 5 are always parsed: opaque bytes of them would not decode back.
                 if !is_opaque_leaseset_type(*store_type) {
                     return Err(I2npError::InvalidField {
                         what: "database store: opaque leaseset type",
-                        reason: "not 1, 5 or 7",
+                        reason: "not 1 or 7",
                     });
                 }
                 out.extend_from_slice(data);
@@ -367,6 +373,46 @@ mod tests {
             .expect("encodable");
         extra.push(0);
         assert!(decode_body(&extra).is_err());
+    }
+
+    #[test]
+    fn encrypted_lease_set_layout_round_trip_and_tampering() {
+        use crate::data::strategies::arb_encrypted_lease_set;
+        use proptest::strategy::{Strategy, ValueTree};
+        use proptest::test_runner::TestRunner;
+        let els = arb_encrypted_lease_set()
+            .new_tree(&mut TestRunner::deterministic())
+            .expect("a strategy value")
+            .current();
+        let store = DatabaseStore {
+            key: els.storage_key(),
+            reply: None,
+            entry: StoreEntry::EncryptedLeaseSet(Arc::new(els.clone())),
+        };
+        let body = MessageBody::DatabaseStore(store.clone())
+            .encode()
+            .expect("encodable");
+        assert_eq!(body[32], 5);
+        // Uncompressed, no length: the encrypted LeaseSet fills the rest of the message.
+        assert_eq!(&body[37..], els.as_bytes());
+        assert_eq!(decode_body(&body), Ok(MessageBody::DatabaseStore(store)));
+        // The published date, after the sig type and blinded key.
+        let mut tampered = body.clone();
+        tampered[37 + 34] ^= 1;
+        assert_eq!(
+            decode_body(&tampered),
+            Err(I2npError::Data(DataError::BadSignature))
+        );
+        // Type 5 cannot go as opaque bytes: it would not decode back as such.
+        let opaque = DatabaseStore {
+            key: Hash::ZERO,
+            reply: None,
+            entry: StoreEntry::LeaseSet {
+                store_type: 5,
+                data: els.as_bytes().to_vec(),
+            },
+        };
+        assert!(MessageBody::DatabaseStore(opaque).encode().is_err());
     }
 
     #[test]

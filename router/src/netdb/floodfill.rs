@@ -48,11 +48,22 @@ impl NetDb {
         };
         let wants_lease_set = matches!(request.kind, LookupKind::LeaseSet | LookupKind::Any);
         if wants_lease_set {
-            if let Some(ls) = self.lease_sets.get(&request.key, now).cloned() {
+            // Destination hashes and storage keys are both SHA-256 outputs of different
+            // inputs: at most one table holds a key.
+            let held = self
+                .lease_sets
+                .get(&request.key, now)
+                .cloned()
+                .map(StoreEntry::LeaseSet2)
+                .or_else(|| {
+                    let encrypted = self.encrypted_lease_sets.get(&request.key, now);
+                    encrypted.cloned().map(StoreEntry::EncryptedLeaseSet)
+                });
+            if let Some(entry) = held {
                 let body = MessageBody::DatabaseStore(DatabaseStore {
                     key: request.key,
                     reply: None,
-                    entry: StoreEntry::LeaseSet2(ls),
+                    entry,
                 });
                 self.answer(reply_to, reply_tunnel, encryption, body);
                 return LookupAnswer::Found;

@@ -1,31 +1,92 @@
 //! LeaseSets in the netDb (spec: network-database, "LeaseSet Storage to Floodfills").
 //!
-//! Floodfills store the LeaseSet2s destinations publish, flood fresh ones like RouterInfos
-//! and hand them out to lookups. Every router also keeps the LeaseSets its destinations
-//! looked up or received bundled with a message: that is where a reply's path comes from.
-//! Entries leave the table when the LeaseSet itself expires; a LeaseSet lives minutes,
-//! not hours, so there is no separate expiry policy.
+//! Floodfills store the LeaseSet2s destinations publish, and the encrypted LeaseSets
+//! (type 5) of those that hide theirs, flood fresh ones like RouterInfos and hand them
+//! out to lookups. Every router also keeps the LeaseSets its destinations looked up or
+//! received bundled with a message: that is where a reply's path comes from. Entries
+//! leave the table when the LeaseSet itself expires; a LeaseSet lives minutes, not hours,
+//! so there is no separate expiry policy.
 
 use super::store::{Rejection, StoreOutcome};
-use crate::data::{Hash, LeaseSet2};
+use crate::data::{EncryptedLeaseSet, Hash, LeaseSet2};
 use crate::time::Instant;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// How far ahead a LeaseSet2 may expire; the field allows 18 hours, floodfills do not
-/// keep promises that long (spec: common-structures, LeaseSet2 "expires").
+/// How far ahead a LeaseSet may expire; the field allows 18 hours, floodfills do not
+/// keep promises that long (spec: common-structures, LeaseSet2 "expires"; an encrypted
+/// LeaseSet's "maximum actual expires time is about 11 minutes").
 const MAX_LIFETIME_S: u64 = 60 * 60;
 
-/// LeaseSets by destination hash.
-#[derive(Debug, Default)]
-pub struct LeaseSetTable {
-    entries: BTreeMap<Hash, Arc<LeaseSet2>>,
+/// What a [`LeaseSetTable`] needs to know of the LeaseSets it holds.
+pub trait StoredLeaseSet {
+    /// The netDb key it belongs under: the destination's hash for a LeaseSet2, the
+    /// storage key `SHA-256(type ‖ A')` for an encrypted LeaseSet.
+    fn netdb_key(&self) -> Hash;
+    fn published_s(&self) -> u32;
+    fn expires_s(&self) -> u64;
+    fn is_expired_at(&self, now_s: u64) -> bool;
+    fn is_unpublished(&self) -> bool;
+}
+
+impl StoredLeaseSet for LeaseSet2 {
+    fn netdb_key(&self) -> Hash {
+        self.hash()
+    }
+    fn published_s(&self) -> u32 {
+        LeaseSet2::published_s(self)
+    }
+    fn expires_s(&self) -> u64 {
+        LeaseSet2::expires_s(self)
+    }
+    fn is_expired_at(&self, now_s: u64) -> bool {
+        LeaseSet2::is_expired_at(self, now_s)
+    }
+    fn is_unpublished(&self) -> bool {
+        LeaseSet2::is_unpublished(self)
+    }
+}
+
+/// A floodfill sees only the outer layer, and that is all it needs: the storage key is
+/// derived from the signing key, and the times and flags are in the clear.
+impl StoredLeaseSet for EncryptedLeaseSet {
+    fn netdb_key(&self) -> Hash {
+        self.storage_key()
+    }
+    fn published_s(&self) -> u32 {
+        EncryptedLeaseSet::published_s(self)
+    }
+    fn expires_s(&self) -> u64 {
+        EncryptedLeaseSet::expires_s(self)
+    }
+    fn is_expired_at(&self, now_s: u64) -> bool {
+        EncryptedLeaseSet::is_expired_at(self, now_s)
+    }
+    fn is_unpublished(&self) -> bool {
+        EncryptedLeaseSet::is_unpublished(self)
+    }
+}
+
+/// LeaseSets by netDb key: LeaseSet2s by destination hash, encrypted ones by storage key.
+#[derive(Debug)]
+pub struct LeaseSetTable<L = LeaseSet2> {
+    entries: BTreeMap<Hash, Arc<L>>,
     /// LeaseSets held at most; `None`: no limit.
     max_entries: Option<usize>,
     refused: u64,
 }
 
-impl LeaseSetTable {
+impl<L> Default for LeaseSetTable<L> {
+    fn default() -> Self {
+        Self {
+            entries: BTreeMap::new(),
+            max_entries: None,
+            refused: 0,
+        }
+    }
+}
+
+impl<L: StoredLeaseSet> LeaseSetTable<L> {
     /// Holds at most `max` LeaseSets (`None`: no limit). A full table refuses new
     /// destinations and still takes updates of those it holds; room comes back as
     /// LeaseSets expire, within the hour. Nothing is evicted: the entries held are
@@ -52,7 +113,7 @@ impl LeaseSetTable {
     }
 
     /// The LeaseSet of `key`, unless it has expired.
-    pub fn get(&self, key: &Hash, now: Instant) -> Option<&Arc<LeaseSet2>> {
+    pub fn get(&self, key: &Hash, now: Instant) -> Option<&Arc<L>> {
         self.entries
             .get(key)
             .filter(|ls| !ls.is_expired_at(now.as_secs()))
@@ -60,14 +121,8 @@ impl LeaseSetTable {
 
     /// Stores `ls` under `key` if it is valid now and newer than what we hold. A
     /// floodfill (`strict`) also refuses LeaseSets marked unpublished.
-    pub fn store(
-        &mut self,
-        key: &Hash,
-        ls: Arc<LeaseSet2>,
-        now: Instant,
-        strict: bool,
-    ) -> StoreOutcome {
-        if ls.hash() != *key {
+    pub fn store(&mut self, key: &Hash, ls: Arc<L>, now: Instant, strict: bool) -> StoreOutcome {
+        if ls.netdb_key() != *key {
             return StoreOutcome::Rejected(Rejection::KeyMismatch);
         }
         let now_s = now.as_secs();

@@ -19,14 +19,17 @@ pub mod store;
 #[cfg(test)]
 mod tests;
 
-pub use lease_sets::LeaseSetTable;
+pub use lease_sets::{LeaseSetTable, StoredLeaseSet};
 pub use lookup::{LookupId, Purpose};
 pub use publish::PublishFailure;
 pub(crate) use shared::Known;
 pub use shared::RouterInfoRegistry;
 pub use store::{Rejection, RouterInfoStore, StoreOutcome};
 
-use crate::data::{Hash, LeaseSet2, RouterInfo, TunnelId};
+use crate::crypto::blinding::Credential;
+use crate::data::{
+    ClientKey, DecryptError, EncryptedLeaseSet, Hash, Inner, LeaseSet2, RouterInfo, TunnelId,
+};
 use crate::i2np::{
     DatabaseLookup, DatabaseSearchReply, DatabaseStore, LookupKind, MessageBody, ReplyEncryption,
     StoreEntry, StoreReply,
@@ -130,8 +133,9 @@ pub struct NetDbConfig {
     /// 50,000, is above the size of the whole I2P network, so honest routers never
     /// reach it.
     pub max_router_infos: Option<usize>,
-    /// LeaseSets held at most (see [`LeaseSetTable::with_limit`]); `None`: no limit.
-    /// The default, 20,000, is well above what a floodfill of the real network holds.
+    /// LeaseSets held at most (see [`LeaseSetTable::with_limit`]), LeaseSet2s and
+    /// encrypted LeaseSets each; `None`: no limit. The default, 20,000, is well above
+    /// what a floodfill of the real network holds.
     pub max_lease_sets: Option<usize>,
 }
 
@@ -191,7 +195,7 @@ pub struct NetDbLoad {
     pub router_infos_evicted: u64,
     /// New RouterInfos refused by a full table.
     pub router_infos_refused: u64,
-    /// New LeaseSets refused by a full table.
+    /// New LeaseSets (plain or encrypted) refused by a full table.
     pub lease_sets_refused: u64,
     /// DatabaseLookups answered, with the entry or a search reply.
     pub lookups_answered: u64,
@@ -202,7 +206,7 @@ pub struct NetDbLoad {
     pub stores_checked: u64,
     /// RouterInfos held.
     pub router_infos: usize,
-    /// LeaseSets held (expired ones until the next sweep).
+    /// LeaseSets held, plain and encrypted (expired ones until the next sweep).
     pub lease_sets: usize,
     /// Senders counted by the lookup and store limits together.
     pub limited_peers: usize,
@@ -316,6 +320,31 @@ pub enum NetDbEvent {
     PeerTimedOut { peer: Hash },
 }
 
+/// A LeaseSet type and the table of ours it goes in, so that plain and encrypted
+/// LeaseSets share the store path.
+trait TableEntry: StoredLeaseSet + Sized {
+    fn table(netdb: &mut NetDb) -> &mut LeaseSetTable<Self>;
+    fn entry(ls: Arc<Self>) -> StoreEntry;
+}
+
+impl TableEntry for LeaseSet2 {
+    fn table(netdb: &mut NetDb) -> &mut LeaseSetTable<Self> {
+        &mut netdb.lease_sets
+    }
+    fn entry(ls: Arc<Self>) -> StoreEntry {
+        StoreEntry::LeaseSet2(ls)
+    }
+}
+
+impl TableEntry for EncryptedLeaseSet {
+    fn table(netdb: &mut NetDb) -> &mut LeaseSetTable<Self> {
+        &mut netdb.encrypted_lease_sets
+    }
+    fn entry(ls: Arc<Self>) -> StoreEntry {
+        StoreEntry::EncryptedLeaseSet(ls)
+    }
+}
+
 /// The netDb of one router.
 #[derive(Debug)]
 pub struct NetDb {
@@ -327,6 +356,9 @@ pub struct NetDb {
     rng: ChaCha20Rng,
     store: RouterInfoStore,
     lease_sets: LeaseSetTable,
+    /// Encrypted LeaseSets by storage key. A separate table: a floodfill cannot tell
+    /// whose they are, so they never meet the LeaseSet2 of the same destination.
+    encrypted_lease_sets: LeaseSetTable<EncryptedLeaseSet>,
     lookups: BTreeMap<LookupId, Lookup>,
     next_lookup_id: LookupId,
     publication: Option<Publication>,
@@ -357,6 +389,7 @@ impl NetDb {
             next_expire: now + config.expire_interval,
             store: RouterInfoStore::new(me, net_id).with_limit(config.max_router_infos),
             lease_sets: LeaseSetTable::with_limit(config.max_lease_sets),
+            encrypted_lease_sets: LeaseSetTable::with_limit(config.max_lease_sets),
             lookup_limiter: config.lookup_limit.map(PeerLimiter::new),
             store_limiter: config.store_limit.map(PeerLimiter::new),
             counters: Counters::default(),
@@ -416,11 +449,11 @@ impl NetDb {
             floodfill_infos_ignored: c.floodfill_infos_ignored,
             router_infos_evicted: self.store.evicted(),
             router_infos_refused: self.store.refused(),
-            lease_sets_refused: self.lease_sets.refused(),
+            lease_sets_refused: self.lease_sets.refused() + self.encrypted_lease_sets.refused(),
             lookups_answered: c.lookups_answered,
             stores_checked: c.stores_checked,
             router_infos: self.store.len(),
-            lease_sets: self.lease_sets.len(),
+            lease_sets: self.lease_sets.len() + self.encrypted_lease_sets.len(),
             limited_peers: limiters().map(PeerLimiter::tracked).sum(),
             peak_lookups_per_peer: self.lookup_limiter.as_ref().map_or(0, PeerLimiter::peak),
             peak_stores_per_peer: self.store_limiter.as_ref().map_or(0, PeerLimiter::peak),
@@ -470,6 +503,7 @@ impl NetDb {
         self.publication = None;
         self.actions.clear();
         self.lease_sets.clear();
+        self.encrypted_lease_sets.clear();
         for limiter in self
             .lookup_limiter
             .iter_mut()
@@ -486,9 +520,16 @@ impl NetDb {
         &self.lease_sets
     }
 
-    /// Starts an iterative lookup of the LeaseSet of destination `key`; it ends with
+    /// The encrypted LeaseSets we hold: a floodfill's share of the network's, or those
+    /// our destinations looked up.
+    pub fn encrypted_lease_sets(&self) -> &LeaseSetTable<EncryptedLeaseSet> {
+        &self.encrypted_lease_sets
+    }
+
+    /// Starts an iterative lookup of the LeaseSet of destination `key`, or of the
+    /// encrypted LeaseSet whose storage key is `key`; it ends with
     /// [`NetDbEvent::LookupFinished`] (purpose [`Purpose::LeaseSet`]) and, when found,
-    /// the LeaseSet in [`NetDb::lease_sets`].
+    /// the LeaseSet in [`NetDb::lease_sets`] or [`NetDb::encrypted_lease_sets`].
     pub fn lookup_lease_set(&mut self, now: Instant, key: Hash) -> LookupId {
         let peers = Peers::Closest {
             max: self.config.lookup_max_peers,
@@ -502,6 +543,27 @@ impl NetDb {
         self.lease_sets.store(&ls.hash(), ls, now, false)
     }
 
+    /// Decrypts the encrypted LeaseSet we hold under `storage_key` (after
+    /// [`NetDb::lookup_lease_set`] of that key found it) with the destination's
+    /// `credential` and, if the destination authorises clients one by one, our client
+    /// key. A LeaseSet2 inside is kept like one that came with a message, so sending to
+    /// the destination proceeds as for any LeaseSet2. `None` when we hold nothing valid
+    /// under that key.
+    pub fn decrypt_lease_set(
+        &mut self,
+        now: Instant,
+        storage_key: &Hash,
+        credential: &Credential,
+        client: Option<&ClientKey>,
+    ) -> Option<Result<Inner, DecryptError>> {
+        let els = self.encrypted_lease_sets.get(storage_key, now)?.clone();
+        let inner = els.decrypt(credential, client);
+        if let Ok(Inner::LeaseSet2(ls)) = &inner {
+            self.cache_lease_set(now, ls.clone());
+        }
+        Some(inner)
+    }
+
     /// Publishes one of our destinations' LeaseSets at the floodfill closest to its key
     /// that is not in `tried`. Returns that floodfill and the token its acknowledgement
     /// (a DeliveryStatus through the destination's inbound tunnel) will carry; waiting
@@ -512,7 +574,33 @@ impl NetDb {
         ls: Arc<LeaseSet2>,
         tried: &[Hash],
     ) -> Option<(Hash, NonZeroU32)> {
-        let key = ls.hash();
+        self.publish_entry(now, ls.hash(), StoreEntry::LeaseSet2(ls), tried)
+    }
+
+    /// Publishes one of our destinations' encrypted LeaseSets under its storage key, as
+    /// [`NetDb::publish_lease_set`] does a LeaseSet2. The floodfill learns the day's
+    /// blinded key, not the destination.
+    pub fn publish_encrypted_lease_set(
+        &mut self,
+        now: Instant,
+        els: Arc<EncryptedLeaseSet>,
+        tried: &[Hash],
+    ) -> Option<(Hash, NonZeroU32)> {
+        self.publish_entry(
+            now,
+            els.storage_key(),
+            StoreEntry::EncryptedLeaseSet(els),
+            tried,
+        )
+    }
+
+    fn publish_entry(
+        &mut self,
+        now: Instant,
+        key: Hash,
+        entry: StoreEntry,
+        tried: &[Hash],
+    ) -> Option<(Hash, NonZeroU32)> {
         let routing_key = routing::routing_key(&key, now);
         let mut exclude = tried.to_vec();
         exclude.push(self.me);
@@ -526,11 +614,7 @@ impl NetDb {
             tunnel_id: 0,
             gateway: self.me,
         });
-        let store = DatabaseStore {
-            key,
-            reply,
-            entry: StoreEntry::LeaseSet2(ls),
-        };
+        let store = DatabaseStore { key, reply, entry };
         self.actions.push_back(Action::Publish { to, store });
         Some((to, token))
     }
@@ -597,6 +681,7 @@ impl NetDb {
         if now >= self.next_expire {
             self.store.expire(now, self.max_age());
             self.lease_sets.expire(now);
+            self.encrypted_lease_sets.expire(now);
             self.next_expire = now + self.config.expire_interval;
         }
     }
@@ -780,7 +865,10 @@ impl NetDb {
             StoreEntry::LeaseSet2(ls) => {
                 return self.handle_lease_set_store(now, from, msg.key, msg.reply, ls)
             }
-            // Old and encrypted LeaseSet types are not served yet.
+            StoreEntry::EncryptedLeaseSet(els) => {
+                return self.handle_lease_set_store(now, from, msg.key, msg.reply, els)
+            }
+            // Old LeaseSets and MetaLeaseSets are not served yet.
             StoreEntry::LeaseSet { .. } => return,
         };
         let solicited = self
@@ -866,15 +954,15 @@ impl NetDb {
         self.advance(now, work);
     }
 
-    /// A LeaseSet2 store: a floodfill keeps, acknowledges and floods it; any router keeps
-    /// it as the answer to its own lookup.
-    fn handle_lease_set_store(
+    /// A LeaseSet store, plain or encrypted: a floodfill keeps, acknowledges and floods
+    /// it; any router keeps it as the answer to its own lookup.
+    fn handle_lease_set_store<L: TableEntry>(
         &mut self,
         now: Instant,
         from: Hash,
         key: Hash,
         reply: Option<StoreReply>,
-        ls: Arc<LeaseSet2>,
+        ls: Arc<L>,
     ) {
         let answered: Vec<LookupId> = self
             .lookups
@@ -889,17 +977,15 @@ impl NetDb {
             return;
         }
         self.counters.stores_checked += 1;
-        let outcome = self
-            .lease_sets
-            .store(&key, ls.clone(), now, answered.is_empty());
+        let outcome = L::table(self).store(&key, ls.clone(), now, answered.is_empty());
         if self.floodfill && (reply.is_some() || answered.is_empty()) {
-            self.serve_store(now, from, &key, StoreEntry::LeaseSet2(ls), reply, outcome);
+            self.serve_store(now, from, &key, L::entry(ls), reply, outcome);
         }
         if answered.is_empty() || matches!(outcome, StoreOutcome::Rejected(_)) {
             return;
         }
-        if let Some(held) = self.lease_sets.get(&key, now).cloned() {
-            self.answered(now, from, answered, StoreEntry::LeaseSet2(held));
+        if let Some(held) = L::table(self).get(&key, now).cloned() {
+            self.answered(now, from, answered, L::entry(held));
         }
     }
 

@@ -259,3 +259,5 @@ fn a_table_full_of_floodfills_refuses_newcomers_and_a_floodfill_evicts_a_router(
         (2, 2, 1)
     );
 }
+
+mod encrypted;

@@ -635,6 +635,11 @@ pub struct Clients {
     /// same keys on each, every router with its own tunnels publishing its own LeaseSet.
     #[serde(default)]
     pub multihomed: Vec<Multihomed>,
+    /// Senders keep the lease they chose for a recipient while it lives, as real routers
+    /// do (multihomed destinations need it); off by default so that the recorded
+    /// studies replay as they were measured.
+    #[serde(default)]
+    pub sticky_leases: bool,
 }
 
 /// One multihomed destination: `[clients] multihomed = [{ destination = 0, routers = 4 }]`.
@@ -760,6 +765,7 @@ impl Default for Clients {
             tunnels: default_tunnel_count(),
             selection: Selection::default(),
             multihomed: Vec::new(),
+            sticky_leases: false,
         }
     }
 }

@@ -1,0 +1,237 @@
+//! Destinations end to end, in virtual time: the router side of proposal 140's balancer
+//! (one destination on several routers, one LeaseSet signed from all their tunnels).
+
+#[path = "../support/net.rs"]
+mod net;
+
+use net::Net;
+use ramsons_router::client::{ClientConfig, ClientEvent, DestinationId, PublishError};
+use ramsons_router::crypto::DestinationKeys;
+use ramsons_router::data::{Lease2, LeaseSet2};
+use ramsons_router::netdb::NetDbConfig;
+use ramsons_router::time::Instant;
+use ramsons_router::tunnel::TunnelConfig;
+use ramsons_router::{ClientError, RouterConfig};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+const ROUTERS: usize = 16;
+/// The routers the balanced destination runs on.
+const EDGES: [usize; 3] = [3, 4, 5];
+/// Routers with one ordinary destination each, sending to the balanced one.
+const SENDERS: [usize; 4] = [9, 10, 11, 12];
+
+/// Everyone knows everyone; tunnels on; senders keep the lease they chose.
+fn network(seed: u64) -> Net {
+    let mut net = Net::with_config(2, ROUTERS - 2, seed, |_| RouterConfig {
+        tunnels: Some(TunnelConfig::default()),
+        clients: ClientConfig {
+            sticky_leases: true,
+            ..ClientConfig::default()
+        },
+        netdb: NetDbConfig {
+            explore_interval_fast: Duration::from_secs(3600),
+            explore_interval_slow: Duration::from_secs(3600),
+            ..NetDbConfig::default()
+        },
+        ..RouterConfig::default()
+    });
+    for i in 0..ROUTERS {
+        net.introduce(i, 0..ROUTERS);
+    }
+    net
+}
+
+/// The latest tunnel list each edge reported.
+fn latest_tunnels(net: &Net, edge: usize) -> Vec<Lease2> {
+    net.client_events
+        .iter()
+        .rev()
+        .find_map(|(_, r, e)| match e {
+            ClientEvent::InboundTunnels { leases, .. } if *r == edge => Some(leases.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// What the balancer does every time: one LeaseSet from every edge's freshest tunnels,
+/// in turn so that each edge is represented, at most 16.
+fn balance(net: &Net, keys: &DestinationKeys, published_s: u32) -> LeaseSet2 {
+    let lists: Vec<Vec<Lease2>> = EDGES.iter().map(|e| latest_tunnels(net, *e)).collect();
+    let mut leases = Vec::new();
+    for round in 0.. {
+        let before = leases.len();
+        for list in &lists {
+            if let Some(l) = list.get(round) {
+                leases.push(*l);
+            }
+        }
+        if leases.len() == before || leases.len() >= LeaseSet2::MAX_LEASES {
+            break;
+        }
+    }
+    leases.truncate(LeaseSet2::MAX_LEASES);
+    keys.sign_lease_set(published_s, 600, leases)
+        .expect("at most 16 leases")
+}
+
+fn received(net: &Net, at: usize) -> usize {
+    net.client_events
+        .iter()
+        .filter(|(_, r, e)| *r == at && matches!(e, ClientEvent::Received { .. }))
+        .count()
+}
+
+#[test]
+fn a_balanced_destination_publishes_one_lease_set_from_all_its_routers() {
+    let mut net = network(1);
+    let keys = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(77));
+    let now = net.now;
+    let ids: Vec<DestinationId> = EDGES
+        .iter()
+        .map(|&e| {
+            let id = net.routers[e]
+                .add_balanced_destination(now, keys.clone())
+                .unwrap();
+            net.drain(e);
+            id
+        })
+        .collect();
+    let senders: Vec<DestinationId> = SENDERS
+        .iter()
+        .map(|&s| {
+            let own = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(s as u64));
+            let id = net.routers[s].add_destination(now, own).unwrap();
+            net.drain(s);
+            id
+        })
+        .collect();
+    net.run_for(Duration::from_secs(120));
+
+    // Each edge built its tunnels and reported them, and signed nothing itself.
+    for (&edge, &id) in EDGES.iter().zip(&ids) {
+        assert!(
+            !latest_tunnels(&net, edge).is_empty(),
+            "edge {edge} reports tunnels"
+        );
+        assert_eq!(
+            net.routers[edge].inbound_leases(net.now, id),
+            latest_tunnels(&net, edge),
+            "Get Tunnel Pool agrees with the last report"
+        );
+        assert!(!net.routers[edge].fast_tier().is_empty());
+        assert!(net
+            .client_events
+            .iter()
+            .all(|(_, r, e)| *r != edge || !matches!(e, ClientEvent::LeaseSetPublished { .. })));
+    }
+    assert!(net.routers.iter().all(|r| r
+        .netdb()
+        .lease_sets()
+        .get(&keys.hash(), net.now)
+        .is_none()));
+
+    // The balancer signs one LeaseSet from all three and publishes it through one edge.
+    let published_s = net.now.as_secs() as u32;
+    let ls = Arc::new(balance(&net, &keys, published_s));
+    let gateways_of = |edge: usize| -> BTreeSet<_> {
+        latest_tunnels(&net, edge)
+            .iter()
+            .map(|l| (l.gateway, l.tunnel_id))
+            .collect()
+    };
+    for &edge in &EDGES {
+        assert!(ls
+            .leases()
+            .iter()
+            .any(|l| gateways_of(edge).contains(&(l.gateway, l.tunnel_id))));
+    }
+    let now = net.now;
+    net.routers[EDGES[0]]
+        .publish_lease_set(now, ids[0], ls.clone())
+        .unwrap();
+    net.drain(EDGES[0]);
+    net.run_for(Duration::from_secs(20));
+    let stored = net.routers[..2]
+        .iter()
+        .filter(|ff| ff.netdb().lease_sets().get(&keys.hash(), net.now) == Some(&ls))
+        .count();
+    assert!(stored >= 1, "a floodfill holds the balanced LeaseSet");
+
+    // Senders reach the destination through whichever edge their lease leads to; each
+    // keeps its lease, so its ratchet session stays on one edge.
+    for round in 0..5u64 {
+        for (k, (&s, &id)) in SENDERS.iter().zip(&senders).enumerate() {
+            let now = net.now;
+            let reference = round * 100 + k as u64;
+            net.routers[s]
+                .send(now, id, keys.hash(), reference, vec![k as u8; 64])
+                .unwrap();
+            net.drain(s);
+        }
+        net.run_for(Duration::from_secs(5));
+    }
+    let per_edge: Vec<usize> = EDGES.iter().map(|&e| received(&net, e)).collect();
+    let total: usize = per_edge.iter().sum();
+    assert_eq!(
+        total,
+        5 * SENDERS.len(),
+        "every message arrived: {per_edge:?}"
+    );
+    assert!(
+        per_edge.iter().filter(|n| **n > 0).count() >= 2,
+        "the load is spread over edges: {per_edge:?}"
+    );
+    let delivered = net
+        .client_events
+        .iter()
+        .filter(|(_, _, e)| matches!(e, ClientEvent::Delivered { .. }))
+        .count();
+    assert_eq!(
+        delivered, total,
+        "every sender got its delivery confirmation"
+    );
+}
+
+#[test]
+fn publishing_refuses_what_is_not_the_balanced_destinations_news() {
+    let mut net = network(2);
+    let keys = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(5));
+    let other = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(6));
+    let now = net.now;
+    let balanced = net.routers[3]
+        .add_balanced_destination(now, keys.clone())
+        .unwrap();
+    let own = net.routers[3].add_destination(now, other.clone()).unwrap();
+    let t = Instant::from_secs(net::NOON).as_secs() as u32;
+    let ls = |k: &DestinationKeys, published| {
+        Arc::new(k.sign_lease_set(published, 600, vec![]).unwrap())
+    };
+
+    let refused = |r: Result<(), ClientError>| match r {
+        Err(ClientError::Publish(e)) => Some(e),
+        _ => None,
+    };
+    assert_eq!(
+        refused(net.routers[3].publish_lease_set(now, balanced, ls(&other, t))),
+        Some(PublishError::WrongDestination)
+    );
+    assert_eq!(
+        refused(net.routers[3].publish_lease_set(now, own, ls(&other, t))),
+        Some(PublishError::NotBalanced)
+    );
+    assert_eq!(
+        refused(net.routers[3].publish_lease_set(now, DestinationId(9), ls(&keys, t))),
+        Some(PublishError::UnknownDestination)
+    );
+    assert!(net.routers[3]
+        .publish_lease_set(now, balanced, ls(&keys, t + 10))
+        .is_ok());
+    assert_eq!(
+        refused(net.routers[3].publish_lease_set(now, balanced, ls(&keys, t + 10))),
+        Some(PublishError::NotNewer)
+    );
+}
