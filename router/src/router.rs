@@ -8,7 +8,7 @@
 
 use crate::client::{ClientConfig, ClientEvent, Clients, DestinationId, Outgoing, PublishError};
 use crate::crypto::{DestinationKeys, RouterKeys};
-use crate::data::{Hash, Lease2, LeaseSet2, Mapping, RouterAddress, RouterInfo};
+use crate::data::{Hash, Lease2, LeaseSet2, Mapping, MetaLeaseSet, RouterAddress, RouterInfo};
 use crate::garlic::{self, replies::ReplyKeys, wrap};
 use crate::i2np::{
     DatabaseLookup, DatabaseStore, Garlic, I2npMessage, MessageBody, ReplyEncryption, TunnelGateway,
@@ -292,6 +292,21 @@ impl Router {
         let tunnels = self.tunnels.as_ref().ok_or(ClientError::NoTunnels)?;
         self.clients
             .publish_lease_set(now, id, ls, &mut self.netdb, tunnels)?;
+        self.collect(now);
+        Ok(())
+    }
+
+    /// Publishes a MetaLeaseSet the service signed for balanced destination `id`
+    /// (proposal 123): senders look it up, then one of the destinations it lists.
+    pub fn publish_meta_lease_set(
+        &mut self,
+        now: Instant,
+        id: DestinationId,
+        meta: Arc<MetaLeaseSet>,
+    ) -> Result<(), ClientError> {
+        let tunnels = self.tunnels.as_ref().ok_or(ClientError::NoTunnels)?;
+        self.clients
+            .publish_meta_lease_set(now, id, meta, &mut self.netdb, tunnels)?;
         self.collect(now);
         Ok(())
     }

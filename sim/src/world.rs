@@ -1748,6 +1748,7 @@ fn wire_size(msg: &I2npMessage) -> usize {
                 StoreEntry::RouterInfo(info) => 2 + info.as_bytes().len(),
                 StoreEntry::LeaseSet2(lease_set) => lease_set.as_bytes().len(),
                 StoreEntry::EncryptedLeaseSet(els) => els.as_bytes().len(),
+                StoreEntry::MetaLeaseSet(meta) => meta.as_bytes().len(),
                 StoreEntry::LeaseSet { data, .. } => data.len(),
             };
             32 + 1 + reply + entry

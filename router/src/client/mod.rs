@@ -16,11 +16,17 @@
 //! LeaseSet it is given ([`Clients::publish_lease_set`], "Publish LeaseSet"); sending
 //! and receiving are the same as for any destination.
 //!
+//! The other way to spread a service over routers is proposal 123's MetaLeaseSet: each
+//! router runs a destination of its own, and the service's destination publishes a
+//! MetaLeaseSet listing theirs ([`Clients::publish_meta_lease_set`]). Sending to such a
+//! destination takes two lookups: its MetaLeaseSet, then the cheapest listed LeaseSet2;
+//! the message goes to that listed destination.
+//!
 //! Like the other parts of the core this is sans-IO; it works on the netDb and the tunnel
 //! manager the router passes in, and reports through [`ClientEvent`]s.
 
 use crate::crypto::DestinationKeys;
-use crate::data::{Hash, Lease2, LeaseSet2};
+use crate::data::{Hash, Lease2, LeaseSet2, MetaLeaseSet};
 use crate::garlic::payload::{emit_payload, parse_payload, Block, Clove, CloveDelivery};
 use crate::garlic::ratchet::{MessageKind, RatchetEndpoint};
 use crate::i2np::{
@@ -109,7 +115,8 @@ pub enum ClientEvent {
         reference: u64,
         after: Duration,
     },
-    /// A new LeaseSet of `destination` went out to its floodfill.
+    /// A new LeaseSet of `destination` went out to its floodfill, with `leases` leases
+    /// (for a MetaLeaseSet: entries).
     LeaseSetPublished {
         destination: DestinationId,
         leases: usize,
@@ -156,9 +163,17 @@ const PUBLISH_PAUSE: Duration = Duration::from_secs(60);
 /// publication checks back this often.
 const NO_TUNNEL_RETRY: Duration = Duration::from_secs(2);
 
+/// What a destination publishes.
+#[derive(Debug, Clone)]
+enum Published {
+    LeaseSet2(Arc<LeaseSet2>),
+    Meta(Arc<MetaLeaseSet>),
+}
+
 /// Where the publication of a destination's current LeaseSet stands.
 #[derive(Debug)]
 struct Publication {
+    what: Published,
     /// Floodfills asked in this round, in order.
     tried: Vec<Hash>,
     /// The acknowledgement token of the last store, while it is awaited.
@@ -416,7 +431,7 @@ impl Clients {
         let Some(local) = self.locals.get_mut(&id) else {
             return;
         };
-        let (Some(ls), Some(publication)) = (&local.lease_set, local.publication.as_mut()) else {
+        let Some(publication) = local.publication.as_mut() else {
             return;
         };
         if tunnels.pool_tunnels(local.pool).1 == 0 {
@@ -429,14 +444,25 @@ impl Clients {
             publication.retry_at = Some(now + PUBLISH_PAUSE);
             return;
         }
-        match netdb.publish_lease_set(now, ls.clone(), &publication.tried) {
+        let tried = &publication.tried;
+        let (sent, leases) = match &publication.what {
+            Published::LeaseSet2(ls) => (
+                netdb.publish_lease_set(now, ls.clone(), tried),
+                ls.leases().len(),
+            ),
+            Published::Meta(meta) => (
+                netdb.publish_meta_lease_set(now, meta.clone(), tried),
+                meta.entries().len(),
+            ),
+        };
+        match sent {
             Some((floodfill, token)) => {
                 publication.tried.push(floodfill);
                 publication.awaiting = Some(token.get());
                 publication.retry_at = Some(now + PUBLISH_ACK_TIMEOUT);
                 self.events.push_back(ClientEvent::LeaseSetPublished {
                     destination: id,
-                    leases: ls.leases().len(),
+                    leases,
                 });
             }
             // Every floodfill we know was tried (or we know none): pause, then start
@@ -463,17 +489,37 @@ impl Clients {
         if !self.locals.contains_key(&id) {
             return;
         }
-        let stale = self.locals.get(&id).is_some_and(|l| l.stale.contains(&to));
-        if !stale && netdb.lease_sets().get(&to, now).is_some() {
-            self.send_now(now, id, to, message, netdb, tunnels);
-            return;
-        }
-        let looking_up = self.locals.values().any(|l| l.waiting.contains_key(&to));
-        if let Some(local) = self.locals.get_mut(&id) {
-            local.waiting.entry(to).or_default().push(message);
-        }
-        if !looking_up {
-            netdb.lookup_lease_set(now, to);
+        let route = match route(now, to, netdb, &mut self.rng) {
+            // A broken path is looked up afresh, even when we hold a LeaseSet.
+            Route::Send(via) if self.locals[&id].stale.contains(&via) => Route::Lookup(via),
+            route => route,
+        };
+        self.follow(now, id, route, message, netdb, tunnels);
+    }
+
+    /// Sends `message` as `route` says: now, after a lookup, or not at all.
+    fn follow(
+        &mut self,
+        now: Instant,
+        id: DestinationId,
+        route: Route,
+        message: Outgoing,
+        netdb: &mut NetDb,
+        tunnels: &mut TunnelManager,
+    ) {
+        match route {
+            Route::Send(to) => self.send_now(now, id, to, message, netdb, tunnels),
+            Route::Lookup(key) => {
+                let looking_up = self.locals.values().any(|l| l.waiting.contains_key(&key));
+                if let Some(local) = self.locals.get_mut(&id) {
+                    local.waiting.entry(key).or_default().push(message);
+                }
+                if !looking_up {
+                    netdb.lookup_lease_set(now, key);
+                }
+            }
+            // Nothing to look up: `send_now` reports the failure.
+            Route::Unreachable(to) => self.send_now(now, id, to, message, netdb, tunnels),
         }
     }
 
@@ -495,7 +541,13 @@ impl Clients {
                 continue;
             };
             for message in queued {
-                self.send_now(now, id, key, message, netdb, tunnels);
+                // A MetaLeaseSet found leads on to a listed LeaseSet2, looked up next;
+                // anything else is final.
+                let route = match route(now, key, netdb, &mut self.rng) {
+                    Route::Lookup(next) if next == key => Route::Unreachable(key),
+                    route => route,
+                };
+                self.follow(now, id, route, message, netdb, tunnels);
             }
         }
     }
@@ -702,6 +754,46 @@ impl Clients {
         Ok(())
     }
 
+    /// Publishes `meta`, a MetaLeaseSet the service signed for balanced destination
+    /// `id`, at the closest floodfill until acknowledged (proposal 123: the service's
+    /// destination points at the destinations of its routers).
+    pub fn publish_meta_lease_set(
+        &mut self,
+        now: Instant,
+        id: DestinationId,
+        meta: Arc<MetaLeaseSet>,
+        netdb: &mut NetDb,
+        tunnels: &TunnelManager,
+    ) -> Result<(), PublishError> {
+        let local = self
+            .locals
+            .get_mut(&id)
+            .ok_or(PublishError::UnknownDestination)?;
+        if !local.balanced {
+            return Err(PublishError::NotBalanced);
+        }
+        if meta.hash() != local.keys.hash() {
+            return Err(PublishError::WrongDestination);
+        }
+        if let Some(Publication {
+            what: Published::Meta(held),
+            ..
+        }) = &local.publication
+        {
+            if held.published_s() >= meta.published_s() {
+                return Err(PublishError::NotNewer);
+            }
+        }
+        local.publication = Some(Publication {
+            what: Published::Meta(meta),
+            tried: Vec::new(),
+            awaiting: None,
+            retry_at: None,
+        });
+        self.publish(now, id, netdb, tunnels);
+        Ok(())
+    }
+
     /// Makes `ls` destination `id`'s current LeaseSet and starts publishing it.
     fn adopt(
         &mut self,
@@ -718,9 +810,10 @@ impl Clients {
         local.informed.clear();
         // Our own LeaseSet is where the netDb looks when a local destination sends to
         // another local destination.
-        netdb.cache_lease_set(now, ls);
+        netdb.cache_lease_set(now, ls.clone());
         // A new LeaseSet starts a new round, from the closest floodfill.
         local.publication = Some(Publication {
+            what: Published::LeaseSet2(ls),
             tried: Vec::new(),
             awaiting: None,
             retry_at: None,
@@ -833,4 +926,43 @@ fn fresh_leases(now: Instant, pool: PoolId, tunnels: &TunnelManager) -> Vec<Leas
             end_date_s: l.expires.as_secs() as u32,
         })
         .collect()
+}
+
+/// How a message to a destination goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// To this destination's LeaseSet2, which we hold.
+    Send(Hash),
+    /// After looking this LeaseSet up.
+    Lookup(Hash),
+    /// Nowhere: the MetaLeaseSet we hold lists nothing live.
+    Unreachable(Hash),
+}
+
+/// Where a message to `to` goes now: its LeaseSet2 when we hold it; else through its
+/// MetaLeaseSet to one of the cheapest live listed destinations, drawn at random so
+/// that senders spread over them (one whose LeaseSet2 we hold if there is one, else one
+/// to look up); else to a lookup of `to` itself. The generator is drawn from only on
+/// the MetaLeaseSet path.
+fn route(now: Instant, to: Hash, netdb: &NetDb, rng: &mut ChaCha20Rng) -> Route {
+    if netdb.lease_sets().get(&to, now).is_some() {
+        return Route::Send(to);
+    }
+    let Some(meta) = netdb.meta_lease_sets().get(&to, now) else {
+        return Route::Lookup(to);
+    };
+    let targets = meta.lease_set2_targets(now.as_secs());
+    let Some(cheapest) = targets.first().map(|t| t.cost) else {
+        return Route::Unreachable(to);
+    };
+    let (held, unknown): (Vec<Hash>, Vec<Hash>) = targets
+        .iter()
+        .take_while(|t| t.cost == cheapest)
+        .map(|t| t.target)
+        .partition(|t| netdb.lease_sets().get(t, now).is_some());
+    match (held.choose(rng), unknown.choose(rng)) {
+        (Some(target), _) => Route::Send(*target),
+        (None, Some(target)) => Route::Lookup(*target),
+        (None, None) => Route::Unreachable(to),
+    }
 }

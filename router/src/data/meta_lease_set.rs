@@ -316,24 +316,16 @@ impl fmt::Debug for MetaLeaseSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::strategies::{destination_from, mutated};
+    use crate::data::strategies::{
+        arb_meta_lease_set, destination_from, mutated, sign_test_meta_lease_set,
+    };
     use ed25519_dalek::{Signer, SigningKey};
     use proptest::prelude::*;
 
     const PUBLISHED: u32 = 1_700_000_000;
 
     fn sign(seed: u8, entries: Vec<MetaLease>, revocations: Vec<Hash>) -> MetaLeaseSet {
-        let signing = SigningKey::from_bytes(&[seed; 32]);
-        let unsigned = UnsignedMetaLeaseSet {
-            destination: destination_from(&signing, [seed; 32]),
-            published_s: PUBLISHED,
-            expires_offset_s: 3600,
-            flags: 0,
-            options: Mapping::new(),
-            entries,
-            revocations,
-        };
-        MetaLeaseSet::sign_with(unsigned, |msg| signing.sign(msg).to_bytes()).unwrap()
+        sign_test_meta_lease_set(seed, PUBLISHED, entries, revocations)
     }
 
     fn entry(i: u8, cost: u8) -> MetaLease {
@@ -446,20 +438,11 @@ mod tests {
 
     proptest! {
         #[test]
-        fn round_trips(
-            seed in 1u8..=255,
-            entries in proptest::collection::vec(
-                (any::<[u8; 32]>(), 0u32..1 << 24, any::<u8>(), any::<u32>()), 1..20),
-            revocations in proptest::collection::vec(any::<[u8; 32]>(), 0..5),
-        ) {
-            let entries: Vec<MetaLease> = entries
-                .into_iter()
-                .map(|(t, flags, cost, end)| MetaLease { target: Hash(t), flags, cost, end_date_s: end })
-                .collect();
-            let meta = sign(seed, entries, revocations.into_iter().map(Hash).collect());
+        fn round_trips(meta in arb_meta_lease_set()) {
             let parsed = MetaLeaseSet::parse(meta.as_bytes()).unwrap();
             prop_assert_eq!(parsed.entries(), meta.entries());
             prop_assert_eq!(parsed.revocations(), meta.revocations());
+            prop_assert_eq!(parsed, meta);
         }
 
         #[test]

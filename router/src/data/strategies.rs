@@ -4,8 +4,8 @@ use super::identity::PADDING_LEN;
 use super::lease_set::UnsignedLeaseSet2;
 use super::{BlindableSigType, ClientAuthorization, EncryptedLeaseSet};
 use super::{
-    Destination, EncryptionKey, Hash, Lease2, LeaseSet2, Mapping, RouterAddress, RouterIdentity,
-    RouterInfo, TunnelId,
+    Destination, EncryptionKey, Hash, Lease2, LeaseSet2, Mapping, MetaLease, MetaLeaseSet,
+    RouterAddress, RouterIdentity, RouterInfo, TunnelId, UnsignedMetaLeaseSet,
 };
 use crate::crypto::blinding::{Alpha, BlindedSigningKey, Credential};
 use ed25519_dalek::{Signer, SigningKey};
@@ -179,6 +179,50 @@ pub(crate) fn arb_lease_set2() -> impl Strategy<Value = LeaseSet2> {
                 })
             },
         )
+}
+
+/// A MetaLeaseSet listing `entries`, signed with keys derived from `seed`.
+pub(crate) fn sign_test_meta_lease_set(
+    seed: u8,
+    published_s: u32,
+    entries: Vec<MetaLease>,
+    revocations: Vec<Hash>,
+) -> MetaLeaseSet {
+    let signing = SigningKey::from_bytes(&[seed; 32]);
+    let unsigned = UnsignedMetaLeaseSet {
+        destination: destination_from(&signing, [seed; 32]),
+        published_s,
+        expires_offset_s: 3600,
+        flags: 0,
+        options: Mapping::new(),
+        entries,
+        revocations,
+    };
+    MetaLeaseSet::sign_with(unsigned, |msg| signing.sign(msg).to_bytes())
+        .expect("1 to 255 entries with 24-bit flags")
+}
+
+pub(crate) fn arb_meta_lease() -> impl Strategy<Value = MetaLease> {
+    (arb_hash(), 0u32..1 << 24, any::<u8>(), any::<u32>()).prop_map(
+        |(target, flags, cost, end_date_s)| MetaLease {
+            target,
+            flags,
+            cost,
+            end_date_s,
+        },
+    )
+}
+
+pub(crate) fn arb_meta_lease_set() -> impl Strategy<Value = MetaLeaseSet> {
+    (
+        any::<u8>(),
+        any::<u32>(),
+        proptest::collection::vec(arb_meta_lease(), 1..20),
+        proptest::collection::vec(arb_hash(), 0..4),
+    )
+        .prop_map(|(seed, published_s, entries, revocations)| {
+            sign_test_meta_lease_set(seed, published_s, entries, revocations)
+        })
 }
 
 /// An encrypted LeaseSet around a [`sign_test_lease_set2`] LeaseSet2, readable by

@@ -2,7 +2,7 @@
 
 use super::I2npError;
 use crate::data::reader::Reader;
-use crate::data::{EncryptedLeaseSet, Hash, LeaseSet2, RouterInfo};
+use crate::data::{EncryptedLeaseSet, Hash, LeaseSet2, MetaLeaseSet, RouterInfo};
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -69,8 +69,10 @@ pub enum StoreEntry {
     /// Type 5, uncompressed: the rest of the message. Decoding verifies the outer
     /// signature; nobody but the destination's clients can read more.
     EncryptedLeaseSet(Arc<EncryptedLeaseSet>),
-    /// Types 1 (LeaseSet) and 7 (MetaLeaseSet), kept opaque: `data` is the rest of the
-    /// message. Types 3 and 5 are only ever their parsed variants.
+    /// Type 7, uncompressed: the rest of the message. Decoding verifies it.
+    MetaLeaseSet(Arc<MetaLeaseSet>),
+    /// Type 1 (the old LeaseSet), kept opaque: `data` is the rest of the message.
+    /// Types 3, 5 and 7 are only ever their parsed variants.
     LeaseSet { store_type: u8, data: Vec<u8> },
 }
 
@@ -81,6 +83,7 @@ impl StoreEntry {
             StoreEntry::RouterInfo(_) => TYPE_ROUTER_INFO,
             StoreEntry::LeaseSet2(_) => TYPE_LEASESET2,
             StoreEntry::EncryptedLeaseSet(_) => TYPE_ENCRYPTED_LEASESET,
+            StoreEntry::MetaLeaseSet(_) => TYPE_META_LEASESET,
             StoreEntry::LeaseSet { store_type, .. } => *store_type,
         }
     }
@@ -88,7 +91,7 @@ impl StoreEntry {
 
 /// The LeaseSet types still carried as opaque bytes.
 fn is_opaque_leaseset_type(t: u8) -> bool {
-    matches!(t, TYPE_LEASESET | TYPE_META_LEASESET)
+    t == TYPE_LEASESET
 }
 
 fn gunzip_bounded(compressed: &[u8]) -> Result<Vec<u8>, I2npError> {
@@ -149,6 +152,9 @@ impl DatabaseStore {
             TYPE_ENCRYPTED_LEASESET => {
                 StoreEntry::EncryptedLeaseSet(Arc::new(EncryptedLeaseSet::parse(r.rest())?))
             }
+            TYPE_META_LEASESET => {
+                StoreEntry::MetaLeaseSet(Arc::new(MetaLeaseSet::parse(r.rest())?))
+            }
             t if is_opaque_leaseset_type(t) => StoreEntry::LeaseSet {
                 store_type: t,
                 data: r.rest().to_vec(),
@@ -187,12 +193,14 @@ impl DatabaseStore {
             }
             StoreEntry::LeaseSet2(lease_set) => out.extend_from_slice(lease_set.as_bytes()),
             StoreEntry::EncryptedLeaseSet(els) => out.extend_from_slice(els.as_bytes()),
+            StoreEntry::MetaLeaseSet(meta) => out.extend_from_slice(meta.as_bytes()),
             StoreEntry::LeaseSet { store_type, data } => {
-                // Types 3 and 5 are always parsed: opaque bytes of them would not decode back.
+                // Types 3, 5 and 7 are always parsed: opaque bytes of them would not decode
+                // back.
                 if !is_opaque_leaseset_type(*store_type) {
                     return Err(I2npError::InvalidField {
                         what: "database store: opaque leaseset type",
-                        reason: "not 1 or 7",
+                        reason: "not 1",
                     });
                 }
                 out.extend_from_slice(data);

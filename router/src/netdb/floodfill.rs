@@ -49,7 +49,9 @@ impl NetDb {
         let wants_lease_set = matches!(request.kind, LookupKind::LeaseSet | LookupKind::Any);
         if wants_lease_set {
             // Destination hashes and storage keys are both SHA-256 outputs of different
-            // inputs: at most one table holds a key.
+            // inputs: a storage key is never a destination's hash. A destination may
+            // have a LeaseSet2 and a MetaLeaseSet while it moves from one to the other;
+            // the LeaseSet2 reaches the destination in one step.
             let held = self
                 .lease_sets
                 .get(&request.key, now)
@@ -58,6 +60,10 @@ impl NetDb {
                 .or_else(|| {
                     let encrypted = self.encrypted_lease_sets.get(&request.key, now);
                     encrypted.cloned().map(StoreEntry::EncryptedLeaseSet)
+                })
+                .or_else(|| {
+                    let meta = self.meta_lease_sets.get(&request.key, now);
+                    meta.cloned().map(StoreEntry::MetaLeaseSet)
                 });
             if let Some(entry) = held {
                 let body = MessageBody::DatabaseStore(DatabaseStore {

@@ -8,7 +8,7 @@
 //! so there is no separate expiry policy.
 
 use super::store::{Rejection, StoreOutcome};
-use crate::data::{EncryptedLeaseSet, Hash, LeaseSet2};
+use crate::data::{EncryptedLeaseSet, Hash, LeaseSet2, MetaLeaseSet};
 use crate::time::Instant;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -67,7 +67,27 @@ impl StoredLeaseSet for EncryptedLeaseSet {
     }
 }
 
-/// LeaseSets by netDb key: LeaseSet2s by destination hash, encrypted ones by storage key.
+/// Stored under the destination's hash, like a LeaseSet2.
+impl StoredLeaseSet for MetaLeaseSet {
+    fn netdb_key(&self) -> Hash {
+        self.hash()
+    }
+    fn published_s(&self) -> u32 {
+        MetaLeaseSet::published_s(self)
+    }
+    fn expires_s(&self) -> u64 {
+        MetaLeaseSet::expires_s(self)
+    }
+    fn is_expired_at(&self, now_s: u64) -> bool {
+        MetaLeaseSet::is_expired_at(self, now_s)
+    }
+    fn is_unpublished(&self) -> bool {
+        MetaLeaseSet::is_unpublished(self)
+    }
+}
+
+/// LeaseSets by netDb key: LeaseSet2s and MetaLeaseSets by destination hash, encrypted
+/// ones by storage key.
 #[derive(Debug)]
 pub struct LeaseSetTable<L = LeaseSet2> {
     entries: BTreeMap<Hash, Arc<L>>,

@@ -28,7 +28,8 @@ pub use store::{Rejection, RouterInfoStore, StoreOutcome};
 
 use crate::crypto::blinding::Credential;
 use crate::data::{
-    ClientKey, DecryptError, EncryptedLeaseSet, Hash, Inner, LeaseSet2, RouterInfo, TunnelId,
+    ClientKey, DecryptError, EncryptedLeaseSet, Hash, Inner, LeaseSet2, MetaLeaseSet, RouterInfo,
+    TunnelId,
 };
 use crate::i2np::{
     DatabaseLookup, DatabaseSearchReply, DatabaseStore, LookupKind, MessageBody, ReplyEncryption,
@@ -345,6 +346,15 @@ impl TableEntry for EncryptedLeaseSet {
     }
 }
 
+impl TableEntry for MetaLeaseSet {
+    fn table(netdb: &mut NetDb) -> &mut LeaseSetTable<Self> {
+        &mut netdb.meta_lease_sets
+    }
+    fn entry(ls: Arc<Self>) -> StoreEntry {
+        StoreEntry::MetaLeaseSet(ls)
+    }
+}
+
 /// The netDb of one router.
 #[derive(Debug)]
 pub struct NetDb {
@@ -359,6 +369,10 @@ pub struct NetDb {
     /// Encrypted LeaseSets by storage key. A separate table: a floodfill cannot tell
     /// whose they are, so they never meet the LeaseSet2 of the same destination.
     encrypted_lease_sets: LeaseSetTable<EncryptedLeaseSet>,
+    /// MetaLeaseSets by destination hash: a destination that points to its other
+    /// LeaseSets (proposal 123). Apart from LeaseSet2s so that each table holds one
+    /// kind; a floodfill that holds both for one destination serves the LeaseSet2.
+    meta_lease_sets: LeaseSetTable<MetaLeaseSet>,
     lookups: BTreeMap<LookupId, Lookup>,
     next_lookup_id: LookupId,
     publication: Option<Publication>,
@@ -390,6 +404,7 @@ impl NetDb {
             store: RouterInfoStore::new(me, net_id).with_limit(config.max_router_infos),
             lease_sets: LeaseSetTable::with_limit(config.max_lease_sets),
             encrypted_lease_sets: LeaseSetTable::with_limit(config.max_lease_sets),
+            meta_lease_sets: LeaseSetTable::with_limit(config.max_lease_sets),
             lookup_limiter: config.lookup_limit.map(PeerLimiter::new),
             store_limiter: config.store_limit.map(PeerLimiter::new),
             counters: Counters::default(),
@@ -449,11 +464,15 @@ impl NetDb {
             floodfill_infos_ignored: c.floodfill_infos_ignored,
             router_infos_evicted: self.store.evicted(),
             router_infos_refused: self.store.refused(),
-            lease_sets_refused: self.lease_sets.refused() + self.encrypted_lease_sets.refused(),
+            lease_sets_refused: self.lease_sets.refused()
+                + self.encrypted_lease_sets.refused()
+                + self.meta_lease_sets.refused(),
             lookups_answered: c.lookups_answered,
             stores_checked: c.stores_checked,
             router_infos: self.store.len(),
-            lease_sets: self.lease_sets.len() + self.encrypted_lease_sets.len(),
+            lease_sets: self.lease_sets.len()
+                + self.encrypted_lease_sets.len()
+                + self.meta_lease_sets.len(),
             limited_peers: limiters().map(PeerLimiter::tracked).sum(),
             peak_lookups_per_peer: self.lookup_limiter.as_ref().map_or(0, PeerLimiter::peak),
             peak_stores_per_peer: self.store_limiter.as_ref().map_or(0, PeerLimiter::peak),
@@ -504,6 +523,7 @@ impl NetDb {
         self.actions.clear();
         self.lease_sets.clear();
         self.encrypted_lease_sets.clear();
+        self.meta_lease_sets.clear();
         for limiter in self
             .lookup_limiter
             .iter_mut()
@@ -524,6 +544,12 @@ impl NetDb {
     /// our destinations looked up.
     pub fn encrypted_lease_sets(&self) -> &LeaseSetTable<EncryptedLeaseSet> {
         &self.encrypted_lease_sets
+    }
+
+    /// The MetaLeaseSets we hold: a floodfill's share, or those our destinations looked
+    /// up on their way to one of the LeaseSets listed.
+    pub fn meta_lease_sets(&self) -> &LeaseSetTable<MetaLeaseSet> {
+        &self.meta_lease_sets
     }
 
     /// Starts an iterative lookup of the LeaseSet of destination `key`, or of the
@@ -592,6 +618,17 @@ impl NetDb {
             StoreEntry::EncryptedLeaseSet(els),
             tried,
         )
+    }
+
+    /// Publishes a service's MetaLeaseSet under its destination's hash, as
+    /// [`NetDb::publish_lease_set`] does a LeaseSet2.
+    pub fn publish_meta_lease_set(
+        &mut self,
+        now: Instant,
+        meta: Arc<MetaLeaseSet>,
+        tried: &[Hash],
+    ) -> Option<(Hash, NonZeroU32)> {
+        self.publish_entry(now, meta.hash(), StoreEntry::MetaLeaseSet(meta), tried)
     }
 
     fn publish_entry(
@@ -682,6 +719,7 @@ impl NetDb {
             self.store.expire(now, self.max_age());
             self.lease_sets.expire(now);
             self.encrypted_lease_sets.expire(now);
+            self.meta_lease_sets.expire(now);
             self.next_expire = now + self.config.expire_interval;
         }
     }
@@ -868,7 +906,10 @@ impl NetDb {
             StoreEntry::EncryptedLeaseSet(els) => {
                 return self.handle_lease_set_store(now, from, msg.key, msg.reply, els)
             }
-            // Old LeaseSets and MetaLeaseSets are not served yet.
+            StoreEntry::MetaLeaseSet(meta) => {
+                return self.handle_lease_set_store(now, from, msg.key, msg.reply, meta)
+            }
+            // Old LeaseSets are not served.
             StoreEntry::LeaseSet { .. } => return,
         };
         let solicited = self

@@ -7,7 +7,7 @@ mod net;
 use net::Net;
 use ramsons_router::client::{ClientConfig, ClientEvent, DestinationId, PublishError};
 use ramsons_router::crypto::DestinationKeys;
-use ramsons_router::data::{Lease2, LeaseSet2};
+use ramsons_router::data::{Hash, Lease2, LeaseSet2, MetaLease};
 use ramsons_router::netdb::NetDbConfig;
 use ramsons_router::time::Instant;
 use ramsons_router::tunnel::TunnelConfig;
@@ -234,4 +234,92 @@ fn publishing_refuses_what_is_not_the_balanced_destinations_news() {
         refused(net.routers[3].publish_lease_set(now, balanced, ls(&keys, t + 10))),
         Some(PublishError::NotNewer)
     );
+}
+
+#[test]
+fn a_meta_lease_set_leads_senders_to_the_routers_own_destinations() {
+    let mut net = network(3);
+    let service = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(31));
+    let now = net.now;
+    // Each edge runs a destination of its own, publishing its LeaseSet2 as usual.
+    let own: Vec<Hash> = EDGES
+        .iter()
+        .map(|&e| {
+            let keys = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(40 + e as u64));
+            let hash = keys.hash();
+            net.routers[e].add_destination(now, keys).unwrap();
+            net.drain(e);
+            hash
+        })
+        .collect();
+    // The service's destination lives on the first edge, only to publish through.
+    let service_id = net.routers[EDGES[0]]
+        .add_balanced_destination(now, service.clone())
+        .unwrap();
+    net.drain(EDGES[0]);
+    let senders: Vec<DestinationId> = SENDERS
+        .iter()
+        .map(|&s| {
+            let keys = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(s as u64));
+            let id = net.routers[s].add_destination(now, keys).unwrap();
+            net.drain(s);
+            id
+        })
+        .collect();
+    net.run_for(Duration::from_secs(90));
+
+    let published_s = net.now.as_secs() as u32;
+    let entries = own
+        .iter()
+        .map(|h| MetaLease::lease_set2(*h, 5, published_s + 3600))
+        .collect();
+    let meta = Arc::new(
+        service
+            .sign_meta_lease_set(published_s, 3600, entries)
+            .unwrap(),
+    );
+    let now = net.now;
+    net.routers[EDGES[0]]
+        .publish_meta_lease_set(now, service_id, meta.clone())
+        .unwrap();
+    net.drain(EDGES[0]);
+    net.run_for(Duration::from_secs(20));
+    assert!(
+        net.routers[..2].iter().any(|ff| ff
+            .netdb()
+            .meta_lease_sets()
+            .get(&service.hash(), net.now)
+            == Some(&meta)),
+        "a floodfill holds the MetaLeaseSet"
+    );
+
+    // Senders address the service; each message reaches one of the edges' destinations.
+    for round in 0..3u64 {
+        for (k, (&s, &id)) in SENDERS.iter().zip(&senders).enumerate() {
+            let now = net.now;
+            net.routers[s]
+                .send(now, id, service.hash(), round * 100 + k as u64, vec![1; 32])
+                .unwrap();
+            net.drain(s);
+        }
+        net.run_for(Duration::from_secs(10));
+    }
+    let per_edge: Vec<usize> = EDGES.iter().map(|&e| received(&net, e)).collect();
+    assert_eq!(
+        per_edge.iter().sum::<usize>(),
+        3 * SENDERS.len(),
+        "every message arrived: {per_edge:?}"
+    );
+    assert!(
+        per_edge.iter().filter(|n| **n > 0).count() >= 2,
+        "senders spread over the listed destinations: {per_edge:?}"
+    );
+    // Each sender looked up the MetaLeaseSet, then a LeaseSet2 it lists.
+    for &s in &SENDERS {
+        let db = net.routers[s].netdb();
+        assert!(db.meta_lease_sets().get(&service.hash(), net.now).is_some());
+        assert!(own
+            .iter()
+            .any(|h| db.lease_sets().get(h, net.now).is_some()));
+    }
 }
