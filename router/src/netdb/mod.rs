@@ -303,7 +303,8 @@ pub enum NetDbEvent {
         flooded: bool,
         outcome: StoreOutcome,
         /// The LeaseSet2 stored, whatever the outcome: what a floodfill sees of a
-        /// destination (the multihoming study logs it). `None` for RouterInfos.
+        /// destination (the multihoming study logs it). `None` for other entries
+        /// (RouterInfos, encrypted and meta LeaseSets).
         lease_set: Option<Arc<LeaseSet2>>,
     },
     /// A DatabaseLookup arrived.
