@@ -270,13 +270,16 @@ impl Router {
     /// Session"): its client tunnels are built and reported as
     /// [`ClientEvent::InboundTunnels`]; nothing is published until
     /// [`Router::publish_lease_set`]. The same keys may be balanced on other routers.
+    /// `rules`, when given, replace the configured client hop selection (the balancer
+    /// choosing inbound gateways).
     pub fn add_balanced_destination(
         &mut self,
         now: Instant,
         keys: DestinationKeys,
+        rules: Option<SelectionRules>,
     ) -> Result<DestinationId, ClientError> {
         let tunnels = self.tunnels.as_mut().ok_or(ClientError::NoTunnels)?;
-        let id = self.clients.add_balanced(now, keys, tunnels);
+        let id = self.clients.add_balanced(now, keys, rules, tunnels);
         self.collect(now);
         Ok(id)
     }

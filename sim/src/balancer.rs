@@ -70,30 +70,31 @@ pub struct Balancer {
 }
 
 impl Balancer {
-    /// A balancer for `keys` over the edges `(router, destination id there)`.
-    pub fn new(
-        keys: DestinationKeys,
-        edges: impl IntoIterator<Item = (u32, DestinationId)>,
-        config: BalancerConfig,
-    ) -> Balancer {
+    /// A balancer for `keys`, with no edges yet.
+    pub fn new(keys: DestinationKeys, config: BalancerConfig) -> Balancer {
         Balancer {
             keys,
             config: BalancerConfig {
                 max_leases: config.max_leases.clamp(1, LeaseSet2::MAX_LEASES),
                 ..config
             },
-            edges: edges
-                .into_iter()
-                .map(|(router, destination)| Edge {
-                    router,
-                    destination,
-                    leases: Vec::new(),
-                })
-                .collect(),
+            edges: Vec::new(),
             published: Vec::new(),
             last_published: None,
             turn: 0,
             publications: 0,
+        }
+    }
+
+    /// The destination runs on `router` now, as its local destination `destination`
+    /// (the proposal's "Create Session" answered).
+    pub fn add_edge(&mut self, router: u32, destination: DestinationId) {
+        if !self.has_edge(router) {
+            self.edges.push(Edge {
+                router,
+                destination,
+                leases: Vec::new(),
+            });
         }
     }
 
@@ -206,7 +207,11 @@ mod tests {
 
     fn balancer(edges: u32, config: BalancerConfig) -> Balancer {
         let keys = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(1));
-        Balancer::new(keys, (0..edges).map(|r| (r, DestinationId(7))), config)
+        let mut b = Balancer::new(keys, config);
+        for r in 0..edges {
+            b.add_edge(r, DestinationId(7));
+        }
+        b
     }
 
     #[test]

@@ -12,11 +12,13 @@ use crate::adversary::sybil::{self, FloodfillView};
 use crate::adversary::tier_capture::{TierCaptureLog, VictimView};
 use crate::adversary::{predecessor::PredecessorLog, Adversaries};
 use crate::app::AppMessage;
+use crate::balancer::{Balancer, BalancerConfig};
 use crate::metrics::{Collector, CoverageSample, TunnelRouterSample};
 use crate::net::LinkModel;
 use crate::queue::EventQueue;
 use crate::scenario::{
-    Action, Amount, Behaviour, FloodKind, FloodTargets, PartitionSide, Role, Scenario,
+    Action, Amount, Behaviour, FloodKind, FloodTargets, MultihomingMode, PartitionSide, Role,
+    Scenario,
 };
 use crate::trace::TraceHasher;
 use ramsons_analysis::records::CoverageRecord;
@@ -133,6 +135,10 @@ enum Ev {
     Degrade {
         router: u32,
     },
+    /// The balancer of destination `destination` may publish (proposal 140).
+    Balance {
+        destination: u32,
+    },
     /// Flooder `router` sends its next message of `kind` (if `epoch` still matches).
     Flood {
         router: u32,
@@ -175,6 +181,7 @@ mod tag {
     pub const MESSAGE: u8 = 10;
     pub const FLOOD: u8 = 11;
     pub const DEGRADE: u8 = 12;
+    pub const BALANCE: u8 = 13;
 }
 
 /// What a run did, for the manifest and the summary line.
@@ -237,6 +244,16 @@ pub struct World {
     adversaries: Adversaries,
     /// The hash of the destination the Sybils attack, derived once for all of them.
     sybil_target: Option<Hash>,
+    /// The balancers of balanced multihomed destinations, by destination index.
+    balancers: std::collections::BTreeMap<u32, Balanced>,
+}
+
+/// A balancer and when it is next asked to publish.
+#[derive(Debug)]
+struct Balanced {
+    balancer: Balancer,
+    /// The pending [`Ev::Balance`], if any.
+    armed: Instant,
 }
 
 impl World {
@@ -276,6 +293,7 @@ impl World {
             messages_sent: 0,
             adversaries: Adversaries::default(),
             sybil_target: None,
+            balancers: std::collections::BTreeMap::new(),
             scenario,
         };
         for group in 0..world.scenario.routers.len() {
@@ -456,6 +474,11 @@ impl World {
         for (metric, value) in self.multihoming_delivery() {
             self.metrics.add_summary(metric, value);
         }
+        for (d, b) in &self.balancers {
+            let metric = format!("balancer_{d}_publications");
+            self.metrics
+                .add_summary(&metric, b.balancer.publications() as f64);
+        }
         let events = self.trace.events();
         let outcome = Outcome {
             trace_hash: self.trace.finish(),
@@ -551,6 +574,11 @@ impl World {
                     .record(t, tag::MESSAGE, &[u64::from(destination)]);
                 self.send_request(destination);
                 self.schedule_message(destination);
+            }
+            Ev::Balance { destination } => {
+                self.trace
+                    .record(t, tag::BALANCE, &[u64::from(destination)]);
+                self.balance(destination);
             }
             Ev::Degrade { router } => {
                 let down = self
@@ -693,6 +721,12 @@ impl World {
         node.epoch += 1;
         node.armed = Instant::MAX;
         self.online.remove(i);
+        if let Some((d, _)) = self.nodes[i as usize].destination {
+            if let Some(b) = self.balancers.get_mut(&d) {
+                b.balancer.on_edge_down(i);
+                self.arm_balancer(d);
+            }
+        }
     }
 
     /// Mean uptime and downtime of the churn that applies to router `i`, if any.
@@ -740,7 +774,7 @@ impl World {
         let multihomed = &self.scenario.clients.multihomed;
         if multihomed
             .iter()
-            .all(|m| m.routers <= 1 && m.shared_gateways == 0)
+            .all(|m| m.routers <= 1 && m.shared_gateways == 0 && m.mode == MultihomingMode::Naive)
         {
             return;
         }
@@ -766,6 +800,16 @@ impl World {
                 .into_iter()
                 .map(|i| self.nodes[i as usize].router.hash())
                 .collect();
+            if m.mode == MultihomingMode::Balancer {
+                let keys = self.destinations[m.destination as usize].keys.clone();
+                self.balancers.insert(
+                    m.destination,
+                    Balanced {
+                        balancer: Balancer::new(keys, BalancerConfig::default()),
+                        armed: Instant::MAX,
+                    },
+                );
+            }
         }
     }
 
@@ -1020,15 +1064,60 @@ impl World {
                 .over(SelectionRules::client())
         });
         let now = self.now;
+        let balancer = self.balancers.get_mut(&d);
         let node = &mut self.nodes[router as usize];
-        let added = match rules {
-            Some(rules) => node.router.add_destination_with_rules(now, keys, rules),
-            None => node.router.add_destination(now, keys),
+        let added = match (&balancer, rules) {
+            (Some(_), rules) => node.router.add_balanced_destination(now, keys, rules),
+            (None, Some(rules)) => node.router.add_destination_with_rules(now, keys, rules),
+            (None, None) => node.router.add_destination(now, keys),
         };
         if let Ok(id) = added {
             node.destination = Some((d, Some(id)));
+            if let Some(b) = balancer {
+                b.balancer.add_edge(router, id);
+            }
         }
         self.drain(router);
+    }
+
+    /// Schedules destination `d`'s balancer for when it wants to publish, unless that
+    /// is already scheduled.
+    fn arm_balancer(&mut self, d: u32) {
+        let Some(b) = self.balancers.get_mut(&d) else {
+            return;
+        };
+        let Some(at) = b.balancer.next_poll() else {
+            return;
+        };
+        let at = at.max(self.now);
+        if at < b.armed {
+            b.armed = at;
+            self.queue.push(at, Ev::Balance { destination: d });
+        }
+    }
+
+    /// Destination `d`'s balancer publishes, if it has news, through the edge whose turn
+    /// it is (the proposal's "Publish LeaseSet").
+    fn balance(&mut self, d: u32) {
+        let now = self.now;
+        let Some(b) = self.balancers.get_mut(&d) else {
+            return;
+        };
+        if b.armed > now {
+            return; // superseded by an earlier one
+        }
+        b.armed = Instant::MAX;
+        if let Some(p) = b.balancer.poll(now) {
+            let node = &mut self.nodes[p.router as usize];
+            if node.state == NodeState::Online {
+                // Refused only if not newer, which the balancer's dates rule out.
+                let _ = node
+                    .router
+                    .publish_lease_set(now, p.destination, p.lease_set);
+                self.drain(p.router);
+            }
+        }
+        self.arm_balancer(d);
     }
 
     /// Schedules destination `d`'s next message, a Poisson process of the scenario's rate.
@@ -1125,7 +1214,16 @@ impl World {
             ClientEvent::Delivered {
                 reference, after, ..
             } => self.metrics.on_message_confirmed(reference, after),
-            ClientEvent::LeaseSetPublished { .. } | ClientEvent::InboundTunnels { .. } => {}
+            ClientEvent::InboundTunnels { leases, .. } => {
+                let Some((d, _)) = self.nodes[router as usize].destination else {
+                    return;
+                };
+                if let Some(b) = self.balancers.get_mut(&d) {
+                    b.balancer.on_tunnels(router, leases);
+                    self.arm_balancer(d);
+                }
+            }
+            ClientEvent::LeaseSetPublished { .. } => {}
         }
     }
 

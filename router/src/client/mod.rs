@@ -307,13 +307,16 @@ impl Clients {
     /// built, and each change of its inbound tunnels is reported as
     /// [`ClientEvent::InboundTunnels`]; it publishes only what
     /// [`Clients::publish_lease_set`] gives it.
+    /// `rules`, when given, replace the configured hop selection (the balancer's choice
+    /// of inbound gateways).
     pub fn add_balanced(
         &mut self,
         now: Instant,
         keys: DestinationKeys,
+        rules: Option<SelectionRules>,
         tunnels: &mut TunnelManager,
     ) -> DestinationId {
-        let rules = self.config.selection.clone();
+        let rules = rules.unwrap_or_else(|| self.config.selection.clone());
         self.add_local(now, keys, true, rules, tunnels)
     }
 

@@ -94,7 +94,7 @@ fn a_balanced_destination_publishes_one_lease_set_from_all_its_routers() {
         .iter()
         .map(|&e| {
             let id = net.routers[e]
-                .add_balanced_destination(now, keys.clone())
+                .add_balanced_destination(now, keys.clone(), None)
                 .unwrap();
             net.drain(e);
             id
@@ -203,7 +203,7 @@ fn publishing_refuses_what_is_not_the_balanced_destinations_news() {
     let other = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(6));
     let now = net.now;
     let balanced = net.routers[3]
-        .add_balanced_destination(now, keys.clone())
+        .add_balanced_destination(now, keys.clone(), None)
         .unwrap();
     let own = net.routers[3].add_destination(now, other.clone()).unwrap();
     let t = Instant::from_secs(net::NOON).as_secs() as u32;
@@ -254,7 +254,7 @@ fn a_meta_lease_set_leads_senders_to_the_routers_own_destinations() {
         .collect();
     // The service's destination lives on the first edge, only to publish through.
     let service_id = net.routers[EDGES[0]]
-        .add_balanced_destination(now, service.clone())
+        .add_balanced_destination(now, service.clone(), None)
         .unwrap();
     net.drain(EDGES[0]);
     let senders: Vec<DestinationId> = SENDERS

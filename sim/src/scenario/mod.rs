@@ -656,6 +656,24 @@ pub struct Multihomed {
     /// random), so that their leases name the same gateways. 0 (the default): off.
     #[serde(default)]
     pub shared_gateways: u32,
+    /// Who signs the destination's LeaseSet.
+    #[serde(default)]
+    pub mode: MultihomingMode,
+}
+
+/// How a multihomed destination publishes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MultihomingMode {
+    /// Today's way: each router signs and publishes its own LeaseSet; the last one
+    /// published wins.
+    #[default]
+    Naive,
+    /// Proposal 140: the routers only build tunnels; a balancer holding the keys signs
+    /// one LeaseSet from all their tunnels (up to 16 leases) and has one router publish
+    /// it, at most once a minute (`sim/src/balancer.rs`). Senders should keep their
+    /// lease (`clients.sticky_leases = true`): a ratchet session lives on one router.
+    Balancer,
 }
 
 impl Clients {
@@ -1057,6 +1075,13 @@ impl Scenario {
             }
             if !(1..=64).contains(&m.routers) {
                 return Err(invalid(field("routers"), "expected 1 to 64 routers"));
+            }
+            if m.mode == MultihomingMode::Balancer && !clients.sticky_leases {
+                return Err(invalid(
+                    field("mode"),
+                    "a balanced destination needs clients.sticky_leases = true: its leases \
+                     lead to different routers and a sender's session lives on one",
+                ));
             }
             if m.shared_gateways > 16 {
                 return Err(invalid(
@@ -1513,8 +1538,15 @@ count = 10
                 destination: 1,
                 routers: 4,
                 shared_gateways: 0,
+                mode: MultihomingMode::Naive,
             }]
         );
+        let balanced = "multihomed = [{ destination = 1, routers = 2, mode = \"balancer\" }]\n";
+        let b = parse(&format!(
+            "{MINIMAL}{clients}sticky_leases = true\n{balanced}"
+        ))
+        .expect("a balanced destination");
+        assert_eq!(b.clients.multihomed[0].mode, MultihomingMode::Balancer);
         assert_eq!((s.clients.hosts_of(1), s.clients.hosts_of(0)), (4, 1));
         assert_eq!(s.clients.hosting_routers(), 6);
         for (bad, field) in [
@@ -1544,6 +1576,15 @@ count = 10
                 "clients.multihomed[0].shared_gateways",
             ),
             ("multihomed = [{ destination = 0, router = 2 }]", "router"),
+            // Balanced without sticky leases.
+            (
+                "multihomed = [{ destination = 0, routers = 2, mode = \"balancer\" }]",
+                "sticky_leases",
+            ),
+            (
+                "multihomed = [{ destination = 0, routers = 2, mode = \"anycast\" }]",
+                "anycast",
+            ),
         ] {
             let err = parse(&format!("{MINIMAL}{clients}{bad}\n"))
                 .expect_err(bad)
