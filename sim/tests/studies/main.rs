@@ -402,6 +402,11 @@ fn busy_honest_routers_hand_the_victims_tunnels_to_routers_that_accept_all() {
 /// 70 routers and 6 destinations; destination 0 runs on `routers` routers, which take
 /// their inbound gateways from `shared_gateways` shared peers (0: as anyone).
 fn multihoming_network(routers: u32, shared_gateways: u32) -> String {
+    multihoming_network_as(routers, shared_gateways, "naive")
+}
+
+/// [`multihoming_network`] with the destination published the way `mode` says.
+fn multihoming_network_as(routers: u32, shared_gateways: u32, mode: &str) -> String {
     format!(
         r#"
 [general]
@@ -427,7 +432,8 @@ exploratory = true
 [clients]
 destinations = 6
 messages_per_destination_hour = 60
-multihomed = [{{ destination = 0, routers = {routers}, shared_gateways = {shared_gateways} }}]
+sticky_leases = true
+multihomed = [{{ destination = 0, routers = {routers}, shared_gateways = {shared_gateways}, mode = "{mode}" }}]
 
 [metrics]
 record = ["lookup"]
@@ -464,4 +470,27 @@ fn shared_gateways_hide_the_gateways_but_not_the_chains() {
     // ...but their tunnel ids still link each router's LeaseSets into its own chain.
     assert_eq!(get(&shared, "multihoming_target_detected"), 1.0);
     assert!(get(&shared, "multihoming_target_estimate") > 1.0);
+}
+
+#[test]
+fn a_balancer_hides_the_routers_from_the_chains_and_the_load_but_not_the_gateways() {
+    let single = run(&multihoming_network_as(1, 0, "balancer"));
+    let four = run(&multihoming_network_as(4, 0, "balancer"));
+    let naive = run(&multihoming_network(4, 0));
+    let get = |sim: &Simulated, name: &str| scalar(sim, name).unwrap_or_else(|| panic!("{name}"));
+    // One LeaseSet from all four routers: its leases live on from one publication to the
+    // next, so the chains see one router...
+    assert_eq!(get(&four, "multihoming_target_detected"), 0.0);
+    assert_eq!(get(&four, "multihoming_target_estimate"), 1.0);
+    // ...publishing no more often than today's way does with four.
+    assert!(
+        get(&four, "multihoming_target_stores_per_min")
+            < get(&naive, "multihoming_target_stores_per_min")
+    );
+    // But four routers' fast tiers name more gateways than one router's.
+    assert!(
+        get(&four, "multihoming_target_gateways") > get(&single, "multihoming_target_gateways")
+    );
+    let delivered = get(&four, "multihoming_target_delivery_success");
+    assert!(delivered > 0.5, "{delivered}");
 }
