@@ -8,11 +8,20 @@
 //! Alice's first message to Bob bundles her LeaseSet, so Bob can answer without a
 //! lookup; replies come back the other way.
 //!
+//! A destination may hide its LeaseSet ([`LeaseSetEncryption`]): it then publishes only
+//! an encrypted LeaseSet under the day's blinded key, and is reached by its b33 address
+//! ([`HiddenDestination`]): the sender derives the storage key for today, looks the
+//! encrypted LeaseSet up, decrypts it and goes on as with any LeaseSet2.
+//!
 //! Like the other parts of the core this is sans-IO; it works on the netDb and the tunnel
 //! manager the router passes in, and reports through [`ClientEvent`]s.
 
+use crate::crypto::blinding::{BlindedPublicKey, Credential};
 use crate::crypto::DestinationKeys;
-use crate::data::{Hash, Lease2, LeaseSet2};
+use crate::data::{
+    B33Address, ClientAuthorization, ClientKey, DecryptError, EncryptedLeaseSet, Hash, Inner,
+    Lease2, LeaseSet2,
+};
 use crate::garlic::payload::{emit_payload, parse_payload, Block, Clove, CloveDelivery};
 use crate::garlic::ratchet::{MessageKind, RatchetEndpoint};
 use crate::i2np::{
@@ -27,6 +36,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,6 +59,36 @@ impl Default for ClientConfig {
     }
 }
 
+/// How a destination hides its LeaseSet from floodfills and from whoever lacks its
+/// address (spec: Encrypted LeaseSet).
+#[derive(Debug, Clone)]
+pub struct LeaseSetEncryption {
+    /// What clients need besides the address to find the LeaseSet; empty for none.
+    pub secret: Vec<u8>,
+    /// Who may read it.
+    pub auth: ClientAuthorization,
+}
+
+/// A destination known by its b33 address: what a sender needs to find and read its
+/// encrypted LeaseSet. `Debug` shows no key.
+#[derive(Clone)]
+pub struct HiddenDestination {
+    pub address: B33Address,
+    /// The secret the address requires; empty when it requires none.
+    pub secret: Vec<u8>,
+    /// Our key, when the destination authorises clients one by one.
+    pub client_key: Option<ClientKey>,
+}
+
+impl fmt::Debug for HiddenDestination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HiddenDestination")
+            .field("address", &self.address.to_string())
+            .field("client_key", &self.client_key)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Names a local destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DestinationId(pub u32);
@@ -62,6 +102,9 @@ pub enum SendFailure {
     NoTunnel,
     /// The payload does not fit one garlic message.
     TooLarge,
+    /// The recipient's encrypted LeaseSet was found, and it does not list us (or we
+    /// gave no client key): only the destination can change that.
+    NotAuthorised,
 }
 
 /// A message for a destination: application data, and the caller's reference for it
@@ -159,6 +202,10 @@ struct Local {
     pool: PoolId,
     ratchet: RatchetEndpoint,
     lease_set: Option<Arc<LeaseSet2>>,
+    /// Set for a hidden destination: what it publishes instead of its LeaseSet2.
+    encryption: Option<LeaseSetEncryption>,
+    /// The current LeaseSet encrypted, for a hidden destination.
+    encrypted: Option<Arc<EncryptedLeaseSet>>,
     publication: Option<Publication>,
     /// Peers our current LeaseSet was bundled to.
     informed: BTreeSet<Hash>,
@@ -176,6 +223,9 @@ struct Local {
 pub struct Clients {
     config: ClientConfig,
     locals: BTreeMap<DestinationId, Local>,
+    /// The hidden destinations whose encrypted LeaseSets are being looked up, by
+    /// storage key: how to read the LeaseSet when it arrives.
+    hidden: BTreeMap<Hash, HiddenDestination>,
     next_id: u32,
     rng: ChaCha20Rng,
     events: VecDeque<ClientEvent>,
@@ -186,6 +236,7 @@ impl Clients {
         Self {
             config,
             locals: BTreeMap::new(),
+            hidden: BTreeMap::new(),
             next_id: 0,
             rng,
             events: VecDeque::new(),
@@ -209,12 +260,29 @@ impl Clients {
         self.locals.get(&id).map(|l| l.keys.hash())
     }
 
-    /// The destination whose LeaseSet a netDb publication is for.
-    pub fn by_hash(&self, hash: &Hash) -> Option<DestinationId> {
+    /// The destination whose LeaseSet a netDb publication under `key` is for: its hash,
+    /// or for a hidden destination the storage key of its current encrypted LeaseSet.
+    pub fn by_netdb_key(&self, key: &Hash) -> Option<DestinationId> {
         self.locals
             .iter()
-            .find(|(_, l)| l.keys.hash() == *hash)
+            .find(|(_, l)| match &l.encrypted {
+                Some(els) => els.storage_key() == *key,
+                None => l.keys.hash() == *key,
+            })
             .map(|(id, _)| *id)
+    }
+
+    /// The b33 address of local destination `id`, for a hidden one: what its clients
+    /// need (with the secret and their key, where it asks for them).
+    pub fn b33_address(&self, id: DestinationId) -> Option<B33Address> {
+        let local = self.locals.get(&id)?;
+        let encryption = local.encryption.as_ref()?;
+        let per_client = !matches!(encryption.auth, ClientAuthorization::Everybody);
+        Some(
+            local
+                .keys
+                .b33_address(!encryption.secret.is_empty(), per_client),
+        )
     }
 
     /// The destination that owns tunnel pool `pool`.
@@ -230,11 +298,13 @@ impl Clients {
     }
 
     /// Adds a destination with `keys`; its tunnels are built from now on and its
-    /// LeaseSet is published once it has inbound tunnels.
+    /// LeaseSet is published once it has inbound tunnels, encrypted when `encryption`
+    /// says how.
     pub fn add(
         &mut self,
         now: Instant,
         keys: DestinationKeys,
+        encryption: Option<LeaseSetEncryption>,
         tunnels: &mut TunnelManager,
     ) -> DestinationId {
         let id = DestinationId(self.next_id);
@@ -255,6 +325,8 @@ impl Clients {
                 pool,
                 ratchet,
                 lease_set: None,
+                encryption,
+                encrypted: None,
                 publication: None,
                 informed: BTreeSet::new(),
                 waiting: BTreeMap::new(),
@@ -271,12 +343,14 @@ impl Clients {
         for local in self.locals.values_mut() {
             local.ratchet = RatchetEndpoint::new(local.keys.encryption_secret().clone());
             local.lease_set = None;
+            local.encrypted = None;
             local.publication = None;
             local.informed.clear();
             local.waiting.clear();
             local.unconfirmed.clear();
             local.stale.clear();
         }
+        self.hidden.clear();
         self.events.clear();
     }
 
@@ -352,7 +426,11 @@ impl Clients {
             publication.retry_at = Some(now + PUBLISH_PAUSE);
             return;
         }
-        match netdb.publish_lease_set(now, ls.clone(), &publication.tried) {
+        let published = match &local.encrypted {
+            Some(els) => netdb.publish_encrypted_lease_set(now, els.clone(), &publication.tried),
+            None => netdb.publish_lease_set(now, ls.clone(), &publication.tried),
+        };
+        match published {
             Some((floodfill, token)) => {
                 publication.tried.push(floodfill);
                 publication.awaiting = Some(token.get());
@@ -400,6 +478,50 @@ impl Clients {
         }
     }
 
+    /// Sends `message` from destination `id` to the hidden destination `to`: decrypts
+    /// the encrypted LeaseSet stored under today's key if we hold it, and looks it up
+    /// first otherwise (or when its destination's path went stale).
+    pub fn send_hidden(
+        &mut self,
+        now: Instant,
+        id: DestinationId,
+        to: &HiddenDestination,
+        message: Outgoing,
+        netdb: &mut NetDb,
+        tunnels: &mut TunnelManager,
+    ) {
+        let Some(local) = self.locals.get_mut(&id) else {
+            return;
+        };
+        let date = now.utc_date_string();
+        let Ok(blinded) = BlindedPublicKey::of_address(&to.address, &date, &to.secret) else {
+            // The address's key is off the prime-order group: nobody can publish there.
+            return self.events.push_back(ClientEvent::SendFailed {
+                destination: id,
+                to: Hash::digest(to.address.public_key()),
+                reference: message.reference,
+                reason: SendFailure::NoLeaseSet,
+            });
+        };
+        let key = blinded.storage_key();
+        let credential = Credential::of_address(&to.address);
+        if let Some(Ok(Inner::LeaseSet2(ls))) =
+            netdb.decrypt_lease_set(now, &key, &credential, to.client_key.as_ref())
+        {
+            if !local.stale.contains(&ls.hash()) {
+                return self.send_now(now, id, ls.hash(), message, netdb, tunnels);
+            }
+        }
+        let looking_up = self.locals.values().any(|l| l.waiting.contains_key(&key));
+        if let Some(local) = self.locals.get_mut(&id) {
+            local.waiting.entry(key).or_default().push(message);
+        }
+        self.hidden.insert(key, to.clone());
+        if !looking_up {
+            netdb.lookup_lease_set(now, key);
+        }
+    }
+
     /// A LeaseSet lookup ended: the messages waiting for it go out, or fail.
     pub fn lease_set_lookup_finished(
         &mut self,
@@ -408,17 +530,38 @@ impl Clients {
         netdb: &mut NetDb,
         tunnels: &mut TunnelManager,
     ) {
+        // An encrypted LeaseSet is read first: the messages go to the destination inside.
+        let recipient = match self.hidden.remove(&key) {
+            None => Ok(key),
+            Some(hidden) => {
+                let credential = Credential::of_address(&hidden.address);
+                match netdb.decrypt_lease_set(now, &key, &credential, hidden.client_key.as_ref()) {
+                    Some(Ok(Inner::LeaseSet2(ls))) => Ok(ls.hash()),
+                    Some(Err(DecryptError::NotAuthorised)) => Err(SendFailure::NotAuthorised),
+                    // Not found, unreadable, or a MetaLeaseSet (not supported yet).
+                    _ => Err(SendFailure::NoLeaseSet),
+                }
+            }
+        };
         let ids: Vec<DestinationId> = self.locals.keys().copied().collect();
         for id in ids {
             let Some(queued) = self.locals.get_mut(&id).and_then(|l| {
                 // Looked up afresh: whatever the netDb now holds is the best we know.
-                l.stale.remove(&key);
+                l.stale.remove(recipient.as_ref().unwrap_or(&key));
                 l.waiting.remove(&key)
             }) else {
                 continue;
             };
             for message in queued {
-                self.send_now(now, id, key, message, netdb, tunnels);
+                match recipient {
+                    Ok(to) => self.send_now(now, id, to, message, netdb, tunnels),
+                    Err(reason) => self.events.push_back(ClientEvent::SendFailed {
+                        destination: id,
+                        to: key,
+                        reference: message.reference,
+                        reason,
+                    }),
+                }
             }
         }
     }
@@ -569,11 +712,32 @@ impl Clients {
         let previous = local.lease_set.as_ref().map_or(0, |ls| ls.published_s());
         let published_s = (now.as_secs() as u32).max(previous + 1);
         let expires_offset_s = last_end.saturating_sub(published_s).clamp(1, 600) as u16;
-        let Ok(ls) = local
-            .keys
-            .sign_lease_set(published_s, expires_offset_s, leases)
-        else {
+        let keys = &local.keys;
+        let signed = match &local.encryption {
+            None => keys.sign_lease_set(published_s, expires_offset_s, leases),
+            Some(_) => keys.sign_hidden_lease_set(published_s, expires_offset_s, leases),
+        };
+        let Ok(ls) = signed else {
             return;
+        };
+        // Blinded for today: clients derive the storage key from their own date, so a
+        // LeaseSet made before midnight is found under yesterday's key until the next
+        // one (tunnels change every few minutes).
+        local.encrypted = match &local.encryption {
+            None => None,
+            Some(encryption) => {
+                let encrypted = keys.encrypt_lease_set(
+                    &mut self.rng,
+                    &now.utc_date_string(),
+                    &encryption.secret,
+                    &ls,
+                    &encryption.auth,
+                );
+                let Ok(els) = encrypted else {
+                    return;
+                };
+                Some(Arc::new(els))
+            }
         };
         let ls = Arc::new(ls);
         local.lease_set = Some(ls.clone());

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test crate uses a different part
 
+use ramsons_router::client::ClientEvent;
 use ramsons_router::crypto::RouterKeys;
 use ramsons_router::data::{Hash, RouterInfo};
 use ramsons_router::i2np::{I2npMessage, MessageBody};
@@ -33,6 +34,7 @@ pub struct Net {
     pub refuse_down: bool,
     pub events: Vec<(Instant, usize, NetDbEvent)>,
     pub tunnel_events: Vec<(Instant, usize, TunnelEvent)>,
+    pub client_events: Vec<(Instant, usize, ClientEvent)>,
     /// The I2NP type of the message inside every TunnelGateway sent: what inbound
     /// gateways get to see.
     pub gateway_payloads: Vec<u8>,
@@ -75,6 +77,7 @@ impl Net {
             refuse_down: false,
             events: Vec::new(),
             tunnel_events: Vec::new(),
+            client_events: Vec::new(),
             gateway_payloads: Vec::new(),
         };
         for i in 0..n {
@@ -118,6 +121,7 @@ impl Net {
                 }
                 Output::Event(Event::NetDb(e)) => self.events.push((self.now, i, e)),
                 Output::Event(Event::Tunnel(e)) => self.tunnel_events.push((self.now, i, e)),
+                Output::Event(Event::Client(e)) => self.client_events.push((self.now, i, e)),
                 Output::Event(_) => {}
                 Output::Timeout(at) => {
                     self.timers[i] = at;
