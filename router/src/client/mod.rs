@@ -19,8 +19,8 @@
 use crate::crypto::blinding::{BlindedPublicKey, Credential};
 use crate::crypto::DestinationKeys;
 use crate::data::{
-    B33Address, ClientAuthorization, ClientKey, DecryptError, EncryptedLeaseSet, Hash, Inner,
-    Lease2, LeaseSet2,
+    B33Address, ClientAuthorization, ClientKey, DecryptError, EncryptedLeaseSet, Hash,
+    InnerLeaseSet, Lease2, LeaseSet2,
 };
 use crate::garlic::payload::{emit_payload, parse_payload, Block, Clove, CloveDelivery};
 use crate::garlic::ratchet::{MessageKind, RatchetEndpoint};
@@ -505,7 +505,7 @@ impl Clients {
         };
         let key = blinded.storage_key();
         let credential = Credential::of_address(&to.address);
-        if let Some(Ok(Inner::LeaseSet2(ls))) =
+        if let Some(Ok(InnerLeaseSet::LeaseSet2(ls))) =
             netdb.decrypt_lease_set(now, &key, &credential, to.client_key.as_ref())
         {
             if !local.stale.contains(&ls.hash()) {
@@ -536,7 +536,7 @@ impl Clients {
             Some(hidden) => {
                 let credential = Credential::of_address(&hidden.address);
                 match netdb.decrypt_lease_set(now, &key, &credential, hidden.client_key.as_ref()) {
-                    Some(Ok(Inner::LeaseSet2(ls))) => Ok(ls.hash()),
+                    Some(Ok(InnerLeaseSet::LeaseSet2(ls))) => Ok(ls.hash()),
                     Some(Err(DecryptError::NotAuthorised)) => Err(SendFailure::NotAuthorised),
                     // Not found, unreadable, or a MetaLeaseSet (not supported yet).
                     _ => Err(SendFailure::NoLeaseSet),

@@ -185,10 +185,11 @@ impl fmt::Debug for DestinationKeys {
 mod tests {
     use super::*;
     use crate::crypto::blinding::BlindedPublicKey;
-    use crate::data::TunnelId;
+    use crate::data::{InnerLeaseSet, TunnelId};
     use proptest::prelude::*;
     use rand::SeedableRng;
     use rand_chacha::ChaCha20Rng;
+    use std::sync::Arc;
 
     fn lease(i: u8) -> Lease2 {
         Lease2 {
@@ -303,7 +304,7 @@ mod tests {
         assert_eq!(credential, keys.credential());
         assert_eq!(
             els.decrypt(&credential, None),
-            Ok(crate::data::Inner::LeaseSet2(std::sync::Arc::new(inner)))
+            Ok(InnerLeaseSet::LeaseSet2(Arc::new(inner)))
         );
     }
 

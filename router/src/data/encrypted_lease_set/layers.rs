@@ -119,7 +119,7 @@ impl fmt::Debug for ClientKey {
 
 /// What an encrypted LeaseSet wraps.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Inner {
+pub enum InnerLeaseSet {
     /// A LeaseSet2, parsed and verified.
     LeaseSet2(Arc<LeaseSet2>),
     /// A MetaLeaseSet (type 7), as its bytes: only its destination (checked against the
@@ -415,7 +415,7 @@ impl EncryptedLeaseSet {
         &self,
         credential: &Credential,
         client: Option<&ClientKey>,
-    ) -> Result<Inner, DecryptError> {
+    ) -> Result<InnerLeaseSet, DecryptError> {
         let subcredential = self.blinded_key().subcredential(credential);
         let published = self.published_s().to_be_bytes();
         let layer1 = open(
@@ -474,7 +474,7 @@ impl EncryptedLeaseSet {
                     ls.published_s(),
                     ls.expires_offset_s(),
                 )?;
-                Ok(Inner::LeaseSet2(Arc::new(ls)))
+                Ok(InnerLeaseSet::LeaseSet2(Arc::new(ls)))
             }
             INNER_TYPE_META => {
                 // A MetaLeaseSet starts with the same header as a LeaseSet2.
@@ -489,7 +489,7 @@ impl EncryptedLeaseSet {
                     published_s,
                     expires_offset_s,
                 )?;
-                Ok(Inner::Other {
+                Ok(InnerLeaseSet::Other {
                     store_type,
                     data: data.to_vec(),
                 })

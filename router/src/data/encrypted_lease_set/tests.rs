@@ -73,15 +73,15 @@ fn through_the_wire(
     els: &EncryptedLeaseSet,
     credential: &Credential,
     client: Option<&ClientKey>,
-) -> Result<Inner, DecryptError> {
+) -> Result<InnerLeaseSet, DecryptError> {
     let parsed = EncryptedLeaseSet::parse(els.as_bytes()).expect("own encoding parses");
     assert_eq!(&parsed, els);
     parsed.decrypt(credential, client)
 }
 
-fn expect_inner(result: Result<Inner, DecryptError>, expected: &LeaseSet2) {
+fn expect_inner(result: Result<InnerLeaseSet, DecryptError>, expected: &LeaseSet2) {
     match result {
-        Ok(Inner::LeaseSet2(ls)) => assert_eq!(&*ls, expected),
+        Ok(InnerLeaseSet::LeaseSet2(ls)) => assert_eq!(&*ls, expected),
         other => panic!("expected the inner LeaseSet2, got {other:?}"),
     }
 }
@@ -384,7 +384,7 @@ fn a_meta_lease_set_inside_is_returned_as_bytes_after_its_header_is_checked() {
     };
     assert_eq!(
         wrap(&p.credential, &meta).decrypt(&p.credential, None),
-        Ok(Inner::Other {
+        Ok(InnerLeaseSet::Other {
             store_type: 7,
             data: meta.clone()
         })
@@ -476,7 +476,7 @@ proptest! {
         prop_assert_eq!(&parsed, &els);
         prop_assert_eq!(
             parsed.decrypt(&p.credential, client.as_ref()),
-            Ok(Inner::LeaseSet2(Arc::new(ls)))
+            Ok(InnerLeaseSet::LeaseSet2(Arc::new(ls)))
         );
     }
 
