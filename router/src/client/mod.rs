@@ -19,7 +19,7 @@
 use crate::crypto::blinding::{BlindedPublicKey, Credential};
 use crate::crypto::DestinationKeys;
 use crate::data::{
-    B33Address, ClientAuthorization, ClientKey, DecryptError, EncryptedLeaseSet, Hash,
+    B33Address, ClientAuthorization, ClientKey, DataError, DecryptError, EncryptedLeaseSet, Hash,
     InnerLeaseSet, Lease2, LeaseSet2,
 };
 use crate::garlic::payload::{emit_payload, parse_payload, Block, Clove, CloveDelivery};
@@ -178,6 +178,26 @@ struct Publication {
     retry_at: Option<Instant>,
 }
 
+impl Publication {
+    /// A new LeaseSet starts a new round, from the closest floodfill.
+    fn new_round() -> Publication {
+        Publication {
+            tried: Vec::new(),
+            awaiting: None,
+            retry_at: None,
+        }
+    }
+}
+
+/// A hidden destination's current LeaseSet, encrypted under one day's blinded key.
+#[derive(Debug)]
+struct Encrypted {
+    lease_set: Arc<EncryptedLeaseSet>,
+    /// The next UTC midnight, when the blinded key changes and with it the storage key
+    /// clients look under: the same LeaseSet is encrypted and published again then.
+    renew_at: Instant,
+}
+
 /// A message not confirmed this long means the path to its recipient is broken: the
 /// LeaseSet we hold names dead tunnels, or the recipient's router restarted and lost our
 /// session. The next message looks the LeaseSet up again and starts a new session.
@@ -205,7 +225,7 @@ struct Local {
     /// Set for a hidden destination: what it publishes instead of its LeaseSet2.
     encryption: Option<LeaseSetEncryption>,
     /// The current LeaseSet encrypted, for a hidden destination.
-    encrypted: Option<Arc<EncryptedLeaseSet>>,
+    encrypted: Option<Encrypted>,
     publication: Option<Publication>,
     /// Peers our current LeaseSet was bundled to.
     informed: BTreeSet<Hash>,
@@ -216,6 +236,30 @@ struct Local {
     /// Recipients whose path went stale: their LeaseSet is looked up before the next
     /// message, even when we hold one.
     stale: BTreeSet<Hash>,
+}
+
+impl Local {
+    /// `ls` encrypted under today's blinded key for a hidden destination, `None` for
+    /// another. Clients derive the storage key from their own date, so the encryption
+    /// is renewed at midnight.
+    fn encrypt(
+        &self,
+        rng: &mut ChaCha20Rng,
+        now: Instant,
+        ls: &LeaseSet2,
+    ) -> Result<Option<Encrypted>, DataError> {
+        let Some(encryption) = &self.encryption else {
+            return Ok(None);
+        };
+        let date = now.utc_date_string();
+        let els =
+            self.keys
+                .encrypt_lease_set(rng, &date, &encryption.secret, ls, &encryption.auth)?;
+        Ok(Some(Encrypted {
+            lease_set: Arc::new(els),
+            renew_at: now.next_utc_midnight(),
+        }))
+    }
 }
 
 /// All local destinations of a router.
@@ -266,7 +310,7 @@ impl Clients {
         self.locals
             .iter()
             .find(|(_, l)| match &l.encrypted {
-                Some(els) => els.storage_key() == *key,
+                Some(e) => e.lease_set.storage_key() == *key,
                 None => l.keys.hash() == *key,
             })
             .map(|(id, _)| *id)
@@ -354,8 +398,9 @@ impl Clients {
         self.events.clear();
     }
 
-    /// Drops idle ratchet sessions and stores LeaseSets again whose store was not
-    /// acknowledged.
+    /// Drops idle ratchet sessions, stores LeaseSets again whose store was not
+    /// acknowledged, and at UTC midnight encrypts hidden destinations' LeaseSets under
+    /// the new day's blinded key.
     pub fn handle_timeout(&mut self, now: Instant, netdb: &mut NetDb, tunnels: &TunnelManager) {
         let mut due = Vec::new();
         for (id, local) in &mut self.locals {
@@ -375,6 +420,13 @@ impl Clients {
                     }
                 }
             }
+            let renew = local.encrypted.as_ref().is_some_and(|e| now >= e.renew_at);
+            if let (true, Some(ls)) = (renew, &local.lease_set) {
+                local.encrypted = local.encrypt(&mut self.rng, now, ls).ok().flatten();
+                local.publication = Some(Publication::new_round());
+                due.push(*id);
+                continue;
+            }
             let retry = local.publication.as_ref().and_then(|p| p.retry_at);
             if retry.is_some_and(|at| now >= at) {
                 due.push(*id);
@@ -386,12 +438,14 @@ impl Clients {
     }
 
     /// When [`Clients::handle_timeout`] has something to do next: a LeaseSet store to
-    /// retry, or a message about to count as unconfirmed.
+    /// retry, a message about to count as unconfirmed, or midnight for a hidden
+    /// destination.
     pub fn poll_timeout(&self) -> Instant {
-        let publications = self
-            .locals
-            .values()
-            .filter_map(|l| l.publication.as_ref()?.retry_at);
+        let publications = self.locals.values().filter_map(|l| {
+            let retry = l.publication.as_ref().and_then(|p| p.retry_at);
+            let renew = l.encrypted.as_ref().map(|e| e.renew_at);
+            retry.into_iter().chain(renew).min()
+        });
         let stale = self.locals.values().flat_map(|l| {
             l.unconfirmed
                 .values()
@@ -427,7 +481,9 @@ impl Clients {
             return;
         }
         let published = match &local.encrypted {
-            Some(els) => netdb.publish_encrypted_lease_set(now, els.clone(), &publication.tried),
+            Some(e) => {
+                netdb.publish_encrypted_lease_set(now, e.lease_set.clone(), &publication.tried)
+            }
             None => netdb.publish_lease_set(now, ls.clone(), &publication.tried),
         };
         match published {
@@ -720,37 +776,17 @@ impl Clients {
         let Ok(ls) = signed else {
             return;
         };
-        // Blinded for today: clients derive the storage key from their own date, so a
-        // LeaseSet made before midnight is found under yesterday's key until the next
-        // one (tunnels change every few minutes).
-        local.encrypted = match &local.encryption {
-            None => None,
-            Some(encryption) => {
-                let encrypted = keys.encrypt_lease_set(
-                    &mut self.rng,
-                    &now.utc_date_string(),
-                    &encryption.secret,
-                    &ls,
-                    &encryption.auth,
-                );
-                let Ok(els) = encrypted else {
-                    return;
-                };
-                Some(Arc::new(els))
-            }
+        let Ok(encrypted) = local.encrypt(&mut self.rng, now, &ls) else {
+            return;
         };
+        local.encrypted = encrypted;
         let ls = Arc::new(ls);
         local.lease_set = Some(ls.clone());
         local.informed.clear();
         // Our own LeaseSet is where the netDb looks when a local destination sends to
         // another local destination.
         netdb.cache_lease_set(now, ls);
-        // A new LeaseSet starts a new round, from the closest floodfill.
-        local.publication = Some(Publication {
-            tried: Vec::new(),
-            awaiting: None,
-            retry_at: None,
-        });
+        local.publication = Some(Publication::new_round());
         self.publish(now, id, netdb, tunnels);
     }
 
