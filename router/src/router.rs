@@ -6,7 +6,10 @@
 //! must call `handle_timeout` next (earlier inputs are fine; the router re-arms). This is
 //! the polling order of quinn-proto's `Connection` and str0m's `Rtc`.
 
-use crate::client::{ClientConfig, ClientEvent, Clients, DestinationId, Outgoing, PublishError};
+use crate::client::{
+    ClientConfig, ClientEvent, Clients, DestinationId, HiddenDestination, LeaseSetEncryption,
+    Outgoing, PublishError,
+};
 use crate::crypto::{DestinationKeys, RouterKeys};
 use crate::data::{Hash, Lease2, LeaseSet2, Mapping, MetaLeaseSet, RouterAddress, RouterInfo};
 use crate::garlic::{self, replies::ReplyKeys, wrap};
@@ -246,8 +249,28 @@ impl Router {
         now: Instant,
         keys: DestinationKeys,
     ) -> Result<DestinationId, ClientError> {
+        self.add_client(now, keys, None)
+    }
+
+    /// Adds a local destination that publishes its LeaseSet encrypted as `encryption`
+    /// says; clients reach it by its b33 address ([`Clients::b33_address`]).
+    pub fn add_hidden_destination(
+        &mut self,
+        now: Instant,
+        keys: DestinationKeys,
+        encryption: LeaseSetEncryption,
+    ) -> Result<DestinationId, ClientError> {
+        self.add_client(now, keys, Some(encryption))
+    }
+
+    fn add_client(
+        &mut self,
+        now: Instant,
+        keys: DestinationKeys,
+        encryption: Option<LeaseSetEncryption>,
+    ) -> Result<DestinationId, ClientError> {
         let tunnels = self.tunnels.as_mut().ok_or(ClientError::NoTunnels)?;
-        let id = self.clients.add(now, keys, tunnels);
+        let id = self.clients.add(now, keys, encryption, tunnels);
         self.collect(now);
         Ok(id)
     }
@@ -346,6 +369,34 @@ impl Router {
             return Err(ClientError::UnknownDestination);
         }
         self.clients.send(
+            now,
+            from,
+            to,
+            Outgoing { reference, payload },
+            &mut self.netdb,
+            tunnels,
+        );
+        self.collect(now);
+        Ok(())
+    }
+
+    /// Sends `payload` from local destination `from` to the hidden destination `to`
+    /// (known by its b33 address), as [`Router::send`] does to a destination hash; a
+    /// destination that does not authorise us fails with
+    /// [`SendFailure::NotAuthorised`](crate::client::SendFailure::NotAuthorised).
+    pub fn send_hidden(
+        &mut self,
+        now: Instant,
+        from: DestinationId,
+        to: &HiddenDestination,
+        reference: u64,
+        payload: Vec<u8>,
+    ) -> Result<(), ClientError> {
+        let tunnels = self.tunnels.as_mut().ok_or(ClientError::NoTunnels)?;
+        if self.clients.hash(from).is_none() {
+            return Err(ClientError::UnknownDestination);
+        }
+        self.clients.send_hidden(
             now,
             from,
             to,
@@ -661,7 +712,7 @@ impl Router {
         let (Some(tunnels), Some(pool)) = (
             self.tunnels.as_mut(),
             self.clients
-                .by_hash(&store.key)
+                .by_netdb_key(&store.key)
                 .and_then(|id| self.clients.pool(id)),
         ) else {
             return;

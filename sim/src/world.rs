@@ -1205,7 +1205,9 @@ impl World {
                 reference, reason, ..
             } => {
                 let outcome = match reason {
-                    SendFailure::NoLeaseSet => DeliveryRecord::NO_LEASE_SET,
+                    SendFailure::NoLeaseSet | SendFailure::NotAuthorised => {
+                        DeliveryRecord::NO_LEASE_SET
+                    }
                     SendFailure::NoTunnel => DeliveryRecord::NO_TUNNEL,
                     SendFailure::TooLarge => DeliveryRecord::FAILED,
                 };

@@ -22,11 +22,20 @@
 //! destination takes two lookups: its MetaLeaseSet, then the cheapest listed LeaseSet2;
 //! the message goes to that listed destination.
 //!
+//! A destination may hide its LeaseSet ([`LeaseSetEncryption`]): it then publishes only
+//! an encrypted LeaseSet under the day's blinded key, and is reached by its b33 address
+//! ([`HiddenDestination`]): the sender derives the storage key for today, looks the
+//! encrypted LeaseSet up, decrypts it and goes on as with any LeaseSet2.
+//!
 //! Like the other parts of the core this is sans-IO; it works on the netDb and the tunnel
 //! manager the router passes in, and reports through [`ClientEvent`]s.
 
+use crate::crypto::blinding::{BlindedPublicKey, Credential};
 use crate::crypto::DestinationKeys;
-use crate::data::{Hash, Lease2, LeaseSet2, MetaLeaseSet};
+use crate::data::{
+    B33Address, ClientAuthorization, ClientKey, DataError, DecryptError, EncryptedLeaseSet, Hash,
+    InnerLeaseSet, Lease2, LeaseSet2, MetaLeaseSet,
+};
 use crate::garlic::payload::{emit_payload, parse_payload, Block, Clove, CloveDelivery};
 use crate::garlic::ratchet::{MessageKind, RatchetEndpoint};
 use crate::i2np::{
@@ -41,6 +50,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,6 +78,36 @@ impl Default for ClientConfig {
     }
 }
 
+/// How a destination hides its LeaseSet from floodfills and from whoever lacks its
+/// address (spec: Encrypted LeaseSet).
+#[derive(Debug, Clone)]
+pub struct LeaseSetEncryption {
+    /// What clients need besides the address to find the LeaseSet; empty for none.
+    pub secret: Vec<u8>,
+    /// Who may read it.
+    pub auth: ClientAuthorization,
+}
+
+/// A destination known by its b33 address: what a sender needs to find and read its
+/// encrypted LeaseSet. `Debug` shows no key.
+#[derive(Clone)]
+pub struct HiddenDestination {
+    pub address: B33Address,
+    /// The secret the address requires; empty when it requires none.
+    pub secret: Vec<u8>,
+    /// Our key, when the destination authorises clients one by one.
+    pub client_key: Option<ClientKey>,
+}
+
+impl fmt::Debug for HiddenDestination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HiddenDestination")
+            .field("address", &self.address.to_string())
+            .field("client_key", &self.client_key)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Names a local destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DestinationId(pub u32);
@@ -81,6 +121,9 @@ pub enum SendFailure {
     NoTunnel,
     /// The payload does not fit one garlic message.
     TooLarge,
+    /// The recipient's encrypted LeaseSet was found, and it does not list us (or we
+    /// gave no client key): only the destination can change that.
+    NotAuthorised,
 }
 
 /// A message for a destination: application data, and the caller's reference for it
@@ -182,6 +225,27 @@ struct Publication {
     retry_at: Option<Instant>,
 }
 
+impl Publication {
+    /// A new LeaseSet starts a new round, from the closest floodfill.
+    fn new_round(what: Published) -> Publication {
+        Publication {
+            what,
+            tried: Vec::new(),
+            awaiting: None,
+            retry_at: None,
+        }
+    }
+}
+
+/// A hidden destination's current LeaseSet, encrypted under one day's blinded key.
+#[derive(Debug)]
+struct Encrypted {
+    lease_set: Arc<EncryptedLeaseSet>,
+    /// The next UTC midnight, when the blinded key changes and with it the storage key
+    /// clients look under: the same LeaseSet is encrypted and published again then.
+    renew_at: Instant,
+}
+
 /// A message not confirmed this long means the path to its recipient is broken: the
 /// LeaseSet we hold names dead tunnels, or the recipient's router restarted and lost our
 /// session. The next message looks the LeaseSet up again and starts a new session.
@@ -208,6 +272,10 @@ struct Local {
     pool: PoolId,
     ratchet: RatchetEndpoint,
     lease_set: Option<Arc<LeaseSet2>>,
+    /// Set for a hidden destination: what it publishes instead of its LeaseSet2.
+    encryption: Option<LeaseSetEncryption>,
+    /// The current LeaseSet encrypted, for a hidden destination.
+    encrypted: Option<Encrypted>,
     publication: Option<Publication>,
     /// Peers our current LeaseSet was bundled to.
     informed: BTreeSet<Hash>,
@@ -222,11 +290,38 @@ struct Local {
     routes: BTreeMap<Hash, Lease2>,
 }
 
+impl Local {
+    /// `ls` encrypted under today's blinded key for a hidden destination, `None` for
+    /// another. Clients derive the storage key from their own date, so the encryption
+    /// is renewed at midnight.
+    fn encrypt(
+        &self,
+        rng: &mut ChaCha20Rng,
+        now: Instant,
+        ls: &LeaseSet2,
+    ) -> Result<Option<Encrypted>, DataError> {
+        let Some(encryption) = &self.encryption else {
+            return Ok(None);
+        };
+        let date = now.utc_date_string();
+        let els =
+            self.keys
+                .encrypt_lease_set(rng, &date, &encryption.secret, ls, &encryption.auth)?;
+        Ok(Some(Encrypted {
+            lease_set: Arc::new(els),
+            renew_at: now.next_utc_midnight(),
+        }))
+    }
+}
+
 /// All local destinations of a router.
 #[derive(Debug)]
 pub struct Clients {
     config: ClientConfig,
     locals: BTreeMap<DestinationId, Local>,
+    /// The hidden destinations whose encrypted LeaseSets are being looked up, by
+    /// storage key: how to read the LeaseSet when it arrives.
+    hidden: BTreeMap<Hash, HiddenDestination>,
     next_id: u32,
     rng: ChaCha20Rng,
     events: VecDeque<ClientEvent>,
@@ -237,6 +332,7 @@ impl Clients {
         Self {
             config,
             locals: BTreeMap::new(),
+            hidden: BTreeMap::new(),
             next_id: 0,
             rng,
             events: VecDeque::new(),
@@ -260,12 +356,29 @@ impl Clients {
         self.locals.get(&id).map(|l| l.keys.hash())
     }
 
-    /// The destination whose LeaseSet a netDb publication is for.
-    pub fn by_hash(&self, hash: &Hash) -> Option<DestinationId> {
+    /// The destination whose LeaseSet a netDb publication under `key` is for: its hash,
+    /// or for a hidden destination the storage key of its current encrypted LeaseSet.
+    pub fn by_netdb_key(&self, key: &Hash) -> Option<DestinationId> {
         self.locals
             .iter()
-            .find(|(_, l)| l.keys.hash() == *hash)
+            .find(|(_, l)| match &l.encrypted {
+                Some(e) => e.lease_set.storage_key() == *key,
+                None => l.keys.hash() == *key,
+            })
             .map(|(id, _)| *id)
+    }
+
+    /// The b33 address of local destination `id`, for a hidden one: what its clients
+    /// need (with the secret and their key, where it asks for them).
+    pub fn b33_address(&self, id: DestinationId) -> Option<B33Address> {
+        let local = self.locals.get(&id)?;
+        let encryption = local.encryption.as_ref()?;
+        let per_client = !matches!(encryption.auth, ClientAuthorization::Everybody);
+        Some(
+            local
+                .keys
+                .b33_address(!encryption.secret.is_empty(), per_client),
+        )
     }
 
     /// The destination that owns tunnel pool `pool`.
@@ -281,15 +394,17 @@ impl Clients {
     }
 
     /// Adds a destination with `keys`; its tunnels are built from now on and its
-    /// LeaseSet is published once it has inbound tunnels.
+    /// LeaseSet is published once it has inbound tunnels, encrypted when `encryption`
+    /// says how.
     pub fn add(
         &mut self,
         now: Instant,
         keys: DestinationKeys,
+        encryption: Option<LeaseSetEncryption>,
         tunnels: &mut TunnelManager,
     ) -> DestinationId {
         let rules = self.config.selection.clone();
-        self.add_local(now, keys, false, rules, tunnels)
+        self.add_local(now, keys, encryption, false, rules, tunnels)
     }
 
     /// [`Clients::add`], with hops chosen by `rules` rather than the configured ones.
@@ -300,7 +415,7 @@ impl Clients {
         rules: SelectionRules,
         tunnels: &mut TunnelManager,
     ) -> DestinationId {
-        self.add_local(now, keys, false, rules, tunnels)
+        self.add_local(now, keys, None, false, rules, tunnels)
     }
 
     /// Adds a balanced destination (proposal 140's "Create Session"): its tunnels are
@@ -317,13 +432,14 @@ impl Clients {
         tunnels: &mut TunnelManager,
     ) -> DestinationId {
         let rules = rules.unwrap_or_else(|| self.config.selection.clone());
-        self.add_local(now, keys, true, rules, tunnels)
+        self.add_local(now, keys, None, true, rules, tunnels)
     }
 
     fn add_local(
         &mut self,
         now: Instant,
         keys: DestinationKeys,
+        encryption: Option<LeaseSetEncryption>,
         balanced: bool,
         rules: SelectionRules,
         tunnels: &mut TunnelManager,
@@ -347,6 +463,8 @@ impl Clients {
                 pool,
                 ratchet,
                 lease_set: None,
+                encryption,
+                encrypted: None,
                 publication: None,
                 informed: BTreeSet::new(),
                 waiting: BTreeMap::new(),
@@ -364,6 +482,7 @@ impl Clients {
         for local in self.locals.values_mut() {
             local.ratchet = RatchetEndpoint::new(local.keys.encryption_secret().clone());
             local.lease_set = None;
+            local.encrypted = None;
             local.publication = None;
             local.informed.clear();
             local.waiting.clear();
@@ -371,11 +490,13 @@ impl Clients {
             local.stale.clear();
             local.routes.clear();
         }
+        self.hidden.clear();
         self.events.clear();
     }
 
-    /// Drops idle ratchet sessions and stores LeaseSets again whose store was not
-    /// acknowledged.
+    /// Drops idle ratchet sessions, stores LeaseSets again whose store was not
+    /// acknowledged, and at UTC midnight encrypts hidden destinations' LeaseSets under
+    /// the new day's blinded key.
     pub fn handle_timeout(&mut self, now: Instant, netdb: &mut NetDb, tunnels: &TunnelManager) {
         let mut due = Vec::new();
         for (id, local) in &mut self.locals {
@@ -396,6 +517,13 @@ impl Clients {
                     }
                 }
             }
+            let renew = local.encrypted.as_ref().is_some_and(|e| now >= e.renew_at);
+            if let (true, Some(ls)) = (renew, &local.lease_set) {
+                local.encrypted = local.encrypt(&mut self.rng, now, ls).ok().flatten();
+                local.publication = Some(Publication::new_round(Published::LeaseSet2(ls.clone())));
+                due.push(*id);
+                continue;
+            }
             let retry = local.publication.as_ref().and_then(|p| p.retry_at);
             if retry.is_some_and(|at| now >= at) {
                 due.push(*id);
@@ -407,12 +535,14 @@ impl Clients {
     }
 
     /// When [`Clients::handle_timeout`] has something to do next: a LeaseSet store to
-    /// retry, or a message about to count as unconfirmed.
+    /// retry, a message about to count as unconfirmed, or midnight for a hidden
+    /// destination.
     pub fn poll_timeout(&self) -> Instant {
-        let publications = self
-            .locals
-            .values()
-            .filter_map(|l| l.publication.as_ref()?.retry_at);
+        let publications = self.locals.values().filter_map(|l| {
+            let retry = l.publication.as_ref().and_then(|p| p.retry_at);
+            let renew = l.encrypted.as_ref().map(|e| e.renew_at);
+            retry.into_iter().chain(renew).min()
+        });
         let stale = self.locals.values().flat_map(|l| {
             l.unconfirmed
                 .values()
@@ -448,12 +578,16 @@ impl Clients {
             return;
         }
         let tried = &publication.tried;
-        let (sent, leases) = match &publication.what {
-            Published::LeaseSet2(ls) => (
+        let (sent, leases) = match (&publication.what, &local.encrypted) {
+            (Published::LeaseSet2(ls), Some(e)) => (
+                netdb.publish_encrypted_lease_set(now, e.lease_set.clone(), tried),
+                ls.leases().len(),
+            ),
+            (Published::LeaseSet2(ls), None) => (
                 netdb.publish_lease_set(now, ls.clone(), tried),
                 ls.leases().len(),
             ),
-            Published::Meta(meta) => (
+            (Published::Meta(meta), _) => (
                 netdb.publish_meta_lease_set(now, meta.clone(), tried),
                 meta.entries().len(),
             ),
@@ -526,6 +660,50 @@ impl Clients {
         }
     }
 
+    /// Sends `message` from destination `id` to the hidden destination `to`: decrypts
+    /// the encrypted LeaseSet stored under today's key if we hold it, and looks it up
+    /// first otherwise (or when its destination's path went stale).
+    pub fn send_hidden(
+        &mut self,
+        now: Instant,
+        id: DestinationId,
+        to: &HiddenDestination,
+        message: Outgoing,
+        netdb: &mut NetDb,
+        tunnels: &mut TunnelManager,
+    ) {
+        let Some(local) = self.locals.get_mut(&id) else {
+            return;
+        };
+        let date = now.utc_date_string();
+        let Ok(blinded) = BlindedPublicKey::of_address(&to.address, &date, &to.secret) else {
+            // The address's key is off the prime-order group: nobody can publish there.
+            return self.events.push_back(ClientEvent::SendFailed {
+                destination: id,
+                to: Hash::digest(to.address.public_key()),
+                reference: message.reference,
+                reason: SendFailure::NoLeaseSet,
+            });
+        };
+        let key = blinded.storage_key();
+        let credential = Credential::of_address(&to.address);
+        if let Some(Ok(InnerLeaseSet::LeaseSet2(ls))) =
+            netdb.decrypt_lease_set(now, &key, &credential, to.client_key.as_ref())
+        {
+            if !local.stale.contains(&ls.hash()) {
+                return self.send_now(now, id, ls.hash(), message, netdb, tunnels);
+            }
+        }
+        let looking_up = self.locals.values().any(|l| l.waiting.contains_key(&key));
+        if let Some(local) = self.locals.get_mut(&id) {
+            local.waiting.entry(key).or_default().push(message);
+        }
+        self.hidden.insert(key, to.clone());
+        if !looking_up {
+            netdb.lookup_lease_set(now, key);
+        }
+    }
+
     /// A LeaseSet lookup ended: the messages waiting for it go out, or fail.
     pub fn lease_set_lookup_finished(
         &mut self,
@@ -534,23 +712,46 @@ impl Clients {
         netdb: &mut NetDb,
         tunnels: &mut TunnelManager,
     ) {
+        // An encrypted LeaseSet is read first: the messages go to the destination inside.
+        let recipient = match self.hidden.remove(&key) {
+            None => Ok(key),
+            Some(hidden) => {
+                let credential = Credential::of_address(&hidden.address);
+                match netdb.decrypt_lease_set(now, &key, &credential, hidden.client_key.as_ref()) {
+                    Some(Ok(InnerLeaseSet::LeaseSet2(ls))) => Ok(ls.hash()),
+                    Some(Err(DecryptError::NotAuthorised)) => Err(SendFailure::NotAuthorised),
+                    // Not found, unreadable, or a MetaLeaseSet (not supported yet).
+                    _ => Err(SendFailure::NoLeaseSet),
+                }
+            }
+        };
         let ids: Vec<DestinationId> = self.locals.keys().copied().collect();
         for id in ids {
             let Some(queued) = self.locals.get_mut(&id).and_then(|l| {
                 // Looked up afresh: whatever the netDb now holds is the best we know.
-                l.stale.remove(&key);
+                l.stale.remove(recipient.as_ref().unwrap_or(&key));
                 l.waiting.remove(&key)
             }) else {
                 continue;
             };
             for message in queued {
-                // A MetaLeaseSet found leads on to a listed LeaseSet2, looked up next;
-                // anything else is final.
-                let route = match route(now, key, netdb, &mut self.rng) {
-                    Route::Lookup(next) if next == key => Route::Unreachable(key),
-                    route => route,
-                };
-                self.follow(now, id, route, message, netdb, tunnels);
+                match recipient {
+                    Ok(to) => {
+                        // A MetaLeaseSet found leads on to a listed LeaseSet2, looked up
+                        // next; anything else is final.
+                        let route = match route(now, to, netdb, &mut self.rng) {
+                            Route::Lookup(next) if next == key => Route::Unreachable(key),
+                            route => route,
+                        };
+                        self.follow(now, id, route, message, netdb, tunnels);
+                    }
+                    Err(reason) => self.events.push_back(ClientEvent::SendFailed {
+                        destination: id,
+                        to: key,
+                        reference: message.reference,
+                        reason,
+                    }),
+                }
             }
         }
     }
@@ -703,12 +904,18 @@ impl Clients {
         let previous = local.lease_set.as_ref().map_or(0, |ls| ls.published_s());
         let published_s = (now.as_secs() as u32).max(previous + 1);
         let expires_offset_s = last_end.saturating_sub(published_s).clamp(1, 600) as u16;
-        let Ok(ls) = local
-            .keys
-            .sign_lease_set(published_s, expires_offset_s, leases)
-        else {
+        let keys = &local.keys;
+        let signed = match &local.encryption {
+            None => keys.sign_lease_set(published_s, expires_offset_s, leases),
+            Some(_) => keys.sign_hidden_lease_set(published_s, expires_offset_s, leases),
+        };
+        let Ok(ls) = signed else {
             return;
         };
+        let Ok(encrypted) = local.encrypt(&mut self.rng, now, &ls) else {
+            return;
+        };
+        local.encrypted = encrypted;
         self.adopt(now, id, Arc::new(ls), netdb, tunnels);
     }
 
@@ -787,12 +994,7 @@ impl Clients {
                 return Err(PublishError::NotNewer);
             }
         }
-        local.publication = Some(Publication {
-            what: Published::Meta(meta),
-            tried: Vec::new(),
-            awaiting: None,
-            retry_at: None,
-        });
+        local.publication = Some(Publication::new_round(Published::Meta(meta)));
         self.publish(now, id, netdb, tunnels);
         Ok(())
     }
@@ -814,13 +1016,7 @@ impl Clients {
         // Our own LeaseSet is where the netDb looks when a local destination sends to
         // another local destination.
         netdb.cache_lease_set(now, ls.clone());
-        // A new LeaseSet starts a new round, from the closest floodfill.
-        local.publication = Some(Publication {
-            what: Published::LeaseSet2(ls),
-            tried: Vec::new(),
-            awaiting: None,
-            retry_at: None,
-        });
+        local.publication = Some(Publication::new_round(Published::LeaseSet2(ls)));
         self.publish(now, id, netdb, tunnels);
     }
 

@@ -138,11 +138,34 @@ impl DestinationKeys {
         expires_offset_s: u16,
         leases: Vec<Lease2>,
     ) -> Result<LeaseSet2, DataError> {
+        self.sign_lease_set_with_flags(published_s, expires_offset_s, 0, leases)
+    }
+
+    /// Signs the LeaseSet2 of a destination that publishes only its encrypted LeaseSet:
+    /// flagged blinded and unpublished, so that the peers we send it to (bundled with our
+    /// messages) keep it without passing it on to floodfills.
+    pub fn sign_hidden_lease_set(
+        &self,
+        published_s: u32,
+        expires_offset_s: u16,
+        leases: Vec<Lease2>,
+    ) -> Result<LeaseSet2, DataError> {
+        let flags = LeaseSet2::FLAG_BLINDED | LeaseSet2::FLAG_UNPUBLISHED;
+        self.sign_lease_set_with_flags(published_s, expires_offset_s, flags, leases)
+    }
+
+    fn sign_lease_set_with_flags(
+        &self,
+        published_s: u32,
+        expires_offset_s: u16,
+        flags: u16,
+        leases: Vec<Lease2>,
+    ) -> Result<LeaseSet2, DataError> {
         let unsigned = UnsignedLeaseSet2 {
             destination: self.destination.clone(),
             published_s,
             expires_offset_s,
-            flags: 0,
+            flags,
             options: Mapping::new(),
             encryption_keys: vec![EncryptionKey::x25519(self.encryption_public())],
             leases,
@@ -183,10 +206,11 @@ impl fmt::Debug for DestinationKeys {
 mod tests {
     use super::*;
     use crate::crypto::blinding::BlindedPublicKey;
-    use crate::data::TunnelId;
+    use crate::data::{InnerLeaseSet, TunnelId};
     use proptest::prelude::*;
     use rand::SeedableRng;
     use rand_chacha::ChaCha20Rng;
+    use std::sync::Arc;
 
     fn lease(i: u8) -> Lease2 {
         Lease2 {
@@ -318,7 +342,7 @@ mod tests {
         assert_eq!(credential, keys.credential());
         assert_eq!(
             els.decrypt(&credential, None),
-            Ok(crate::data::Inner::LeaseSet2(std::sync::Arc::new(inner)))
+            Ok(InnerLeaseSet::LeaseSet2(Arc::new(inner)))
         );
     }
 

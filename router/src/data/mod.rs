@@ -28,7 +28,7 @@ pub use b33::{B33Address, B33Error, BlindableSigType};
 pub use base::{base32_decode, base32_encode, base64_decode, base64_encode};
 pub use certificate::{Certificate, KeyCertificate};
 pub use encrypted_lease_set::{
-    ClientAuthorization, ClientKey, DecryptError, EncryptedLeaseSet, Inner,
+    ClientAuthorization, ClientKey, DecryptError, EncryptedLeaseSet, InnerLeaseSet,
 };
 pub use hash::Hash;
 pub use identity::{Destination, KeysAndCert, RouterIdentity};

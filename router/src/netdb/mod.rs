@@ -28,8 +28,8 @@ pub use store::{Rejection, RouterInfoStore, StoreOutcome};
 
 use crate::crypto::blinding::Credential;
 use crate::data::{
-    ClientKey, DecryptError, EncryptedLeaseSet, Hash, Inner, LeaseSet2, MetaLeaseSet, RouterInfo,
-    TunnelId,
+    ClientKey, DecryptError, EncryptedLeaseSet, Hash, InnerLeaseSet, LeaseSet2, MetaLeaseSet,
+    RouterInfo, TunnelId,
 };
 use crate::i2np::{
     DatabaseLookup, DatabaseSearchReply, DatabaseStore, LookupKind, MessageBody, ReplyEncryption,
@@ -582,10 +582,10 @@ impl NetDb {
         storage_key: &Hash,
         credential: &Credential,
         client: Option<&ClientKey>,
-    ) -> Option<Result<Inner, DecryptError>> {
+    ) -> Option<Result<InnerLeaseSet, DecryptError>> {
         let els = self.encrypted_lease_sets.get(storage_key, now)?.clone();
         let inner = els.decrypt(credential, client);
-        if let Ok(Inner::LeaseSet2(ls)) = &inner {
+        if let Ok(InnerLeaseSet::LeaseSet2(ls)) = &inner {
             self.cache_lease_set(now, ls.clone());
         }
         Some(inner)

@@ -54,7 +54,17 @@ impl Net {
         seed: u64,
         config: impl Fn(usize) -> RouterConfig,
     ) -> Net {
-        let now = Instant::from_secs(NOON);
+        Net::starting_at(Instant::from_secs(NOON), floodfills, routers, seed, config)
+    }
+
+    /// Like [`Net::with_config`], with the clock starting at `now`.
+    pub fn starting_at(
+        now: Instant,
+        floodfills: usize,
+        routers: usize,
+        seed: u64,
+        config: impl Fn(usize) -> RouterConfig,
+    ) -> Net {
         let routers: Vec<Router> = (0..floodfills + routers)
             .map(|i| {
                 let mut rng = ChaCha20Rng::seed_from_u64(seed * 1000 + i as u64);

@@ -4,10 +4,11 @@
 #[path = "../support/net.rs"]
 mod net;
 
-use net::Net;
+use net::{Net, NOON};
 use ramsons_router::data::Hash;
 use ramsons_router::i2np::message_type;
 use ramsons_router::netdb::{NetDbConfig, NetDbEvent};
+use ramsons_router::time::Instant;
 use ramsons_router::tunnel::{BuildOutcome, TunnelConfig, TunnelEvent};
 use ramsons_router::RouterConfig;
 use std::collections::BTreeSet;
@@ -15,7 +16,17 @@ use std::time::Duration;
 
 /// Everyone knows everyone; tunnels on; netDb timers far away so they stay quiet.
 fn network(routers: usize, seed: u64, config: impl Fn(usize) -> TunnelConfig) -> Net {
-    let mut net = Net::with_config(2, routers - 2, seed, |i| RouterConfig {
+    network_at(Instant::from_secs(NOON), routers, seed, config)
+}
+
+/// [`network`] with the clock starting at `start`.
+fn network_at(
+    start: Instant,
+    routers: usize,
+    seed: u64,
+    config: impl Fn(usize) -> TunnelConfig,
+) -> Net {
+    let mut net = Net::starting_at(start, 2, routers - 2, seed, |i| RouterConfig {
         tunnels: Some(config(i)),
         netdb: NetDbConfig {
             explore_interval_fast: Duration::from_secs(3600),
@@ -230,4 +241,185 @@ fn lookups_go_out_and_come_back_through_exploratory_tunnels() {
     ] {
         assert!(!seen.contains(&readable), "gateways saw type {readable}");
     }
+}
+
+#[test]
+fn a_hidden_destination_is_reached_by_its_b33_address_by_authorised_clients_only() {
+    use ramsons_router::client::{ClientEvent, HiddenDestination, LeaseSetEncryption, SendFailure};
+    use ramsons_router::crypto::blinding::BlindedPublicKey;
+    use ramsons_router::crypto::DestinationKeys;
+    use ramsons_router::data::{ClientAuthorization, ClientKey};
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    let mut net = network(10, 5, |_| TunnelConfig::default());
+    net.run_for(Duration::from_secs(60));
+    let (server, alice_router, mallory_router) = (8, 9, 7);
+    let now = net.now;
+    let keys = |seed| DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(seed));
+    let hidden_keys = keys(77);
+    let psk = [5u8; 32];
+    let encryption = LeaseSetEncryption {
+        secret: b"pw".to_vec(),
+        auth: ClientAuthorization::Psk(vec![psk]),
+    };
+    let hidden = net.routers[server]
+        .add_hidden_destination(now, hidden_keys.clone(), encryption)
+        .expect("tunnels on");
+    let alice = net.routers[alice_router]
+        .add_destination(now, keys(78))
+        .expect("tunnels on");
+    let mallory = net.routers[mallory_router]
+        .add_destination(now, keys(79))
+        .expect("tunnels on");
+    for i in [server, alice_router, mallory_router] {
+        net.drain(i);
+    }
+    net.run_for(Duration::from_secs(60));
+
+    // The floodfills hold the encrypted LeaseSet under today's storage key, and nothing
+    // under the destination's hash.
+    let address = net.routers[server]
+        .clients()
+        .b33_address(hidden)
+        .expect("a hidden destination");
+    assert!(address.secret_required() && address.per_client_auth());
+    let date = net.now.utc_date_string();
+    let storage_key = BlindedPublicKey::of_address(&address, &date, b"pw")
+        .expect("a valid key")
+        .storage_key();
+    let floodfills = [0, 1];
+    let holders = floodfills
+        .iter()
+        .filter(|i| {
+            let netdb = net.routers[**i].netdb();
+            assert!(netdb
+                .lease_sets()
+                .get(&hidden_keys.hash(), net.now)
+                .is_none());
+            netdb
+                .encrypted_lease_sets()
+                .get(&storage_key, net.now)
+                .is_some()
+        })
+        .count();
+    assert!(holders >= 1, "published to the floodfills");
+
+    let to = HiddenDestination {
+        address,
+        secret: b"pw".to_vec(),
+        client_key: Some(ClientKey::Psk(psk)),
+    };
+    let now = net.now;
+    net.routers[alice_router]
+        .send_hidden(now, alice, &to, 1, b"hello".to_vec())
+        .expect("a local destination");
+    net.drain(alice_router);
+    let outsider = HiddenDestination {
+        client_key: None,
+        ..to.clone()
+    };
+    net.routers[mallory_router]
+        .send_hidden(now, mallory, &outsider, 2, b"let me in".to_vec())
+        .expect("a local destination");
+    net.drain(mallory_router);
+    net.run_for(Duration::from_secs(30));
+
+    let received: Vec<&[u8]> = net
+        .client_events
+        .iter()
+        .filter_map(|(_, r, e)| match e {
+            ClientEvent::Received { payload, .. } if *r == server => Some(payload.as_slice()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(received, [b"hello".as_slice()]);
+    let delivered = net.client_events.iter().any(|(_, r, e)| {
+        *r == alice_router && matches!(e, ClientEvent::Delivered { reference: 1, .. })
+    });
+    assert!(delivered, "alice's message was confirmed");
+    let refused = net.client_events.iter().any(|(_, r, e)| {
+        *r == mallory_router
+            && matches!(
+                e,
+                ClientEvent::SendFailed {
+                    reference: 2,
+                    reason: SendFailure::NotAuthorised,
+                    ..
+                }
+            )
+    });
+    assert!(refused, "mallory learns only that she is not authorised");
+}
+
+#[test]
+fn a_hidden_destination_is_found_under_the_new_days_key_right_after_midnight() {
+    use ramsons_router::client::{ClientEvent, HiddenDestination, LeaseSetEncryption};
+    use ramsons_router::crypto::blinding::BlindedPublicKey;
+    use ramsons_router::crypto::DestinationKeys;
+    use ramsons_router::data::ClientAuthorization;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    let midnight = Instant::from_secs(NOON).next_utc_midnight();
+    let mut net = network_at(midnight - Duration::from_secs(240), 10, 6, |_| {
+        TunnelConfig::default()
+    });
+    net.run_for(Duration::from_secs(60));
+    let (server, alice_router) = (8, 9);
+    let now = net.now;
+    let keys = |seed| DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(seed));
+    let encryption = LeaseSetEncryption {
+        secret: Vec::new(),
+        auth: ClientAuthorization::Everybody,
+    };
+    let hidden = net.routers[server]
+        .add_hidden_destination(now, keys(80), encryption)
+        .expect("tunnels on");
+    let alice = net.routers[alice_router]
+        .add_destination(now, keys(81))
+        .expect("tunnels on");
+    net.drain(server);
+    net.drain(alice_router);
+    let address = net.routers[server]
+        .clients()
+        .b33_address(hidden)
+        .expect("a hidden destination");
+    let storage_key = |at: Instant| {
+        BlindedPublicKey::of_address(&address, &at.utc_date_string(), b"")
+            .expect("a valid key")
+            .storage_key()
+    };
+    let held = |net: &Net, key| {
+        [0, 1].iter().any(|i| {
+            let netdb = net.routers[*i].netdb();
+            netdb.encrypted_lease_sets().get(&key, net.now).is_some()
+        })
+    };
+    net.run_until(midnight - Duration::from_secs(10));
+    let (today, tomorrow) = (storage_key(net.now), storage_key(midnight));
+    assert!(held(&net, today) && !held(&net, tomorrow));
+
+    // Well before the tunnels change (and with them the LeaseSet), the new day's key.
+    net.run_until(midnight + Duration::from_secs(30));
+    assert!(
+        held(&net, tomorrow),
+        "published again under the new day's key"
+    );
+    let to = HiddenDestination {
+        address,
+        secret: Vec::new(),
+        client_key: None,
+    };
+    let now = net.now;
+    net.routers[alice_router]
+        .send_hidden(now, alice, &to, 1, b"happy new day".to_vec())
+        .expect("a local destination");
+    net.drain(alice_router);
+    net.run_for(Duration::from_secs(20));
+    let received = net.client_events.iter().any(|(_, r, e)| {
+        *r == server
+            && matches!(e, ClientEvent::Received { payload, .. } if payload == b"happy new day")
+    });
+    assert!(received);
 }

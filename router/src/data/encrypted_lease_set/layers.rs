@@ -119,7 +119,7 @@ impl fmt::Debug for ClientKey {
 
 /// What an encrypted LeaseSet wraps.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Inner {
+pub enum InnerLeaseSet {
     /// A LeaseSet2, parsed and verified.
     LeaseSet2(Arc<LeaseSet2>),
     /// A MetaLeaseSet (type 7), as its bytes: only its destination (checked against the
@@ -369,16 +369,38 @@ impl EncryptedLeaseSet {
         inner: &LeaseSet2,
         auth: &ClientAuthorization,
     ) -> Result<EncryptedLeaseSet, DataError> {
-        let published_s = inner.published_s();
+        let layer2 = [&[LeaseSet2::STORE_TYPE][..], inner.as_bytes()].concat();
+        let (published_s, expires_offset_s) = (inner.published_s(), inner.expires_offset_s());
+        Self::encrypt_layer2(
+            rng,
+            signing,
+            credential,
+            (published_s, expires_offset_s),
+            &layer2,
+            auth,
+        )
+    }
+
+    /// Encrypts `layer2` (the inner type byte and data) under an outer layer with the
+    /// given (published, expires offset). Apart from [`EncryptedLeaseSet::encrypt`] only
+    /// tests call it, to wrap what `encrypt` never would: other times than the inner
+    /// LeaseSet's, a MetaLeaseSet.
+    pub(super) fn encrypt_layer2<R: RngCore + CryptoRng>(
+        rng: &mut R,
+        signing: &BlindedSigningKey,
+        credential: &Credential,
+        (published_s, expires_offset_s): (u32, u16),
+        layer2: &[u8],
+        auth: &ClientAuthorization,
+    ) -> Result<EncryptedLeaseSet, DataError> {
         let subcredential = signing.public_key().subcredential(credential);
         let published = published_s.to_be_bytes();
         let (mut layer1, cookie) = authorisation_section(rng, auth, &subcredential, &published)?;
         let cookie: &[u8] = cookie.as_ref().map_or(&[], |c| c.as_slice());
-        let layer2 = [&[LeaseSet2::STORE_TYPE][..], inner.as_bytes()].concat();
         let ikm2 = [cookie, &subcredential, &published];
-        layer1.extend_from_slice(&seal(rng, &ikm2, LAYER2_INFO, &layer2));
+        layer1.extend_from_slice(&seal(rng, &ikm2, LAYER2_INFO, layer2));
         let outer = seal(rng, &[&subcredential, &published], LAYER1_INFO, &layer1);
-        Self::sign(rng, signing, published_s, inner.expires_offset_s(), &outer)
+        Self::sign(rng, signing, published_s, expires_offset_s, &outer)
     }
 
     /// Decrypts the inner LeaseSet with the destination's `credential` (which the client
@@ -393,7 +415,7 @@ impl EncryptedLeaseSet {
         &self,
         credential: &Credential,
         client: Option<&ClientKey>,
-    ) -> Result<Inner, DecryptError> {
+    ) -> Result<InnerLeaseSet, DecryptError> {
         let subcredential = self.blinded_key().subcredential(credential);
         let published = self.published_s().to_be_bytes();
         let layer1 = open(
@@ -452,7 +474,7 @@ impl EncryptedLeaseSet {
                     ls.published_s(),
                     ls.expires_offset_s(),
                 )?;
-                Ok(Inner::LeaseSet2(Arc::new(ls)))
+                Ok(InnerLeaseSet::LeaseSet2(Arc::new(ls)))
             }
             INNER_TYPE_META => {
                 // A MetaLeaseSet starts with the same header as a LeaseSet2.
@@ -467,7 +489,7 @@ impl EncryptedLeaseSet {
                     published_s,
                     expires_offset_s,
                 )?;
-                Ok(Inner::Other {
+                Ok(InnerLeaseSet::Other {
                     store_type,
                     data: data.to_vec(),
                 })

@@ -15,7 +15,7 @@ mod layers;
 #[cfg(test)]
 mod tests;
 
-pub use layers::{ClientAuthorization, ClientKey, DecryptError, Inner};
+pub use layers::{ClientAuthorization, ClientKey, DecryptError, InnerLeaseSet};
 
 use super::offline_signature::OfflineSignature;
 use super::reader::Reader;

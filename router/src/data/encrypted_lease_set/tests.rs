@@ -73,15 +73,15 @@ fn through_the_wire(
     els: &EncryptedLeaseSet,
     credential: &Credential,
     client: Option<&ClientKey>,
-) -> Result<Inner, DecryptError> {
+) -> Result<InnerLeaseSet, DecryptError> {
     let parsed = EncryptedLeaseSet::parse(els.as_bytes()).expect("own encoding parses");
     assert_eq!(&parsed, els);
     parsed.decrypt(credential, client)
 }
 
-fn expect_inner(result: Result<Inner, DecryptError>, expected: &LeaseSet2) {
+fn expect_inner(result: Result<InnerLeaseSet, DecryptError>, expected: &LeaseSet2) {
     match result {
-        Ok(Inner::LeaseSet2(ls)) => assert_eq!(&*ls, expected),
+        Ok(InnerLeaseSet::LeaseSet2(ls)) => assert_eq!(&*ls, expected),
         other => panic!("expected the inner LeaseSet2, got {other:?}"),
     }
 }
@@ -337,6 +337,82 @@ fn expiry_and_reserved_checks() {
 }
 
 #[test]
+fn inner_times_must_match_the_outer_layer() {
+    let p = publisher(13, b"");
+    let layer2 = [&[3u8][..], inner(&p.keys, PUBLISHED).as_bytes()].concat();
+    let wrap = |times| {
+        EncryptedLeaseSet::encrypt_layer2(
+            &mut ChaCha20Rng::seed_from_u64(1),
+            &p.signing,
+            &p.credential,
+            times,
+            &layer2,
+            &ClientAuthorization::Everybody,
+        )
+        .expect("encryptable")
+    };
+    // A fresh outer layer around a stale LeaseSet, and a longer-lived one.
+    assert_eq!(
+        wrap((PUBLISHED + 60, 600)).decrypt(&p.credential, None),
+        Err(DecryptError::Mismatch { what: "published" })
+    );
+    assert_eq!(
+        wrap((PUBLISHED, 601)).decrypt(&p.credential, None),
+        Err(DecryptError::Mismatch { what: "expires" })
+    );
+    assert!(wrap((PUBLISHED, 600)).decrypt(&p.credential, None).is_ok());
+}
+
+#[test]
+fn a_meta_lease_set_inside_is_returned_as_bytes_after_its_header_is_checked() {
+    let p = publisher(14, b"");
+    // The MetaLeaseSet header is a LeaseSet2's: destination, published, expires, flags.
+    let mut meta = p.keys.destination().as_bytes().to_vec();
+    meta.extend_from_slice(&PUBLISHED.to_be_bytes());
+    meta.extend_from_slice(&600u16.to_be_bytes());
+    meta.extend_from_slice(&[0, 0, 0xde, 0xad]);
+    let wrap = |credential: &Credential, data: &[u8]| {
+        EncryptedLeaseSet::encrypt_layer2(
+            &mut ChaCha20Rng::seed_from_u64(1),
+            &p.signing,
+            credential,
+            (PUBLISHED, 600),
+            &[&[7u8][..], data].concat(),
+            &ClientAuthorization::Everybody,
+        )
+        .expect("encryptable")
+    };
+    assert_eq!(
+        wrap(&p.credential, &meta).decrypt(&p.credential, None),
+        Ok(InnerLeaseSet::Other {
+            store_type: 7,
+            data: meta.clone()
+        })
+    );
+    let other = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(140));
+    let mut foreign = other.destination().as_bytes().to_vec();
+    foreign.extend_from_slice(&meta[p.keys.destination().as_bytes().len()..]);
+    assert_eq!(
+        wrap(&p.credential, &foreign).decrypt(&p.credential, None),
+        Err(DecryptError::WrongDestination)
+    );
+    // Other inner types are refused.
+    let odd = EncryptedLeaseSet::encrypt_layer2(
+        &mut ChaCha20Rng::seed_from_u64(1),
+        &p.signing,
+        &p.credential,
+        (PUBLISHED, 600),
+        &[1, 2, 3],
+        &ClientAuthorization::Everybody,
+    )
+    .expect("encryptable");
+    assert!(matches!(
+        odd.decrypt(&p.credential, None),
+        Err(DecryptError::Malformed(DataError::Invalid { .. }))
+    ));
+}
+
+#[test]
 fn debug_shows_no_keys() {
     let key = ClientKey::Psk([0x42; 32]);
     assert_eq!(format!("{key:?}"), "ClientKey::Psk(..)");
@@ -400,7 +476,7 @@ proptest! {
         prop_assert_eq!(&parsed, &els);
         prop_assert_eq!(
             parsed.decrypt(&p.credential, client.as_ref()),
-            Ok(Inner::LeaseSet2(Arc::new(ls)))
+            Ok(InnerLeaseSet::LeaseSet2(Arc::new(ls)))
         );
     }
 

@@ -3,7 +3,9 @@
 
 use super::*;
 use crate::crypto::blinding::{BlindedPublicKey, Credential};
-use crate::data::{B33Address, ClientAuthorization, ClientKey, DecryptError, Inner, Lease2};
+use crate::data::{
+    B33Address, ClientAuthorization, ClientKey, DecryptError, InnerLeaseSet, Lease2,
+};
 use x25519_dalek::StaticSecret;
 
 /// 2026-11-21 12:00 UTC, far from the midnight key rotation.
@@ -205,7 +207,10 @@ fn floodfills_store_flood_and_serve_an_encrypted_lease_set_that_only_clients_rea
     let read = mesh.nodes[AUTHORISED].decrypt_lease_set(NOON, &key, &credential, Some(&client));
     assert_eq!(
         read,
-        Some(Ok(Inner::LeaseSet2(Arc::new(inner(&destination, NOON)))))
+        Some(Ok(InnerLeaseSet::LeaseSet2(Arc::new(inner(
+            &destination,
+            NOON
+        )))))
     );
     assert!(
         mesh.nodes[AUTHORISED]
