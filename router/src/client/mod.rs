@@ -943,16 +943,7 @@ impl Clients {
         netdb: &mut NetDb,
         tunnels: &TunnelManager,
     ) -> Result<(), PublishError> {
-        let local = self
-            .locals
-            .get(&id)
-            .ok_or(PublishError::UnknownDestination)?;
-        if !local.balanced {
-            return Err(PublishError::NotBalanced);
-        }
-        if ls.hash() != local.keys.hash() {
-            return Err(PublishError::WrongDestination);
-        }
+        let local = self.balanced(id, ls.hash())?;
         if local
             .lease_set
             .as_ref()
@@ -975,16 +966,7 @@ impl Clients {
         netdb: &mut NetDb,
         tunnels: &TunnelManager,
     ) -> Result<(), PublishError> {
-        let local = self
-            .locals
-            .get_mut(&id)
-            .ok_or(PublishError::UnknownDestination)?;
-        if !local.balanced {
-            return Err(PublishError::NotBalanced);
-        }
-        if meta.hash() != local.keys.hash() {
-            return Err(PublishError::WrongDestination);
-        }
+        let local = self.balanced(id, meta.hash())?;
         if let Some(Publication {
             what: Published::Meta(held),
             ..
@@ -997,6 +979,21 @@ impl Clients {
         local.publication = Some(Publication::new_round(Published::Meta(meta)));
         self.publish(now, id, netdb, tunnels);
         Ok(())
+    }
+
+    /// Balanced destination `id`, if what its balancer signed for `hash` is its own.
+    fn balanced(&mut self, id: DestinationId, hash: Hash) -> Result<&mut Local, PublishError> {
+        let local = self
+            .locals
+            .get_mut(&id)
+            .ok_or(PublishError::UnknownDestination)?;
+        if !local.balanced {
+            return Err(PublishError::NotBalanced);
+        }
+        if hash != local.keys.hash() {
+            return Err(PublishError::WrongDestination);
+        }
+        Ok(local)
     }
 
     /// Makes `ls` destination `id`'s current LeaseSet and starts publishing it.
