@@ -719,8 +719,10 @@ impl Clients {
                 let credential = Credential::of_address(&hidden.address);
                 match netdb.decrypt_lease_set(now, &key, &credential, hidden.client_key.as_ref()) {
                     Some(Ok(InnerLeaseSet::LeaseSet2(ls))) => Ok(ls.hash()),
+                    // The netDb keeps it; the route goes on to a LeaseSet2 it lists.
+                    Some(Ok(InnerLeaseSet::Meta(meta))) => Ok(meta.hash()),
                     Some(Err(DecryptError::NotAuthorised)) => Err(SendFailure::NotAuthorised),
-                    // Not found, unreadable, or a MetaLeaseSet (not supported yet).
+                    // Not found, or unreadable.
                     _ => Err(SendFailure::NoLeaseSet),
                 }
             }

@@ -224,6 +224,11 @@ impl MetaLeaseSet {
         self.header.published_s
     }
 
+    /// Seconds after [`MetaLeaseSet::published_s`] at which it expires (the header field).
+    pub fn expires_offset_s(&self) -> u16 {
+        self.header.expires_offset_s
+    }
+
     /// Seconds since the epoch: published + the header's expires offset.
     pub fn expires_s(&self) -> u64 {
         self.header.expires_s()

@@ -574,8 +574,8 @@ impl NetDb {
     /// [`NetDb::lookup_lease_set`] of that key found it) with the destination's
     /// `credential` and, if the destination authorises clients one by one, our client
     /// key. A LeaseSet2 inside is kept like one that came with a message, so sending to
-    /// the destination proceeds as for any LeaseSet2. `None` when we hold nothing valid
-    /// under that key.
+    /// the destination proceeds as for any LeaseSet2; a MetaLeaseSet inside is kept like
+    /// a looked-up one. `None` when we hold nothing valid under that key.
     pub fn decrypt_lease_set(
         &mut self,
         now: Instant,
@@ -585,8 +585,16 @@ impl NetDb {
     ) -> Option<Result<InnerLeaseSet, DecryptError>> {
         let els = self.encrypted_lease_sets.get(storage_key, now)?.clone();
         let inner = els.decrypt(credential, client);
-        if let Ok(InnerLeaseSet::LeaseSet2(ls)) = &inner {
-            self.cache_lease_set(now, ls.clone());
+        match &inner {
+            Ok(InnerLeaseSet::LeaseSet2(ls)) => {
+                self.cache_lease_set(now, ls.clone());
+            }
+            // Kept like a looked-up one: senders go on to a LeaseSet2 it lists.
+            Ok(InnerLeaseSet::Meta(meta)) => {
+                self.meta_lease_sets
+                    .store(&meta.hash(), meta.clone(), now, false);
+            }
+            Err(_) => {}
         }
         Some(inner)
     }

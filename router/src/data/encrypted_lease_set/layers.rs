@@ -14,7 +14,7 @@ use super::EncryptedLeaseSet;
 use crate::crypto::blinding::{BlindedSigningKey, Credential};
 use crate::crypto::stream;
 use crate::data::reader::Reader;
-use crate::data::{BlindableSigType, DataError, Destination, LeaseSet2};
+use crate::data::{BlindableSigType, DataError, Destination, LeaseSet2, MetaLeaseSet};
 use hkdf::Hkdf;
 use rand::seq::SliceRandom;
 use rand::{CryptoRng, RngCore};
@@ -37,8 +37,6 @@ const PSK_AUTH_INFO: &[u8] = b"ELS2PSKA";
 const FLAG_PER_CLIENT: u8 = 1;
 const SCHEME_DH: u8 = 0;
 const SCHEME_PSK: u8 = 1;
-/// A MetaLeaseSet inside (spec: Layer 2, "Either 3 (LS2) or 7 (Meta LS2)").
-const INNER_TYPE_META: u8 = 7;
 
 /// Who may read an encrypted LeaseSet beyond knowing the destination's address.
 #[derive(Clone)]
@@ -122,9 +120,9 @@ impl fmt::Debug for ClientKey {
 pub enum InnerLeaseSet {
     /// A LeaseSet2, parsed and verified.
     LeaseSet2(Arc<LeaseSet2>),
-    /// A MetaLeaseSet (type 7), as its bytes: only its destination (checked against the
-    /// credential) and times are read here.
-    Other { store_type: u8, data: Vec<u8> },
+    /// A MetaLeaseSet (type 7), parsed and verified: an encrypted pointer to the
+    /// service's other LeaseSets.
+    Meta(Arc<MetaLeaseSet>),
 }
 
 /// Why an encrypted LeaseSet could not be read.
@@ -476,23 +474,16 @@ impl EncryptedLeaseSet {
                 )?;
                 Ok(InnerLeaseSet::LeaseSet2(Arc::new(ls)))
             }
-            INNER_TYPE_META => {
-                // A MetaLeaseSet starts with the same header as a LeaseSet2.
-                let mut header = Reader::new(data);
-                let destination = Destination::read(&mut header)?;
-                let published_s = header.u32("meta lease set: published")?;
-                let expires_offset_s = header.u16("meta lease set: expires")?;
+            MetaLeaseSet::STORE_TYPE => {
+                let meta = MetaLeaseSet::parse(data)?;
                 check_inner(
                     self,
                     credential,
-                    &destination,
-                    published_s,
-                    expires_offset_s,
+                    meta.destination(),
+                    meta.published_s(),
+                    meta.expires_offset_s(),
                 )?;
-                Ok(InnerLeaseSet::Other {
-                    store_type,
-                    data: data.to_vec(),
-                })
+                Ok(InnerLeaseSet::Meta(Arc::new(meta)))
             }
             _ => Err(DecryptError::Malformed(DataError::Invalid {
                 what: "encrypted lease set: inner type",

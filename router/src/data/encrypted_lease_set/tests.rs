@@ -2,7 +2,7 @@ use super::*;
 use crate::crypto::blinding::Credential;
 use crate::crypto::DestinationKeys;
 use crate::data::strategies::mutated;
-use crate::data::{Lease2, LeaseSet2, TunnelId};
+use crate::data::{Hash, Lease2, LeaseSet2, MetaLease, MetaLeaseSet, TunnelId};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -364,37 +364,44 @@ fn inner_times_must_match_the_outer_layer() {
 }
 
 #[test]
-fn a_meta_lease_set_inside_is_returned_as_bytes_after_its_header_is_checked() {
+fn a_meta_lease_set_inside_comes_back_parsed_once_its_destination_and_times_are_checked() {
     let p = publisher(14, b"");
-    // The MetaLeaseSet header is a LeaseSet2's: destination, published, expires, flags.
-    let mut meta = p.keys.destination().as_bytes().to_vec();
-    meta.extend_from_slice(&PUBLISHED.to_be_bytes());
-    meta.extend_from_slice(&600u16.to_be_bytes());
-    meta.extend_from_slice(&[0, 0, 0xde, 0xad]);
+    let entries = vec![MetaLease::lease_set2(Hash([3; 32]), 0, PUBLISHED + 600)];
+    let meta = p
+        .keys
+        .sign_meta_lease_set(PUBLISHED, 600, entries)
+        .expect("one entry");
     let wrap = |credential: &Credential, data: &[u8]| {
         EncryptedLeaseSet::encrypt_layer2(
             &mut ChaCha20Rng::seed_from_u64(1),
             &p.signing,
             credential,
             (PUBLISHED, 600),
-            &[&[7u8][..], data].concat(),
+            &[&[MetaLeaseSet::STORE_TYPE][..], data].concat(),
             &ClientAuthorization::Everybody,
         )
         .expect("encryptable")
     };
     assert_eq!(
-        wrap(&p.credential, &meta).decrypt(&p.credential, None),
-        Ok(InnerLeaseSet::Other {
-            store_type: 7,
-            data: meta.clone()
-        })
+        wrap(&p.credential, meta.as_bytes()).decrypt(&p.credential, None),
+        Ok(InnerLeaseSet::Meta(Arc::new(meta.clone())))
     );
+    // Another destination's MetaLeaseSet under this blinded key is refused...
     let other = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(140));
-    let mut foreign = other.destination().as_bytes().to_vec();
-    foreign.extend_from_slice(&meta[p.keys.destination().as_bytes().len()..]);
+    let foreign = other
+        .sign_meta_lease_set(PUBLISHED, 600, meta.entries().to_vec())
+        .expect("one entry");
     assert_eq!(
-        wrap(&p.credential, &foreign).decrypt(&p.credential, None),
+        wrap(&p.credential, foreign.as_bytes()).decrypt(&p.credential, None),
         Err(DecryptError::WrongDestination)
+    );
+    // ...and so is one whose signature does not hold.
+    let mut forged = meta.as_bytes().to_vec();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    assert_eq!(
+        wrap(&p.credential, &forged).decrypt(&p.credential, None),
+        Err(DecryptError::Malformed(DataError::BadSignature))
     );
     // Other inner types are refused.
     let odd = EncryptedLeaseSet::encrypt_layer2(
