@@ -249,7 +249,9 @@ impl Router {
         now: Instant,
         keys: DestinationKeys,
     ) -> Result<DestinationId, ClientError> {
-        self.add_client(now, keys, None)
+        self.add_client(now, |clients, tunnels| {
+            clients.add(now, keys, None, tunnels)
+        })
     }
 
     /// Adds a local destination that publishes its LeaseSet encrypted as `encryption`
@@ -260,17 +262,20 @@ impl Router {
         keys: DestinationKeys,
         encryption: LeaseSetEncryption,
     ) -> Result<DestinationId, ClientError> {
-        self.add_client(now, keys, Some(encryption))
+        self.add_client(now, |clients, tunnels| {
+            clients.add(now, keys, Some(encryption), tunnels)
+        })
     }
 
+    /// Adds a local destination with `add`, then collects what starting its tunnels
+    /// produced. Needs tunnels.
     fn add_client(
         &mut self,
         now: Instant,
-        keys: DestinationKeys,
-        encryption: Option<LeaseSetEncryption>,
+        add: impl FnOnce(&mut Clients, &mut TunnelManager) -> DestinationId,
     ) -> Result<DestinationId, ClientError> {
         let tunnels = self.tunnels.as_mut().ok_or(ClientError::NoTunnels)?;
-        let id = self.clients.add(now, keys, encryption, tunnels);
+        let id = add(&mut self.clients, tunnels);
         self.collect(now);
         Ok(id)
     }
@@ -283,10 +288,9 @@ impl Router {
         keys: DestinationKeys,
         rules: SelectionRules,
     ) -> Result<DestinationId, ClientError> {
-        let tunnels = self.tunnels.as_mut().ok_or(ClientError::NoTunnels)?;
-        let id = self.clients.add_with_rules(now, keys, rules, tunnels);
-        self.collect(now);
-        Ok(id)
+        self.add_client(now, |clients, tunnels| {
+            clients.add_with_rules(now, keys, rules, tunnels)
+        })
     }
 
     /// Adds a destination whose LeaseSet a balancer signs (proposal 140, "Create
@@ -301,10 +305,9 @@ impl Router {
         keys: DestinationKeys,
         rules: Option<SelectionRules>,
     ) -> Result<DestinationId, ClientError> {
-        let tunnels = self.tunnels.as_mut().ok_or(ClientError::NoTunnels)?;
-        let id = self.clients.add_balanced(now, keys, rules, tunnels);
-        self.collect(now);
-        Ok(id)
+        self.add_client(now, |clients, tunnels| {
+            clients.add_balanced(now, keys, rules, tunnels)
+        })
     }
 
     /// Publishes a LeaseSet the balancer signed for balanced destination `id`
@@ -364,20 +367,10 @@ impl Router {
         reference: u64,
         payload: Vec<u8>,
     ) -> Result<(), ClientError> {
-        let tunnels = self.tunnels.as_mut().ok_or(ClientError::NoTunnels)?;
-        if self.clients.hash(from).is_none() {
-            return Err(ClientError::UnknownDestination);
-        }
-        self.clients.send(
-            now,
-            from,
-            to,
-            Outgoing { reference, payload },
-            &mut self.netdb,
-            tunnels,
-        );
-        self.collect(now);
-        Ok(())
+        let message = Outgoing { reference, payload };
+        self.client_send(now, from, |clients, netdb, tunnels| {
+            clients.send(now, from, to, message, netdb, tunnels)
+        })
     }
 
     /// Sends `payload` from local destination `from` to the hidden destination `to`
@@ -392,18 +385,25 @@ impl Router {
         reference: u64,
         payload: Vec<u8>,
     ) -> Result<(), ClientError> {
+        let message = Outgoing { reference, payload };
+        self.client_send(now, from, |clients, netdb, tunnels| {
+            clients.send_hidden(now, from, to, message, netdb, tunnels)
+        })
+    }
+
+    /// Runs `send` for local destination `from`, which must exist, then collects what it
+    /// produced.
+    fn client_send(
+        &mut self,
+        now: Instant,
+        from: DestinationId,
+        send: impl FnOnce(&mut Clients, &mut NetDb, &mut TunnelManager),
+    ) -> Result<(), ClientError> {
         let tunnels = self.tunnels.as_mut().ok_or(ClientError::NoTunnels)?;
         if self.clients.hash(from).is_none() {
             return Err(ClientError::UnknownDestination);
         }
-        self.clients.send_hidden(
-            now,
-            from,
-            to,
-            Outgoing { reference, payload },
-            &mut self.netdb,
-            tunnels,
-        );
+        send(&mut self.clients, &mut self.netdb, tunnels);
         self.collect(now);
         Ok(())
     }
