@@ -98,12 +98,8 @@ impl Balancer {
         }
     }
 
-    pub fn keys(&self) -> &DestinationKeys {
-        &self.keys
-    }
-
     /// Whether `router` is one of the edges.
-    pub fn has_edge(&self, router: u32) -> bool {
+    fn has_edge(&self, router: u32) -> bool {
         self.edges.iter().any(|e| e.router == router)
     }
 
@@ -236,7 +232,8 @@ mod tests {
             assert!(mine.len() >= 5, "edge {edge}: {}", mine.len());
             assert_eq!(mine[0], &lease(edge, 7, 107));
         }
-        assert_eq!(p.lease_set.hash(), b.keys().hash());
+        let keys = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(1));
+        assert_eq!(p.lease_set.hash(), keys.hash());
         assert_eq!(
             LeaseSet2::parse(p.lease_set.as_bytes()).as_ref(),
             Ok(&*p.lease_set)
