@@ -15,6 +15,7 @@
 //! - [`report`]: Markdown reports over run and sweep folders.
 
 pub mod anonymity;
+pub mod meta;
 pub mod multihoming;
 pub mod plots;
 pub mod records;
@@ -28,10 +29,11 @@ pub use plots::{
     default_labels, plot_all, plot_runs, plot_sweep, ChartOutcome, PlotReport, SweepCharts,
 };
 pub use records::{
-    CollusionRecord, CoverageRecord, CsvWriter, DeliveryRecord, FloodfillLoadRecord, IslandsRecord,
-    LookupRecord, Manifest, Metric, MultihomingRecord, ParamValue, PredecessorRecord, StoreRecord,
-    SummaryRecord, SweepManifest, SweepParameter, SweepPoint, SweepRecord, SweepRun, SybilRecord,
-    TierCaptureRecord, TunnelBuildRecord, TunnelSampleRecord, VictimLoadRecord,
+    CollusionRecord, CoverageRecord, CsvWriter, DeliveryRecord, EdgeRecord, FloodfillLoadRecord,
+    IslandsRecord, LookupRecord, Manifest, MetaLeaseSetRecord, Metric, MultihomingRecord,
+    ParamValue, PredecessorRecord, StoreRecord, SummaryRecord, SweepManifest, SweepParameter,
+    SweepPoint, SweepRecord, SweepRun, SybilRecord, TierCaptureRecord, TunnelBuildRecord,
+    TunnelSampleRecord, VictimLoadRecord,
 };
 pub use report::write_report;
 pub use run::{LoadError, RunFolder};

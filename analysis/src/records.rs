@@ -455,6 +455,12 @@ pub struct MultihomingRecord {
     /// The leases, `gateway:tunnel:end_s` separated by spaces: the gateway as a router
     /// index (a stand-in for its hash), the tunnel id, the end date in simulated seconds.
     pub leases: String,
+    /// For a destination reached through a MetaLeaseSet (`mode = "meta"`): which of its
+    /// edges published this LeaseSet2 under a destination of its own, the one the
+    /// MetaLeaseSet lists in that place. Empty otherwise (and in runs recorded before
+    /// the column existed).
+    #[serde(default)]
+    pub edge: Option<u64>,
 }
 
 impl MultihomingRecord {
@@ -475,6 +481,59 @@ impl MultihomingRecord {
 
 impl Metric for MultihomingRecord {
     const FILE_NAME: &'static str = "multihoming.csv";
+}
+
+/// `meta_lease_sets.csv`: one row per MetaLeaseSet store a floodfill received after
+/// warmup, in a run with multihomed destinations published through one
+/// (`mode = "meta"`): what the netDb tells anyone of the routers behind it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetaLeaseSetRecord {
+    /// When the floodfill received it, simulated seconds since start.
+    pub time_s: f64,
+    pub floodfill: u64,
+    pub colluding: bool,
+    /// The destination (index) whose MetaLeaseSet it is.
+    pub destination: u64,
+    pub flooded: bool,
+    /// As in `multihoming.csv`.
+    pub outcome: String,
+    /// Published and expiry times, simulated seconds since start.
+    pub published_s: f64,
+    pub expires_s: f64,
+    /// The destinations it lists, as the destination's edge numbers separated by spaces
+    /// (a destination of no edge: `?`).
+    pub listed: String,
+}
+
+impl MetaLeaseSetRecord {
+    /// The edges listed; entries that are not an edge's are skipped.
+    pub fn listed_edges(&self) -> Vec<u64> {
+        self.listed
+            .split_whitespace()
+            .filter_map(|e| e.parse().ok())
+            .collect()
+    }
+}
+
+impl Metric for MetaLeaseSetRecord {
+    const FILE_NAME: &'static str = "meta_lease_sets.csv";
+}
+
+/// `edges.csv`: the truth an observer of a MetaLeaseSet tries to learn: one row each
+/// time a router running an edge of a `mode = "meta"` destination comes online or goes
+/// down, from the start of the run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EdgeRecord {
+    pub time_s: f64,
+    pub destination: u64,
+    /// The edge number (its place in the MetaLeaseSet), and its router.
+    pub edge: u64,
+    pub router: u64,
+    pub online: bool,
+}
+
+impl Metric for EdgeRecord {
+    const FILE_NAME: &'static str = "edges.csv";
 }
 
 /// `islands.csv`: one row per sample: the connected components of the graph in which two

@@ -7,12 +7,13 @@
 //! the draws of another.
 
 use crate::adversary::flood::{Aim, FloodWatch};
-use crate::adversary::netdb_observer::NetDbObserver;
+use crate::adversary::netdb_observer::{NetDbObserver, Receipt};
 use crate::adversary::sybil::{self, FloodfillView};
 use crate::adversary::tier_capture::{TierCaptureLog, VictimView};
 use crate::adversary::{predecessor::PredecessorLog, Adversaries};
 use crate::app::AppMessage;
 use crate::balancer::{Balancer, BalancerConfig};
+use crate::meta::{MetaConfig, MetaPublisher};
 use crate::metrics::{Collector, CoverageSample, TunnelRouterSample};
 use crate::net::LinkModel;
 use crate::queue::EventQueue;
@@ -20,6 +21,7 @@ use crate::scenario::{
     Action, Amount, Behaviour, FloodKind, FloodTargets, MultihomingMode, PartitionSide, Role,
     Scenario,
 };
+use crate::signer::{Signed, Signer};
 use crate::trace::TraceHasher;
 use ramsons_analysis::records::CoverageRecord;
 use ramsons_analysis::records::DeliveryRecord;
@@ -135,7 +137,8 @@ enum Ev {
     Degrade {
         router: u32,
     },
-    /// The balancer of destination `destination` may publish (proposal 140).
+    /// The balancer (proposal 140) or the MetaLeaseSet's signer (proposal 123) of
+    /// destination `destination` may publish.
     Balance {
         destination: u32,
     },
@@ -162,6 +165,10 @@ struct Hosted {
     hash: Hash,
     /// Derived once from the seed; handed to the router on its first start.
     keys: DestinationKeys,
+    /// Reached through a MetaLeaseSet (`mode = "meta"`): the destination each of
+    /// `routers` runs in its place, in the same order (the MetaLeaseSet's listing);
+    /// empty otherwise.
+    edges: Vec<DestinationKeys>,
 }
 
 /// Destinations stop sending this long before the end of a run.
@@ -244,14 +251,15 @@ pub struct World {
     adversaries: Adversaries,
     /// The hash of the destination the Sybils attack, derived once for all of them.
     sybil_target: Option<Hash>,
-    /// The balancers of balanced multihomed destinations, by destination index.
-    balancers: std::collections::BTreeMap<u32, Balanced>,
+    /// Who signs for the multihomed destinations whose routers do not sign themselves
+    /// (balancer and meta modes), by destination index.
+    signers: std::collections::BTreeMap<u32, Signing>,
 }
 
-/// A balancer and when it is next asked to publish.
+/// A signer and when it is next asked to publish.
 #[derive(Debug)]
-struct Balanced {
-    balancer: Balancer,
+struct Signing {
+    signer: Signer,
     /// The pending [`Ev::Balance`], if any.
     armed: Instant,
 }
@@ -293,7 +301,7 @@ impl World {
             messages_sent: 0,
             adversaries: Adversaries::default(),
             sybil_target: None,
-            balancers: std::collections::BTreeMap::new(),
+            signers: std::collections::BTreeMap::new(),
             scenario,
         };
         for group in 0..world.scenario.routers.len() {
@@ -474,10 +482,10 @@ impl World {
         for (metric, value) in self.multihoming_delivery() {
             self.metrics.add_summary(metric, value);
         }
-        for (d, b) in &self.balancers {
-            let metric = format!("balancer_{d}_publications");
-            self.metrics
-                .add_summary(&metric, b.balancer.publications() as f64);
+        for (d, s) in &self.signers {
+            let (name, publications) = s.signer.publications();
+            let metric = format!("{name}_{d}_publications");
+            self.metrics.add_summary(&metric, publications as f64);
         }
         let events = self.trace.events();
         let outcome = Outcome {
@@ -699,6 +707,7 @@ impl World {
         self.schedule_lookup(i);
         self.schedule_floods(i);
         if let Some((d, added)) = self.nodes[i as usize].destination {
+            self.observe_edge(i, d, true);
             if added.is_none() {
                 self.add_destination(i, d);
             }
@@ -722,10 +731,26 @@ impl World {
         node.armed = Instant::MAX;
         self.online.remove(i);
         if let Some((d, _)) = self.nodes[i as usize].destination {
-            if let Some(b) = self.balancers.get_mut(&d) {
-                b.balancer.on_edge_down(i);
-                self.arm_balancer(d);
+            self.observe_edge(i, d, false);
+            if let Some(s) = self.signers.get_mut(&d) {
+                s.signer.on_edge_down(i);
+                self.arm_signer(d);
             }
+        }
+    }
+
+    /// Router `router`, one of destination `d`'s, came online or went down: the truth
+    /// an observer of a MetaLeaseSet tries to learn (only meta destinations log it).
+    fn observe_edge(&mut self, router: u32, d: u32, online: bool) {
+        let hosted = &self.destinations[d as usize];
+        let Some(edge) = hosted.routers.iter().position(|r| *r == router) else {
+            return;
+        };
+        if let (Some(observer), false) = (
+            &mut self.adversaries.netdb_observer,
+            hosted.edges.is_empty(),
+        ) {
+            observer.on_edge(self.now, d, edge as u32, router, online);
         }
     }
 
@@ -766,6 +791,7 @@ impl World {
                 gateways: Vec::new(),
                 hash: keys.hash(),
                 keys,
+                edges: Vec::new(),
             });
             self.nodes[router as usize].destination = Some((d as u32, None));
         }
@@ -800,16 +826,32 @@ impl World {
                 .into_iter()
                 .map(|i| self.nodes[i as usize].router.hash())
                 .collect();
-            if m.mode == MultihomingMode::Balancer {
-                let keys = self.destinations[m.destination as usize].keys.clone();
-                self.balancers.insert(
-                    m.destination,
-                    Balanced {
-                        balancer: Balancer::new(keys, BalancerConfig::default()),
-                        armed: Instant::MAX,
-                    },
-                );
-            }
+            let hosted = &mut self.destinations[m.destination as usize];
+            let keys = hosted.keys.clone();
+            let signer = match m.mode {
+                MultihomingMode::Naive => continue,
+                MultihomingMode::Balancer => {
+                    Signer::Balancer(Balancer::new(keys, BalancerConfig::default()))
+                }
+                MultihomingMode::Meta => {
+                    // Keys of their own, from a stream of their own.
+                    hosted.edges = (0..hosted.routers.len() as u64)
+                        .map(|e| {
+                            let index = u64::from(m.destination) << 8 | e;
+                            DestinationKeys::generate(&mut derive_rng(seed, "meta-edge", index))
+                        })
+                        .collect();
+                    let targets = hosted.edges.iter().map(DestinationKeys::hash).collect();
+                    Signer::Meta(MetaPublisher::new(keys, targets, MetaConfig::default()))
+                }
+            };
+            self.signers.insert(
+                m.destination,
+                Signing {
+                    signer,
+                    armed: Instant::MAX,
+                },
+            );
         }
     }
 
@@ -828,14 +870,18 @@ impl World {
             .map(|(d, h)| (h.hash, d as u32, h.routers.len() as u32))
             .collect();
         let colluding_floodfills = self.nodes.iter().any(|n| n.floodfill && n.colluding);
-        self.adversaries.netdb_observer = Some(NetDbObserver::new(
+        let mut observer = NetDbObserver::new(
             destinations,
             targets,
             self.start,
             self.start + self.scenario.general.warmup.0,
             self.stop,
             colluding_floodfills,
-        ));
+        );
+        for (d, hosted) in self.destinations.iter().enumerate() {
+            observer.watch_edges(d as u32, hosted.edges.iter().map(DestinationKeys::hash));
+        }
+        self.adversaries.netdb_observer = Some(observer);
     }
 
     /// Sets up what the adversaries log, once destinations are placed.
@@ -1051,10 +1097,19 @@ impl World {
         .collect()
     }
 
-    /// Adds destination `d`'s keys to its router, on the router's first start.
+    /// Adds destination `d` to its router, on the router's first start. With a signer,
+    /// the router runs `d`'s keys as a balanced destination that publishes what the
+    /// signer hands it. A balancer's edge runs nothing else; a meta destination's router
+    /// also runs its own edge destination, the one the MetaLeaseSet lists.
     fn add_destination(&mut self, router: u32, d: u32) {
         let hosted = &self.destinations[d as usize];
         let keys = hosted.keys.clone();
+        let edge_keys = hosted
+            .routers
+            .iter()
+            .position(|r| *r == router)
+            .and_then(|e| hosted.edges.get(e))
+            .cloned();
         let rules = (!hosted.gateways.is_empty()).then(|| SelectionRules {
             gateways: hosted.gateways.clone(),
             ..self
@@ -1064,60 +1119,74 @@ impl World {
                 .over(SelectionRules::client())
         });
         let now = self.now;
-        let balancer = self.balancers.get_mut(&d);
         let node = &mut self.nodes[router as usize];
-        let added = match (&balancer, rules) {
-            (Some(_), rules) => node.router.add_balanced_destination(now, keys, rules),
-            (None, Some(rules)) => node.router.add_destination_with_rules(now, keys, rules),
-            (None, None) => node.router.add_destination(now, keys),
-        };
-        if let Ok(id) = added {
-            node.destination = Some((d, Some(id)));
-            if let Some(b) = balancer {
-                b.balancer.add_edge(router, id);
+        let signer = self.signers.get_mut(&d);
+        let balanced = signer.as_ref().map(|_| {
+            node.router
+                .add_balanced_destination(now, keys.clone(), rules.clone())
+                .ok()
+        });
+        let own = match (edge_keys, balanced) {
+            (None, Some(balanced)) => balanced,
+            (edge_keys, _) => {
+                let keys = edge_keys.unwrap_or(keys);
+                match rules {
+                    Some(rules) => node.router.add_destination_with_rules(now, keys, rules),
+                    None => node.router.add_destination(now, keys),
+                }
+                .ok()
             }
+        };
+        if let Some(id) = own {
+            node.destination = Some((d, Some(id)));
+        }
+        if let (Some(s), Some(Some(id))) = (signer, balanced) {
+            s.signer.add_edge(router, id);
         }
         self.drain(router);
     }
 
-    /// Schedules destination `d`'s balancer for when it wants to publish, unless that
-    /// is already scheduled.
-    fn arm_balancer(&mut self, d: u32) {
-        let Some(b) = self.balancers.get_mut(&d) else {
+    /// Schedules destination `d`'s signer for when it wants to publish, unless that is
+    /// already scheduled.
+    fn arm_signer(&mut self, d: u32) {
+        let Some(s) = self.signers.get_mut(&d) else {
             return;
         };
-        let Some(at) = b.balancer.next_poll() else {
+        let Some(at) = s.signer.next_poll() else {
             return;
         };
         let at = at.max(self.now);
-        if at < b.armed {
-            b.armed = at;
+        if at < s.armed {
+            s.armed = at;
             self.queue.push(at, Ev::Balance { destination: d });
         }
     }
 
-    /// Destination `d`'s balancer publishes, if it has news, through the edge whose turn
-    /// it is (the proposal's "Publish LeaseSet").
+    /// Destination `d`'s signer publishes, if it has news, through the edge it names
+    /// (proposal 140's "Publish LeaseSet"; proposal 123's MetaLeaseSet likewise).
     fn balance(&mut self, d: u32) {
         let now = self.now;
-        let Some(b) = self.balancers.get_mut(&d) else {
+        let Some(s) = self.signers.get_mut(&d) else {
             return;
         };
-        if b.armed > now {
+        if s.armed > now {
             return; // superseded by an earlier one
         }
-        b.armed = Instant::MAX;
-        if let Some(p) = b.balancer.poll(now) {
+        s.armed = Instant::MAX;
+        if let Some(p) = s.signer.poll(now) {
             let node = &mut self.nodes[p.router as usize];
             if node.state == NodeState::Online {
-                // Refused only if not newer, which the balancer's dates rule out.
-                let _ = node
-                    .router
-                    .publish_lease_set(now, p.destination, p.lease_set);
+                // Refused only if not newer, which the signers' dates rule out.
+                let _ = match p.signed {
+                    Signed::LeaseSet2(ls) => node.router.publish_lease_set(now, p.destination, ls),
+                    Signed::Meta(meta) => {
+                        node.router.publish_meta_lease_set(now, p.destination, meta)
+                    }
+                };
                 self.drain(p.router);
             }
         }
-        self.arm_balancer(d);
+        self.arm_signer(d);
     }
 
     /// Schedules destination `d`'s next message, a Poisson process of the scenario's rate.
@@ -1216,13 +1285,16 @@ impl World {
             ClientEvent::Delivered {
                 reference, after, ..
             } => self.metrics.on_message_confirmed(reference, after),
-            ClientEvent::InboundTunnels { leases, .. } => {
+            ClientEvent::InboundTunnels {
+                destination,
+                leases,
+            } => {
                 let Some((d, _)) = self.nodes[router as usize].destination else {
                     return;
                 };
-                if let Some(b) = self.balancers.get_mut(&d) {
-                    b.balancer.on_tunnels(router, leases);
-                    self.arm_balancer(d);
+                if let Some(s) = self.signers.get_mut(&d) {
+                    s.signer.on_tunnels(router, destination, leases);
+                    self.arm_signer(d);
                 }
             }
             ClientEvent::LeaseSetPublished { .. } => {}
@@ -1383,23 +1455,27 @@ impl World {
                             key,
                             flooded,
                             outcome,
-                            lease_set: Some(ls),
+                            entry,
                             ..
                         },
-                    ) = (&mut self.adversaries.netdb_observer, &event)
+                        true,
+                    ) = (&mut self.adversaries.netdb_observer, &event, node.floodfill)
                     {
-                        if node.floodfill {
-                            let by_hash = &self.by_hash;
-                            observer.on_store(
-                                self.now,
-                                i,
-                                node.colluding,
-                                key,
-                                ls,
-                                *flooded,
-                                *outcome,
-                                |h| by_hash.get(h).copied(),
-                            );
+                        let store = Receipt {
+                            now: self.now,
+                            floodfill: i,
+                            colluding: node.colluding,
+                            key: *key,
+                            flooded: *flooded,
+                            outcome: *outcome,
+                        };
+                        match entry {
+                            StoreEntry::LeaseSet2(ls) => {
+                                let by_hash = &self.by_hash;
+                                observer.on_store(&store, ls, |h| by_hash.get(h).copied());
+                            }
+                            StoreEntry::MetaLeaseSet(meta) => observer.on_meta_store(&store, meta),
+                            _ => {}
                         }
                     }
                     self.metrics.on_event(self.now, i, node.floodfill, &event);

@@ -127,16 +127,12 @@ impl NetDb {
             let tunnel = (reply.tunnel_id != 0).then_some(TunnelId(reply.tunnel_id));
             self.answer(reply.gateway, tunnel, None, status);
         }
-        let lease_set = match &entry {
-            StoreEntry::LeaseSet2(ls) => Some(ls.clone()),
-            _ => None,
-        };
         self.emit(NetDbEvent::StoreReceived {
             key: *key,
             from,
             flooded: !direct,
             outcome,
-            lease_set,
+            entry: entry.clone(),
         });
         // Only stores straight from the publisher (they carry a reply token) are flooded:
         // a flood carries none, which is what keeps floods from echoing forever.

@@ -302,10 +302,10 @@ pub enum NetDbEvent {
         from: Hash,
         flooded: bool,
         outcome: StoreOutcome,
-        /// The LeaseSet2 stored, whatever the outcome: what a floodfill sees of a
-        /// destination (the multihoming study logs it). `None` for other entries
-        /// (RouterInfos, encrypted and meta LeaseSets).
-        lease_set: Option<Arc<LeaseSet2>>,
+        /// The entry stored, whatever the outcome: what a floodfill sees of a
+        /// destination or router (the multihoming study logs LeaseSet2s and
+        /// MetaLeaseSets). Every variant but the rare opaque type 1 is shared, not copied.
+        entry: StoreEntry,
     },
     /// A DatabaseLookup arrived.
     LookupReceived {

@@ -101,6 +101,11 @@ impl Adversaries {
         }
         if let Some(observer) = &self.netdb_observer {
             written.push(write_all(dir, &observer.rows)?.to_owned());
+            // Only runs with a meta destination log its edges.
+            if !observer.edge_rows.is_empty() {
+                written.push(write_all(dir, &observer.meta_rows)?.to_owned());
+                written.push(write_all(dir, &observer.edge_rows)?.to_owned());
+            }
         }
         Ok(written)
     }

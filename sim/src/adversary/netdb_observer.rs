@@ -9,18 +9,43 @@
 //! floodfill (the netDb as a whole, "an observer of the netDb"), and, when the scenario has
 //! colluding observers (`[observers]`) among the floodfills, only theirs. The floodfills
 //! behave honestly; the simulator only records what they receive.
+//!
+//! A destination reached through a MetaLeaseSet (`mode = "meta"`) is watched further:
+//! the MetaLeaseSet stores (`meta_lease_sets.csv`), its edges' own LeaseSet2s (in
+//! `multihoming.csv` under the destination, with the edge's number: the MetaLeaseSet
+//! ties them to it for everyone), and when each edge's router was up (`edges.csv`, the
+//! truth), so that `ramsons_analysis::meta` can say how well the netDb tells which of
+//! them are online.
 
+use ramsons_analysis::meta;
 use ramsons_analysis::multihoming::{estimate, estimate_all, Verdict};
-use ramsons_analysis::records::MultihomingRecord;
-use ramsons_router::data::{Hash, LeaseSet2};
+use ramsons_analysis::records::{EdgeRecord, MetaLeaseSetRecord, MultihomingRecord};
+use ramsons_router::data::{Hash, LeaseSet2, MetaLeaseSet};
 use ramsons_router::netdb::StoreOutcome;
 use ramsons_router::time::Instant;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// A DatabaseStore a floodfill received: when, which floodfill (and whether it is a
+/// colluding observer), under which key, how it came and what its table made of it.
+#[derive(Debug, Clone, Copy)]
+pub struct Receipt {
+    pub now: Instant,
+    pub floodfill: u32,
+    pub colluding: bool,
+    pub key: Hash,
+    pub flooded: bool,
+    pub outcome: StoreOutcome,
+}
+
+/// Seconds between the samples that score the view of which edges are online.
+const ONLINE_SAMPLE_S: f64 = 10.0;
 
 #[derive(Debug)]
 pub struct NetDbObserver {
     /// Watched destinations: index and how many routers host it.
     watched: BTreeMap<Hash, (u32, u32)>,
+    /// The edge destinations of meta destinations: whose (index) and which edge.
+    edges: BTreeMap<Hash, (u32, u32)>,
     /// The destinations a scenario lists under `clients.multihomed` (its study targets).
     targets: BTreeSet<u32>,
     start: Instant,
@@ -30,6 +55,8 @@ pub struct NetDbObserver {
     /// Whether some floodfill colludes: then the colluders' view is scored too.
     colluding_floodfills: bool,
     pub rows: Vec<MultihomingRecord>,
+    pub meta_rows: Vec<MetaLeaseSetRecord>,
+    pub edge_rows: Vec<EdgeRecord>,
 }
 
 impl NetDbObserver {
@@ -54,31 +81,57 @@ impl NetDbObserver {
             minutes: stop.saturating_duration_since(since).as_secs_f64() / 60.0,
             colluding_floodfills,
             rows: Vec::new(),
+            meta_rows: Vec::new(),
+            edge_rows: Vec::new(),
+            edges: BTreeMap::new(),
         }
+    }
+
+    /// Watches the destinations `edges` run for meta destination `d`, in the order its
+    /// MetaLeaseSet lists them.
+    pub fn watch_edges(&mut self, d: u32, edges: impl IntoIterator<Item = Hash>) {
+        for (e, hash) in edges.into_iter().enumerate() {
+            self.edges.insert(hash, (d, e as u32));
+        }
+    }
+
+    /// Edge `edge` of destination `d` (on router `router`) came online or went down.
+    pub fn on_edge(&mut self, now: Instant, d: u32, edge: u32, router: u32, online: bool) {
+        self.edge_rows.push(EdgeRecord {
+            time_s: now.saturating_duration_since(self.start).as_secs_f64(),
+            destination: u64::from(d),
+            edge: u64::from(edge),
+            router: u64::from(router),
+            online,
+        });
     }
 
     fn seconds(&self, unix_s: f64) -> f64 {
         unix_s - self.start.as_secs() as f64
     }
 
-    /// Floodfill `floodfill` received a store of `ls` under `key`.
-    #[allow(clippy::too_many_arguments)]
+    /// A floodfill received a store of `ls`.
     pub fn on_store(
         &mut self,
-        now: Instant,
-        floodfill: u32,
-        colluding: bool,
-        key: &Hash,
+        store: &Receipt,
         ls: &LeaseSet2,
-        flooded: bool,
-        outcome: StoreOutcome,
         gateway_index: impl Fn(&Hash) -> Option<u32>,
     ) {
+        let Receipt {
+            now,
+            floodfill,
+            colluding,
+            ref key,
+            flooded,
+            outcome,
+        } = *store;
         if now < self.since {
             return;
         }
-        let Some(&(destination, routers)) = self.watched.get(key) else {
-            return;
+        let (destination, routers, edge) = match (self.watched.get(key), self.edges.get(key)) {
+            (Some(&(d, routers)), _) => (d, routers, None),
+            (None, Some(&(d, e))) => (d, self.routers_of(d), Some(u64::from(e))),
+            (None, None) => return,
         };
         let leases = ls
             .leases()
@@ -90,13 +143,6 @@ impl NetDbObserver {
             })
             .collect::<Vec<_>>()
             .join(" ");
-        let outcome = match outcome {
-            StoreOutcome::New => "new",
-            StoreOutcome::Updated => "updated",
-            StoreOutcome::Unchanged => "unchanged",
-            StoreOutcome::Older => "older",
-            StoreOutcome::Rejected(_) => "rejected",
-        };
         self.rows.push(MultihomingRecord {
             time_s: now.saturating_duration_since(self.start).as_secs_f64(),
             floodfill: u64::from(floodfill),
@@ -104,11 +150,58 @@ impl NetDbObserver {
             destination: u64::from(destination),
             routers: u64::from(routers),
             flooded,
-            outcome: outcome.to_owned(),
+            outcome: outcome_name(outcome).to_owned(),
             published_s: self.seconds(f64::from(ls.published_s())),
             expires_s: self.seconds(ls.expires_s() as f64),
             leases,
+            edge,
         });
+    }
+
+    /// A floodfill received a store of the MetaLeaseSet `meta`.
+    pub fn on_meta_store(&mut self, store: &Receipt, meta: &MetaLeaseSet) {
+        let Receipt {
+            now,
+            floodfill,
+            colluding,
+            ref key,
+            flooded,
+            outcome,
+        } = *store;
+        if now < self.since {
+            return;
+        }
+        let Some(&(destination, _)) = self.watched.get(key) else {
+            return;
+        };
+        let listed = meta
+            .entries()
+            .iter()
+            .map(|e| match self.edges.get(&e.target) {
+                Some(&(d, edge)) if d == destination => edge.to_string(),
+                _ => "?".to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        self.meta_rows.push(MetaLeaseSetRecord {
+            time_s: now.saturating_duration_since(self.start).as_secs_f64(),
+            floodfill: u64::from(floodfill),
+            colluding,
+            destination: u64::from(destination),
+            flooded,
+            outcome: outcome_name(outcome).to_owned(),
+            published_s: self.seconds(f64::from(meta.published_s())),
+            expires_s: self.seconds(meta.expires_s() as f64),
+            listed,
+        });
+    }
+
+    /// How many routers host destination `d` (the truth).
+    fn routers_of(&self, d: u32) -> u32 {
+        self.watched
+            .values()
+            .find(|(i, _)| *i == d)
+            .map_or(1, |(_, r)| *r)
     }
 
     /// The observer's scalars (see `docs/studies/multihoming.md`): for the study's
@@ -149,7 +242,68 @@ impl NetDbObserver {
                 ));
             }
         }
+        self.score_meta(&mut out);
         out
+    }
+
+    /// The meta destinations' scalars (`meta_*`, none without one): how many edges
+    /// their MetaLeaseSets list, how well the netDb tells which edges are online
+    /// (every floodfill's view, and the colluders' as `meta_colluding_*`), and the
+    /// floodfills' load of MetaLeaseSet stores.
+    fn score_meta(&self, out: &mut Vec<(String, f64)>) {
+        if self.edge_rows.is_empty() {
+            return;
+        }
+        let from = self
+            .since
+            .saturating_duration_since(self.start)
+            .as_secs_f64();
+        let to = from + self.minutes * 60.0;
+        for (prefix, colluders_only) in [("meta", false), ("meta_colluding", true)] {
+            if colluders_only && !self.colluding_floodfills {
+                continue;
+            }
+            let seen: Vec<MetaLeaseSetRecord> = self
+                .meta_rows
+                .iter()
+                .filter(|r| r.colluding || !colluders_only)
+                .cloned()
+                .collect();
+            let edges = meta::edges_of(&self.rows, &self.edge_rows, |r| {
+                r.colluding || !colluders_only
+            });
+            let destinations = edges.len() as f64;
+            let listed: f64 = edges
+                .keys()
+                .map(|d| meta::listed(&seen, *d).map_or(0, |l| l.len()) as f64)
+                .sum();
+            out.push((format!("{prefix}_listed"), listed / destinations));
+            let pairs: Vec<_> = edges.into_values().flatten().collect();
+            let s = meta::score(&pairs, from, to, ONLINE_SAMPLE_S);
+            let mut put = |name: &str, value: f64| out.push((format!("{prefix}_{name}"), value));
+            put("online_accuracy", s.accuracy);
+            put("downs", s.downs as f64);
+            put("downs_noticed", s.downs_noticed as f64);
+            put("ups", s.ups as f64);
+            put("ups_noticed", s.ups_noticed as f64);
+            if let Some(lag) = s.down_lag_s {
+                put("down_lag_s", lag);
+            }
+            if let Some(lag) = s.up_lag_s {
+                put("up_lag_s", lag);
+            }
+        }
+        let metas = self
+            .edge_rows
+            .iter()
+            .map(|r| r.destination)
+            .collect::<BTreeSet<_>>();
+        if self.minutes > 0.0 {
+            out.push((
+                "meta_stores_per_min".to_owned(),
+                self.meta_rows.len() as f64 / self.minutes / metas.len() as f64,
+            ));
+        }
     }
 
     /// Scores one view's verdicts against the truth, under `prefix`. A destination the
@@ -164,12 +318,7 @@ impl NetDbObserver {
                 (d, seen.get(&d).unwrap_or(&unseen).clone())
             })
             .collect();
-        let truth = |d: u64| {
-            self.watched
-                .values()
-                .find(|(i, _)| u64::from(*i) == d)
-                .map_or(1, |(_, r)| *r)
-        };
+        let truth = |d: u64| self.routers_of(d as u32);
         let mean = |values: Vec<f64>| {
             (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
         };
@@ -260,6 +409,16 @@ impl NetDbObserver {
                     .collect(),
             ),
         );
+    }
+}
+
+fn outcome_name(outcome: StoreOutcome) -> &'static str {
+    match outcome {
+        StoreOutcome::New => "new",
+        StoreOutcome::Updated => "updated",
+        StoreOutcome::Unchanged => "unchanged",
+        StoreOutcome::Older => "older",
+        StoreOutcome::Rejected(_) => "rejected",
     }
 }
 

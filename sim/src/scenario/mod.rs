@@ -674,6 +674,10 @@ pub enum MultihomingMode {
     /// it, at most once a minute (`sim/src/balancer.rs`). Senders should keep their
     /// lease (`clients.sticky_leases = true`): a ratchet session lives on one router.
     Balancer,
+    /// Proposal 123: each router runs a destination of its own and publishes its
+    /// LeaseSet2; the service signs a MetaLeaseSet listing them all, and senders look it
+    /// up, then one of the listed LeaseSets (`sim/src/meta.rs`).
+    Meta,
 }
 
 impl Clients {
@@ -1547,6 +1551,9 @@ count = 10
         ))
         .expect("a balanced destination");
         assert_eq!(b.clients.multihomed[0].mode, MultihomingMode::Balancer);
+        let meta = "multihomed = [{ destination = 1, routers = 3, mode = \"meta\" }]\n";
+        let m = parse(&format!("{MINIMAL}{clients}{meta}")).expect("a meta destination");
+        assert_eq!(m.clients.multihomed[0].mode, MultihomingMode::Meta);
         assert_eq!((s.clients.hosts_of(1), s.clients.hosts_of(0)), (4, 1));
         assert_eq!(s.clients.hosting_routers(), 6);
         for (bad, field) in [

@@ -494,3 +494,32 @@ fn a_balancer_hides_the_routers_from_the_chains_and_the_load_but_not_the_gateway
     let delivered = get(&four, "multihoming_target_delivery_success");
     assert!(delivered > 0.5, "{delivered}");
 }
+
+#[test]
+fn a_meta_lease_set_lists_every_router_and_the_netdb_tells_which_are_up() {
+    // Every router goes down now and then: 15 minutes up, 5 down, on average.
+    let churn =
+        "\n[[churn]]\ngroup = \"router\"\nmean_uptime = \"15 min\"\nmean_downtime = \"5 min\"\n";
+    let text = multihoming_network_as(4, 0, "meta") + churn;
+    let four = run(&text);
+    let get = |name: &str| scalar(&four, name).unwrap_or_else(|| panic!("{name}"));
+    // The MetaLeaseSet says how many routers there are, up or not.
+    assert!(get("meta_0_publications") >= 1.0);
+    assert_eq!(get("meta_listed"), 4.0);
+    // Their LeaseSet2s say which are up: a router coming back is seen at once (its new
+    // LeaseSet), one going down only when its last leases end.
+    assert!(get("meta_ups") > 0.0 && get("meta_downs") > 0.0);
+    assert_eq!(get("meta_ups_noticed"), get("meta_ups"));
+    let accuracy = get("meta_online_accuracy");
+    assert!(accuracy > 0.7, "{accuracy}");
+    // Senders reach the service through the MetaLeaseSet, about as well as they reach
+    // anyone in a network this churned (recorded: 43% to it, 44% to the others).
+    let delivered = get("multihoming_target_delivery_success");
+    let others = get("multihoming_others_delivery_success");
+    assert!(
+        delivered > 0.3 && delivered > others - 0.15,
+        "{delivered} vs {others}"
+    );
+    // Replayed, the run is the same run.
+    assert_eq!(run(&text).outcome.trace_hash, four.outcome.trace_hash);
+}
