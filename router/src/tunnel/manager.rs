@@ -1160,7 +1160,7 @@ impl TunnelManager {
         let request = BuildRequest {
             hops: hops.clone(),
             direction: build_direction,
-            record_count: build::RECOMMENDED_RECORDS,
+            record_count: build::record_count(hops.len(), direction == Direction::Inbound),
         };
         let Ok(new) = request.create(now, &mut self.rng) else {
             return false;
