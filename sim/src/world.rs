@@ -1225,7 +1225,7 @@ impl World {
                     self.arm_balancer(d);
                 }
             }
-            ClientEvent::LeaseSetPublished { .. } => {}
+            ClientEvent::LeaseSetPublished { .. } | ClientEvent::TunnelStatus { .. } => {}
         }
     }
 
