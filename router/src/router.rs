@@ -7,8 +7,8 @@
 //! the polling order of quinn-proto's `Connection` and str0m's `Rtc`.
 
 use crate::client::{
-    ClientConfig, ClientEvent, Clients, DestinationId, HiddenDestination, LeaseSetEncryption,
-    Outgoing, PublishError,
+    ClientConfig, ClientEvent, Clients, CreateTunnelError, DestinationId, HiddenDestination,
+    LeaseSetEncryption, Outgoing, PublishError,
 };
 use crate::crypto::{DestinationKeys, RouterKeys};
 use crate::data::{Hash, Lease2, LeaseSet2, Mapping, MetaLeaseSet, RouterAddress, RouterInfo};
@@ -19,10 +19,13 @@ use crate::i2np::{
 use crate::netdb::{
     Action, Known, LookupId, NetDb, NetDbConfig, NetDbEvent, NetDbLoad, Purpose, RouterInfoRegistry,
 };
+use crate::profile::selection::Direction;
 use crate::profile::{Observation, Profiles, SelectionRules};
 use crate::time::Instant;
 use crate::tunnel::data::Delivery;
-use crate::tunnel::{PoolId, TunnelAction, TunnelConfig, TunnelEvent, TunnelLoad, TunnelManager};
+use crate::tunnel::{
+    PoolId, TunnelAction, TunnelConfig, TunnelEvent, TunnelLoad, TunnelManager, TunnelRequestId,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use std::collections::VecDeque;
@@ -348,6 +351,33 @@ impl Router {
             .map_or_else(Vec::new, |t| self.clients.inbound_leases(now, id, t))
     }
 
+    /// Builds one tunnel for balanced destination `id` through exactly `hops`, in tunnel
+    /// order (proposal 140, "Create Tunnel"): inbound, `hops[0]` is the gateway (the
+    /// peer a lease names) and the last hop hands messages to us; outbound, `hops[0]`
+    /// is the peer we hand messages to and the last hop is the endpoint. Refused at once
+    /// (nothing sent, nothing drawn) for an unknown or unbalanced destination, no hops
+    /// or more than [`MAX_HOPS`](crate::tunnel::build::MAX_HOPS), ourselves or a peer
+    /// twice among them, or a peer whose RouterInfo we do not hold; the pool's
+    /// selection rules (tiers, /16s, gateway sets) do not apply. The outcome arrives as
+    /// [`ClientEvent::TunnelStatus`] with the returned id, a built inbound tunnel also
+    /// in the next [`ClientEvent::InboundTunnels`]. The tunnel counts towards the
+    /// pool's tunnels and is not rebuilt through the same peers: near its expiry the
+    /// balancer asks again, or the pool replaces it with one of its own choosing.
+    pub fn create_tunnel(
+        &mut self,
+        now: Instant,
+        id: DestinationId,
+        direction: Direction,
+        hops: &[Hash],
+    ) -> Result<TunnelRequestId, CreateTunnelError> {
+        let tunnels = self.tunnels.as_mut().ok_or(CreateTunnelError::NoTunnels)?;
+        let request =
+            self.clients
+                .create_tunnel(now, id, direction, hops, self.netdb.store(), tunnels)?;
+        self.collect(now);
+        Ok(request)
+    }
+
     /// The peers this router would build client tunnels through now (proposal 140,
     /// "Get Fast Tier"), sorted.
     pub fn fast_tier(&self) -> Vec<Hash> {
@@ -576,6 +606,11 @@ impl Router {
                             .deliver(now, pool, msg, &mut self.netdb, tunnels);
                     }
                 }
+                TunnelAction::Requested {
+                    pool,
+                    request,
+                    status,
+                } => self.clients.tunnel_status(pool, request, status),
                 TunnelAction::InboundChanged(pool) => {
                     if let Some(tunnels) = self.tunnels.as_ref() {
                         self.clients

@@ -1297,7 +1297,7 @@ impl World {
                     self.arm_signer(d);
                 }
             }
-            ClientEvent::LeaseSetPublished { .. } => {}
+            ClientEvent::LeaseSetPublished { .. } | ClientEvent::TunnelStatus { .. } => {}
         }
     }
 

@@ -14,7 +14,9 @@
 //! here: such a destination builds tunnels but signs nothing, reports its inbound
 //! tunnels ([`ClientEvent::InboundTunnels`], "Get Tunnel Pool") and publishes the
 //! LeaseSet it is given ([`Clients::publish_lease_set`], "Publish LeaseSet"); sending
-//! and receiving are the same as for any destination.
+//! and receiving are the same as for any destination. The balancer may also name the
+//! peers of a tunnel ([`Clients::create_tunnel`], "Create Tunnel"), and hears how the
+//! build went ([`ClientEvent::TunnelStatus`], "Tunnel Status").
 //!
 //! The other way to spread a service over routers is proposal 123's MetaLeaseSet: each
 //! router runs a destination of its own, and the service's destination publishes a
@@ -42,10 +44,14 @@ use crate::i2np::{
     DataMessage, DatabaseStore, DeliveryStatus, Garlic, I2npMessage, MessageBody, StoreEntry,
 };
 use crate::netdb::NetDb;
-use crate::profile::SelectionRules;
+use crate::netdb::RouterInfoStore;
+use crate::profile::selection::Direction;
+use crate::profile::{PathError, SelectionRules};
 use crate::time::Instant;
 use crate::tunnel::data::Delivery;
-use crate::tunnel::{PoolConfig, PoolId, TunnelManager};
+use crate::tunnel::{
+    BuildThroughError, PoolConfig, PoolId, TunnelManager, TunnelRequestId, TunnelStatus,
+};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
@@ -170,6 +176,14 @@ pub enum ClientEvent {
         destination: DestinationId,
         leases: Vec<Lease2>,
     },
+    /// The tunnel asked for as `request` ([`Clients::create_tunnel`]) was built or not
+    /// (the proposal's "Tunnel Status"). A built inbound tunnel is also in the
+    /// [`ClientEvent::InboundTunnels`] report that follows.
+    TunnelStatus {
+        destination: DestinationId,
+        request: TunnelRequestId,
+        status: TunnelStatus,
+    },
 }
 
 /// Why [`Clients::publish_lease_set`] refused a LeaseSet.
@@ -183,6 +197,22 @@ pub enum PublishError {
     NotBalanced,
     #[error("the LeaseSet is not newer than the one published")]
     NotNewer,
+}
+
+/// Why [`Clients::create_tunnel`] refused to build a tunnel through named peers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CreateTunnelError {
+    #[error("destinations need tunnels: this router was configured without them")]
+    NoTunnels,
+    #[error("no such local destination")]
+    UnknownDestination,
+    #[error("the destination is not balanced: its router chooses its peers")]
+    NotBalanced,
+    #[error("unusable path: {0}")]
+    Path(#[from] PathError),
+    /// A named peer's RouterInfo has an encryption key no build record can be made for.
+    #[error("the build request could not be made")]
+    Unbuildable,
 }
 
 /// The remaining life below which a lease is not used for new messages: the tunnel may
@@ -934,6 +964,49 @@ impl Clients {
             .map_or_else(Vec::new, |l| fresh_leases(now, l.pool, tunnels))
     }
 
+    /// Builds one tunnel for balanced destination `id` through exactly the peers of
+    /// `path`, in tunnel order (proposal 140's "Create Tunnel"): for an inbound tunnel
+    /// the gateway first, the hop that delivers to us last; for an outbound one the hop
+    /// after us first, the endpoint last. The result comes as
+    /// [`ClientEvent::TunnelStatus`] with the returned id; the tunnel then serves and is
+    /// replaced like the pool's others (see [`crate::tunnel::manager`]): never again
+    /// through the same peers unless asked again.
+    pub fn create_tunnel(
+        &mut self,
+        now: Instant,
+        id: DestinationId,
+        direction: Direction,
+        path: &[Hash],
+        peers: &RouterInfoStore,
+        tunnels: &mut TunnelManager,
+    ) -> Result<TunnelRequestId, CreateTunnelError> {
+        let local = self
+            .locals
+            .get(&id)
+            .ok_or(CreateTunnelError::UnknownDestination)?;
+        if !local.balanced {
+            return Err(CreateTunnelError::NotBalanced);
+        }
+        tunnels
+            .build_through(now, local.pool, direction, path, peers)
+            .map_err(|e| match e {
+                BuildThroughError::UnknownPool => CreateTunnelError::UnknownDestination,
+                BuildThroughError::Path(e) => CreateTunnelError::Path(e),
+                BuildThroughError::Unbuildable => CreateTunnelError::Unbuildable,
+            })
+    }
+
+    /// A build asked for by name in `pool` ended: its destination hears how.
+    pub fn tunnel_status(&mut self, pool: PoolId, request: TunnelRequestId, status: TunnelStatus) {
+        if let Some(destination) = self.by_pool(pool) {
+            self.events.push_back(ClientEvent::TunnelStatus {
+                destination,
+                request,
+                status,
+            });
+        }
+    }
+
     /// Publishes `ls`, signed by the balancer of destination `id`, as its LeaseSet
     /// (proposal 140's "Publish LeaseSet"): stored at the closest floodfill until
     /// acknowledged, bundled with our messages, like a LeaseSet the router signed.
@@ -1118,11 +1191,7 @@ fn fresh_leases(now: Instant, pool: PoolId, tunnels: &TunnelManager) -> Vec<Leas
         .into_iter()
         .filter(|l| l.expires > usable_until)
         .take(LeaseSet2::MAX_LEASES)
-        .map(|l| Lease2 {
-            gateway: l.gateway,
-            tunnel_id: l.tunnel,
-            end_date_s: l.expires.as_secs() as u32,
-        })
+        .map(Lease2::from)
         .collect()
 }
 

@@ -6,6 +6,7 @@
 
 use crate::client::ClientConfig;
 use crate::netdb::NetDbConfig;
+use crate::tunnel::build::MAX_HOPS;
 use crate::tunnel::TunnelConfig;
 use crate::units::Span;
 use crate::RouterConfig;
@@ -193,7 +194,8 @@ impl HostConfig {
         within("idle_timeout", self.idle_timeout, 10, 86_400)?;
         within("save_interval", self.save_interval, 1, 86_400)?;
         let t = &self.tunnels;
-        if !(1..=7).contains(&t.exploratory_hops) || !(1..=7).contains(&t.client_hops) {
+        let hops = 1..=MAX_HOPS;
+        if !hops.contains(&t.exploratory_hops) || !hops.contains(&t.client_hops) {
             return Err("tunnel hops must be between 1 and 7".into());
         }
         if !(1..=16).contains(&t.exploratory_tunnels) || !(1..=16).contains(&t.client_tunnels) {

@@ -18,7 +18,7 @@ pub mod selection;
 pub mod stats;
 pub mod tiers;
 
-pub use selection::{HopOrder, SelectionRules, Selector};
+pub use selection::{check_path, HopOrder, PathError, SelectionRules, Selector};
 pub use tiers::{Tier, TierConfig, Tiers};
 
 use crate::data::Hash;

@@ -14,6 +14,10 @@
 //!   (outbound pools) stays the same for the pool's life while it remains usable;
 //! - [`HopOrder::Fixed`]: every hop stays the same while all remain usable;
 //! - optionally, no two hops in the same IPv4 /16.
+//!
+//! A path may also be named hop by hop by whoever asks for the tunnel (proposal 140's
+//! "Create Tunnel": a balancer choosing the peers of an edge's tunnels); such a path
+//! follows none of the rules above, and [`check_path`] only checks that it can be built.
 
 use super::tiers::{Tier, Tiers};
 use crate::data::Hash;
@@ -266,6 +270,54 @@ impl Selector {
     }
 }
 
+/// Why a path named hop by hop cannot be built. `hop` is an index into the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    #[error("a tunnel needs at least one hop")]
+    Empty,
+    #[error("{hops} hops, more than the {max} a tunnel may have")]
+    TooLong { hops: usize, max: usize },
+    #[error("hop {hop} is this router itself")]
+    Ourselves { hop: usize },
+    #[error("hop {hop} ({peer}) is already in the path")]
+    Duplicate { hop: usize, peer: Hash },
+    #[error("hop {hop} ({peer}) is a router whose RouterInfo we do not hold")]
+    UnknownPeer { hop: usize, peer: Hash },
+}
+
+/// Checks a path named hop by hop, in tunnel order: between 1 and `max_hops` peers, none
+/// of them `me`, none twice, and each one whose RouterInfo we hold (`known`), since its
+/// encryption key is in it. The first error by position is reported. Nothing else is
+/// asked of the peers: tiers, profiles and /16s are the namer's business.
+pub fn check_path(
+    path: &[Hash],
+    me: &Hash,
+    max_hops: usize,
+    known: impl Fn(&Hash) -> bool,
+) -> Result<(), PathError> {
+    if path.is_empty() {
+        return Err(PathError::Empty);
+    }
+    if path.len() > max_hops {
+        return Err(PathError::TooLong {
+            hops: path.len(),
+            max: max_hops,
+        });
+    }
+    for (hop, peer) in path.iter().enumerate() {
+        if peer == me {
+            return Err(PathError::Ourselves { hop });
+        }
+        if path[..hop].contains(peer) {
+            return Err(PathError::Duplicate { hop, peer: *peer });
+        }
+        if !known(peer) {
+            return Err(PathError::UnknownPeer { hop, peer: *peer });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{Observation, Profiles, TierConfig};
@@ -479,5 +531,42 @@ mod tests {
             .select(&healthy, 3, Direction::Outbound, &[], no_subnet, &mut rng)
             .expect("hops");
         assert!(hops.iter().all(|h| healthy.fast().contains(h)));
+    }
+
+    #[test]
+    fn a_named_path_is_checked_hop_by_hop() {
+        let me = peer(0);
+        let known = |p: &Hash| p.as_bytes()[0] < 100;
+        let check = |path: &[Hash]| check_path(path, &me, 7, known);
+        assert_eq!(check(&[peer(1), peer(2)]), Ok(()));
+        // Any peer we hold will do, in any order, whatever its tier.
+        assert_eq!(check(&[peer(9), peer(3), peer(5)]), Ok(()));
+        assert_eq!(check(&[]), Err(PathError::Empty));
+        let eight: Vec<Hash> = (1..=8).map(peer).collect();
+        assert_eq!(check(&eight), Err(PathError::TooLong { hops: 8, max: 7 }));
+        assert_eq!(check(&eight[..7]), Ok(()));
+        assert_eq!(check(&[peer(1), me]), Err(PathError::Ourselves { hop: 1 }));
+        assert_eq!(
+            check(&[peer(1), peer(2), peer(1)]),
+            Err(PathError::Duplicate {
+                hop: 2,
+                peer: peer(1)
+            })
+        );
+        assert_eq!(
+            check(&[peer(1), peer(150)]),
+            Err(PathError::UnknownPeer {
+                hop: 1,
+                peer: peer(150)
+            })
+        );
+        // The first problem along the path is the one reported.
+        assert_eq!(
+            check(&[peer(150), me]),
+            Err(PathError::UnknownPeer {
+                hop: 0,
+                peer: peer(150)
+            })
+        );
     }
 }

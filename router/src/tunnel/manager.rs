@@ -10,6 +10,13 @@
 //! Inbound builds reach their gateway through one of our outbound tunnels; the outbound
 //! endpoint of an outbound build garlic-wraps its reply for us. Not yet here: the
 //! previous-hop check of participants.
+//!
+//! Besides the tunnels a pool selects hops for itself, a caller may ask for one tunnel
+//! through peers it names ([`TunnelManager::build_through`]; proposal 140's "Create
+//! Tunnel"). Once built it is one of the pool's tunnels like any other: it counts
+//! towards the pool's tunnel count, carries traffic and is tested. It is not built
+//! again through the same peers: if no other tunnel has come by its rebuild time, the
+//! pool replaces it with one of its own choosing, so that the pool never runs dry.
 
 use super::build::{
     self, BuildDirection, BuildError, BuildRequest, BuildSend, HopRole, HopSpec, PendingBuild,
@@ -25,7 +32,7 @@ use crate::i2np::{
 };
 use crate::limit::{Limiter, PeerLimiter, PeerRateLimit, RateLimit};
 use crate::netdb::RouterInfoStore;
-use crate::profile::selection::Direction;
+use crate::profile::selection::{check_path, Direction, PathError};
 use crate::profile::{Observation, Profiles, SelectionRules, TierConfig, Tiers};
 use crate::time::Instant;
 use rand::Rng;
@@ -116,7 +123,47 @@ pub enum TunnelAction {
     /// The inbound tunnels of `pool` changed: one was built, expired or failed its test.
     /// A destination republishes its LeaseSet on this.
     InboundChanged(PoolId),
+    /// A build asked for with [`TunnelManager::build_through`] ended. For a built
+    /// inbound tunnel this comes just before its [`TunnelAction::InboundChanged`].
+    Requested {
+        pool: PoolId,
+        request: TunnelRequestId,
+        status: TunnelStatus,
+    },
     Event(TunnelEvent),
+}
+
+/// Names one build asked for with [`TunnelManager::build_through`]; its
+/// [`TunnelStatus`] comes back with it. Numbered from 0 per router, never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TunnelRequestId(pub u64);
+
+/// How a tunnel built through named peers came out (proposal 140's "Tunnel Status").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TunnelStatus {
+    /// Built through exactly the peers named; it serves until `expires`. An inbound
+    /// tunnel comes with its lease (the first named peer is its gateway).
+    Built {
+        expires: Instant,
+        lease: Option<InboundLease>,
+    },
+    /// The peer at index `hop` of those named declined (the first that did; every
+    /// rejection is code 30, which does not say why).
+    Rejected { hop: usize },
+    /// No answer within the build timeout, or the first peer could not be reached.
+    TimedOut,
+}
+
+/// Why [`TunnelManager::build_through`] refused a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BuildThroughError {
+    #[error("no such tunnel pool")]
+    UnknownPool,
+    #[error(transparent)]
+    Path(#[from] PathError),
+    /// Only when a named peer's RouterInfo has an unusable encryption key.
+    #[error("the build request could not be made")]
+    Unbuildable,
 }
 
 /// How a build of one of our tunnels ended.
@@ -222,6 +269,8 @@ struct PendingTunnel {
     endpoint_tunnel: Option<TunnelId>,
     /// The router we handed the build message to ourselves, when not through a tunnel.
     sent_to: Option<Hash>,
+    /// Set when the hops were named by the caller ([`TunnelManager::build_through`]).
+    request: Option<TunnelRequestId>,
 }
 
 #[derive(Debug)]
@@ -245,6 +294,7 @@ pub struct TunnelManager {
     participating: BTreeMap<TunnelId, Hop>,
     pools: BTreeMap<PoolId, Pool>,
     next_client_pool: u32,
+    next_request: u64,
     /// Pending builds by the message id their reply comes back with.
     pending: BTreeMap<u32, PendingTunnel>,
     tests: BTreeMap<u32, PendingTest>,
@@ -285,6 +335,7 @@ impl TunnelManager {
             participating: BTreeMap::new(),
             pools: BTreeMap::from([(PoolId::Exploratory, exploratory)]),
             next_client_pool: 0,
+            next_request: 0,
             pending: BTreeMap::new(),
             tests: BTreeMap::new(),
             zero_hop: BTreeSet::new(),
@@ -495,6 +546,18 @@ impl TunnelManager {
             outcome: BuildOutcome::TimedOut,
             started: p.started,
         });
+        self.requested(p.pool, p.request, TunnelStatus::TimedOut);
+    }
+
+    /// Reports the end of a build when a caller asked for it by name.
+    fn requested(&mut self, pool: PoolId, request: Option<TunnelRequestId>, status: TunnelStatus) {
+        if let Some(request) = request {
+            self.actions.push_back(TunnelAction::Requested {
+                pool,
+                request,
+                status,
+            });
+        }
     }
 
     pub fn handle_timeout(
@@ -791,13 +854,18 @@ impl TunnelManager {
             outcome,
             started: pending.started,
         });
-        if let Some(pool) = self.pools.get_mut(&pending.pool) {
+        // Named peers say nothing about the ones the pool selects: no backoff from them.
+        if let (Some(pool), None) = (self.pools.get_mut(&pending.pool), pending.request) {
             match rejected {
                 Some(_) => pool.build_rejected(now),
                 None => pool.build_accepted(),
             }
         }
-        if rejected.is_some() {
+        if let Some((hop, _)) = rejected {
+            let status = TunnelStatus::Rejected {
+                hop: usize::from(hop),
+            };
+            self.requested(pending.pool, pending.request, status);
             return;
         }
         let keys: Vec<_> = replies.into_iter().filter_map(|r| r.layer_keys).collect();
@@ -821,6 +889,16 @@ impl TunnelManager {
                     expires,
                     replacing: false,
                 });
+                let lease = InboundLease {
+                    gateway: first.router,
+                    tunnel: first.tunnel,
+                    expires,
+                };
+                let status = TunnelStatus::Built {
+                    expires,
+                    lease: Some(lease),
+                };
+                self.requested(pending.pool, pending.request, status);
                 self.actions
                     .push_back(TunnelAction::InboundChanged(pending.pool));
             }
@@ -834,7 +912,12 @@ impl TunnelManager {
                     expires,
                     replacing: false,
                     next_test: now + Duration::from_millis(jitter),
-                })
+                });
+                let status = TunnelStatus::Built {
+                    expires,
+                    lease: None,
+                };
+                self.requested(pending.pool, pending.request, status);
             }
         }
     }
@@ -1120,6 +1203,49 @@ impl TunnelManager {
         ) else {
             return false;
         };
+        self.start_build(now, pool_id, direction, chosen, None, peers)
+    }
+
+    /// Builds one tunnel for `pool` through exactly the peers of `path`, in tunnel order:
+    /// for an inbound tunnel the gateway first (the last hop delivers to us), for an
+    /// outbound one the first hop after us first (the last is the endpoint). This is
+    /// proposal 140's "Create Tunnel": the caller chooses, so none of the pool's
+    /// selection rules apply; [`check_path`] says what is refused (at most
+    /// [`build::MAX_HOPS`] hops, each a peer we hold a RouterInfo of, not us, none
+    /// twice). The build goes out as the pool's own do, and its end comes back as
+    /// [`TunnelAction::Requested`] with the returned id. Nothing is drawn from the
+    /// generator for a refused path.
+    pub fn build_through(
+        &mut self,
+        now: Instant,
+        pool: PoolId,
+        direction: Direction,
+        path: &[Hash],
+        peers: &RouterInfoStore,
+    ) -> Result<TunnelRequestId, BuildThroughError> {
+        if !self.pools.contains_key(&pool) {
+            return Err(BuildThroughError::UnknownPool);
+        }
+        check_path(path, &self.me, build::MAX_HOPS, |p| peers.contains(p))?;
+        let request = TunnelRequestId(self.next_request);
+        if !self.start_build(now, pool, direction, path.to_vec(), Some(request), peers) {
+            return Err(BuildThroughError::Unbuildable);
+        }
+        self.next_request += 1;
+        Ok(request)
+    }
+
+    /// Starts the build of a tunnel of `pool_id` through `chosen`, in tunnel order;
+    /// false when a hop's RouterInfo is missing or the request cannot be made.
+    fn start_build(
+        &mut self,
+        now: Instant,
+        pool_id: PoolId,
+        direction: Direction,
+        chosen: Vec<Hash>,
+        request_id: Option<TunnelRequestId>,
+        peers: &RouterInfoStore,
+    ) -> bool {
         let mut hops = Vec::with_capacity(chosen.len());
         for router in chosen {
             let Some(info) = peers.get(&router) else {
@@ -1160,7 +1286,7 @@ impl TunnelManager {
         let request = BuildRequest {
             hops: hops.clone(),
             direction: build_direction,
-            record_count: build::RECOMMENDED_RECORDS,
+            record_count: build::record_count(hops.len(), direction == Direction::Inbound),
         };
         let Ok(new) = request.create(now, &mut self.rng) else {
             return false;
@@ -1177,6 +1303,7 @@ impl TunnelManager {
                 deadline: now + self.config.build_timeout,
                 endpoint_tunnel,
                 sent_to: None,
+                request: request_id,
             },
         );
         // An inbound build goes to its gateway through one of our outbound tunnels (the
@@ -1399,5 +1526,297 @@ mod tests {
             assert_eq!(hop.request(NOW, peer(1)), Some(ReplyStatus::Accept));
         }
         assert_eq!(hop.manager.load().limited_hops, 0);
+    }
+
+    /// A creator and `n` peers it holds RouterInfos of, each with its own tunnel
+    /// manager, passing messages among themselves at once.
+    struct Creator {
+        peers: Vec<(RouterKeys, TunnelManager, Profiles)>,
+        keys: RouterKeys,
+        manager: TunnelManager,
+        profiles: Profiles,
+        store: RouterInfoStore,
+        pool: PoolId,
+    }
+
+    impl Creator {
+        /// One client pool of 2-hop tunnels, one per direction.
+        fn new(n: usize) -> Creator {
+            let mut rng = ChaCha20Rng::seed_from_u64(11);
+            let keys = RouterKeys::generate(&mut rng);
+            let mut manager =
+                TunnelManager::new(TunnelConfig::default(), keys.hash(), NOW, rng.clone());
+            let mut store = RouterInfoStore::new(keys.hash(), 2);
+            let peers = (0..n)
+                .map(|_| {
+                    let peer = RouterKeys::generate(&mut rng);
+                    let info = crate::RouterConfig::default().sign_router_info(&peer, NOW);
+                    store.store(
+                        &peer.hash(),
+                        std::sync::Arc::new(info),
+                        NOW,
+                        Duration::from_secs(3600),
+                    );
+                    let m = TunnelManager::new(
+                        TunnelConfig::default(),
+                        peer.hash(),
+                        NOW,
+                        ChaCha20Rng::seed_from_u64(rng.gen()),
+                    );
+                    (peer, m, Profiles::new())
+                })
+                .collect();
+            let pool = manager.add_pool(
+                NOW,
+                PoolConfig {
+                    hops: 2,
+                    count: 1,
+                    rules: SelectionRules::client(),
+                },
+            );
+            Creator {
+                peers,
+                keys,
+                manager,
+                profiles: Profiles::new(),
+                store,
+                pool,
+            }
+        }
+
+        fn hash(&self, i: usize) -> Hash {
+            self.peers[i].0.hash()
+        }
+
+        /// Delivers every message sent until none is left; returns the creator's
+        /// other actions, in order.
+        fn relay(&mut self, now: Instant) -> Vec<TunnelAction> {
+            let mut queue: VecDeque<(Hash, Hash, I2npMessage)> = VecDeque::new();
+            let mut own = Vec::new();
+            let me = self.keys.hash();
+            loop {
+                while let Some(action) = self.manager.poll_action() {
+                    match action {
+                        TunnelAction::Send { to, msg } => queue.push_back((me, to, msg)),
+                        other => own.push(other),
+                    }
+                }
+                for (keys, manager, _) in &mut self.peers {
+                    while let Some(action) = manager.poll_action() {
+                        if let TunnelAction::Send { to, msg } = action {
+                            queue.push_back((keys.hash(), to, msg));
+                        }
+                    }
+                }
+                let Some((from, to, msg)) = queue.pop_front() else {
+                    return own;
+                };
+                if to == me {
+                    let rest =
+                        self.manager
+                            .handle_message(now, from, &self.keys, &mut self.profiles, msg);
+                    assert!(rest.is_none(), "only tunnel messages here");
+                } else if let Some((keys, manager, profiles)) =
+                    self.peers.iter_mut().find(|(k, _, _)| k.hash() == to)
+                {
+                    let _ = manager.handle_message(now, from, keys, profiles, msg);
+                }
+            }
+        }
+
+        /// The creator's builds in flight for its client pool: (direction, request).
+        fn pending(&self) -> Vec<(Direction, Option<TunnelRequestId>)> {
+            self.manager
+                .pending
+                .values()
+                .filter(|p| p.pool == self.pool)
+                .map(|p| (p.direction, p.request))
+                .collect()
+        }
+    }
+
+    #[test]
+    fn a_tunnel_through_named_peers_is_built_through_exactly_them() {
+        let mut c = Creator::new(6);
+        let (a, b) = (c.hash(4), c.hash(1));
+        let inbound = c
+            .manager
+            .build_through(NOW, c.pool, Direction::Inbound, &[a, b], &c.store)
+            .expect("a usable path");
+        let outbound = c
+            .manager
+            .build_through(NOW, c.pool, Direction::Outbound, &[b, a], &c.store)
+            .expect("a usable path");
+        assert_eq!(
+            (inbound, outbound),
+            (TunnelRequestId(0), TunnelRequestId(1))
+        );
+        let actions = c.relay(NOW);
+
+        let built: Vec<(Direction, Vec<Hash>)> = actions
+            .iter()
+            .filter_map(|a| match a {
+                TunnelAction::Event(TunnelEvent::BuildFinished {
+                    direction,
+                    hops,
+                    outcome: BuildOutcome::Built,
+                    ..
+                }) => Some((*direction, hops.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            built,
+            [
+                (Direction::Inbound, vec![a, b]),
+                (Direction::Outbound, vec![b, a])
+            ]
+        );
+        let leases = c.manager.leases(c.pool);
+        assert_eq!(leases.len(), 1);
+        assert_eq!(leases[0].gateway, a, "the first named peer is the gateway");
+        let expires = NOW + TunnelConfig::default().lifetime;
+        let requested: Vec<&TunnelAction> = actions
+            .iter()
+            .filter(|a| {
+                matches!(
+                    a,
+                    TunnelAction::Requested { .. } | TunnelAction::InboundChanged(_)
+                )
+            })
+            .collect();
+        assert_eq!(
+            requested,
+            [
+                &TunnelAction::Requested {
+                    pool: c.pool,
+                    request: inbound,
+                    status: TunnelStatus::Built {
+                        expires,
+                        lease: Some(leases[0]),
+                    },
+                },
+                &TunnelAction::InboundChanged(c.pool),
+                &TunnelAction::Requested {
+                    pool: c.pool,
+                    request: outbound,
+                    status: TunnelStatus::Built {
+                        expires,
+                        lease: None
+                    },
+                },
+            ],
+            "the status first, then the inbound change"
+        );
+        let pool = &c.manager.pools[&c.pool];
+        assert_eq!(pool.inbound[0].hops, [a, b]);
+        assert_eq!(pool.outbound[0].hops, [b, a]);
+    }
+
+    #[test]
+    fn named_tunnels_count_towards_the_pool_and_are_not_rebuilt_through_their_peers() {
+        let mut c = Creator::new(8);
+        let path = [c.hash(2), c.hash(5)];
+        c.manager
+            .build_through(NOW, c.pool, Direction::Inbound, &path, &c.store)
+            .expect("a usable path");
+        // Being built, it stands for the pool's one inbound tunnel.
+        c.manager.handle_timeout(NOW, &c.store, &mut c.profiles);
+        let mut pending = c.pending();
+        pending.sort_by_key(|(d, _)| *d == Direction::Outbound);
+        assert_eq!(
+            pending,
+            [
+                (Direction::Inbound, Some(TunnelRequestId(0))),
+                (Direction::Outbound, None)
+            ]
+        );
+        c.relay(NOW);
+        assert_eq!(c.manager.pool_tunnels(c.pool), (1, 1));
+        assert!(c.pending().is_empty());
+
+        // At its rebuild time the pool builds a tunnel of its own choosing: nobody asked
+        // for these peers again.
+        let config = TunnelConfig::default();
+        let rebuild = NOW + config.lifetime - config.rebuild_before;
+        c.manager.handle_timeout(rebuild, &c.store, &mut c.profiles);
+        assert!(c.pending().contains(&(Direction::Inbound, None)));
+        assert!(c.pending().iter().all(|(_, request)| request.is_none()));
+    }
+
+    #[test]
+    fn refused_paths_send_nothing_and_draw_nothing() {
+        let mut c = Creator::new(3);
+        let me = c.keys.hash();
+        let (a, b) = (c.hash(0), c.hash(1));
+        let stranger = Hash([0x42; 32]);
+        let word = c.manager.rng.get_word_pos();
+        let mut refuse = |pool, path: &[Hash]| {
+            c.manager
+                .build_through(NOW, pool, Direction::Inbound, path, &c.store)
+                .expect_err("refused")
+        };
+        assert_eq!(
+            refuse(PoolId::Client(9), &[a]),
+            BuildThroughError::UnknownPool
+        );
+        let pool = c.pool;
+        let errors = [
+            refuse(pool, &[]),
+            refuse(pool, &[a; 8]),
+            refuse(pool, &[a, me]),
+            refuse(pool, &[a, b, a]),
+            refuse(pool, &[a, stranger]),
+        ];
+        assert_eq!(
+            errors.map(|e| match e {
+                BuildThroughError::Path(e) => e,
+                other => panic!("{other:?}"),
+            }),
+            [
+                PathError::Empty,
+                PathError::TooLong { hops: 8, max: 7 },
+                PathError::Ourselves { hop: 1 },
+                PathError::Duplicate { hop: 2, peer: a },
+                PathError::UnknownPeer {
+                    hop: 1,
+                    peer: stranger
+                },
+            ]
+        );
+        assert_eq!(c.manager.rng.get_word_pos(), word, "no randomness drawn");
+        assert!(c.manager.poll_action().is_none());
+        assert!(c.manager.pending.is_empty());
+        // The first accepted request is still number 0.
+        let first = c
+            .manager
+            .build_through(NOW, pool, Direction::Outbound, &[a, b], &c.store);
+        assert_eq!(first, Ok(TunnelRequestId(0)));
+    }
+
+    #[test]
+    fn a_named_build_that_times_out_is_reported_and_backs_nothing_off() {
+        let mut c = Creator::new(3);
+        let path = [c.hash(0), c.hash(2)];
+        let request = c
+            .manager
+            .build_through(NOW, c.pool, Direction::Outbound, &path, &c.store)
+            .expect("a usable path");
+        // The build message is lost.
+        while c.manager.poll_action().is_some() {}
+        let deadline = NOW + TunnelConfig::default().build_timeout;
+        c.manager
+            .handle_timeout(deadline, &c.store, &mut c.profiles);
+        let mut statuses = Vec::new();
+        while let Some(action) = c.manager.poll_action() {
+            if let TunnelAction::Requested {
+                request, status, ..
+            } = action
+            {
+                statuses.push((request, status));
+            }
+        }
+        assert_eq!(statuses, [(request, TunnelStatus::TimedOut)]);
+        assert!(c.manager.pools[&c.pool].may_build_at() <= deadline);
     }
 }

@@ -14,7 +14,8 @@ pub mod manager;
 pub mod pool;
 
 pub use manager::{
-    BuildOutcome, TunnelAction, TunnelConfig, TunnelEvent, TunnelLoad, TunnelManager,
+    BuildOutcome, BuildThroughError, TunnelAction, TunnelConfig, TunnelEvent, TunnelLoad,
+    TunnelManager, TunnelRequestId, TunnelStatus,
 };
 pub use pool::{InboundLease, PoolConfig, PoolId};
 

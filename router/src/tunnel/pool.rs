@@ -5,7 +5,7 @@
 //! any other identity on the router (spec: tunnel-implementation, "Tunnel pools").
 
 use super::data::{Endpoint, Gateway};
-use crate::data::{Hash, TunnelId};
+use crate::data::{Hash, Lease2, TunnelId};
 use crate::profile::selection::Direction;
 use crate::profile::{SelectionRules, Selector};
 use crate::time::Instant;
@@ -44,6 +44,17 @@ pub struct InboundLease {
     pub gateway: Hash,
     pub tunnel: TunnelId,
     pub expires: Instant,
+}
+
+/// The lease a destination publishes for the tunnel (its end date in whole seconds).
+impl From<InboundLease> for Lease2 {
+    fn from(lease: InboundLease) -> Lease2 {
+        Lease2 {
+            gateway: lease.gateway,
+            tunnel_id: lease.tunnel,
+            end_date_s: lease.expires.as_secs() as u32,
+        }
+    }
 }
 
 /// One of our inbound tunnels: messages given to `gateway` under `gateway_tunnel` reach

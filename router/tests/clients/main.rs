@@ -1,16 +1,23 @@
 //! Destinations end to end, in virtual time: the router side of proposal 140's balancer
-//! (one destination on several routers, one LeaseSet signed from all their tunnels).
+//! (one destination on several routers, one LeaseSet signed from all their tunnels, and
+//! tunnels through peers the balancer names).
 
 #[path = "../support/net.rs"]
 mod net;
 
 use net::Net;
-use ramsons_router::client::{ClientConfig, ClientEvent, DestinationId, PublishError};
+use ramsons_router::client::{
+    ClientConfig, ClientEvent, CreateTunnelError, DestinationId, PublishError,
+};
 use ramsons_router::crypto::DestinationKeys;
 use ramsons_router::data::{Hash, Lease2, LeaseSet2, MetaLease};
 use ramsons_router::netdb::NetDbConfig;
+use ramsons_router::profile::selection::Direction;
+use ramsons_router::profile::PathError;
 use ramsons_router::time::Instant;
-use ramsons_router::tunnel::TunnelConfig;
+use ramsons_router::tunnel::{
+    BuildOutcome, TunnelConfig, TunnelEvent, TunnelRequestId, TunnelStatus,
+};
 use ramsons_router::{ClientError, RouterConfig};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -322,4 +329,180 @@ fn a_meta_lease_set_leads_senders_to_the_routers_own_destinations() {
             .iter()
             .any(|h| db.lease_sets().get(h, net.now).is_some()));
     }
+}
+
+/// The status edge `edge` reported for `request`, if any yet.
+fn status_of(net: &Net, edge: usize, request: TunnelRequestId) -> Option<TunnelStatus> {
+    net.client_events.iter().find_map(|(_, r, e)| match e {
+        ClientEvent::TunnelStatus {
+            request: asked,
+            status,
+            ..
+        } if *r == edge && *asked == request => Some(*status),
+        _ => None,
+    })
+}
+
+/// The hops of the builds `router` finished with `outcome`, by direction.
+fn builds(net: &Net, router: usize, outcome: BuildOutcome) -> Vec<(Direction, Vec<Hash>)> {
+    net.tunnel_events
+        .iter()
+        .filter_map(|(_, r, e)| match e {
+            TunnelEvent::BuildFinished {
+                direction,
+                hops,
+                outcome: o,
+                ..
+            } if *r == router && *o == outcome => Some((*direction, hops.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_balancer_names_the_peers_of_an_edges_tunnels() {
+    let mut net = network(4);
+    let keys = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(90));
+    let edge = EDGES[0];
+    let sender = SENDERS[0];
+    let now = net.now;
+    let id = net.routers[edge]
+        .add_balanced_destination(now, keys.clone(), None)
+        .unwrap();
+    net.drain(edge);
+    let own = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(91));
+    let from = net.routers[sender].add_destination(now, own).unwrap();
+    net.drain(sender);
+    net.run_for(Duration::from_secs(90));
+
+    // An inbound tunnel whose gateway is the first named peer, and an outbound one the
+    // other way round: two requests, told apart by their ids.
+    let (gateway, middle) = (net.hash(7), net.hash(8));
+    let now = net.now;
+    let inbound = net.routers[edge]
+        .create_tunnel(now, id, Direction::Inbound, &[gateway, middle])
+        .unwrap();
+    let outbound = net.routers[edge]
+        .create_tunnel(now, id, Direction::Outbound, &[middle, gateway])
+        .unwrap();
+    assert_ne!(inbound, outbound);
+    net.drain(edge);
+    net.run_for(Duration::from_secs(10));
+
+    let Some(TunnelStatus::Built {
+        lease: Some(lease), ..
+    }) = status_of(&net, edge, inbound)
+    else {
+        panic!("inbound built: {:?}", status_of(&net, edge, inbound));
+    };
+    assert_eq!(
+        lease.gateway, gateway,
+        "the first named peer is the gateway"
+    );
+    assert!(matches!(
+        status_of(&net, edge, outbound),
+        Some(TunnelStatus::Built { lease: None, .. })
+    ));
+    let built = builds(&net, edge, BuildOutcome::Built);
+    assert!(built.contains(&(Direction::Inbound, vec![gateway, middle])));
+    assert!(built.contains(&(Direction::Outbound, vec![middle, gateway])));
+    // The tunnel list has it too, as the lease to sign.
+    let lease = Lease2::from(lease);
+    assert!(latest_tunnels(&net, edge).contains(&lease));
+    assert!(net.routers[edge]
+        .inbound_leases(net.now, id)
+        .contains(&lease));
+
+    // The balancer signs a LeaseSet of that one lease; a message sent to it arrives.
+    let published_s = net.now.as_secs() as u32;
+    let ls = Arc::new(keys.sign_lease_set(published_s, 600, vec![lease]).unwrap());
+    let now = net.now;
+    net.routers[edge].publish_lease_set(now, id, ls).unwrap();
+    net.drain(edge);
+    net.run_for(Duration::from_secs(20));
+    let now = net.now;
+    net.routers[sender]
+        .send(now, from, keys.hash(), 1, vec![7; 64])
+        .unwrap();
+    net.drain(sender);
+    net.run_for(Duration::from_secs(10));
+    assert_eq!(
+        received(&net, edge),
+        1,
+        "the message came in through {gateway}"
+    );
+    assert!(net
+        .client_events
+        .iter()
+        .any(|(_, r, e)| *r == sender && matches!(e, ClientEvent::Delivered { .. })));
+
+    // A named peer that does not answer: the request times out, and is reported so.
+    net.down.insert(13);
+    let (now, silent) = (net.now, net.hash(13));
+    let lost = net.routers[edge]
+        .create_tunnel(now, id, Direction::Outbound, &[silent, gateway])
+        .unwrap();
+    net.drain(edge);
+    net.run_for(Duration::from_secs(30));
+    assert_eq!(status_of(&net, edge, lost), Some(TunnelStatus::TimedOut));
+}
+
+#[test]
+fn a_tunnel_through_named_peers_is_refused_for_what_cannot_be_built() {
+    let mut net = network(5);
+    let keys = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(95));
+    let edge = EDGES[0];
+    let now = net.now;
+    let balanced = net.routers[edge]
+        .add_balanced_destination(now, keys, None)
+        .unwrap();
+    let other = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(96));
+    let own = net.routers[edge].add_destination(now, other).unwrap();
+    net.drain(edge);
+    let (a, b) = (net.hash(7), net.hash(8));
+    let me = net.hash(edge);
+    let stranger = Hash([0x5a; 32]);
+    let eight: Vec<Hash> = (6..14).map(|i| net.hash(i)).collect();
+
+    let router = &mut net.routers[edge];
+    let mut refused = |id, hops: &[Hash]| {
+        router
+            .create_tunnel(now, id, Direction::Inbound, hops)
+            .err()
+    };
+    let path = |e| Some(CreateTunnelError::Path(e));
+    assert_eq!(
+        refused(DestinationId(9), &[a, b]),
+        Some(CreateTunnelError::UnknownDestination)
+    );
+    assert_eq!(refused(own, &[a, b]), Some(CreateTunnelError::NotBalanced));
+    assert_eq!(refused(balanced, &[]), path(PathError::Empty));
+    assert_eq!(
+        refused(balanced, &eight),
+        path(PathError::TooLong { hops: 8, max: 7 })
+    );
+    assert_eq!(refused(balanced, &eight[..7]), None, "seven hops will do");
+    assert_eq!(
+        refused(balanced, &[a, me]),
+        path(PathError::Ourselves { hop: 1 })
+    );
+    assert_eq!(
+        refused(balanced, &[a, b, a]),
+        path(PathError::Duplicate { hop: 2, peer: a })
+    );
+    assert_eq!(
+        refused(balanced, &[stranger, a]),
+        path(PathError::UnknownPeer {
+            hop: 0,
+            peer: stranger
+        })
+    );
+
+    // A router without tunnels has no pools to build in.
+    let mut bare = Net::new(0, 1, 6);
+    let now = bare.now;
+    assert_eq!(
+        bare.routers[0].create_tunnel(now, DestinationId(0), Direction::Inbound, &[a]),
+        Err(CreateTunnelError::NoTunnels)
+    );
 }

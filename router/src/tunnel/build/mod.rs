@@ -43,6 +43,17 @@ use std::time::Duration;
 /// not reveal its length to its hops.
 pub const RECOMMENDED_RECORDS: usize = 4;
 
+/// Most hops a tunnel of ours has: a build message carries at most
+/// [`BuildRecords::MAX`](crate::i2np::BuildRecords::MAX) records, and an inbound build
+/// needs one for its creator (I2CP's `inbound.length` and `outbound.length` stop at 7 too).
+pub const MAX_HOPS: usize = 7;
+
+/// Records in the build message of a tunnel of `hops` hops: [`RECOMMENDED_RECORDS`], or
+/// one per hop (and one for the creator of an inbound tunnel) when that is more.
+pub fn record_count(hops: usize, inbound: bool) -> usize {
+    RECOMMENDED_RECORDS.max(hops + usize::from(inbound))
+}
+
 /// Expiration of every build message we send, counted from when we send it. Each hop
 /// starts afresh rather than passing the creator's on, which would tell later hops how
 /// long the message has travelled.

@@ -500,3 +500,44 @@ proptest! {
         prop_assert!(build.pending.handle_reply(&records).is_err());
     }
 }
+
+/// A tunnel longer than three hops needs more than the recommended four records: the
+/// count grows with it, up to the eight a message holds at [`MAX_HOPS`] inbound.
+#[test]
+fn long_tunnels_get_a_record_per_hop() {
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let creator = RouterKeys::generate(&mut rng);
+    let hops: Vec<HopSpec> = (0..MAX_HOPS)
+        .map(|_| {
+            let keys = RouterKeys::generate(&mut rng);
+            HopSpec {
+                router: keys.hash(),
+                encryption_key: keys.identity().encryption_key(),
+                receive_tunnel: TunnelId(rng.gen_range(1..=u32::MAX)),
+            }
+        })
+        .collect();
+    assert_eq!(record_count(3, true), RECOMMENDED_RECORDS);
+    assert_eq!(record_count(3, false), RECOMMENDED_RECORDS);
+    assert_eq!(record_count(MAX_HOPS, true), BuildRecords::MAX);
+    let inbound = BuildDirection::Inbound {
+        creator: creator.hash(),
+        endpoint_tunnel: ENDPOINT_TUNNEL,
+    };
+    for (count, direction) in [(MAX_HOPS, inbound), (5, World::outbound())] {
+        let request = |record_count| BuildRequest {
+            hops: hops[..count].to_vec(),
+            direction,
+            record_count,
+        };
+        let inbound = matches!(direction, BuildDirection::Inbound { .. });
+        assert!(request(RECOMMENDED_RECORDS).create(NOW, &mut rng).is_err());
+        let build = request(record_count(count, inbound))
+            .create(NOW, &mut rng)
+            .expect("enough records");
+        assert_eq!(
+            records_of(&build.msg).records().len(),
+            record_count(count, inbound)
+        );
+    }
+}
