@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
+use ramsons_analysis::meta;
 use ramsons_analysis::multihoming;
-use ramsons_analysis::records::MultihomingRecord;
+use ramsons_analysis::records::{EdgeRecord, MetaLeaseSetRecord, MultihomingRecord};
 use ramsons_analysis::report::default_report_path;
 use ramsons_analysis::{
     default_labels, plot_all, plot_sweep, write_report, RunFolder, SweepCharts, SweepFolder,
@@ -91,6 +92,12 @@ enum Command {
     /// distinct LeaseSets per hour, LeaseSets seen after a later-published one, distinct
     /// gateways. By default the observer is every floodfill; `--colluding` keeps the
     /// colluding floodfills' stores, `--floodfill` the given floodfills' (router indices).
+    ///
+    /// A run with a `mode = "meta"` destination gets a second table
+    /// (`ramsons_analysis::meta`): the edges its newest MetaLeaseSet lists, the edges the
+    /// view saw a LeaseSet2 of, and how well it tells which are online, sampled every 10 s
+    /// after warmup: the share of samples right, outages and comebacks noticed and their
+    /// mean delays.
     #[command(after_help = "Examples:\n  \
         ramsons-analysis multihoming runs/multihoming-naive-seed1\n  \
         ramsons-analysis multihoming runs/multihoming-naive-seed1 --colluding\n  \
@@ -198,6 +205,39 @@ fn multihoming(dir: &Path, colluding: bool, floodfills: &[u64]) -> anyhow::Resul
             v.publishes_per_hour,
             v.backwards,
             v.gateways
+        );
+    }
+    let (Some(metas), Some(edges)) = (
+        folder.read::<MetaLeaseSetRecord>()?,
+        folder.read::<EdgeRecord>()?,
+    ) else {
+        return Ok(());
+    };
+    // A run with a meta destination: what its MetaLeaseSet and its edges' LeaseSet2s
+    // tell the same view, sampled every 10 s after warmup.
+    let manifest = &folder.manifest;
+    let window = (manifest.warmup_s, manifest.sim_duration_s, 10.0);
+    let keep = |floodfill: u64, is_colluding: bool| {
+        (!colluding || is_colluding) && (floodfills.is_empty() || floodfills.contains(&floodfill))
+    };
+    println!();
+    println!("meta_destination,listed,edges,edges_seen,online_accuracy,downs,downs_noticed,down_lag_s,ups,ups_noticed,up_lag_s");
+    let show = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.2}"));
+    for (d, v) in meta::judge_all(&records, &metas, &edges, keep, window) {
+        let accuracy = v.online.as_ref().map(|s| s.accuracy);
+        let s = v.online.unwrap_or_default();
+        println!(
+            "{d},{},{},{},{},{},{},{},{},{},{}",
+            v.listed.map_or(String::new(), |l| l.to_string()),
+            v.edges,
+            v.edges_seen,
+            show(accuracy),
+            s.downs,
+            s.downs_noticed,
+            show(s.down_lag_s),
+            s.ups,
+            s.ups_noticed,
+            show(s.up_lag_s)
         );
     }
     Ok(())

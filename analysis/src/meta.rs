@@ -57,6 +57,11 @@ impl EdgeSightings {
         EdgeSightings(seen)
     }
 
+    /// Whether the view received no LeaseSet2 of the edge at all.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Whether a lookup at `t` finds the edge reachable: the newest LeaseSet2 received
     /// by `t` has a lease alive at `t`.
     pub fn online_at(&self, t: f64) -> bool {
@@ -184,6 +189,51 @@ pub fn score(
     out.down_lag_s = mean(&down_lags);
     out.up_lag_s = mean(&up_lags);
     out
+}
+
+/// What a view of the netDb makes of one meta destination.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetaVerdict {
+    /// Edges its newest MetaLeaseSet lists (`None`: the view saw none).
+    pub listed: Option<usize>,
+    /// Edges it runs on (the truth), and those the view saw a LeaseSet2 of.
+    pub edges: usize,
+    pub edges_seen: usize,
+    /// How well the view tells which of the edges it saw are online (`None` if it saw
+    /// none): of the others it knows nothing, and "always down" would notice every
+    /// outage at once.
+    pub online: Option<OnlineScore>,
+}
+
+/// Every meta destination's verdict, from a run's records as far as `keep` admits the
+/// floodfills' (floodfill, colluding), scored every `step_s` seconds from `from_s` to
+/// `to_s`.
+pub fn judge_all(
+    sightings: &[MultihomingRecord],
+    metas: &[MetaLeaseSetRecord],
+    truth: &[EdgeRecord],
+    keep: impl Fn(u64, bool) -> bool,
+    (from_s, to_s, step_s): (f64, f64, f64),
+) -> BTreeMap<u64, MetaVerdict> {
+    let seen: Vec<MetaLeaseSetRecord> = metas
+        .iter()
+        .filter(|r| keep(r.floodfill, r.colluding))
+        .cloned()
+        .collect();
+    edges_of(sightings, truth, |r| keep(r.floodfill, r.colluding))
+        .into_iter()
+        .map(|(d, pairs)| {
+            let edges = pairs.len();
+            let seen_pairs: Vec<_> = pairs.into_iter().filter(|(v, _)| !v.is_empty()).collect();
+            let verdict = MetaVerdict {
+                listed: listed(&seen, d).map(|l| l.len()),
+                edges,
+                edges_seen: seen_pairs.len(),
+                online: (!seen_pairs.is_empty()).then(|| score(&seen_pairs, from_s, to_s, step_s)),
+            };
+            (d, verdict)
+        })
+        .collect()
 }
 
 /// Every meta destination's edges, paired with their truth, from a run's records: the

@@ -258,39 +258,68 @@ impl NetDbObserver {
             .since
             .saturating_duration_since(self.start)
             .as_secs_f64();
-        let to = from + self.minutes * 60.0;
+        let window = (from, from + self.minutes * 60.0, ONLINE_SAMPLE_S);
         for (prefix, colluders_only) in [("meta", false), ("meta_colluding", true)] {
             if colluders_only && !self.colluding_floodfills {
                 continue;
             }
-            let seen: Vec<MetaLeaseSetRecord> = self
-                .meta_rows
-                .iter()
-                .filter(|r| r.colluding || !colluders_only)
-                .cloned()
+            let verdicts = meta::judge_all(
+                &self.rows,
+                &self.meta_rows,
+                &self.edge_rows,
+                |_, colluding| colluding || !colluders_only,
+                window,
+            );
+            let mean = |values: Vec<f64>| {
+                (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+            };
+            let scores: Vec<&meta::OnlineScore> = verdicts
+                .values()
+                .filter_map(|v| v.online.as_ref())
                 .collect();
-            let edges = meta::edges_of(&self.rows, &self.edge_rows, |r| {
-                r.colluding || !colluders_only
-            });
-            let destinations = edges.len() as f64;
-            let listed: f64 = edges
-                .keys()
-                .map(|d| meta::listed(&seen, *d).map_or(0, |l| l.len()) as f64)
-                .sum();
-            out.push((format!("{prefix}_listed"), listed / destinations));
-            let pairs: Vec<_> = edges.into_values().flatten().collect();
-            let s = meta::score(&pairs, from, to, ONLINE_SAMPLE_S);
-            let mut put = |name: &str, value: f64| out.push((format!("{prefix}_{name}"), value));
-            put("online_accuracy", s.accuracy);
-            put("downs", s.downs as f64);
-            put("downs_noticed", s.downs_noticed as f64);
-            put("ups", s.ups as f64);
-            put("ups_noticed", s.ups_noticed as f64);
-            if let Some(lag) = s.down_lag_s {
-                put("down_lag_s", lag);
-            }
-            if let Some(lag) = s.up_lag_s {
-                put("up_lag_s", lag);
+            let sum = |f: fn(&meta::OnlineScore) -> usize| {
+                (!scores.is_empty()).then(|| scores.iter().map(|s| f(s) as f64).sum())
+            };
+            let values = [
+                (
+                    "listed",
+                    mean(
+                        verdicts
+                            .values()
+                            .map(|v| v.listed.unwrap_or(0) as f64)
+                            .collect(),
+                    ),
+                ),
+                (
+                    "edges_seen",
+                    mean(
+                        verdicts
+                            .values()
+                            .map(|v| v.edges_seen as f64 / v.edges.max(1) as f64)
+                            .collect(),
+                    ),
+                ),
+                (
+                    "online_accuracy",
+                    mean(scores.iter().map(|s| s.accuracy).collect()),
+                ),
+                ("downs", sum(|s| s.downs)),
+                ("downs_noticed", sum(|s| s.downs_noticed)),
+                ("ups", sum(|s| s.ups)),
+                ("ups_noticed", sum(|s| s.ups_noticed)),
+                (
+                    "down_lag_s",
+                    mean(scores.iter().filter_map(|s| s.down_lag_s).collect()),
+                ),
+                (
+                    "up_lag_s",
+                    mean(scores.iter().filter_map(|s| s.up_lag_s).collect()),
+                ),
+            ];
+            for (name, value) in values {
+                if let Some(v) = value {
+                    out.push((format!("{prefix}_{name}"), v));
+                }
             }
         }
         let metas = self
