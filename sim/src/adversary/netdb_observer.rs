@@ -98,7 +98,7 @@ impl NetDbObserver {
     /// Edge `edge` of destination `d` (on router `router`) came online or went down.
     pub fn on_edge(&mut self, now: Instant, d: u32, edge: u32, router: u32, online: bool) {
         self.edge_rows.push(EdgeRecord {
-            time_s: now.saturating_duration_since(self.start).as_secs_f64(),
+            time_s: self.since_start(now),
             destination: u64::from(d),
             edge: u64::from(edge),
             router: u64::from(router),
@@ -106,6 +106,12 @@ impl NetDbObserver {
         });
     }
 
+    /// Simulated seconds since the start of the run, at `now`.
+    fn since_start(&self, now: Instant) -> f64 {
+        now.saturating_duration_since(self.start).as_secs_f64()
+    }
+
+    /// Simulated seconds since the start of the run, at the Unix time `unix_s`.
     fn seconds(&self, unix_s: f64) -> f64 {
         unix_s - self.start.as_secs() as f64
     }
@@ -144,7 +150,7 @@ impl NetDbObserver {
             .collect::<Vec<_>>()
             .join(" ");
         self.rows.push(MultihomingRecord {
-            time_s: now.saturating_duration_since(self.start).as_secs_f64(),
+            time_s: self.since_start(now),
             floodfill: u64::from(floodfill),
             colluding,
             destination: u64::from(destination),
@@ -184,7 +190,7 @@ impl NetDbObserver {
             .collect::<Vec<_>>()
             .join(" ");
         self.meta_rows.push(MetaLeaseSetRecord {
-            time_s: now.saturating_duration_since(self.start).as_secs_f64(),
+            time_s: self.since_start(now),
             floodfill: u64::from(floodfill),
             colluding,
             destination: u64::from(destination),
@@ -454,6 +460,11 @@ fn outcome_name(outcome: StoreOutcome) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ramsons_router::crypto::DestinationKeys;
+    use ramsons_router::data::MetaLease;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+    use std::time::Duration;
 
     fn h(b: u8) -> Hash {
         Hash([b; 32])
@@ -515,5 +526,60 @@ mod tests {
         assert_eq!(get("multihoming_ls_stores_per_min"), 1.2);
         assert_eq!(get("multihoming_target_stores_per_min"), 0.8);
         assert_eq!(get("multihoming_others_stores_per_min"), 0.2);
+    }
+
+    fn keys(seed: u64) -> DestinationKeys {
+        DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(seed))
+    }
+
+    #[test]
+    fn a_meta_lease_set_is_logged_by_edge_number_and_scored() {
+        let start = Instant::from_secs(1_767_225_600);
+        let service = keys(1);
+        let edges: Vec<Hash> = (0..2).map(|e| keys(10 + e).hash()).collect();
+        let mut observer = NetDbObserver::new(
+            [(service.hash(), 0, 2)],
+            [0].into_iter().collect(),
+            start,
+            start,
+            start + Duration::from_secs(600),
+            false,
+        );
+        observer.watch_edges(0, edges.clone());
+        observer.on_edge(start, 0, 0, 5, true);
+        observer.on_edge(start, 0, 1, 6, true);
+        let ends = start.as_secs() as u32 + 3600;
+        let stranger = keys(99).hash();
+        let meta = service
+            .sign_meta_lease_set(
+                start.as_secs() as u32,
+                3600,
+                [edges[1], stranger, edges[0]]
+                    .into_iter()
+                    .map(|t| MetaLease::lease_set2(t, 10, ends))
+                    .collect(),
+            )
+            .expect("signed");
+        let store = Receipt {
+            now: start + Duration::from_secs(1),
+            floodfill: 3,
+            colluding: false,
+            key: service.hash(),
+            flooded: false,
+            outcome: StoreOutcome::New,
+        };
+        observer.on_meta_store(&store, &meta);
+        let mut listed: Vec<&str> = observer.meta_rows[0].listed.split(' ').collect();
+        listed.sort_unstable();
+        assert_eq!(listed, ["0", "1", "?"], "a destination of no edge is `?`");
+        let summary: BTreeMap<String, f64> = observer.summary().into_iter().collect();
+        assert_eq!(summary["meta_listed"], 2.0);
+        // No LeaseSet2 of either edge was seen: nothing to score them on.
+        assert_eq!(summary["meta_edges_seen"], 0.0);
+        assert!(!summary.contains_key("meta_online_accuracy"));
+        assert!(
+            !summary.contains_key("meta_colluding_listed"),
+            "nobody colludes"
+        );
     }
 }
