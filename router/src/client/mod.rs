@@ -656,9 +656,10 @@ impl Clients {
         if !self.locals.contains_key(&id) {
             return;
         }
-        let route = match route(now, to, netdb, &mut self.rng) {
+        let stale = &self.locals[&id].stale;
+        let route = match route(now, to, netdb, stale, &mut self.rng) {
             // A broken path is looked up afresh, even when we hold a LeaseSet.
-            Route::Send(via) if self.locals[&id].stale.contains(&via) => Route::Lookup(via),
+            Route::Send(via) if stale.contains(&via) => Route::Lookup(via),
             route => route,
         };
         self.follow(now, id, route, message, netdb, tunnels);
@@ -771,7 +772,8 @@ impl Clients {
                     Ok(to) => {
                         // A MetaLeaseSet found leads on to a listed LeaseSet2, looked up
                         // next; anything else is final.
-                        let route = match route(now, to, netdb, &mut self.rng) {
+                        let stale = &self.locals[&id].stale;
+                        let route = match route(now, to, netdb, stale, &mut self.rng) {
                             Route::Lookup(next) if next == key => Route::Unreachable(key),
                             route => route,
                         };
@@ -1208,10 +1210,18 @@ enum Route {
 
 /// Where a message to `to` goes now: its LeaseSet2 when we hold it; else through its
 /// MetaLeaseSet to one of the cheapest live listed destinations, drawn at random so
-/// that senders spread over them (one whose LeaseSet2 we hold if there is one, else one
-/// to look up); else to a lookup of `to` itself. The generator is drawn from only on
-/// the MetaLeaseSet path.
-fn route(now: Instant, to: Hash, netdb: &NetDb, rng: &mut ChaCha20Rng) -> Route {
+/// that senders spread over them; else to a lookup of `to` itself. Among the listed
+/// destinations, one whose LeaseSet2 we hold comes first, then one to look up, and only
+/// then one whose path went `stale` (our messages to it went unconfirmed: its router
+/// may be down although its leases live on), so a sender moves to another router
+/// rather than insisting. The generator is drawn from only on the MetaLeaseSet path.
+fn route(
+    now: Instant,
+    to: Hash,
+    netdb: &NetDb,
+    stale: &BTreeSet<Hash>,
+    rng: &mut ChaCha20Rng,
+) -> Route {
     if netdb.lease_sets().get(&to, now).is_some() {
         return Route::Send(to);
     }
@@ -1222,14 +1232,19 @@ fn route(now: Instant, to: Hash, netdb: &NetDb, rng: &mut ChaCha20Rng) -> Route 
     let Some(cheapest) = targets.first().map(|t| t.cost) else {
         return Route::Unreachable(to);
     };
-    let (held, unknown): (Vec<Hash>, Vec<Hash>) = targets
+    let (avoided, listed): (Vec<Hash>, Vec<Hash>) = targets
         .iter()
         .take_while(|t| t.cost == cheapest)
         .map(|t| t.target)
+        .partition(|t| stale.contains(t));
+    let (held, unknown): (Vec<Hash>, Vec<Hash>) = listed
+        .into_iter()
         .partition(|t| netdb.lease_sets().get(t, now).is_some());
-    match (held.choose(rng), unknown.choose(rng)) {
-        (Some(target), _) => Route::Send(*target),
-        (None, Some(target)) => Route::Lookup(*target),
-        (None, None) => Route::Unreachable(to),
+    if let Some(target) = held.choose(rng) {
+        Route::Send(*target)
+    } else if let Some(target) = unknown.choose(rng).or_else(|| avoided.choose(rng)) {
+        Route::Lookup(*target)
+    } else {
+        Route::Unreachable(to)
     }
 }

@@ -329,6 +329,38 @@ fn a_meta_lease_set_leads_senders_to_the_routers_own_destinations() {
             .iter()
             .any(|h| db.lease_sets().get(h, net.now).is_some()));
     }
+
+    // An edge goes down; its LeaseSet2 lives on. A sender whose message to it goes
+    // unconfirmed moves to the other edges and does not come back: each loses at most
+    // the one message that told it.
+    let down = EDGES[1];
+    net.down.insert(down);
+    let before: usize = EDGES.iter().map(|&e| received(&net, e)).sum();
+    let rounds = 6u64;
+    for round in 0..rounds {
+        for (k, (&s, &id)) in SENDERS.iter().zip(&senders).enumerate() {
+            let now = net.now;
+            net.routers[s]
+                .send(
+                    now,
+                    id,
+                    service.hash(),
+                    1000 + round * 100 + k as u64,
+                    vec![1; 32],
+                )
+                .unwrap();
+            net.drain(s);
+        }
+        // Longer than a message takes to count as unconfirmed.
+        net.run_for(Duration::from_secs(20));
+    }
+    let after: usize = EDGES.iter().map(|&e| received(&net, e)).sum();
+    let sent = rounds as usize * SENDERS.len();
+    assert!(
+        after - before >= sent - SENDERS.len(),
+        "{} of {sent} arrived with edge {down} down",
+        after - before
+    );
 }
 
 /// The status edge `edge` reported for `request`, if any yet.
