@@ -137,16 +137,22 @@ impl NetDb {
         // Only stores straight from the publisher (they carry a reply token) are flooded:
         // a flood carries none, which is what keeps floods from echoing forever.
         if direct && outcome.is_floodable() {
-            self.flood(now, from, key, entry);
+            self.flood(now, key, entry);
         }
     }
 
     /// Sends the store on to the floodfills closest to the key, and near UTC midnight also
     /// to those closest to tomorrow's routing key, so the entry is already in place when
     /// the keyspace rotates.
-    fn flood(&mut self, now: Instant, from: Hash, key: &Hash, entry: StoreEntry) {
+    ///
+    /// The router that handed us the store is no reason to skip a floodfill: a
+    /// destination's store comes garlic-wrapped out of its outbound tunnel, and that
+    /// tunnel's endpoint, which only passed it on, may well be a floodfill close to the
+    /// key (in a testnet of two floodfills, the only other one). A router's own
+    /// RouterInfo, stored directly, is not sent back to it: `key` is its hash.
+    fn flood(&mut self, now: Instant, key: &Hash, entry: StoreEntry) {
         let n = self.config.flood_redundancy;
-        let exclude = [self.me, from, *key];
+        let exclude = [self.me, *key];
         let mut targets =
             self.store
                 .closest_floodfills(&routing::routing_key(key, now), n, &exclude, now);

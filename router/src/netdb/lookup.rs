@@ -107,11 +107,8 @@ impl Lookup {
             Peers::Closest { .. } => {
                 let mut exclude = self.queried.clone();
                 exclude.push(*me);
-                match store
-                    .closest_floodfills(&self.routing_key, 1, &exclude, now)
-                    .first()
-                {
-                    Some(peer) => Next::Query(*peer),
+                match store.next_floodfill(&self.routing_key, &exclude, now) {
+                    Some(peer) => Next::Query(peer),
                     None => Next::Exhausted,
                 }
             }

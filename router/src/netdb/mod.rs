@@ -650,10 +650,7 @@ impl NetDb {
         let routing_key = routing::routing_key(&key, now);
         let mut exclude = tried.to_vec();
         exclude.push(self.me);
-        let to = *self
-            .store
-            .closest_floodfills(&routing_key, 1, &exclude, now)
-            .first()?;
+        let to = self.store.next_floodfill(&routing_key, &exclude, now)?;
         let token = NonZeroU32::new(self.rng.gen_range(1..=u32::MAX))?;
         let reply = Some(StoreReply {
             token,

@@ -83,12 +83,7 @@ impl NetDb {
         let routing_key = routing::routing_key(&self.me, now);
         let mut exclude = publication.tried.clone();
         exclude.push(self.me);
-        let Some(floodfill) = self
-            .store
-            .closest_floodfills(&routing_key, 1, &exclude, now)
-            .first()
-            .copied()
-        else {
+        let Some(floodfill) = self.store.next_floodfill(&routing_key, &exclude, now) else {
             let failure = if publication.tried.is_empty() {
                 PublishFailure::NoFloodfill
             } else {
@@ -182,9 +177,7 @@ impl NetDb {
         let routing_key = routing::routing_key(&self.me, now);
         let verifier = self
             .store
-            .closest_floodfills(&routing_key, 1, &[self.me, stored_at], now)
-            .first()
-            .copied();
+            .next_floodfill(&routing_key, &[self.me, stored_at], now);
         let Some(verifier) = verifier else {
             // No second floodfill to ask: the acknowledgement is all we can have.
             return self.end_publication(now, &publication, None);

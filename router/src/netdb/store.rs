@@ -15,7 +15,8 @@ use std::time::Duration;
 
 /// Consecutive failures (lookup timeouts, unacknowledged stores) after which a peer is
 /// set aside: not chosen for netDb work until a fresh RouterInfo of it arrives or
-/// [`FAILURE_BACKOFF`] has passed.
+/// [`FAILURE_BACKOFF`] has passed, unless no other floodfill is left to ask
+/// ([`RouterInfoStore::next_floodfill`]).
 pub const MAX_CONSECUTIVE_FAILURES: u8 = 3;
 
 /// How long a failing peer is set aside before it gets another chance. Without it, a
@@ -339,6 +340,32 @@ impl RouterInfoStore {
             self.floodfills
                 .range(lo..=hi)
                 .filter(move |h| !exclude.contains(h) && self.is_usable(h, now))
+        })
+    }
+
+    /// The floodfill to ask (or store at) next: the closest usable one to `routing_key`
+    /// not in `exclude`, or when every floodfill left is set aside for failing, the
+    /// closest of those. Failures are not always the floodfill's: a lookup that went out
+    /// through one of our tunnels times out just the same when a hop of that tunnel is
+    /// gone, and a router cut off from the network for a while fails with everyone. In a
+    /// small network such a spell sets aside every floodfill that holds what we need
+    /// (a testnet has two); skipping them for minutes would leave us nobody to ask,
+    /// while asking costs a timeout at worst, and an answer clears the failures.
+    pub fn next_floodfill(
+        &self,
+        routing_key: &Hash,
+        exclude: &[Hash],
+        now: Instant,
+    ) -> Option<Hash> {
+        let usable = self.closest_floodfills(routing_key, 1, exclude, now);
+        usable.first().copied().or_else(|| {
+            routing::closest_sorted(routing_key, 1, self.floodfills.len(), |lo, hi| {
+                self.floodfills
+                    .range(lo..=hi)
+                    .filter(move |h| !exclude.contains(h))
+            })
+            .first()
+            .copied()
         })
     }
 

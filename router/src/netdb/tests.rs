@@ -260,4 +260,42 @@ fn a_table_full_of_floodfills_refuses_newcomers_and_a_floodfill_evicts_a_router(
     );
 }
 
+/// A destination's store comes out of its outbound tunnel, garlic-wrapped: the router
+/// that hands it to us is that tunnel's endpoint, which only passed it on and may well be
+/// a floodfill close to the key. It gets the flood like any other floodfill; in a testnet
+/// of three floodfills, skipping it left one of the other two without the LeaseSet.
+#[test]
+fn a_store_handed_over_by_a_floodfill_is_flooded_to_it_too() {
+    let mut netdb = floodfill(NetDbConfig::default());
+    let others = [router_info(1, "XfR"), router_info(2, "XfR")];
+    netdb.add_bootstrap(NOW, others.clone());
+    let keys = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(7));
+    let ls = keys
+        .sign_lease_set(NOW.as_secs() as u32, 600, Vec::new())
+        .expect("no leases");
+    let store = MessageBody::DatabaseStore(DatabaseStore {
+        key: keys.hash(),
+        reply: Some(StoreReply {
+            token: NonZeroU32::new(5).expect("not zero"),
+            tunnel_id: 0,
+            gateway: peer(9),
+        }),
+        entry: StoreEntry::LeaseSet2(Arc::new(ls)),
+    });
+    let endpoint = others[0].hash();
+    assert!(netdb.handle_message(NOW, endpoint, store).is_none());
+    let mut flooded_to = std::collections::BTreeSet::new();
+    while let Some(action) = netdb.poll_action() {
+        if let Action::Send {
+            to,
+            body: MessageBody::DatabaseStore(DatabaseStore { reply: None, .. }),
+        } = action
+        {
+            flooded_to.insert(to);
+        }
+    }
+    let floodfills = others.iter().map(|o| o.hash()).collect();
+    assert_eq!(flooded_to, floodfills, "the endpoint included");
+}
+
 mod encrypted;

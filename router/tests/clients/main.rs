@@ -538,3 +538,73 @@ fn a_tunnel_through_named_peers_is_refused_for_what_cannot_be_built() {
         Err(CreateTunnelError::NoTunnels)
     );
 }
+
+/// When router `r0`'s messages to `to` were first confirmed after `since`.
+fn first_delivery(net: &Net, r0: usize, since: Instant) -> Option<Instant> {
+    net.client_events
+        .iter()
+        .find(|(t, r, e)| *r == r0 && *t >= since && matches!(e, ClientEvent::Delivered { .. }))
+        .map(|(t, _, _)| *t)
+}
+
+/// The docker testnet's `docker_disconnected_router_rejoins` in virtual time: two
+/// floodfills and three routers, each with a destination; r1 is cut off for 15 s, and
+/// once it is back r0 sends to r1's destination every 3 s until one message is
+/// confirmed. The cut comes 1 s after start (r1's first LeaseSet store is lost) or 90 s
+/// after (everything settled).
+///
+/// It found two netDb bugs. Lookups that went out through tunnels with a hop at r1 timed
+/// out, and the floodfills they were sent to were blamed and set aside for five minutes:
+/// r0 then never asked the floodfill that held r1's LeaseSet. And the other floodfill
+/// never had it: the floodfill that took the store skipped, in its flood, the router
+/// that handed the store over, which was r1's outbound endpoint, the other floodfill.
+/// For seeds 1..=40, r0 never reached r1 in 3 minutes with 2 of them (before the fix).
+///
+/// The limit: when the cut comes first, r1's LeaseSet store reaches neither floodfill
+/// (10 s for each ack), and the store waits out its 60 s pause before the next round;
+/// about 70 s in all.
+#[test]
+fn a_router_cut_off_for_a_while_is_reached_again() {
+    let (r0, r1) = (2, 3);
+    for seed in 1..=40u64 {
+        for before in [1, 90] {
+            let mut net = Net::with_config(2, 3, seed, |_| RouterConfig {
+                tunnels: Some(TunnelConfig::default()),
+                ..RouterConfig::default()
+            });
+            let keys: Vec<DestinationKeys> = (0..5)
+                .map(|i| DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(seed * 10 + i)))
+                .collect();
+            let now = net.now;
+            let mut ids = Vec::new();
+            for (i, k) in keys.iter().enumerate() {
+                net.introduce(i, 0..5);
+                ids.push(net.routers[i].add_destination(now, k.clone()).unwrap());
+                net.drain(i);
+            }
+            net.run_for(Duration::from_secs(before));
+            net.down.insert(r1);
+            net.run_for(Duration::from_secs(15));
+            net.down.remove(&r1);
+
+            let back = net.now;
+            let mut reference = 0;
+            while first_delivery(&net, r0, back).is_none()
+                && net.now < back + Duration::from_secs(180)
+            {
+                let now = net.now;
+                reference += 1;
+                net.routers[r0]
+                    .send(now, ids[r0], keys[r1].hash(), reference, b"ping".to_vec())
+                    .unwrap();
+                net.drain(r0);
+                net.run_for(Duration::from_secs(3));
+            }
+            let after = first_delivery(&net, r0, back).map(|t| t.saturating_duration_since(back));
+            assert!(
+                after.is_some_and(|a| a <= Duration::from_secs(90)),
+                "seed {seed}, cut {before} s after start: r0 reached r1 after {after:?}"
+            );
+        }
+    }
+}
