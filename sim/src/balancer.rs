@@ -14,6 +14,7 @@
 //! naive way's floodfill load back. A real balancer talks to its edges over a local
 //! link; here it is instantaneous, and it lives outside any router's clock.
 
+use crate::signer::Handed;
 use ramsons_router::client::DestinationId;
 use ramsons_router::crypto::DestinationKeys;
 use ramsons_router::data::{Lease2, LeaseSet2};
@@ -46,14 +47,6 @@ struct Edge {
     destination: DestinationId,
     /// The latest tunnel list it reported, freshest first.
     leases: Vec<Lease2>,
-}
-
-/// A LeaseSet for an edge to publish.
-#[derive(Debug, Clone)]
-pub struct Publication {
-    pub router: u32,
-    pub destination: DestinationId,
-    pub lease_set: Arc<LeaseSet2>,
 }
 
 #[derive(Debug)]
@@ -148,7 +141,7 @@ impl Balancer {
 
     /// A LeaseSet to publish, if the tunnels changed since the last one and the interval
     /// has passed (the proposal's "Publish LeaseSet").
-    pub fn poll(&mut self, now: Instant) -> Option<Publication> {
+    pub fn poll(&mut self, now: Instant) -> Option<Handed<Arc<LeaseSet2>>> {
         if self.next_poll().is_none_or(|at| now < at) {
             return None;
         }
@@ -176,10 +169,10 @@ impl Balancer {
         self.published = leases;
         self.last_published = Some((now, published_s));
         self.publications += 1;
-        Some(Publication {
+        Some(Handed {
             router,
             destination,
-            lease_set: Arc::new(lease_set),
+            signed: Arc::new(lease_set),
         })
     }
 }
@@ -221,7 +214,7 @@ mod tests {
         }
         let now = Instant::from_secs(T0);
         let p = b.poll(now).expect("tunnels to publish");
-        let leases = p.lease_set.leases();
+        let leases = p.signed.leases();
         assert_eq!(leases.len(), 16);
         // Round-robin over the edges, freshest first: 6, 6 and 4 leases.
         for edge in 0..3u8 {
@@ -233,10 +226,10 @@ mod tests {
             assert_eq!(mine[0], &lease(edge, 7, 107));
         }
         let keys = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(1));
-        assert_eq!(p.lease_set.hash(), keys.hash());
+        assert_eq!(p.signed.hash(), keys.hash());
         assert_eq!(
-            LeaseSet2::parse(p.lease_set.as_bytes()).as_ref(),
-            Ok(&*p.lease_set)
+            LeaseSet2::parse(p.signed.as_bytes()).as_ref(),
+            Ok(&*p.signed)
         );
     }
 
@@ -265,14 +258,14 @@ mod tests {
             .poll(t + Duration::from_secs(60))
             .expect("changed, interval over");
         assert_ne!(first.router, second.router, "edges take turns");
-        assert!(second.lease_set.published_s() > first.lease_set.published_s());
-        assert_eq!(second.lease_set.leases().len(), 3);
+        assert!(second.signed.published_s() > first.signed.published_s());
+        assert_eq!(second.signed.leases().len(), 3);
 
         // An edge that goes down drops out of the LeaseSet and of the turns.
         b.on_edge_down(1);
         let third = b.poll(t + Duration::from_secs(120)).expect("edge 1 gone");
         assert_eq!(third.router, 0);
-        assert!(third.lease_set.leases().iter().all(|l| l.tunnel_id.0 < 100));
+        assert!(third.signed.leases().iter().all(|l| l.tunnel_id.0 < 100));
         assert_eq!(b.publications(), 3);
     }
 

@@ -13,6 +13,7 @@
 //! once that destination reported inbound tunnels, and stops being ready when the edge
 //! goes down.
 
+use crate::signer::Handed;
 use ramsons_router::client::DestinationId;
 use ramsons_router::crypto::DestinationKeys;
 use ramsons_router::data::{Hash, MetaLease, MetaLeaseSet};
@@ -48,14 +49,6 @@ struct Publisher {
     router: u32,
     destination: DestinationId,
     ready: bool,
-}
-
-/// A MetaLeaseSet for an edge to publish.
-#[derive(Debug, Clone)]
-pub struct MetaPublication {
-    pub router: u32,
-    pub destination: DestinationId,
-    pub meta: Arc<MetaLeaseSet>,
 }
 
 #[derive(Debug)]
@@ -136,7 +129,7 @@ impl MetaPublisher {
     }
 
     /// A MetaLeaseSet to publish, if one is due and an edge can publish it.
-    pub fn poll(&mut self, now: Instant) -> Option<MetaPublication> {
+    pub fn poll(&mut self, now: Instant) -> Option<Handed<Arc<MetaLeaseSet>>> {
         if self.next_poll().is_none_or(|at| now < at) {
             return None;
         }
@@ -159,10 +152,10 @@ impl MetaPublisher {
             .ok()?;
         self.last = Some((now, published_s));
         self.publications += 1;
-        Some(MetaPublication {
+        Some(Handed {
             router,
             destination,
-            meta: Arc::new(meta),
+            signed: Arc::new(meta),
         })
     }
 }
@@ -202,7 +195,7 @@ mod tests {
         s.on_tunnels(1, DestinationId(8), 2);
         let p = s.poll(now).expect("due at once");
         assert_eq!((p.router, p.destination), (1, DestinationId(8)));
-        assert_eq!(p.meta.hash(), keys(1).hash());
+        assert_eq!(p.signed.hash(), keys(1).hash());
         assert_eq!(s.publications(), 1);
     }
 
@@ -214,14 +207,14 @@ mod tests {
         }
         let now = Instant::from_secs(T0);
         let first = s.poll(now).expect("first");
-        let targets = first.meta.lease_set2_targets(T0);
+        let targets = first.signed.lease_set2_targets(T0);
         assert_eq!(targets.len(), 3);
         let listed: Vec<Hash> = targets.iter().map(|t| t.target).collect();
         for e in 0..3 {
             assert!(listed.contains(&keys(100 + e).hash()));
         }
         assert!(targets.iter().all(|t| t.cost == 10));
-        assert_eq!(first.meta.expires_s(), T0 + 3600);
+        assert_eq!(first.signed.expires_s(), T0 + 3600);
         assert!(
             s.poll(now + Duration::from_secs(60)).is_none(),
             "not yet due"
@@ -230,7 +223,7 @@ mod tests {
         assert_eq!(s.next_poll(), Some(refresh));
         let second = s.poll(refresh).expect("refreshed");
         assert_ne!(second.router, first.router, "the edges take turns");
-        assert!(second.meta.published_s() > first.meta.published_s());
+        assert!(second.signed.published_s() > first.signed.published_s());
     }
 
     #[test]

@@ -23,12 +23,22 @@ pub enum Signed {
     Meta(Arc<MetaLeaseSet>),
 }
 
-/// A signed entry and the edge (router, its local destination) that publishes it.
+/// A signed entry (`T`) and the edge (router, its local destination) that publishes it.
 #[derive(Debug, Clone)]
-pub struct Handed {
+pub struct Handed<T = Signed> {
     pub router: u32,
     pub destination: DestinationId,
-    pub signed: Signed,
+    pub signed: T,
+}
+
+impl<T> Handed<T> {
+    fn map<U>(self, f: impl FnOnce(T) -> U) -> Handed<U> {
+        Handed {
+            router: self.router,
+            destination: self.destination,
+            signed: f(self.signed),
+        }
+    }
 }
 
 impl Signer {
@@ -68,16 +78,8 @@ impl Signer {
     /// What to publish now, if anything.
     pub fn poll(&mut self, now: Instant) -> Option<Handed> {
         match self {
-            Signer::Balancer(b) => b.poll(now).map(|p| Handed {
-                router: p.router,
-                destination: p.destination,
-                signed: Signed::LeaseSet2(p.lease_set),
-            }),
-            Signer::Meta(m) => m.poll(now).map(|p| Handed {
-                router: p.router,
-                destination: p.destination,
-                signed: Signed::Meta(p.meta),
-            }),
+            Signer::Balancer(b) => b.poll(now).map(|p| p.map(Signed::LeaseSet2)),
+            Signer::Meta(m) => m.poll(now).map(|p| p.map(Signed::Meta)),
         }
     }
 

@@ -123,22 +123,15 @@ impl NetDbObserver {
         ls: &LeaseSet2,
         gateway_index: impl Fn(&Hash) -> Option<u32>,
     ) {
-        let Receipt {
-            now,
-            floodfill,
-            colluding,
-            ref key,
-            flooded,
-            outcome,
-        } = *store;
-        if now < self.since {
+        if store.now < self.since {
             return;
         }
-        let (destination, routers, edge) = match (self.watched.get(key), self.edges.get(key)) {
-            (Some(&(d, routers)), _) => (d, routers, None),
-            (None, Some(&(d, e))) => (d, self.routers_of(d), Some(u64::from(e))),
-            (None, None) => return,
-        };
+        let (destination, routers, edge) =
+            match (self.watched.get(&store.key), self.edges.get(&store.key)) {
+                (Some(&(d, routers)), _) => (d, routers, None),
+                (None, Some(&(d, e))) => (d, self.routers_of(d), Some(u64::from(e))),
+                (None, None) => return,
+            };
         let leases = ls
             .leases()
             .iter()
@@ -150,13 +143,13 @@ impl NetDbObserver {
             .collect::<Vec<_>>()
             .join(" ");
         self.rows.push(MultihomingRecord {
-            time_s: self.since_start(now),
-            floodfill: u64::from(floodfill),
-            colluding,
+            time_s: self.since_start(store.now),
+            floodfill: u64::from(store.floodfill),
+            colluding: store.colluding,
             destination: u64::from(destination),
             routers: u64::from(routers),
-            flooded,
-            outcome: outcome_name(outcome).to_owned(),
+            flooded: store.flooded,
+            outcome: outcome_name(store.outcome).to_owned(),
             published_s: self.seconds(f64::from(ls.published_s())),
             expires_s: self.seconds(ls.expires_s() as f64),
             leases,
@@ -166,18 +159,10 @@ impl NetDbObserver {
 
     /// A floodfill received a store of the MetaLeaseSet `meta`.
     pub fn on_meta_store(&mut self, store: &Receipt, meta: &MetaLeaseSet) {
-        let Receipt {
-            now,
-            floodfill,
-            colluding,
-            ref key,
-            flooded,
-            outcome,
-        } = *store;
-        if now < self.since {
+        if store.now < self.since {
             return;
         }
-        let Some(&(destination, _)) = self.watched.get(key) else {
+        let Some(&(destination, _)) = self.watched.get(&store.key) else {
             return;
         };
         let listed = meta
@@ -190,12 +175,12 @@ impl NetDbObserver {
             .collect::<Vec<_>>()
             .join(" ");
         self.meta_rows.push(MetaLeaseSetRecord {
-            time_s: self.since_start(now),
-            floodfill: u64::from(floodfill),
-            colluding,
+            time_s: self.since_start(store.now),
+            floodfill: u64::from(store.floodfill),
+            colluding: store.colluding,
             destination: u64::from(destination),
-            flooded,
-            outcome: outcome_name(outcome).to_owned(),
+            flooded: store.flooded,
+            outcome: outcome_name(store.outcome).to_owned(),
             published_s: self.seconds(f64::from(meta.published_s())),
             expires_s: self.seconds(meta.expires_s() as f64),
             listed,
