@@ -28,4 +28,4 @@ pub mod host;
 
 mod router;
 
-pub use router::{ClientError, Event, Load, Output, Router, RouterConfig};
+pub use router::{AppError, ClientError, Event, Load, Output, Router, RouterConfig};

@@ -6,6 +6,10 @@
 //! must call `handle_timeout` next (earlier inputs are fine; the router re-arms). This is
 //! the polling order of quinn-proto's `Connection` and str0m's `Rtc`.
 
+mod apps;
+
+pub use apps::AppError;
+
 use crate::client::{
     ClientConfig, ClientEvent, Clients, CreateTunnelError, DestinationId, HiddenDestination,
     LeaseSetEncryption, Outgoing, PublishError,
@@ -397,8 +401,12 @@ impl Router {
         reference: u64,
         payload: Vec<u8>,
     ) -> Result<(), ClientError> {
-        let message = Outgoing { reference, payload };
-        self.client_send(now, from, |clients, netdb, tunnels| {
+        let message = Outgoing {
+            reference,
+            payload,
+            confirm: true,
+        };
+        self.with_clients(now, from, |clients, netdb, tunnels| {
             clients.send(now, from, to, message, netdb, tunnels)
         })
     }
@@ -415,27 +423,14 @@ impl Router {
         reference: u64,
         payload: Vec<u8>,
     ) -> Result<(), ClientError> {
-        let message = Outgoing { reference, payload };
-        self.client_send(now, from, |clients, netdb, tunnels| {
+        let message = Outgoing {
+            reference,
+            payload,
+            confirm: true,
+        };
+        self.with_clients(now, from, |clients, netdb, tunnels| {
             clients.send_hidden(now, from, to, message, netdb, tunnels)
         })
-    }
-
-    /// Runs `send` for local destination `from`, which must exist, then collects what it
-    /// produced.
-    fn client_send(
-        &mut self,
-        now: Instant,
-        from: DestinationId,
-        send: impl FnOnce(&mut Clients, &mut NetDb, &mut TunnelManager),
-    ) -> Result<(), ClientError> {
-        let tunnels = self.tunnels.as_mut().ok_or(ClientError::NoTunnels)?;
-        if self.clients.hash(from).is_none() {
-            return Err(ClientError::UnknownDestination);
-        }
-        send(&mut self.clients, &mut self.netdb, tunnels);
-        self.collect(now);
-        Ok(())
     }
 
     /// What this router has observed of its peers.
@@ -540,7 +535,7 @@ impl Router {
         if let Some(tunnels) = self.tunnels.as_mut() {
             tunnels.handle_timeout(now, self.netdb.store(), &mut self.profiles);
         }
-        if let Some(tunnels) = self.tunnels.as_ref() {
+        if let Some(tunnels) = self.tunnels.as_mut() {
             self.clients.handle_timeout(now, &mut self.netdb, tunnels);
         }
         self.reply_keys.expire(now);

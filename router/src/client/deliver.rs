@@ -56,16 +56,16 @@ impl Clients {
             return;
         };
         let me = local.keys.hash();
+        // Application data is handled after the other cloves: the sender's LeaseSet,
+        // bundled beside it, must be in the netDb before a stream answers its SYN.
+        let mut data_payloads = Vec::new();
         for block in blocks {
             let Block::Clove(clove) = block else {
                 continue;
             };
             match (clove.delivery, clove.message.body) {
                 (CloveDelivery::Destination(to), MessageBody::Data(data)) if to == me => {
-                    self.events.push_back(ClientEvent::Received {
-                        destination: id,
-                        payload: data.payload,
-                    });
+                    data_payloads.push(data.payload);
                 }
                 (
                     CloveDelivery::Local,
@@ -94,6 +94,14 @@ impl Clients {
                     );
                 }
                 _ => {}
+            }
+        }
+        for payload in data_payloads {
+            if let Some(payload) = self.deliver_app(now, id, payload, netdb, tunnels) {
+                self.events.push_back(ClientEvent::Received {
+                    destination: id,
+                    payload,
+                });
             }
         }
     }

@@ -1,5 +1,7 @@
 //! What destinations report, and why a request was refused.
 
+use super::datagram::Datagram;
+use super::streaming::{ManagerEvent, Ports};
 use super::DestinationId;
 use crate::data::{Hash, Lease2};
 use crate::profile::PathError;
@@ -26,15 +28,34 @@ pub enum SendFailure {
 pub struct Outgoing {
     pub reference: u64,
     pub payload: Vec<u8>,
+    /// Whether a DeliveryStatus clove asks the recipient's router to confirm it
+    /// ([`ClientEvent::Delivered`]); unconfirmed messages also tell a broken path.
+    pub confirm: bool,
 }
 
 /// What destinations report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientEvent {
-    /// A message for `destination` arrived.
+    /// A message for `destination` arrived that is neither a stream packet nor a
+    /// datagram (see [`apps`](super::apps)).
     Received {
         destination: DestinationId,
         payload: Vec<u8>,
+    },
+    /// A datagram for `destination` arrived (verified, when its kind is signed), with
+    /// the ports as the sender wrote them.
+    Datagram {
+        destination: DestinationId,
+        /// The I2CP protocol it came with (raw datagrams may use any).
+        protocol: u8,
+        ports: Ports,
+        datagram: Datagram,
+    },
+    /// What `destination`'s streams report: incoming streams, data to read, room to
+    /// write, closes, resets and timeouts.
+    Stream {
+        destination: DestinationId,
+        event: ManagerEvent,
     },
     /// The message the caller sent with `reference` could not be sent.
     SendFailed {

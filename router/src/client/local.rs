@@ -1,6 +1,7 @@
 //! A local destination's state: its keys, sessions, LeaseSet and the messages in flight.
 
 use super::publish::Publication;
+use super::streaming::StreamManager;
 use super::Outgoing;
 use crate::crypto::DestinationKeys;
 use crate::data::{
@@ -90,6 +91,8 @@ pub(super) struct Local {
     pub(super) stale: BTreeSet<Hash>,
     /// The lease each recipient is sent through, with `sticky_leases`.
     pub(super) routes: BTreeMap<Hash, Lease2>,
+    /// Its streams, once it streamed at all (see [`apps`](super::apps)).
+    pub(super) streams: Option<StreamManager>,
 }
 
 impl Local {

@@ -37,20 +37,26 @@
 //! (finding the recipient and sending garlic), `deliver` (opening what arrives), and
 //! `event` (what the caller hears).
 
+pub mod app_payload;
+mod apps;
 mod balanced;
+pub mod datagram;
 mod deliver;
 mod event;
 mod local;
 mod publish;
 mod route;
 mod send;
+pub mod streaming;
 
+pub use apps::DatagramKind;
 pub use event::{ClientEvent, CreateTunnelError, Outgoing, PublishError, SendFailure};
 use local::Local;
 pub use local::{HiddenDestination, LeaseSetEncryption};
 use publish::{Publication, Published};
 
 use crate::crypto::DestinationKeys;
+use streaming::ManagerConfig;
 use crate::data::{B33Address, ClientAuthorization, Hash};
 use crate::garlic::ratchet::RatchetEndpoint;
 use crate::netdb::NetDb;
@@ -72,6 +78,8 @@ pub struct ClientConfig {
     /// lives, rather than drawing a lease per message. A multihomed destination needs
     /// it: its leases lead to different routers, and a ratchet session lives on one.
     pub sticky_leases: bool,
+    /// Every destination's streams: their parameters and admission limits.
+    pub streaming: ManagerConfig,
 }
 
 impl Default for ClientConfig {
@@ -81,6 +89,7 @@ impl Default for ClientConfig {
             tunnels: 2,
             selection: SelectionRules::client(),
             sticky_leases: false,
+            streaming: ManagerConfig::default(),
         }
     }
 }
@@ -128,7 +137,15 @@ impl Clients {
     }
 
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
-        self.events.pop_front()
+        loop {
+            let event = self.events.pop_front()?;
+            // Our own messages' failures are not the caller's: a stream packet that
+            // could not leave is resent or fails its stream in time.
+            if !matches!(event, ClientEvent::SendFailed { reference, .. } if reference >= apps::INTERNAL_REFERENCE)
+            {
+                return Some(event);
+            }
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -259,6 +276,7 @@ impl Clients {
                 unconfirmed: BTreeMap::new(),
                 stale: BTreeSet::new(),
                 routes: BTreeMap::new(),
+                streams: None,
             },
         );
         id
@@ -277,15 +295,16 @@ impl Clients {
             local.unconfirmed.clear();
             local.stale.clear();
             local.routes.clear();
+            local.streams = None;
         }
         self.hidden.clear();
         self.events.clear();
     }
 
     /// Drops idle ratchet sessions, stores LeaseSets again whose store was not
-    /// acknowledged, and at UTC midnight encrypts hidden destinations' LeaseSets under
-    /// the new day's blinded key.
-    pub fn handle_timeout(&mut self, now: Instant, netdb: &mut NetDb, tunnels: &TunnelManager) {
+    /// acknowledged, at UTC midnight encrypts hidden destinations' LeaseSets under
+    /// the new day's blinded key, and runs the streams' timers.
+    pub fn handle_timeout(&mut self, now: Instant, netdb: &mut NetDb, tunnels: &mut TunnelManager) {
         let mut due = Vec::new();
         for (id, local) in &mut self.locals {
             local.ratchet.expire(now);
@@ -320,11 +339,12 @@ impl Clients {
         for id in due {
             self.publish(now, id, netdb, tunnels);
         }
+        self.streams_handle_timeout(now, netdb, tunnels);
     }
 
     /// When [`Clients::handle_timeout`] has something to do next: a LeaseSet store to
-    /// retry, a message about to count as unconfirmed, or midnight for a hidden
-    /// destination.
+    /// retry, a message about to count as unconfirmed, midnight for a hidden
+    /// destination, or a stream's timer.
     pub fn poll_timeout(&self) -> Instant {
         let publications = self.locals.values().filter_map(|l| {
             let retry = l.publication.as_ref().and_then(|p| p.retry_at);
@@ -337,6 +357,7 @@ impl Clients {
                 .filter(|u| !u.stale)
                 .map(|u| u.sent + STALE_AFTER)
         });
-        publications.chain(stale).min().unwrap_or(Instant::MAX)
+        let streams = self.streams_timeout();
+        publications.chain(stale).chain(streams).min().unwrap_or(Instant::MAX)
     }
 }

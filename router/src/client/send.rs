@@ -174,7 +174,11 @@ impl Clients {
         now: Instant,
         id: DestinationId,
         to: Hash,
-        Outgoing { reference, payload }: Outgoing,
+        Outgoing {
+            reference,
+            payload,
+            confirm,
+        }: Outgoing,
         netdb: &NetDb,
         tunnels: &mut TunnelManager,
     ) {
@@ -224,7 +228,7 @@ impl Clients {
         }));
         // A DeliveryStatus for the recipient's router to send back into one of our inbound
         // tunnels (through its own outbound tunnel): the delivery confirmation.
-        if let Some((gateway, tunnel)) = tunnels.reply_path(local.pool) {
+        if let Some((gateway, tunnel)) = tunnels.reply_path(local.pool).filter(|_| confirm) {
             let ack: u32 = self.rng.gen();
             local.unconfirmed.insert(
                 ack,

@@ -12,6 +12,7 @@
 //! - [`clock`] derives the core's UNIX-time [`Instant`] from tokio's clock.
 //! - [`status`] serves the status page and `/ping`.
 
+pub mod apps;
 pub mod clock;
 pub mod config;
 mod conn;
@@ -28,7 +29,8 @@ pub use status::{PingOutcome, Pinger, Status};
 use crate::client::{ClientEvent, DestinationId};
 use crate::data::{Hash, RouterInfo};
 use crate::i2np::I2npMessage;
-use crate::netdb::NetDbEvent;
+use crate::netdb::{NetDbEvent, Purpose};
+use apps::AppRequest;
 use crate::profile::Tier;
 use crate::time::Instant;
 use crate::transport::ntcp2::{
@@ -174,6 +176,7 @@ impl<N: Network> Host<N> {
 
         let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
         let (ping_tx, ping_rx) = mpsc::channel(16);
+        let (app_tx, app_rx) = mpsc::channel(apps::REQUEST_QUEUE);
         let (status_tx, _) = watch::channel(Status::default());
         let local = Arc::new(LocalRouter {
             info: router.router_info().clone(),
@@ -206,6 +209,9 @@ impl<N: Network> Host<N> {
             counters: Counters::default(),
             destination,
             ping_requests: ping_rx,
+            apps: apps::Apps::new(app_tx.clone()),
+            app_requests: app_rx,
+            app_sender: app_tx,
             ping_sender: ping_tx,
             pings: HashMap::new(),
             next_ping: 0,
@@ -236,6 +242,11 @@ impl<N: Network> Host<N> {
     /// Pings from the test destination (`[client] test_destination`).
     pub fn pinger(&self) -> Pinger {
         Pinger::new(self.driver.ping_sender.clone())
+    }
+
+    /// The SAM bridge's way into this router: sessions, streams, datagrams, lookups.
+    pub fn backend(&self) -> apps::RouterBackend {
+        apps::RouterBackend::new(self.driver.app_sender.clone())
     }
 
     /// Status snapshots, refreshed about once a second while the router runs.
@@ -364,6 +375,11 @@ struct Driver<N: Network> {
     counters: Counters,
     /// The test destination, when configured.
     destination: Option<(DestinationId, Hash)>,
+    /// Applications' sessions and streams (the SAM bridge's backend).
+    apps: apps::Apps,
+    app_requests: mpsc::Receiver<AppRequest>,
+    /// Handed to the SAM bridge ([`apps::RouterBackend`]).
+    app_sender: mpsc::Sender<AppRequest>,
     ping_requests: mpsc::Receiver<PingRequest>,
     /// Handed to the status server, which turns `/ping` requests into [`PingRequest`]s.
     ping_sender: mpsc::Sender<PingRequest>,
@@ -400,6 +416,9 @@ impl<N: Network> Driver<N> {
                 _ = save_tick.tick() => self.save_in_background(),
                 Some((stream, from)) = accepted.recv() => self.on_accept(stream, from),
                 Some(ping) = self.ping_requests.recv() => self.ping(ping),
+                Some(request) = self.app_requests.recv() => {
+                    self.apps.on_request(&mut self.router, self.clock.now(), request);
+                }
                 Some(event) = self.events.recv() => self.on_conn_event(event),
             }
         }
@@ -650,6 +669,10 @@ impl<N: Network> Driver<N> {
                 timeouts,
                 ..
             }) => {
+                if purpose == Purpose::LeaseSet {
+                    self.apps
+                        .on_lookup_finished(&mut self.router, self.clock.now(), key);
+                }
                 if found {
                     c.lookups_succeeded += 1;
                 } else {
@@ -703,6 +726,11 @@ impl<N: Network> Driver<N> {
                 if let Some(reply) = self.pings.remove(&reference) {
                     let _ = reply.send(PingOutcome::failed(format!("{reason:?}")));
                 }
+            }
+            Event::Client(event) => {
+                self.apps
+                    .on_client_event(&mut self.router, self.clock.now(), &event);
+                tracing::trace!(?event, "client event");
             }
             other => tracing::trace!(?other, "router event"),
         }
