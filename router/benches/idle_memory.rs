@@ -67,6 +67,7 @@ fn main() {
         listen: SocketAddr::from(([127, 0, 0, 1], port)),
         bootstrap: Some(boot),
         status: None,
+        sam: ramsons_router::host::SamSection::disabled(),
         ..HostConfig::default()
     };
     let config_path = dir.path().join("router.toml");

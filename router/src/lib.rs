@@ -28,4 +28,5 @@ pub mod host;
 
 mod router;
 
-pub use router::{AppError, ClientError, Event, Load, Output, Router, RouterConfig};
+pub use client::AppError;
+pub use router::{ClientError, Event, Load, Output, Router, RouterConfig};

@@ -8,8 +8,6 @@
 
 mod apps;
 
-pub use apps::AppError;
-
 use crate::client::{
     ClientConfig, ClientEvent, Clients, CreateTunnelError, DestinationId, HiddenDestination,
     LeaseSetEncryption, Outgoing, PublishError,

@@ -392,6 +392,7 @@ impl World {
                     .selection
                     .over(SelectionRules::client()),
                 sticky_leases: self.scenario.clients.sticky_leases,
+                ..ClientConfig::default()
             },
             ..RouterConfig::default()
         };
@@ -1297,7 +1298,11 @@ impl World {
                     self.arm_signer(d);
                 }
             }
-            ClientEvent::LeaseSetPublished { .. } | ClientEvent::TunnelStatus { .. } => {}
+            // The workloads do not stream or send datagrams yet.
+            ClientEvent::LeaseSetPublished { .. }
+            | ClientEvent::TunnelStatus { .. }
+            | ClientEvent::Datagram { .. }
+            | ClientEvent::Stream { .. } => {}
         }
     }
 

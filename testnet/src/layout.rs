@@ -145,6 +145,7 @@ impl Node {
             publish,
             status: Some(status),
             bootstrap: Some("../netDb".into()),
+            sam: ramsons_router::host::SamSection::disabled(),
             ..HostConfig::default()
         };
         // Every router of a loopback testnet is 127.0.0.1, of a docker one in one /24.

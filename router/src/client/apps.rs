@@ -9,9 +9,9 @@
 //! message, without a DeliveryStatus clove: the stream's own acknowledgements tell
 //! whether it arrived, and a confirmation per packet would double the traffic.
 //!
-//! What arrives is dispatched by protocol: 6 to the stream manager, 17 to 20 parsed and
-//! verified as [`Datagram`]s, and everything else — including payloads that are not
-//! I2CP's gzip at all, such as the simulator's workloads and `/ping` — reported as
+//! What arrives is dispatched by protocol: 6 to the stream manager, 17, 19 and 20 parsed
+//! and verified as [`Datagram`]s, any other number as a raw datagram. Payloads that are
+//! not I2CP's gzip at all — the simulator's workloads and `/ping` — are reported as
 //! [`ClientEvent::Received`], as before streaming existed.
 
 use super::app_payload::{compress_by_default, protocol, AppPayload};
@@ -28,6 +28,19 @@ use rand_chacha::ChaCha20Rng;
 /// References of messages the client layer sends for itself (stream packets); a
 /// caller's references stay below it, so their failures are told apart.
 pub(super) const INTERNAL_REFERENCE: u64 = 1 << 63;
+
+/// Why a stream or datagram call was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppError {
+    #[error("no such local destination")]
+    UnknownDestination,
+    #[error("destinations need tunnels: this router was configured without them")]
+    NoTunnels,
+    #[error(transparent)]
+    Streaming(#[from] StreamingError),
+    #[error(transparent)]
+    Datagram(#[from] DatagramError),
+}
 
 /// A datagram an application sends: its kind decides how it is signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,10 +90,8 @@ impl Clients {
         ports: Ports,
         netdb: &mut NetDb,
         tunnels: &mut TunnelManager,
-    ) -> Result<StreamId, StreamingError> {
-        let streams = self
-            .streams_mut(id)
-            .ok_or(StreamingError::UnknownDestination)?;
+    ) -> Result<StreamId, AppError> {
+        let streams = self.streams_mut(id).ok_or(AppError::UnknownDestination)?;
         let stream = streams.connect(now, to, ports)?;
         self.flush_streams(now, id, netdb, tunnels);
         Ok(stream)
@@ -164,10 +175,8 @@ impl Clients {
         payload: Vec<u8>,
         netdb: &mut NetDb,
         tunnels: &mut TunnelManager,
-    ) -> Result<(), DatagramError> {
-        let Some(local) = self.locals.get(&id) else {
-            return Err(DatagramError::UnknownDestination);
-        };
+    ) -> Result<(), AppError> {
+        let local = self.locals.get(&id).ok_or(AppError::UnknownDestination)?;
         let from = local.keys.destination().clone();
         let (datagram, protocol) = match kind {
             DatagramKind::Repliable => (Datagram::Repliable { from, payload }, protocol::DATAGRAM),
@@ -207,7 +216,7 @@ impl Clients {
     }
 
     /// A Data payload for destination `id`: streaming and datagrams are taken here;
-    /// anything else is given back for [`ClientEvent::Received`].
+    /// a payload that is not I2CP's is given back for [`ClientEvent::Received`].
     pub(super) fn deliver_app(
         &mut self,
         now: Instant,
@@ -233,20 +242,27 @@ impl Clients {
                 self.flush_streams(now, id, netdb, tunnels);
                 None
             }
-            protocol::DATAGRAM | protocol::RAW | protocol::DATAGRAM2 | protocol::DATAGRAM3 => {
+            number => {
                 let me = self.locals.get(&id)?.keys.hash();
+                // Any protocol but streaming's and the three datagram formats is raw
+                // (SAM's RAW sessions choose their own number).
+                let parsed = match number {
+                    protocol::DATAGRAM | protocol::DATAGRAM2 | protocol::DATAGRAM3 => {
+                        Datagram::parse(now, number, &app.data, &me)
+                    }
+                    _ => Ok(Datagram::Raw(app.data)),
+                };
                 // A datagram that fails its signature is dropped, as I2CP does.
-                if let Ok(datagram) = Datagram::parse(now, app.protocol, &app.data, &me) {
+                if let Ok(datagram) = parsed {
                     self.events.push_back(ClientEvent::Datagram {
                         destination: id,
-                        protocol: app.protocol,
+                        protocol: number,
                         ports,
                         datagram,
                     });
                 }
                 None
             }
-            _ => Some(payload),
         }
     }
 

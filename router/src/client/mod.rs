@@ -49,14 +49,13 @@ mod route;
 mod send;
 pub mod streaming;
 
-pub use apps::DatagramKind;
+pub use apps::{AppError, DatagramKind};
 pub use event::{ClientEvent, CreateTunnelError, Outgoing, PublishError, SendFailure};
 use local::Local;
 pub use local::{HiddenDestination, LeaseSetEncryption};
 use publish::{Publication, Published};
 
 use crate::crypto::DestinationKeys;
-use streaming::ManagerConfig;
 use crate::data::{B33Address, ClientAuthorization, Hash};
 use crate::garlic::ratchet::RatchetEndpoint;
 use crate::netdb::NetDb;
@@ -66,6 +65,7 @@ use crate::tunnel::{PoolConfig, PoolId, TunnelManager};
 use rand_chacha::ChaCha20Rng;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
+use streaming::ManagerConfig;
 
 /// How a destination's tunnels are made (DESIGN.md: client tunnels 3 hops, 2 per
 /// direction, hops from the fast tier in XOR order, partitioned inbound gateways).
@@ -358,6 +358,10 @@ impl Clients {
                 .map(|u| u.sent + STALE_AFTER)
         });
         let streams = self.streams_timeout();
-        publications.chain(stale).chain(streams).min().unwrap_or(Instant::MAX)
+        publications
+            .chain(stale)
+            .chain(streams)
+            .min()
+            .unwrap_or(Instant::MAX)
     }
 }

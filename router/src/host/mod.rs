@@ -18,10 +18,11 @@ pub mod config;
 mod conn;
 pub mod datadir;
 pub mod net;
+pub mod sam;
 pub mod status;
 
 pub use clock::Clock;
-pub use config::{ConfigError, HostConfig};
+pub use config::{ConfigError, HostConfig, SamSection};
 pub use datadir::{DataDir, DataDirError};
 pub use net::{Network, Tokio};
 pub use status::{PingOutcome, Pinger, Status};
@@ -30,7 +31,6 @@ use crate::client::{ClientEvent, DestinationId};
 use crate::data::{Hash, RouterInfo};
 use crate::i2np::I2npMessage;
 use crate::netdb::{NetDbEvent, Purpose};
-use apps::AppRequest;
 use crate::profile::Tier;
 use crate::time::Instant;
 use crate::transport::ntcp2::{
@@ -38,9 +38,11 @@ use crate::transport::ntcp2::{
 };
 use crate::tunnel::{BuildOutcome, PoolId, TunnelEvent};
 use crate::{Event, Output, Router};
+use apps::AppRequest;
 use conn::{ConnCommand, ConnContext, ConnEvent, ConnEventKind, ConnId};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
+use sam::SamServer;
 use status::PingRequest;
 use std::collections::HashMap;
 use std::future::Future;
@@ -121,6 +123,7 @@ pub struct Host<N: Network> {
     driver: Driver<N>,
     listener: N::Listener,
     status_listener: Option<N::Listener>,
+    sam: Option<SamServer<apps::RouterBackend, N>>,
 }
 
 impl<N: Network> Host<N> {
@@ -177,6 +180,20 @@ impl<N: Network> Host<N> {
         let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
         let (ping_tx, ping_rx) = mpsc::channel(16);
         let (app_tx, app_rx) = mpsc::channel(apps::REQUEST_QUEUE);
+        let sam = match config.sam.enabled {
+            true => {
+                let backend = apps::RouterBackend::new(app_tx.clone());
+                let sam_rng = ChaCha20Rng::from_seed(rng.gen());
+                let bound = SamServer::bind(config.sam.clone(), backend, net.clone(), sam_rng);
+                let addr = config.sam.tcp;
+                Some(
+                    bound
+                        .await
+                        .map_err(|source| HostError::Bind { addr, source })?,
+                )
+            }
+            false => None,
+        };
         let (status_tx, _) = watch::channel(Status::default());
         let local = Arc::new(LocalRouter {
             info: router.router_info().clone(),
@@ -222,6 +239,7 @@ impl<N: Network> Host<N> {
             driver,
             listener,
             status_listener,
+            sam,
         })
     }
 
@@ -244,6 +262,11 @@ impl<N: Network> Host<N> {
         Pinger::new(self.driver.ping_sender.clone())
     }
 
+    /// Where the SAM bridge listens (TCP, and UDP if enabled), when it runs.
+    pub fn sam_addrs(&self) -> Option<(SocketAddr, Option<SocketAddr>)> {
+        self.sam.as_ref().map(|s| (s.tcp_addr(), s.udp_addr()))
+    }
+
     /// The SAM bridge's way into this router: sessions, streams, datagrams, lookups.
     pub fn backend(&self) -> apps::RouterBackend {
         apps::RouterBackend::new(self.driver.app_sender.clone())
@@ -261,6 +284,7 @@ impl<N: Network> Host<N> {
             mut driver,
             listener,
             status_listener,
+            sam,
         } = self;
         let (accepted_tx, accepted_rx) = mpsc::channel(64);
         let acceptor = tokio::spawn(async move {
@@ -283,7 +307,12 @@ impl<N: Network> Host<N> {
             let pinger = Pinger::new(driver.ping_sender.clone());
             tokio::spawn(status::serve::<N>(l, driver.status.subscribe(), pinger))
         });
+        // The bridge's clients end with the router: their sessions live in it.
+        let sam_server = sam.map(|s| tokio::spawn(s.run(std::future::pending())));
         let result = driver.run(accepted_rx, shutdown).await;
+        if let Some(server) = sam_server {
+            server.abort();
+        }
         acceptor.abort();
         if let Some(server) = status_server {
             server.abort();

@@ -4,23 +4,23 @@
 //! use exactly these calls.
 
 use super::{ClientError, Router};
-use crate::client::datagram::DatagramError;
-use crate::client::streaming::{Ports, StreamId, StreamManager, StreamingError};
-use crate::client::{Clients, DatagramKind, DestinationId};
+use crate::client::streaming::{Ports, StreamId, StreamManager};
+use crate::client::{AppError, Clients, DatagramKind, DestinationId};
 use crate::data::{Destination, Hash};
 use crate::netdb::{LookupId, NetDb};
 use crate::time::Instant;
 use crate::tunnel::TunnelManager;
 
-/// Why a stream or datagram call was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AppError {
-    #[error(transparent)]
-    Client(#[from] ClientError),
-    #[error(transparent)]
-    Streaming(#[from] StreamingError),
-    #[error(transparent)]
-    Datagram(#[from] DatagramError),
+impl From<ClientError> for AppError {
+    fn from(e: ClientError) -> AppError {
+        match e {
+            ClientError::NoTunnels => AppError::NoTunnels,
+            // Publication errors come from no call here.
+            ClientError::UnknownDestination | ClientError::Publish(_) => {
+                AppError::UnknownDestination
+            }
+        }
+    }
 }
 
 impl Router {
@@ -69,10 +69,9 @@ impl Router {
         to: Destination,
         ports: Ports,
     ) -> Result<StreamId, AppError> {
-        let opened = self.with_clients(now, id, |c, netdb, tunnels| {
+        self.with_clients(now, id, |c, netdb, tunnels| {
             c.stream_connect(now, id, to, ports, netdb, tunnels)
-        })?;
-        Ok(opened?)
+        })?
     }
 
     /// The oldest incoming stream of `id` not taken yet.
@@ -130,9 +129,8 @@ impl Router {
         ports: Ports,
         payload: Vec<u8>,
     ) -> Result<(), AppError> {
-        let sent = self.with_clients(now, id, |c, netdb, tunnels| {
+        self.with_clients(now, id, |c, netdb, tunnels| {
             c.send_datagram(now, id, to, kind, ports, payload, netdb, tunnels)
-        })?;
-        Ok(sent?)
+        })?
     }
 }

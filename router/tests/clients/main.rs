@@ -5,6 +5,8 @@
 #[path = "../support/net.rs"]
 mod net;
 
+mod apps;
+
 use net::Net;
 use ramsons_router::client::{
     ClientConfig, ClientEvent, CreateTunnelError, DestinationId, PublishError,

@@ -96,6 +96,7 @@ fn add_router(
                 publish: Some(SocketAddr::new(ip, PORT)),
                 bootstrap: Some(boot.clone()),
                 status: None,
+                sam: ramsons_router::host::SamSection::disabled(),
                 ..HostConfig::default()
             };
             config.save_interval.0 = Duration::from_secs(30);
@@ -380,6 +381,7 @@ fn a_stopped_router_keeps_its_identity_and_netdb() {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         publish: Some(SocketAddr::from(([127, 0, 0, 1], 9))),
         status: None,
+        sam: ramsons_router::host::SamSection::disabled(),
         ..HostConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -428,6 +430,7 @@ fn a_replayed_session_request_is_not_answered() {
             net_id: NET_ID,
             listen: SocketAddr::from(([127, 0, 0, 1], port)),
             status: None,
+            sam: ramsons_router::host::SamSection::disabled(),
             ..HostConfig::default()
         };
         let bob = Host::start(bob_config, Tokio, Start::system())
@@ -444,6 +447,7 @@ fn a_replayed_session_request_is_not_answered() {
             net_id: NET_ID,
             publish: Some(SocketAddr::from(([127, 0, 0, 1], 9))),
             status: None,
+            sam: ramsons_router::host::SamSection::disabled(),
             ..HostConfig::default()
         };
         let alice_info = host::init(&alice_config, Start::system()).expect("alice's keys");

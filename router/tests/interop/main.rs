@@ -412,6 +412,7 @@ fn i2pd_dials_our_floodfill_stores_looks_up_and_builds_tunnels_through_it() {
         floodfill: true,
         listen: (Ipv4Addr::LOCALHOST, port).into(),
         status: None,
+        sam: ramsons_router::host::SamSection::disabled(),
         ..HostConfig::default()
     };
     config.tunnels.allow_same_subnet = true;
@@ -535,6 +536,7 @@ fn we_dial_i2pd_and_build_tunnels_through_it() {
         listen: (Ipv4Addr::LOCALHOST, i2pd::free_port().expect("free port")).into(),
         bootstrap: Some(boot),
         status: None,
+        sam: ramsons_router::host::SamSection::disabled(),
         ..HostConfig::default()
     };
     config.tunnels.exploratory_hops = 1;

@@ -91,7 +91,11 @@ async fn copy(key: StreamKey, pipe: DuplexStream, requests: mpsc::Sender<AppRequ
     let downstream = async {
         loop {
             let (reply, answer) = oneshot::channel();
-            if requests.send(AppRequest::Read { key, reply }).await.is_err() {
+            if requests
+                .send(AppRequest::Read { key, reply })
+                .await
+                .is_err()
+            {
                 break;
             }
             match answer.await {

@@ -13,14 +13,14 @@ mod session;
 pub use bridge::I2pStream;
 pub use session::RouterSession;
 
+use crate::client::streaming::StreamId;
+use crate::client::DestinationId;
 use crate::crypto::DestinationKeys;
 use crate::data::{Destination, Hash};
 use crate::host::sam::backend::{
     Backend, BackendError, ConnectError, Created, LookupError, LookupName, OutgoingDatagram,
     SessionOptions, Target,
 };
-use crate::client::streaming::StreamId;
-use crate::client::DestinationId;
 use std::future::Future;
 use tokio::sync::{mpsc, oneshot};
 
@@ -93,11 +93,7 @@ impl RouterBackend {
 
     /// Sends a request made around a reply channel and waits for the answer; `gone` is
     /// the answer when the router task has stopped.
-    async fn ask<T>(
-        &self,
-        request: impl FnOnce(oneshot::Sender<T>) -> AppRequest,
-        gone: T,
-    ) -> T {
+    async fn ask<T>(&self, request: impl FnOnce(oneshot::Sender<T>) -> AppRequest, gone: T) -> T {
         let (reply, answer) = oneshot::channel();
         if self.requests.send(request(reply)).await.is_err() {
             return gone;

@@ -4,7 +4,7 @@
 use super::bridge::CHUNK;
 use super::{AppRequest, I2pStream, StreamKey};
 use crate::client::datagram::Datagram;
-use crate::client::streaming::{ManagerEvent, Ports, StreamEvent, StreamId};
+use crate::client::streaming::{ManagerEvent, Ports, StreamEvent};
 use crate::client::{ClientEvent, DatagramKind, DestinationId};
 use crate::crypto::DestinationKeys;
 use crate::data::{Destination, Hash};
@@ -84,10 +84,6 @@ impl Apps {
             connecting: HashMap::new(),
             lookups: HashMap::new(),
         }
-    }
-
-    pub(crate) fn sessions(&self) -> usize {
-        self.sessions.len()
     }
 
     pub(crate) fn on_request(&mut self, router: &mut Router, now: Instant, request: AppRequest) {
@@ -231,7 +227,12 @@ impl Apps {
     }
 
     /// What the router's destinations report that a session waits for.
-    pub(crate) fn on_client_event(&mut self, router: &mut Router, now: Instant, event: &ClientEvent) {
+    pub(crate) fn on_client_event(
+        &mut self,
+        router: &mut Router,
+        now: Instant,
+        event: &ClientEvent,
+    ) {
         match event {
             ClientEvent::LeaseSetPublished { destination, .. } => {
                 let Some(session) = self.sessions.get_mut(destination) else {
@@ -307,9 +308,12 @@ impl Apps {
     fn accept(&mut self, router: &mut Router, now: Instant, id: DestinationId) {
         while let Some(stream) = router.stream_accept(id) {
             let key = (id, stream);
-            let peer = router
-                .streams(id)
-                .and_then(|s| Some((s.remote_destination(stream)?.clone(), s.connection(stream)?.ports())));
+            let peer = router.streams(id).and_then(|s| {
+                Some((
+                    s.remote_destination(stream)?.clone(),
+                    s.connection(stream)?.ports(),
+                ))
+            });
             let (Some(session), Some((peer, ports))) = (self.sessions.get(&id), peer) else {
                 router.stream_close(now, id, stream, true);
                 continue;
@@ -404,12 +408,14 @@ fn send_datagram(
 fn received(datagram: &Datagram, protocol: u8, ports: Ports) -> ReceivedDatagram {
     let (kind, from) = match datagram {
         Datagram::Raw(_) => (sam::DatagramKind::Raw(protocol), Sender::Anonymous),
-        Datagram::Repliable { from, .. } => {
-            (sam::DatagramKind::Repliable, Sender::Destination(from.clone()))
-        }
-        Datagram::Datagram2 { from, .. } => {
-            (sam::DatagramKind::Datagram2, Sender::Destination(from.clone()))
-        }
+        Datagram::Repliable { from, .. } => (
+            sam::DatagramKind::Repliable,
+            Sender::Destination(from.clone()),
+        ),
+        Datagram::Datagram2 { from, .. } => (
+            sam::DatagramKind::Datagram2,
+            Sender::Destination(from.clone()),
+        ),
         Datagram::Datagram3 { from_hash, .. } => {
             (sam::DatagramKind::Datagram3, Sender::Hash(*from_hash))
         }
