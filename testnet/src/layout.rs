@@ -1,7 +1,7 @@
 //! Which routers a testnet has, their names, ports and addresses, and their `router.toml`.
 
 use crate::TestnetError;
-use ramsons_router::host::HostConfig;
+use ramsons_router::host::{HostConfig, SamSection};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -11,6 +11,8 @@ pub const DOCKER_SUBNET: &str = "198.18.0.0/24";
 /// Router `i` of a docker testnet is 198.18.0.(10 + i).
 const DOCKER_FIRST_HOST: u8 = 10;
 const DOCKER_MAX_ROUTERS: usize = 240;
+/// NTCP2, the status page and the SAM bridge.
+const PORTS_PER_ROUTER: u32 = 3;
 
 /// Where the routers run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +51,8 @@ pub struct Node {
     pub role: Role,
     pub ntcp2_port: u16,
     pub status_port: u16,
+    /// Its SAM bridge, TCP and UDP on the same number (loopback testnets only).
+    pub sam_port: u16,
     /// The address other routers dial: 127.0.0.1, or its container's address.
     pub ip: IpAddr,
 }
@@ -69,13 +73,13 @@ impl Spec {
                 self.net_id
             )));
         }
-        let last_port = u32::from(self.base_port) + 2 * total as u32 - 1;
+        let last_port = u32::from(self.base_port) + PORTS_PER_ROUTER * total as u32 - 1;
         if self.base_port == 0 || last_port > u32::from(u16::MAX) {
             return Err(TestnetError::Spec(format!(
                 "{total} routers need ports {}..={last_port}: choose a --base-port between 1 \
                  and {}",
                 self.base_port,
-                u32::from(u16::MAX) + 1 - 2 * total as u32
+                u32::from(u16::MAX) + 1 - PORTS_PER_ROUTER * total as u32
             )));
         }
         if self.mode == Mode::Docker && total > DOCKER_MAX_ROUTERS {
@@ -95,7 +99,7 @@ impl Spec {
                 };
                 let name = format!("{prefix}{count}");
                 *count += 1;
-                let port = self.base_port + 2 * i as u16;
+                let port = self.base_port + (PORTS_PER_ROUTER as u16) * i as u16;
                 let ip = match self.mode {
                     Mode::Loopback => IpAddr::V4(Ipv4Addr::LOCALHOST),
                     Mode::Docker => {
@@ -107,6 +111,7 @@ impl Spec {
                     role,
                     ntcp2_port: port,
                     status_port: port + 1,
+                    sam_port: port + 2,
                     ip,
                 }
             })
@@ -123,6 +128,11 @@ impl Node {
     /// Where its status page answers from this machine (docker publishes it on loopback).
     pub fn status_addr(&self) -> SocketAddr {
         SocketAddr::from((Ipv4Addr::LOCALHOST, self.status_port))
+    }
+
+    /// Where its SAM bridge answers (TCP and UDP), on a loopback testnet.
+    pub fn sam_addr(&self, mode: Mode) -> Option<SocketAddr> {
+        (mode == Mode::Loopback).then(|| SocketAddr::from((Ipv4Addr::LOCALHOST, self.sam_port)))
     }
 
     /// Its `router.toml`, with paths relative to the router's folder.
@@ -145,13 +155,22 @@ impl Node {
             publish,
             status: Some(status),
             bootstrap: Some("../netDb".into()),
-            sam: ramsons_router::host::SamSection::disabled(),
             ..HostConfig::default()
         };
         // Every router of a loopback testnet is 127.0.0.1, of a docker one in one /24.
         config.tunnels.allow_same_subnet = true;
         // For `status`'s end-to-end check: /ping sends from it, others send to it.
         config.client.test_destination = true;
+        // Applications reach a loopback testnet through each router's SAM bridge; a
+        // docker testnet's bridges would listen inside their containers only.
+        config.sam = match self.sam_addr(spec.mode) {
+            Some(addr) => SamSection {
+                tcp: addr,
+                udp: Some(addr),
+                ..SamSection::default()
+            },
+            None => SamSection::disabled(),
+        };
         config
     }
 }
@@ -176,12 +195,17 @@ mod tests {
         let names: Vec<_> = nodes.iter().map(|n| n.name.as_str()).collect();
         assert_eq!(names, ["ff0", "ff1", "r0", "r1", "r2"]);
         assert_eq!(nodes[2].role, Role::Router);
-        assert_eq!(nodes[2].published().to_string(), "127.0.0.1:20004");
-        assert_eq!(nodes[2].status_addr().to_string(), "127.0.0.1:20005");
+        assert_eq!(nodes[2].published().to_string(), "127.0.0.1:20006");
+        assert_eq!(nodes[2].status_addr().to_string(), "127.0.0.1:20007");
+        assert_eq!(
+            nodes[2].sam_addr(Mode::Loopback).map(|a| a.to_string()),
+            Some("127.0.0.1:20008".into())
+        );
 
         let docker = spec(Mode::Docker).nodes().expect("valid");
-        assert_eq!(docker[4].published().to_string(), "198.18.0.14:20008");
-        assert_eq!(docker[4].status_addr().to_string(), "127.0.0.1:20009");
+        assert_eq!(docker[4].published().to_string(), "198.18.0.14:20012");
+        assert_eq!(docker[4].status_addr().to_string(), "127.0.0.1:20013");
+        assert_eq!(docker[4].sam_addr(Mode::Docker), None);
     }
 
     #[test]

@@ -43,7 +43,8 @@ enum Command {
         /// The private network id the routers use (not 2: that is the I2P main network).
         #[arg(long, default_value_t = 99)]
         net_id: u8,
-        /// First port: router i uses base+2i (NTCP2) and base+2i+1 (status page).
+        /// First port: router i uses base+3i (NTCP2), base+3i+1 (status page) and, on
+        /// loopback, base+3i+2 (SAM, TCP and UDP).
         #[arg(long, default_value_t = 20000)]
         base_port: u16,
         /// The ramsons-router binary. Default: the one next to this executable. With

@@ -31,6 +31,9 @@ pub struct RouterEntry {
     pub ntcp2: SocketAddr,
     /// Where its status page answers from this machine.
     pub status: SocketAddr,
+    /// Its SAM bridge (TCP and UDP), on a loopback testnet.
+    #[serde(default)]
+    pub sam: Option<SocketAddr>,
     /// Its process while it runs (loopback).
     pub pid: Option<u32>,
     /// Its container (docker).
@@ -120,6 +123,7 @@ mod tests {
                 hash: "abc".into(),
                 ntcp2: "127.0.0.1:20000".parse().expect("address"),
                 status: "127.0.0.1:20001".parse().expect("address"),
+                sam: Some("127.0.0.1:20002".parse().expect("address")),
                 pid: Some(42),
                 container: None,
             }],

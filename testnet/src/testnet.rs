@@ -102,6 +102,7 @@ pub fn up(options: &UpOptions, progress: &mut dyn FnMut(&str)) -> Result<UpSumma
             hash,
             ntcp2: node.published(),
             status: node.status_addr(),
+            sam: node.sam_addr(spec.mode),
             pid: None,
             container: None,
         });
@@ -277,6 +278,7 @@ fn check_ports_free(mode: Mode, nodes: &[Node]) -> Result<(), TestnetError> {
         if mode == Mode::Loopback {
             ports.push(("NTCP2", node.published()));
         }
+        ports.extend(node.sam_addr(mode).map(|a| ("SAM", a)));
         for (what, addr) in ports {
             if let Err(e) = TcpListener::bind(addr) {
                 return Err(TestnetError::Router {

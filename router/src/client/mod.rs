@@ -94,6 +94,13 @@ impl Default for ClientConfig {
     }
 }
 
+/// How many hops a destination's tunnels have, and how many it keeps per direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TunnelShape {
+    pub hops: usize,
+    pub tunnels: usize,
+}
+
 /// Names a local destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DestinationId(pub u32);
@@ -209,7 +216,38 @@ impl Clients {
         tunnels: &mut TunnelManager,
     ) -> DestinationId {
         let rules = self.config.selection.clone();
-        self.add_local(now, keys, encryption, false, rules, tunnels)
+        self.add_local(now, keys, encryption, false, rules, self.shape(), tunnels)
+    }
+
+    /// [`Clients::add`], with tunnels of `shape` rather than the configured ones (an
+    /// application's `inbound.length`, `inbound.quantity`, ...).
+    pub fn add_shaped(
+        &mut self,
+        now: Instant,
+        keys: DestinationKeys,
+        shape: TunnelShape,
+        tunnels: &mut TunnelManager,
+    ) -> DestinationId {
+        let rules = self.config.selection.clone();
+        self.add_local(now, keys, None, false, rules, shape, tunnels)
+    }
+
+    /// Stops destination `id`: its tunnels go, its streams and sessions are forgotten.
+    /// Its LeaseSet stays at the floodfills until its leases end. False if unknown.
+    pub fn remove(&mut self, id: DestinationId, tunnels: &mut TunnelManager) -> bool {
+        let Some(local) = self.locals.remove(&id) else {
+            return false;
+        };
+        tunnels.remove_pool(local.pool);
+        true
+    }
+
+    /// The configured shape of destinations' tunnels.
+    fn shape(&self) -> TunnelShape {
+        TunnelShape {
+            hops: self.config.hops,
+            tunnels: self.config.tunnels,
+        }
     }
 
     /// [`Clients::add`], with hops chosen by `rules` rather than the configured ones.
@@ -220,7 +258,7 @@ impl Clients {
         rules: SelectionRules,
         tunnels: &mut TunnelManager,
     ) -> DestinationId {
-        self.add_local(now, keys, None, false, rules, tunnels)
+        self.add_local(now, keys, None, false, rules, self.shape(), tunnels)
     }
 
     /// Adds a balanced destination (proposal 140's "Create Session"): its tunnels are
@@ -237,7 +275,7 @@ impl Clients {
         tunnels: &mut TunnelManager,
     ) -> DestinationId {
         let rules = rules.unwrap_or_else(|| self.config.selection.clone());
-        self.add_local(now, keys, None, true, rules, tunnels)
+        self.add_local(now, keys, None, true, rules, self.shape(), tunnels)
     }
 
     fn add_local(
@@ -247,6 +285,7 @@ impl Clients {
         encryption: Option<LeaseSetEncryption>,
         balanced: bool,
         rules: SelectionRules,
+        shape: TunnelShape,
         tunnels: &mut TunnelManager,
     ) -> DestinationId {
         let id = DestinationId(self.next_id);
@@ -254,8 +293,8 @@ impl Clients {
         let pool = tunnels.add_pool(
             now,
             PoolConfig {
-                hops: self.config.hops,
-                count: self.config.tunnels,
+                hops: shape.hops,
+                count: shape.tunnels,
                 rules,
             },
         );

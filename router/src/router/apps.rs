@@ -5,7 +5,8 @@
 
 use super::{ClientError, Router};
 use crate::client::streaming::{Ports, StreamId, StreamManager};
-use crate::client::{AppError, Clients, DatagramKind, DestinationId};
+use crate::client::{AppError, Clients, DatagramKind, DestinationId, TunnelShape};
+use crate::crypto::DestinationKeys;
 use crate::data::{Destination, Hash};
 use crate::netdb::{LookupId, NetDb};
 use crate::time::Instant;
@@ -39,6 +40,34 @@ impl Router {
         let out = f(&mut self.clients, &mut self.netdb, tunnels);
         self.collect(now);
         Ok(out)
+    }
+
+    /// Adds a local destination whose tunnels have `shape` (an application's choice)
+    /// rather than the configured client tunnels.
+    pub fn add_shaped_destination(
+        &mut self,
+        now: Instant,
+        keys: DestinationKeys,
+        shape: TunnelShape,
+    ) -> Result<DestinationId, ClientError> {
+        let tunnels = self.tunnels.as_mut().ok_or(ClientError::NoTunnels)?;
+        let id = self.clients.add_shaped(now, keys, shape, tunnels);
+        self.collect(now);
+        Ok(id)
+    }
+
+    /// Stops local destination `id` (see [`Clients::remove`]).
+    pub fn remove_destination(
+        &mut self,
+        now: Instant,
+        id: DestinationId,
+    ) -> Result<(), ClientError> {
+        let tunnels = self.tunnels.as_mut().ok_or(ClientError::NoTunnels)?;
+        if !self.clients.remove(id, tunnels) {
+            return Err(ClientError::UnknownDestination);
+        }
+        self.collect(now);
+        Ok(())
     }
 
     /// The destination whose hash is `hash`, if we hold a LeaseSet of it that lives.

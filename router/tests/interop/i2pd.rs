@@ -81,6 +81,8 @@ pub struct I2pdOptions {
     pub router_infos: Vec<Vec<u8>>,
     /// "debug", "info", "warn", "error" or "none".
     pub log_level: &'static str,
+    /// Its SAM bridge's TCP port on 127.0.0.1, when it should run one.
+    pub sam_port: Option<u16>,
 }
 
 impl I2pdOptions {
@@ -97,6 +99,7 @@ impl I2pdOptions {
             exploratory_quantity: 1,
             router_infos: Vec::new(),
             log_level: "info",
+            sam_port: None,
         })
     }
 
@@ -165,11 +168,17 @@ impl I2pdOptions {
                 self.http_port
             ),
         );
+        let sam = match self.sam_port {
+            Some(port) => format!("enabled = true\naddress = 127.0.0.1\nport = {port}"),
+            None => "enabled = false".into(),
+        };
         line(
-            "No client services: proxies, SAM, BOB, I2CP and I2PControl are not needed.",
-            "[httpproxy]\nenabled = false\n[socksproxy]\nenabled = false\n[sam]\nenabled = false\n\
-             [bob]\nenabled = false\n[i2cp]\nenabled = false\n[i2pcontrol]\nenabled = false"
-                .into(),
+            "No client services but SAM when asked: proxies, BOB, I2CP and I2PControl are \
+             not needed.",
+            format!(
+                "[httpproxy]\nenabled = false\n[socksproxy]\nenabled = false\n[sam]\n{sam}\n\
+                 [bob]\nenabled = false\n[i2cp]\nenabled = false\n[i2pcontrol]\nenabled = false"
+            ),
         );
         line(
             "No address book subscriptions, UPnP or NTP: nothing leaves the machine.",

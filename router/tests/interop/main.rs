@@ -10,6 +10,7 @@
 //! `i2pd` binary (set `I2PD` to use another one).
 
 mod i2pd;
+mod sam;
 
 use i2pd::{I2pd, I2pdOptions};
 use ramsons_router::crypto::RouterKeys;

@@ -32,7 +32,7 @@ fn static_router_bin() -> &'static Path {
 fn docker_up(dir: &Path) -> Manifest {
     let router = static_router_bin().to_string_lossy().into_owned();
     let dir_arg = dir.to_string_lossy().into_owned();
-    let base = free_base_port(10).to_string();
+    let base = free_base_port(16).to_string();
     let up = testnet(&[
         "up",
         "--docker",

@@ -10,7 +10,7 @@ fn loopback_testnet_comes_up_checks_healthy_and_goes_down() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path().join("net");
     let dir_arg = dir.to_string_lossy().into_owned();
-    let base = free_base_port(10).to_string();
+    let base = free_base_port(16).to_string();
     let _down = Down(&dir);
     let up_args = [
         "up",

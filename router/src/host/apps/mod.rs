@@ -8,6 +8,7 @@
 //! to the router task without it ever waiting).
 
 mod bridge;
+mod options;
 mod session;
 
 pub use bridge::I2pStream;

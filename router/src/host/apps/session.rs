@@ -2,10 +2,11 @@
 //! copying tasks, and the requests that wait for the network.
 
 use super::bridge::CHUNK;
+use super::options::tunnel_shape;
 use super::{AppRequest, I2pStream, StreamKey};
 use crate::client::datagram::Datagram;
 use crate::client::streaming::{ManagerEvent, Ports, StreamEvent};
-use crate::client::{ClientEvent, DatagramKind, DestinationId};
+use crate::client::{ClientEvent, DatagramKind, DestinationId, TunnelShape};
 use crate::crypto::DestinationKeys;
 use crate::data::{Destination, Hash};
 use crate::host::sam::backend::{
@@ -152,8 +153,20 @@ impl Apps {
             let _ = reply.send(Err(BackendError::DuplicatedDest));
             return;
         }
-        debug!(destination = %hash.to_base32(), ?options, "SAM session");
-        match router.add_destination(now, keys) {
+        let config = &router.config().clients;
+        let default = TunnelShape {
+            hops: config.hops,
+            tunnels: config.tunnels,
+        };
+        let shape = match tunnel_shape(options, default) {
+            Ok(shape) => shape,
+            Err(e) => {
+                let _ = reply.send(Err(BackendError::Other(e)));
+                return;
+            }
+        };
+        debug!(destination = %hash.to_base32(), ?shape, "SAM session");
+        match router.add_shaped_destination(now, keys, shape) {
             Ok(id) => {
                 router.stream_listen(now, id, true);
                 let (inbound, rx) = mpsc::channel(INBOUND_QUEUE);
@@ -174,8 +187,7 @@ impl Apps {
             self.streams.remove(&key);
             router.stream_close(now, id, key.1, true);
         }
-        // The destination itself stays with the router until it restarts: the core
-        // cannot remove one yet (its tunnels and LeaseSet would need tearing down).
+        let _ = router.remove_destination(now, id);
     }
 
     fn connect(

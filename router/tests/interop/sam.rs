@@ -1,0 +1,191 @@
+//! Streams between SAM clients on ramsons and on i2pd: our router and i2pd, alone on a
+//! private network over loopback, each hosting one side of a 1 MiB echo in each
+//! direction. i2pd reads our garlic (Elligator2-encoded New Sessions, the ratchet), our
+//! streaming packets and our LeaseSet; we read its.
+
+use super::i2pd::{self, I2pd, I2pdOptions};
+use super::{BenchmarkingAddress, OurRouter, I2PD_RUNNING, WAIT};
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+/// A SAM control or stream socket, blocking, line by line until it carries a stream.
+struct Sam {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Sam {
+    /// Connects and says HELLO (3.1: streams, as i2pd 2.45 and we both speak it).
+    fn hello(addr: SocketAddr) -> Sam {
+        let stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("SAM at {addr}: {e}"));
+        stream
+            .set_read_timeout(Some(Duration::from_secs(180)))
+            .expect("timeout");
+        let writer = stream.try_clone().expect("clone");
+        let mut sam = Sam {
+            reader: BufReader::new(stream),
+            writer,
+        };
+        let reply = sam.ask("HELLO VERSION MIN=3.1 MAX=3.1");
+        assert!(reply.contains("RESULT=OK"), "HELLO: {reply}");
+        sam
+    }
+
+    fn ask(&mut self, line: &str) -> String {
+        writeln!(self.writer, "{line}").expect("SAM write");
+        self.line()
+    }
+
+    fn line(&mut self) -> String {
+        let mut reply = String::new();
+        self.reader.read_line(&mut reply).expect("SAM read");
+        reply.trim_end().to_string()
+    }
+
+    /// A STREAM session with 1-hop tunnels (the other router is the only peer); its
+    /// public destination.
+    fn session(&mut self, id: &str) -> String {
+        let reply = self.ask(&format!(
+            "SESSION CREATE STYLE=STREAM ID={id} DESTINATION=TRANSIENT SIGNATURE_TYPE=7 \
+             i2cp.leaseSetEncType=4 inbound.length=1 outbound.length=1 \
+             inbound.quantity=1 outbound.quantity=1"
+        ));
+        assert!(reply.contains("RESULT=OK"), "SESSION CREATE {id}: {reply}");
+        let me = self.ask("NAMING LOOKUP NAME=ME");
+        value(&me, "VALUE").unwrap_or_else(|| panic!("NAMING LOOKUP ME: {me}"))
+    }
+}
+
+fn value(line: &str, key: &str) -> Option<String> {
+    line.split(' ')
+        .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+        .map(str::to_string)
+}
+
+/// Accepts one stream on `session` and echoes it until the peer closes.
+fn echo_one(addr: SocketAddr, session: &str) -> std::thread::JoinHandle<usize> {
+    let mut sam = Sam::hello(addr);
+    let reply = sam.ask(&format!("STREAM ACCEPT ID={session} SILENT=false"));
+    assert!(reply.contains("RESULT=OK"), "STREAM ACCEPT: {reply}");
+    std::thread::spawn(move || {
+        let peer = sam.line();
+        assert!(peer.len() > 500, "the peer's destination first: {peer}");
+        let mut echoed = 0;
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            match sam.reader.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    sam.writer.write_all(&buf[..n]).expect("echo");
+                    echoed += n;
+                }
+            }
+        }
+        let _ = sam.writer.shutdown(std::net::Shutdown::Write);
+        echoed
+    })
+}
+
+/// Connects from `session` to `to`, sends `data`, and reads back as much; the time.
+fn send_and_read_back(addr: SocketAddr, session: &str, to: &str, data: &[u8]) -> Duration {
+    let mut sam = Sam::hello(addr);
+    let started = Instant::now();
+    let reply = sam.ask(&format!(
+        "STREAM CONNECT ID={session} DESTINATION={to} SILENT=false"
+    ));
+    assert!(reply.contains("RESULT=OK"), "STREAM CONNECT: {reply}");
+    let mut writer = sam.writer.try_clone().expect("clone");
+    let out = data.to_vec();
+    let sender = std::thread::spawn(move || writer.write_all(&out).expect("send"));
+    let mut back = vec![0u8; data.len()];
+    sam.reader
+        .read_exact(&mut back)
+        .expect("the echo comes back whole");
+    sender.join().expect("sender");
+    let took = started.elapsed();
+    assert!(back == data, "the echo is what was sent, byte for byte");
+    let _ = sam.writer.shutdown(std::net::Shutdown::Both);
+    took
+}
+
+#[test]
+fn a_stream_between_sam_on_ramsons_and_sam_on_i2pd_carries_1_mib_each_way() {
+    use ramsons_router::host::{HostConfig, SamSection};
+    let Some(binary) = i2pd::binary_or_skip() else {
+        return;
+    };
+    let _one_at_a_time = I2PD_RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(address) = BenchmarkingAddress::add(Ipv4Addr::new(198, 18, 0, 3)) else {
+        eprintln!("skipped: cannot add 198.18.0.3 to the loopback device (needs root and `ip`)");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut options = I2pdOptions::new().expect("free ports");
+    options.ntcp2_host = address.addr;
+    options.floodfill = true;
+    let i2pd_sam = i2pd::free_port().expect("free port");
+    options.sam_port = Some(i2pd_sam);
+    let net_id = options.net_id;
+    let mut i2pd =
+        I2pd::start(&binary, dir.path().join("i2pd").as_path(), options).expect("i2pd starts");
+    let info = i2pd
+        .wait_for_router_info(WAIT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let boot = dir.path().join("i2pd.dat");
+    std::fs::write(&boot, &info).expect("write i2pd's RouterInfo");
+
+    let our_sam: SocketAddr = (Ipv4Addr::LOCALHOST, i2pd::free_port().expect("port")).into();
+    let mut config = HostConfig {
+        data_dir: dir.path().join("ours"),
+        net_id,
+        floodfill: true,
+        listen: (Ipv4Addr::LOCALHOST, i2pd::free_port().expect("free port")).into(),
+        bootstrap: Some(boot),
+        status: None,
+        sam: SamSection {
+            tcp: our_sam,
+            udp: None,
+            ..SamSection::default()
+        },
+        ..HostConfig::default()
+    };
+    config.tunnels.exploratory_hops = 1;
+    config.tunnels.client_hops = 1;
+    config.tunnels.client_tunnels = 1;
+    config.tunnels.allow_same_subnet = true;
+    let ours = OurRouter::start(config);
+    let i2pd_addr: SocketAddr = (Ipv4Addr::LOCALHOST, i2pd_sam).into();
+
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut theirs = Sam::hello(i2pd_addr);
+        let their_dest = theirs.session("theirs");
+        let mut mine = Sam::hello(our_sam);
+        let my_dest = mine.session("mine");
+        let mut data = vec![0u8; 1 << 20];
+        ChaCha20Rng::seed_from_u64(9).fill_bytes(&mut data);
+
+        let echo = echo_one(i2pd_addr, "theirs");
+        let to_i2pd = send_and_read_back(our_sam, "mine", &their_dest, &data);
+        assert_eq!(echo.join().expect("i2pd's echo"), data.len());
+
+        let echo = echo_one(our_sam, "mine");
+        let from_i2pd = send_and_read_back(i2pd_addr, "theirs", &my_dest, &data);
+        assert_eq!(echo.join().expect("our echo"), data.len());
+        eprintln!("1 MiB echoed: ramsons -> i2pd in {to_i2pd:?}, i2pd -> ramsons in {from_i2pd:?}");
+        drop((theirs, mine));
+    }));
+    let log = i2pd.log();
+    i2pd.stop();
+    ours.stop();
+    if let Err(panic) = outcome {
+        let tail: Vec<&str> = log.lines().rev().take(60).collect();
+        eprintln!(
+            "i2pd log (tail):\n{}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
+        std::panic::resume_unwind(panic);
+    }
+}
