@@ -17,6 +17,7 @@ pub mod config;
 mod conn;
 pub mod datadir;
 pub mod net;
+pub mod sam;
 pub mod status;
 
 pub use clock::Clock;
