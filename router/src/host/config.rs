@@ -47,6 +47,7 @@ pub struct HostConfig {
     pub save_interval: Span,
     pub tunnels: TunnelsSection,
     pub client: ClientSection,
+    pub sam: SamSection,
 }
 
 /// `[client]`: local destinations.
@@ -57,6 +58,94 @@ pub struct ClientSection {
     /// message and that the status page's `/ping` sends from: an end-to-end check of
     /// tunnels, LeaseSets and garlic. Needs tunnels.
     pub test_destination: bool,
+}
+
+/// `[sam]`: the SAMv3 bridge ([`crate::host::sam`]) for applications on this machine.
+/// Its router backend is not written yet, so `run` does not start it today.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SamSection {
+    pub enabled: bool,
+    /// The control (TCP) port; loopback, as SAM has no encryption.
+    pub tcp: SocketAddr,
+    /// The datagram (UDP) port; none to refuse datagrams over UDP.
+    pub udp: Option<SocketAddr>,
+    /// With both set, clients must send USER and PASSWORD in their HELLO.
+    pub user: Option<String>,
+    pub password: Option<String>,
+    /// Client sockets open at once (control, stream and utility sockets alike).
+    pub max_connections: usize,
+    /// Sessions (destinations) at once, in all ...
+    pub max_sessions: usize,
+    /// ... and per client address.
+    pub max_sessions_per_client: usize,
+    /// Subsessions of one PRIMARY session.
+    pub max_subsessions: usize,
+    /// STREAM ACCEPTs waiting at once on one session.
+    pub max_pending_accepts: usize,
+    /// The longest command line, in bytes; a longer one is answered and the socket closed.
+    pub max_line: usize,
+    /// A client must send its HELLO within this ...
+    pub hello_timeout: Span,
+    /// ... and its next command within this, while its socket holds no session.
+    pub command_timeout: Span,
+    /// STREAM CONNECT gives up (TIMEOUT) after this, if the router has not answered.
+    pub connect_timeout: Span,
+}
+
+impl Default for SamSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            tcp: SocketAddr::from(([127, 0, 0, 1], 7656)),
+            udp: Some(SocketAddr::from(([127, 0, 0, 1], 7655))),
+            user: None,
+            password: None,
+            max_connections: 256,
+            max_sessions: 64,
+            max_sessions_per_client: 32,
+            max_subsessions: 16,
+            max_pending_accepts: 32,
+            max_line: 8192,
+            hello_timeout: Span(Duration::from_secs(60)),
+            command_timeout: Span(Duration::from_secs(60)),
+            connect_timeout: Span(Duration::from_secs(120)),
+        }
+    }
+}
+
+impl SamSection {
+    fn check(&self) -> Result<(), String> {
+        if self.user.is_some() != self.password.is_some() {
+            return Err("[sam] user and password go together".into());
+        }
+        if !(1024..=65_536).contains(&self.max_line) {
+            return Err("[sam] max_line must be between 1024 and 65536".into());
+        }
+        let counts = [
+            ("max_connections", self.max_connections),
+            ("max_sessions", self.max_sessions),
+            ("max_sessions_per_client", self.max_sessions_per_client),
+            ("max_subsessions", self.max_subsessions),
+            ("max_pending_accepts", self.max_pending_accepts),
+        ];
+        if let Some((name, _)) = counts.iter().find(|(_, n)| *n == 0) {
+            return Err(format!("[sam] {name} must be at least 1"));
+        }
+        let timeouts = [
+            ("hello_timeout", self.hello_timeout),
+            ("command_timeout", self.command_timeout),
+            ("connect_timeout", self.connect_timeout),
+        ];
+        for (name, span) in timeouts {
+            if !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&span.0) {
+                return Err(format!(
+                    "[sam] {name} must be between 1 s and 1 h, got {span}"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `[tunnels]`: our own tunnels and taking part in others'.
@@ -92,6 +181,7 @@ impl Default for HostConfig {
             save_interval: Span(Duration::from_secs(5 * 60)),
             tunnels: TunnelsSection::default(),
             client: ClientSection::default(),
+            sam: SamSection::default(),
         }
     }
 }
@@ -201,7 +291,7 @@ impl HostConfig {
         if !(1..=16).contains(&t.exploratory_tunnels) || !(1..=16).contains(&t.client_tunnels) {
             return Err("tunnel counts must be between 1 and 16".into());
         }
-        Ok(())
+        self.sam.check()
     }
 
     /// The NTCP2 address we put in our RouterInfo.
@@ -298,6 +388,24 @@ mod tests {
         assert!(listen.contains("publish"), "{listen}");
         let idle = HostConfig::parse("idle_timeout = 'soon'").expect_err("bad duration");
         assert!(idle.contains("expected a duration"), "{idle}");
+    }
+
+    #[test]
+    fn sam_defaults_and_checks() {
+        let config =
+            HostConfig::parse("[sam]\nuser = 'a'\npassword = 'b'\nudp = '127.0.0.1:17655'")
+                .expect("valid config");
+        assert_eq!(config.sam.tcp, SocketAddr::from(([127, 0, 0, 1], 7656)));
+        assert_eq!(
+            config.sam.udp,
+            Some(SocketAddr::from(([127, 0, 0, 1], 17655)))
+        );
+        assert_eq!(HostConfig::parse(&config.to_toml()), Ok(config));
+        let half = HostConfig::parse("[sam]\nuser = 'a'").expect_err("no password");
+        assert!(half.contains("password"), "{half}");
+        let slow = HostConfig::parse("[sam]\nhello_timeout = '2 h'").expect_err("too long");
+        assert!(slow.contains("hello_timeout"), "{slow}");
+        assert!(HostConfig::parse("[sam]\nmax_line = 10").is_err());
     }
 
     #[test]

@@ -107,7 +107,9 @@ pub enum Style {
     Raw,
     /// `PRIMARY`, or `MASTER` (its old name, the only one i2pd knows): `master` remembers
     /// which was written.
-    Primary { master: bool },
+    Primary {
+        master: bool,
+    },
 }
 
 impl Style {
@@ -349,7 +351,11 @@ impl Command {
             ("AUTH", "REMOVE") => Command::Auth(AuthCommand::Remove {
                 user: o.need("USER")?,
             }),
-            _ => return Err(SamError::UnknownCommand(format!("{verb} {sub}").trim().into())),
+            _ => {
+                return Err(SamError::UnknownCommand(
+                    format!("{verb} {sub}").trim().into(),
+                ))
+            }
         };
         // SESSION commands keep the rest for the router; elsewhere the rest is ignored, as
         // the spec asks of options a bridge does not support (SEND_TAGS, EXPIRES, ...).

@@ -26,12 +26,21 @@ fn hello_variants() {
         }
     );
     let Command::Hello {
-        min, user, password, ..
+        min,
+        user,
+        password,
+        ..
     } = parse(r#"HELLO VERSION MIN=3 USER="a b" PASSWORD="p\"w""#)
     else {
         panic!("not a hello");
     };
-    assert_eq!(min, Some(Version { major: 3, minor: None }));
+    assert_eq!(
+        min,
+        Some(Version {
+            major: 3,
+            minor: None
+        })
+    );
     assert_eq!(user.as_deref(), Some("a b"));
     assert_eq!(password.as_deref(), Some("p\"w"));
     assert!(Command::parse("HELLO VERSION MIN=three").is_err());
@@ -82,14 +91,20 @@ fn names_and_aliases() {
     assert_eq!(parse("stop"), Command::Quit);
     assert_eq!(parse("EXIT"), Command::Quit);
     assert_eq!(parse("PING"), Command::Ping(String::new()));
-    assert_eq!(parse("PING  two  spaces"), Command::Ping(" two  spaces".into()));
+    assert_eq!(
+        parse("PING  two  spaces"),
+        Command::Ping(" two  spaces".into())
+    );
 }
 
 #[test]
 fn errors_say_what_is_wrong() {
     let cases = [
         ("SESSION CREATE STYLE=STREAM DESTINATION=TRANSIENT", "ID"),
-        ("SESSION CREATE STYLE=BOGUS ID=a DESTINATION=TRANSIENT", "STYLE"),
+        (
+            "SESSION CREATE STYLE=BOGUS ID=a DESTINATION=TRANSIENT",
+            "STYLE",
+        ),
         ("STREAM FORWARD ID=a PORT=99999", "PORT"),
         ("STREAM ACCEPT ID=a SILENT=maybe", "SILENT"),
         ("DATAGRAM SEND DESTINATION=x SIZE=0", "SIZE"),
@@ -132,7 +147,8 @@ fn version() -> impl Strategy<Value = Version> {
 }
 
 fn params() -> impl Strategy<Value = SessionParams> {
-    let options = proptest::collection::btree_map("[a-rt-z][a-z]{0,5}\\.[a-zA-Z.]{1,8}", text(), 0..4);
+    let options =
+        proptest::collection::btree_map("[a-rt-z][a-z]{0,5}\\.[a-zA-Z.]{1,8}", text(), 0..4);
     (
         (
             any::<Option<u16>>(),
@@ -149,7 +165,11 @@ fn params() -> impl Strategy<Value = SessionParams> {
         options,
     )
         .prop_map(
-            |((port, host, from_port, to_port), (protocol, listen_port, listen_protocol, header), options)| {
+            |(
+                (port, host, from_port, to_port),
+                (protocol, listen_port, listen_protocol, header),
+                options,
+            )| {
                 SessionParams {
                     port,
                     host,
@@ -180,19 +200,35 @@ fn command() -> impl Strategy<Value = Command> {
                 user,
                 password
             }),
-        (style(), word(), proptest::option::of(word().prop_filter("not TRANSIENT", |k| k != "TRANSIENT")), sig.clone(), params()).prop_map(
-            |(style, id, keys, signature_type, params)| Command::SessionCreate {
-                style,
-                id,
-                destination: keys.map_or(DestinationSpec::Transient, DestinationSpec::Keys),
-                signature_type,
-                params
-            }
-        ),
-        (style(), word(), params())
-            .prop_map(|(style, id, params)| Command::SessionAdd { style, id, params }),
+        (
+            style(),
+            word(),
+            proptest::option::of(word().prop_filter("not TRANSIENT", |k| k != "TRANSIENT")),
+            sig.clone(),
+            params()
+        )
+            .prop_map(
+                |(style, id, keys, signature_type, params)| Command::SessionCreate {
+                    style,
+                    id,
+                    destination: keys.map_or(DestinationSpec::Transient, DestinationSpec::Keys),
+                    signature_type,
+                    params
+                }
+            ),
+        (style(), word(), params()).prop_map(|(style, id, params)| Command::SessionAdd {
+            style,
+            id,
+            params
+        }),
         word().prop_map(|id| Command::SessionRemove { id }),
-        (word(), nonempty_text(), any::<bool>(), any::<Option<u16>>(), any::<Option<u16>>())
+        (
+            word(),
+            nonempty_text(),
+            any::<bool>(),
+            any::<Option<u16>>(),
+            any::<Option<u16>>()
+        )
             .prop_map(|(id, destination, silent, from_port, to_port)| {
                 Command::StreamConnect {
                     id,
@@ -203,7 +239,13 @@ fn command() -> impl Strategy<Value = Command> {
                 }
             }),
         (word(), any::<bool>()).prop_map(|(id, silent)| Command::StreamAccept { id, silent }),
-        (word(), any::<u16>(), proptest::option::of(word()), any::<bool>(), any::<bool>())
+        (
+            word(),
+            any::<u16>(),
+            proptest::option::of(word()),
+            any::<bool>(),
+            any::<bool>()
+        )
             .prop_map(|(id, port, host, silent, ssl)| Command::StreamForward {
                 id,
                 port,

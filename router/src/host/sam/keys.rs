@@ -76,8 +76,7 @@ pub fn parse_private(text: &str) -> Result<DestinationKeys, KeyError> {
         .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
         .ok_or(KeyError::Blob("shorter than a destination"))?;
     let dest_len = 387 + cert_len;
-    let destination =
-        Destination::parse(blob.get(..dest_len).ok_or(KeyError::Blob("truncated"))?)?;
+    let destination = Destination::parse(blob.get(..dest_len).ok_or(KeyError::Blob("truncated"))?)?;
     let encryption_len = match destination.crypto_type() {
         0 => ELGAMAL_PRIVATE_LEN,
         _ => X25519_PRIVATE_LEN,

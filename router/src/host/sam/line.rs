@@ -35,7 +35,9 @@ pub(crate) fn is_space(c: char) -> bool {
 
 /// One `KEY[=VALUE]` token at the start of `text`, and what follows it.
 fn option(text: &str) -> Result<(String, String, &str), SamError> {
-    let key_end = text.find(|c: char| c == '=' || is_space(c)).unwrap_or(text.len());
+    let key_end = text
+        .find(|c: char| c == '=' || is_space(c))
+        .unwrap_or(text.len());
     let key = &text[..key_end];
     if key.is_empty() {
         return Err(SamError::Syntax("an option without a key"));
@@ -174,7 +176,14 @@ mod tests {
 
     #[test]
     fn quoting_round_trips() {
-        for v in ["", "plain", "two words", r#"q"uote"#, r"back\slash", "tab\there"] {
+        for v in [
+            "",
+            "plain",
+            "two words",
+            r#"q"uote"#,
+            r"back\slash",
+            "tab\there",
+        ] {
             let mut line = String::new();
             push_option(&mut line, "K", v);
             assert_eq!(opts(&line), vec![pair("K", v)], "{line}");

@@ -47,13 +47,26 @@
 //! accepted and ignored), persisting AUTH changes, and the router-side [`Backend`]
 //! itself (`router run` does not start the bridge yet).
 
+pub mod backend;
 pub mod command;
+mod control;
+pub mod datagram;
 pub mod keys;
 mod line;
+pub mod mock;
+mod names;
+mod reader;
 pub mod reply;
+mod server;
+mod session;
+mod stream;
 
+pub use backend::Backend;
 pub use command::Command;
+pub use control::negotiate;
+pub use datagram::UdpHeader;
 pub use reply::{Reply, ResultCode};
+pub use server::SamServer;
 
 /// Why a client line (or UDP datagram header) could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -344,7 +344,13 @@ mod tests {
                 },
                 "RAW RECEIVED SIZE=3 FROM_PORT=0 TO_PORT=9 PROTOCOL=18",
             ),
-            (Reply::RawReceived { size: 3, ports: None }, "RAW RECEIVED SIZE=3"),
+            (
+                Reply::RawReceived {
+                    size: 3,
+                    ports: None,
+                },
+                "RAW RECEIVED SIZE=3",
+            ),
         ];
         for (reply, text) in cases {
             assert_eq!(reply.to_string(), text);
