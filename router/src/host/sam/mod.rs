@@ -61,6 +61,9 @@ mod server;
 mod session;
 mod stream;
 
+#[cfg(test)]
+mod tests;
+
 pub use backend::Backend;
 pub use command::Command;
 pub use control::negotiate;
