@@ -272,95 +272,111 @@ impl Command {
             _ => (String::new(), rest),
         };
         let mut o = Opts(parse_options(rest)?);
-        let command = match (verb.as_str(), sub.as_str()) {
-            ("HELLO", "VERSION") => Command::Hello {
-                min: o.parsed("MIN")?,
-                max: o.parsed("MAX")?,
-                user: o.take("USER"),
-                password: o.take("PASSWORD"),
+        // SESSION commands keep the options left over for the router; the others ignore
+        // them, as the spec asks of options a bridge does not support (SEND_TAGS, ...).
+        let parsed = match verb.as_str() {
+            "SESSION" => session_command(&sub, &mut o)?,
+            "STREAM" => stream_command(&sub, &mut o)?,
+            _ => other_command(&verb, &sub, &mut o)?,
+        };
+        parsed.ok_or_else(|| SamError::UnknownCommand(format!("{verb} {sub}").trim().into()))
+    }
+}
+
+fn session_command(sub: &str, o: &mut Opts) -> Result<Option<Command>, SamError> {
+    Ok(Some(match sub {
+        "CREATE" => Command::SessionCreate {
+            style: o.required("STYLE")?,
+            id: o.id()?,
+            destination: match o.need("DESTINATION")? {
+                d if d == "TRANSIENT" => DestinationSpec::Transient,
+                d => DestinationSpec::Keys(d),
             },
-            ("SESSION", "CREATE") => Command::SessionCreate {
+            signature_type: o.parsed("SIGNATURE_TYPE")?,
+            params: session_params(o)?,
+        },
+        "ADD" => {
+            if o.take("DESTINATION").is_some() {
+                return Err(SamError::NotAllowed("DESTINATION", "SESSION ADD"));
+            }
+            Command::SessionAdd {
                 style: o.required("STYLE")?,
                 id: o.id()?,
-                destination: match o.need("DESTINATION")? {
-                    d if d == "TRANSIENT" => DestinationSpec::Transient,
-                    d => DestinationSpec::Keys(d),
-                },
-                signature_type: o.parsed("SIGNATURE_TYPE")?,
-                params: session_params(&mut o)?,
-            },
-            ("SESSION", "ADD") => {
-                if o.take("DESTINATION").is_some() {
-                    return Err(SamError::NotAllowed("DESTINATION", "SESSION ADD"));
-                }
-                Command::SessionAdd {
-                    style: o.required("STYLE")?,
-                    id: o.id()?,
-                    params: session_params(&mut o)?,
-                }
+                params: session_params(o)?,
             }
-            ("SESSION", "REMOVE") => Command::SessionRemove { id: o.id()? },
-            ("STREAM", "CONNECT") => Command::StreamConnect {
-                id: o.id()?,
+        }
+        "REMOVE" => Command::SessionRemove { id: o.id()? },
+        _ => return Ok(None),
+    }))
+}
+
+fn stream_command(sub: &str, o: &mut Opts) -> Result<Option<Command>, SamError> {
+    Ok(Some(match sub {
+        "CONNECT" => Command::StreamConnect {
+            id: o.id()?,
+            destination: o.need("DESTINATION")?,
+            silent: o.flag("SILENT")?,
+            from_port: o.parsed("FROM_PORT")?,
+            to_port: o.parsed("TO_PORT")?,
+        },
+        "ACCEPT" => Command::StreamAccept {
+            id: o.id()?,
+            silent: o.flag("SILENT")?,
+        },
+        "FORWARD" => Command::StreamForward {
+            id: o.id()?,
+            port: o.required("PORT")?,
+            host: o.take("HOST"),
+            silent: o.flag("SILENT")?,
+            ssl: o.flag("SSL")?,
+        },
+        _ => return Ok(None),
+    }))
+}
+
+fn other_command(verb: &str, sub: &str, o: &mut Opts) -> Result<Option<Command>, SamError> {
+    Ok(Some(match (verb, sub) {
+        ("HELLO", "VERSION") => Command::Hello {
+            min: o.parsed("MIN")?,
+            max: o.parsed("MAX")?,
+            user: o.take("USER"),
+            password: o.take("PASSWORD"),
+        },
+        ("DATAGRAM" | "RAW", "SEND") => {
+            let raw = verb == "RAW";
+            let size: usize = o.required("SIZE")?;
+            if size == 0 || size > MAX_DATAGRAM {
+                return Err(SamError::BadValue("SIZE", size.to_string()));
+            }
+            Command::DatagramSend {
+                raw,
                 destination: o.need("DESTINATION")?,
-                silent: o.flag("SILENT")?,
+                size,
                 from_port: o.parsed("FROM_PORT")?,
                 to_port: o.parsed("TO_PORT")?,
-            },
-            ("STREAM", "ACCEPT") => Command::StreamAccept {
-                id: o.id()?,
-                silent: o.flag("SILENT")?,
-            },
-            ("STREAM", "FORWARD") => Command::StreamForward {
-                id: o.id()?,
-                port: o.required("PORT")?,
-                host: o.take("HOST"),
-                silent: o.flag("SILENT")?,
-                ssl: o.flag("SSL")?,
-            },
-            ("DATAGRAM" | "RAW", "SEND") => {
-                let raw = verb == "RAW";
-                let size: usize = o.required("SIZE")?;
-                if size == 0 || size > MAX_DATAGRAM {
-                    return Err(SamError::BadValue("SIZE", size.to_string()));
-                }
-                Command::DatagramSend {
-                    raw,
-                    destination: o.need("DESTINATION")?,
-                    size,
-                    from_port: o.parsed("FROM_PORT")?,
-                    to_port: o.parsed("TO_PORT")?,
-                    protocol: if raw { o.parsed("PROTOCOL")? } else { None },
-                }
+                protocol: if raw { o.parsed("PROTOCOL")? } else { None },
             }
-            ("NAMING", "LOOKUP") => Command::NamingLookup {
-                name: o.need("NAME")?,
-                options: o.flag("OPTIONS")?,
-            },
-            ("DEST", "GENERATE") => Command::DestGenerate {
-                signature_type: o.parsed("SIGNATURE_TYPE")?,
-            },
-            ("QUIT" | "STOP" | "EXIT", "") => Command::Quit,
-            ("HELP", "") => Command::Help,
-            ("AUTH", "ENABLE") => Command::Auth(AuthCommand::Enable),
-            ("AUTH", "DISABLE") => Command::Auth(AuthCommand::Disable),
-            ("AUTH", "ADD") => Command::Auth(AuthCommand::Add {
-                user: o.need("USER")?,
-                password: o.need("PASSWORD")?,
-            }),
-            ("AUTH", "REMOVE") => Command::Auth(AuthCommand::Remove {
-                user: o.need("USER")?,
-            }),
-            _ => {
-                return Err(SamError::UnknownCommand(
-                    format!("{verb} {sub}").trim().into(),
-                ))
-            }
-        };
-        // SESSION commands keep the rest for the router; elsewhere the rest is ignored, as
-        // the spec asks of options a bridge does not support (SEND_TAGS, EXPIRES, ...).
-        Ok(command)
-    }
+        }
+        ("NAMING", "LOOKUP") => Command::NamingLookup {
+            name: o.need("NAME")?,
+            options: o.flag("OPTIONS")?,
+        },
+        ("DEST", "GENERATE") => Command::DestGenerate {
+            signature_type: o.parsed("SIGNATURE_TYPE")?,
+        },
+        ("QUIT" | "STOP" | "EXIT", "") => Command::Quit,
+        ("HELP", "") => Command::Help,
+        ("AUTH", "ENABLE") => Command::Auth(AuthCommand::Enable),
+        ("AUTH", "DISABLE") => Command::Auth(AuthCommand::Disable),
+        ("AUTH", "ADD") => Command::Auth(AuthCommand::Add {
+            user: o.need("USER")?,
+            password: o.need("PASSWORD")?,
+        }),
+        ("AUTH", "REMOVE") => Command::Auth(AuthCommand::Remove {
+            user: o.need("USER")?,
+        }),
+        _ => return Ok(None),
+    }))
 }
 
 /// The first word of `text` and the text after it.
@@ -493,130 +509,153 @@ impl fmt::Display for SignatureType {
 
 impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let line = match self {
-            Command::Hello {
-                min,
-                max,
-                user,
-                password,
-            } => Line::new("HELLO VERSION")
-                .some("MIN", min)
-                .some("MAX", max)
-                .some("USER", user)
-                .some("PASSWORD", password)
-                .0
-                .clone(),
-            Command::SessionCreate {
-                style,
-                id,
-                destination,
-                signature_type,
-                params,
-            } => {
-                let dest = match destination {
-                    DestinationSpec::Transient => "TRANSIENT",
-                    DestinationSpec::Keys(k) => k,
-                };
-                Line::new("SESSION CREATE")
-                    .opt("STYLE", style.name())
-                    .opt("ID", id)
-                    .opt("DESTINATION", dest)
-                    .some("SIGNATURE_TYPE", signature_type)
-                    .params(params)
-                    .0
-                    .clone()
-            }
-            Command::SessionAdd { style, id, params } => Line::new("SESSION ADD")
-                .opt("STYLE", style.name())
-                .opt("ID", id)
-                .params(params)
-                .0
-                .clone(),
-            Command::SessionRemove { id } => Line::new("SESSION REMOVE").opt("ID", id).0.clone(),
-            Command::StreamConnect {
-                id,
-                destination,
-                silent,
-                from_port,
-                to_port,
-            } => Line::new("STREAM CONNECT")
-                .opt("ID", id)
-                .opt("DESTINATION", destination)
-                .flag("SILENT", *silent)
-                .some("FROM_PORT", from_port)
-                .some("TO_PORT", to_port)
-                .0
-                .clone(),
-            Command::StreamAccept { id, silent } => Line::new("STREAM ACCEPT")
-                .opt("ID", id)
-                .flag("SILENT", *silent)
-                .0
-                .clone(),
-            Command::StreamForward {
-                id,
-                port,
-                host,
-                silent,
-                ssl,
-            } => Line::new("STREAM FORWARD")
-                .opt("ID", id)
-                .opt("PORT", &port.to_string())
-                .some("HOST", host)
-                .flag("SILENT", *silent)
-                .flag("SSL", *ssl)
-                .0
-                .clone(),
-            Command::DatagramSend {
-                raw,
-                destination,
-                size,
-                from_port,
-                to_port,
-                protocol,
-            } => Line::new(if *raw { "RAW SEND" } else { "DATAGRAM SEND" })
-                .opt("DESTINATION", destination)
-                .opt("SIZE", &size.to_string())
-                .some("FROM_PORT", from_port)
-                .some("TO_PORT", to_port)
-                .some("PROTOCOL", protocol)
-                .0
-                .clone(),
-            Command::NamingLookup { name, options } => Line::new("NAMING LOOKUP")
-                .opt("NAME", name)
-                .flag("OPTIONS", *options)
-                .0
-                .clone(),
-            Command::DestGenerate { signature_type } => Line::new("DEST GENERATE")
-                .some("SIGNATURE_TYPE", signature_type)
-                .0
-                .clone(),
-            Command::Ping(text) | Command::Pong(text) => {
-                let word = if matches!(self, Command::Ping(_)) {
-                    "PING"
-                } else {
-                    "PONG"
-                };
-                if text.is_empty() {
-                    word.to_owned()
-                } else {
-                    format!("{word} {text}")
-                }
-            }
-            Command::Quit => "QUIT".to_owned(),
-            Command::Help => "HELP".to_owned(),
-            Command::Auth(AuthCommand::Enable) => "AUTH ENABLE".to_owned(),
-            Command::Auth(AuthCommand::Disable) => "AUTH DISABLE".to_owned(),
-            Command::Auth(AuthCommand::Add { user, password }) => Line::new("AUTH ADD")
-                .opt("USER", user)
-                .opt("PASSWORD", password)
-                .0
-                .clone(),
-            Command::Auth(AuthCommand::Remove { user }) => {
-                Line::new("AUTH REMOVE").opt("USER", user).0.clone()
-            }
-        };
+        let line = session_line(self)
+            .or_else(|| stream_line(self))
+            .or_else(|| other_line(self))
+            .unwrap_or_default();
         f.write_str(&line)
     }
+}
+
+/// SESSION commands as a line.
+fn session_line(c: &Command) -> Option<String> {
+    Some(match c {
+        Command::SessionCreate {
+            style,
+            id,
+            destination,
+            signature_type,
+            params,
+        } => {
+            let dest = match destination {
+                DestinationSpec::Transient => "TRANSIENT",
+                DestinationSpec::Keys(k) => k,
+            };
+            Line::new("SESSION CREATE")
+                .opt("STYLE", style.name())
+                .opt("ID", id)
+                .opt("DESTINATION", dest)
+                .some("SIGNATURE_TYPE", signature_type)
+                .params(params)
+                .0
+                .clone()
+        }
+        Command::SessionAdd { style, id, params } => Line::new("SESSION ADD")
+            .opt("STYLE", style.name())
+            .opt("ID", id)
+            .params(params)
+            .0
+            .clone(),
+        Command::SessionRemove { id } => Line::new("SESSION REMOVE").opt("ID", id).0.clone(),
+        _ => return None,
+    })
+}
+
+/// STREAM commands as a line.
+fn stream_line(c: &Command) -> Option<String> {
+    Some(match c {
+        Command::StreamConnect {
+            id,
+            destination,
+            silent,
+            from_port,
+            to_port,
+        } => Line::new("STREAM CONNECT")
+            .opt("ID", id)
+            .opt("DESTINATION", destination)
+            .flag("SILENT", *silent)
+            .some("FROM_PORT", from_port)
+            .some("TO_PORT", to_port)
+            .0
+            .clone(),
+        Command::StreamAccept { id, silent } => Line::new("STREAM ACCEPT")
+            .opt("ID", id)
+            .flag("SILENT", *silent)
+            .0
+            .clone(),
+        Command::StreamForward {
+            id,
+            port,
+            host,
+            silent,
+            ssl,
+        } => Line::new("STREAM FORWARD")
+            .opt("ID", id)
+            .opt("PORT", &port.to_string())
+            .some("HOST", host)
+            .flag("SILENT", *silent)
+            .flag("SSL", *ssl)
+            .0
+            .clone(),
+        _ => return None,
+    })
+}
+
+/// The other commands as a line.
+fn other_line(c: &Command) -> Option<String> {
+    Some(match c {
+        Command::Hello {
+            min,
+            max,
+            user,
+            password,
+        } => Line::new("HELLO VERSION")
+            .some("MIN", min)
+            .some("MAX", max)
+            .some("USER", user)
+            .some("PASSWORD", password)
+            .0
+            .clone(),
+        Command::DatagramSend {
+            raw,
+            destination,
+            size,
+            from_port,
+            to_port,
+            protocol,
+        } => Line::new(if *raw { "RAW SEND" } else { "DATAGRAM SEND" })
+            .opt("DESTINATION", destination)
+            .opt("SIZE", &size.to_string())
+            .some("FROM_PORT", from_port)
+            .some("TO_PORT", to_port)
+            .some("PROTOCOL", protocol)
+            .0
+            .clone(),
+        Command::NamingLookup { name, options } => Line::new("NAMING LOOKUP")
+            .opt("NAME", name)
+            .flag("OPTIONS", *options)
+            .0
+            .clone(),
+        Command::DestGenerate { signature_type } => Line::new("DEST GENERATE")
+            .some("SIGNATURE_TYPE", signature_type)
+            .0
+            .clone(),
+        Command::Ping(text) | Command::Pong(text) => {
+            let word = if matches!(c, Command::Ping(_)) {
+                "PING"
+            } else {
+                "PONG"
+            };
+            if text.is_empty() {
+                word.to_owned()
+            } else {
+                format!("{word} {text}")
+            }
+        }
+        Command::Quit => "QUIT".to_owned(),
+        Command::Help => "HELP".to_owned(),
+        Command::Auth(AuthCommand::Enable) => "AUTH ENABLE".to_owned(),
+        Command::Auth(AuthCommand::Disable) => "AUTH DISABLE".to_owned(),
+        Command::Auth(AuthCommand::Add { user, password }) => Line::new("AUTH ADD")
+            .opt("USER", user)
+            .opt("PASSWORD", password)
+            .0
+            .clone(),
+        Command::Auth(AuthCommand::Remove { user }) => {
+            Line::new("AUTH REMOVE").opt("USER", user).0.clone()
+        }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

@@ -186,7 +186,14 @@ fn params() -> impl Strategy<Value = SessionParams> {
 }
 
 fn command() -> impl Strategy<Value = Command> {
-    let sig = proptest::option::of(any::<u16>().prop_map(SignatureType));
+    prop_oneof![hello_and_session_command(), other_command()]
+}
+
+fn signature_type() -> impl Strategy<Value = Option<SignatureType>> {
+    proptest::option::of(any::<u16>().prop_map(SignatureType))
+}
+
+fn hello_and_session_command() -> impl Strategy<Value = Command> {
     prop_oneof![
         (
             proptest::option::of(version()),
@@ -204,7 +211,7 @@ fn command() -> impl Strategy<Value = Command> {
             style(),
             word(),
             proptest::option::of(word().prop_filter("not TRANSIENT", |k| k != "TRANSIENT")),
-            sig.clone(),
+            signature_type(),
             params()
         )
             .prop_map(
@@ -222,6 +229,11 @@ fn command() -> impl Strategy<Value = Command> {
             params
         }),
         word().prop_map(|id| Command::SessionRemove { id }),
+    ]
+}
+
+fn other_command() -> impl Strategy<Value = Command> {
+    prop_oneof![
         (
             word(),
             nonempty_text(),
@@ -273,7 +285,7 @@ fn command() -> impl Strategy<Value = Command> {
             }),
         (nonempty_text(), any::<bool>())
             .prop_map(|(name, options)| Command::NamingLookup { name, options }),
-        sig.prop_map(|signature_type| Command::DestGenerate { signature_type }),
+        signature_type().prop_map(|signature_type| Command::DestGenerate { signature_type }),
         "[ a-z0-9]{0,12}".prop_map(Command::Ping),
         "[ a-z0-9]{0,12}".prop_map(Command::Pong),
         Just(Command::Quit),

@@ -170,6 +170,38 @@ fn push_failure(line: &mut String, failure: &Failure) {
     }
 }
 
+fn push_session(line: &mut String, result: &Result<SessionOk, Failure>) {
+    let (id, keys) = match result {
+        Ok(SessionOk::Created { private_keys }) => (None, Some(private_keys)),
+        Ok(SessionOk::Added { id, private_keys }) => (Some(id), Some(private_keys)),
+        Ok(SessionOk::Removed { id }) => (Some(id), None),
+        Err(failure) => return push_failure(line, failure),
+    };
+    push_option(line, "RESULT", "OK");
+    if let Some(id) = id {
+        push_option(line, "ID", id);
+    }
+    if let Some(keys) = keys {
+        push_option(line, "DESTINATION", keys);
+    }
+}
+
+/// NAMING REPLY puts NAME between RESULT and VALUE or MESSAGE.
+fn push_naming(line: &mut String, name: &str, result: &Result<String, Failure>) {
+    let code = result.as_ref().err().map_or(ResultCode::Ok, |f| f.result);
+    push_option(line, "RESULT", code.as_str());
+    push_option(line, "NAME", name);
+    match result {
+        Ok(value) => push_option(line, "VALUE", value),
+        Err(failure) => {
+            if let Some(message) = &failure.message {
+                line.push_str(" MESSAGE=");
+                line.push_str(&quote_always(message));
+            }
+        }
+    }
+}
+
 impl fmt::Display for Reply {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ok = |line: &mut String| push_option(line, "RESULT", "OK");
@@ -187,22 +219,7 @@ impl fmt::Display for Reply {
             }
             Reply::Session(result) => {
                 line.push_str("SESSION STATUS");
-                match result {
-                    Ok(SessionOk::Created { private_keys }) => {
-                        ok(&mut line);
-                        push_option(&mut line, "DESTINATION", private_keys);
-                    }
-                    Ok(SessionOk::Added { id, private_keys }) => {
-                        ok(&mut line);
-                        push_option(&mut line, "ID", id);
-                        push_option(&mut line, "DESTINATION", private_keys);
-                    }
-                    Ok(SessionOk::Removed { id }) => {
-                        ok(&mut line);
-                        push_option(&mut line, "ID", id);
-                    }
-                    Err(failure) => push_failure(&mut line, failure),
-                }
+                push_session(&mut line, result);
             }
             Reply::Stream(result) | Reply::Auth(result) => {
                 let words = if matches!(self, Reply::Stream(_)) {
@@ -218,21 +235,7 @@ impl fmt::Display for Reply {
             }
             Reply::Naming { name, result } => {
                 line.push_str("NAMING REPLY");
-                match result {
-                    Ok(value) => {
-                        ok(&mut line);
-                        push_option(&mut line, "NAME", name);
-                        push_option(&mut line, "VALUE", value);
-                    }
-                    Err(failure) => {
-                        push_option(&mut line, "RESULT", failure.result.as_str());
-                        push_option(&mut line, "NAME", name);
-                        if let Some(message) = &failure.message {
-                            line.push_str(" MESSAGE=");
-                            line.push_str(&quote_always(message));
-                        }
-                    }
-                }
+                push_naming(&mut line, name, result);
             }
             Reply::Dest(result) => {
                 line.push_str("DEST REPLY");

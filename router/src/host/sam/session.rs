@@ -459,15 +459,7 @@ fn settings(
 ) -> Result<Option<Template>, Failure> {
     let not = |what: &str, why: &str| Err(Failure::error(format!("{what} is not allowed {why}")));
     if style.is_primary() {
-        let set = p.port.is_some()
-            || p.host.is_some()
-            || p.from_port.is_some()
-            || p.to_port.is_some()
-            || p.protocol.is_some()
-            || p.listen_port.is_some()
-            || p.listen_protocol.is_some()
-            || p.header.is_some();
-        return if set {
+        return if sets_any(p) {
             not(
                 "PORT, HOST, FROM_PORT, TO_PORT, PROTOCOL, LISTEN_* or HEADER",
                 "on PRIMARY",
@@ -535,6 +527,18 @@ fn settings(
         header: p.header.unwrap_or(false),
         delivery,
     }))
+}
+
+/// Whether any of the options a PRIMARY session must not have is set.
+fn sets_any(p: &SessionParams) -> bool {
+    p.port.is_some()
+        || p.host.is_some()
+        || p.from_port.is_some()
+        || p.to_port.is_some()
+        || p.protocol.is_some()
+        || p.listen_port.is_some()
+        || p.listen_protocol.is_some()
+        || p.header.is_some()
 }
 
 /// Routes what the router delivers for `session` until its channel closes (the

@@ -134,6 +134,29 @@ async fn session_errors() {
     let dest = other.ask(&create.replace("k1", "k2")).await;
     assert_eq!(dest, "SESSION STATUS RESULT=DUPLICATED_DEST");
 
+    // The router's options reach the backend.
+    let (_c, _) = session(
+        &h,
+        "STREAM",
+        "opts",
+        "inbound.quantity=3 i2cp.leaseSetEncType=4,0",
+    )
+    .await;
+    let created = h.backend.created();
+    let options = &created.last().expect("created").1.options;
+    assert_eq!(
+        options.get("inbound.quantity").map(String::as_str),
+        Some("3")
+    );
+    assert_eq!(
+        options.get("i2cp.leaseSetEncType").map(String::as_str),
+        Some("4,0")
+    );
+}
+
+#[tokio::test]
+async fn refused_session_commands() {
+    let h = start(config()).await;
     let refused = [
         (
             "SESSION CREATE STYLE=STREAM ID=x DESTINATION=AAAA",
@@ -173,24 +196,6 @@ async fn session_errors() {
         assert!(reply.starts_with("SESSION STATUS"), "{line}: {reply}");
         assert_eq!(result(&reply), code, "{line}: {reply}");
     }
-    // The router's options reach the backend.
-    let (_c, _) = session(
-        &h,
-        "STREAM",
-        "opts",
-        "inbound.quantity=3 i2cp.leaseSetEncType=4,0",
-    )
-    .await;
-    let created = h.backend.created();
-    let options = &created.last().expect("created").1.options;
-    assert_eq!(
-        options.get("inbound.quantity").map(String::as_str),
-        Some("3")
-    );
-    assert_eq!(
-        options.get("i2cp.leaseSetEncType").map(String::as_str),
-        Some("4,0")
-    );
 }
 
 #[tokio::test]
