@@ -62,7 +62,6 @@ pub struct ClientSection {
 }
 
 /// `[sam]`: the SAMv3 bridge ([`crate::host::sam`]) for applications on this machine.
-/// Its router backend is not written yet, so `run` does not start it today.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SamSection {
