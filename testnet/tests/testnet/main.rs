@@ -3,6 +3,7 @@
 
 mod docker;
 mod loopback;
+mod sam;
 
 use ramsons_router::host::Status;
 use ramsons_testnet::{http, Manifest};

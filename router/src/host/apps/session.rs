@@ -101,7 +101,7 @@ impl Apps {
                 ports,
                 reply,
             } => match to {
-                Target::Destination(d) => self.connect(router, now, id, d, ports, reply),
+                Target::Destination(d) => self.connect(router, now, id, *d, ports, reply),
                 Target::Hash(hash) => match router.known_destination(now, &hash) {
                     Some(d) => self.connect(router, now, id, d, ports, reply),
                     None => self.look_up(router, now, hash, Waiting::Connect { id, ports, reply }),
@@ -337,7 +337,7 @@ impl Apps {
             let io = I2pStream::spawn(key, self.requests.clone());
             permit.send(Inbound::Stream(IncomingStream {
                 stream: io,
-                peer,
+                peer: Box::new(peer),
                 // The connection's ports are ours first; the bridge wants the peer's view.
                 ports: PortPair {
                     from: ports.to,
@@ -422,11 +422,11 @@ fn received(datagram: &Datagram, protocol: u8, ports: Ports) -> ReceivedDatagram
         Datagram::Raw(_) => (sam::DatagramKind::Raw(protocol), Sender::Anonymous),
         Datagram::Repliable { from, .. } => (
             sam::DatagramKind::Repliable,
-            Sender::Destination(from.clone()),
+            Sender::Destination(Box::new(from.clone())),
         ),
         Datagram::Datagram2 { from, .. } => (
             sam::DatagramKind::Datagram2,
-            Sender::Destination(from.clone()),
+            Sender::Destination(Box::new(from.clone())),
         ),
         Datagram::Datagram3 { from_hash, .. } => {
             (sam::DatagramKind::Datagram3, Sender::Hash(*from_hash))
