@@ -22,7 +22,7 @@ impl Sam {
     fn hello(addr: SocketAddr) -> Sam {
         let stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("SAM at {addr}: {e}"));
         stream
-            .set_read_timeout(Some(Duration::from_secs(180)))
+            .set_read_timeout(Some(Duration::from_secs(60)))
             .expect("timeout");
         let writer = stream.try_clone().expect("clone");
         let mut sam = Sam {
@@ -35,7 +35,10 @@ impl Sam {
     }
 
     fn ask(&mut self, line: &str) -> String {
-        writeln!(self.writer, "{line}").expect("SAM write");
+        // One write: i2pd 2.45 takes a read without its newline as a malformed command.
+        self.writer
+            .write_all(format!("{line}\n").as_bytes())
+            .expect("SAM write");
         self.line()
     }
 
