@@ -32,6 +32,7 @@
 //! Like the other parts of the core this is sans-IO; it works on the netDb and the tunnel
 //! manager the router passes in, and reports through [`ClientEvent`]s.
 
+pub mod streaming;
 use crate::crypto::blinding::{BlindedPublicKey, Credential};
 use crate::crypto::DestinationKeys;
 use crate::data::{
