@@ -505,7 +505,11 @@ impl Connection {
 
     /// Closes once both CLOSEs are through; keeps the probe timer of a choked sender.
     fn after_input(&mut self, now: Instant) {
-        let both_closed = self.close_state == CloseState::Acked && self.recv.is_finished();
+        // Our CLOSE may be acknowledged with earlier packets still NACKed: those must
+        // get through before the stream is closed.
+        let both_closed = self.close_state == CloseState::Acked
+            && self.send.in_flight_len() == 0
+            && self.recv.is_finished();
         if self.state == State::Open && both_closed {
             self.state = State::Lingering(now + self.rtt.rto() * 2);
             self.rto_deadline = None;

@@ -377,7 +377,16 @@ impl StreamManager {
         if packet.replay_hash().is_some_and(|h| h != hash) {
             return Err(StreamingError::WrongRecipient);
         }
-        if needs_signature(&packet) {
+        if packet.is_syn() {
+            // A SYN names its signer, which must be the stream's peer; it may delegate
+            // to a transient key, which then signs the rest of the stream.
+            let key = PeerKey::from_syn(&packet, now)?;
+            if key.destination().hash() != stream.remote {
+                return Err(StreamingError::WrongSender);
+            }
+            key.verify(&packet)?;
+            stream.peer = key;
+        } else if needs_signature(&packet) {
             stream.peer.verify(&packet)?;
         }
         stream.conn.handle_packet(now, packet);
@@ -624,6 +633,7 @@ impl StreamManager {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use rand::SeedableRng;
 
     const NOW: Instant = Instant::from_secs(1_800_000_000);
@@ -745,5 +755,33 @@ mod tests {
                 .map_err(|_| ()),
             Err(())
         );
+    }
+
+    proptest! {
+        /// Arbitrary bytes, aimed at a live stream, then a few timeouts: no panic, no
+        /// endless output.
+        #[test]
+        fn random_packets_to_a_live_stream_are_harmless(
+            bytes in proptest::collection::vec(any::<u8>(), 0..200),
+            flags in any::<u16>(),
+        ) {
+            let (mut alice, bob) = (manager(1, false), manager(2, true));
+            let syn = syn_from(&mut alice, &bob);
+            let id = Packet::parse(&syn.payload).expect("parses").recv_stream_id;
+            let mut packet = bytes.clone();
+            if packet.len() >= 22 {
+                packet[..4].copy_from_slice(&id.to_be_bytes());
+                packet[18..20].copy_from_slice(&flags.to_be_bytes());
+            }
+            let _ = alice.handle_packet(NOW, Some(bob.hash()), Ports::default(), &packet);
+            let _ = alice.handle_packet(NOW, None, Ports::default(), &bytes);
+            for step in 0..4u64 {
+                let now = NOW + Duration::from_secs(20 * step);
+                alice.handle_timeout(now);
+                let sent = std::iter::from_fn(|| alice.poll_transmit(now)).take(100).count();
+                prop_assert!(sent < 100);
+                while alice.poll_event().is_some() {}
+            }
+        }
     }
 }
