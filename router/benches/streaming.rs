@@ -8,7 +8,7 @@
 //!   loop (packets handed across as values, no signing: SYN and CLOSE are signed by the
 //!   manager, not the connection), including the reads, the ACKs going back, and the
 //!   timers of a virtual clock that advances 1 ms per round. Reported per data packet.
-//! - raw ChaCha20-Poly1305 seal + open of the same 1752 bytes as the packet.
+//! - raw ChaCha20-Poly1305 seal + open of the same 1762 bytes as the packet.
 //!
 //! Results and how to read them: router/BENCHMARKS.md. Run with
 //! `cargo bench -p ramsons-router --bench streaming`.

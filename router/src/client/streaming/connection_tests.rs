@@ -171,3 +171,54 @@ fn peer_reset_and_data_after_close() {
     assert_eq!(a.poll_event(), Some(StreamEvent::Reset { by_peer: true }));
     assert!(a.is_done() && a.poll_timeout().is_none());
 }
+
+#[test]
+fn a_close_acknowledged_past_a_hole_waits_for_the_hole() {
+    let (mut a, mut b, mut now) = pair(StreamConfig::default());
+    a.write(&vec![3u8; 3 * 1730]);
+    a.close();
+    let sent = drain(&mut a, now);
+    assert_eq!(
+        sent.iter().map(|p| p.is_close()).collect::<Vec<_>>(),
+        [false, false, true]
+    );
+    b.close();
+    now += RTT / 2;
+    let mut replies = Vec::new();
+    for packet in sent.iter().filter(|p| p.seq != 1) {
+        b.handle_packet(now, packet.clone());
+        replies.extend(drain(&mut b, now));
+    }
+    assert!(replies.iter().any(|p| p.is_close()));
+    now += RTT / 2;
+    for reply in replies {
+        a.handle_packet(now, reply);
+    }
+    // A's CLOSE (3) is acknowledged and B's arrived, but packet 1 is still missing.
+    assert!(a.poll_event().is_some_and(|e| e == StreamEvent::PeerClosed));
+    assert_eq!(a.state(), State::Open);
+    // Timers run (a delayed ACK, then the RTO) until packet 1 goes again.
+    let resent = loop {
+        now = a.poll_timeout().expect("timers armed");
+        a.handle_timeout(now);
+        let out: Vec<Packet> = drain(&mut a, now)
+            .into_iter()
+            .filter(|p| p.seq == 1)
+            .collect();
+        if !out.is_empty() {
+            break out;
+        }
+    };
+    b.handle_packet(now, resent[0].clone());
+    let mut acks = drain(&mut b, now);
+    if acks.is_empty() {
+        now = b.poll_timeout().expect("the ack timer");
+        b.handle_timeout(now);
+        acks = drain(&mut b, now);
+    }
+    for ack in acks {
+        a.handle_packet(now, ack);
+    }
+    assert!(matches!(a.state(), State::Lingering(_)));
+    assert_eq!(a.poll_event(), Some(StreamEvent::Closed));
+}

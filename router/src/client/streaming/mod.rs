@@ -51,9 +51,11 @@
 //!   returns what it took, `Writable` says when there is room again). The receiver keeps
 //!   at most `receive_buffer` bytes (read and out of order); a packet that does not fit is
 //!   dropped and the receiver chokes the sender (optional delay 60001). The choked sender
-//!   sends only probes, one per RTO; the receiver unchokes (delay 0 on its next packets)
-//!   once the application has read half its buffer, and an ACK of new data unchokes too,
-//!   in case the unchoke was lost.
+//!   sends only probes (a persist timer: one RTO, then twice as long each time, up to the
+//!   maximum RTO); the receiver unchokes (delay 0 on its next packets) once the
+//!   application has read half its buffer, and an ACK of new data unchokes too, in case
+//!   the unchoke was lost. On unchoking, the sender resends at once what the receiver's
+//!   last ACK left out and went more than an RTT ago: the full receiver refused it.
 //! - ACKs are delayed by the smaller of `ack_delay` and the sender's requested delay,
 //!   piggybacked on data, and sent at once for out-of-order or duplicate packets. A
 //!   sender whose window is full asks for an immediate ACK (requested delay 0).

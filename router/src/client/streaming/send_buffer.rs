@@ -69,7 +69,13 @@ impl SendBuffer {
     /// The next up to `max` unsent bytes, for a new packet.
     pub(crate) fn take(&mut self, max: usize) -> Vec<u8> {
         let n = max.min(self.unsent.len());
-        self.unsent.drain(..n).collect()
+        let mut out = Vec::with_capacity(n);
+        let (front, back) = self.unsent.as_slices();
+        let from_front = n.min(front.len());
+        out.extend_from_slice(&front[..from_front]);
+        out.extend_from_slice(&back[..n - from_front]);
+        self.unsent.drain(..n);
+        out
     }
 
     pub(crate) fn push_in_flight(&mut self, seq: u32, packet: InFlight) {
