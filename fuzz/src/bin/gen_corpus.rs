@@ -1,6 +1,7 @@
 //! Writes valid encodings into `corpus/<target>/` so fuzzing starts from real structures.
 //! Run from `fuzz/`: `cargo run --bin gen_corpus`.
 
+use ramsons_router::client::streaming::{ManagerConfig, Ports, StreamManager};
 use ramsons_router::crypto::blinding::Credential;
 use ramsons_router::crypto::{DestinationKeys, RouterKeys};
 use ramsons_router::data::{
@@ -13,6 +14,7 @@ use ramsons_router::i2np::{
     DataMessage, DatabaseLookup, DatabaseSearchReply, DatabaseStore, DeliveryStatus, Garlic,
     I2npMessage, LookupKind, MessageBody, ReplyEncryption, StoreEntry, StoreReply,
 };
+use ramsons_router::time::Instant;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use std::num::NonZeroU32;
@@ -230,6 +232,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         short.extend_from_slice(&msg.try_encode_short()?);
         write("i2np_message", &format!("{name}_short"), &short)?;
     }
+    // Streaming: a signed SYN carrying data, and what answers it (the first byte
+    // picks the parser mode of the target).
+    let alice = DestinationKeys::generate(&mut rng);
+    let bob = DestinationKeys::generate(&mut rng);
+    let mut alice = StreamManager::new(alice, ManagerConfig::default(), rng.clone());
+    let listen = ManagerConfig {
+        listen: true,
+        ..ManagerConfig::default()
+    };
+    let mut bob = StreamManager::new(bob, listen, rng.clone());
+    let now = Instant::from_secs(1_700_000_000);
+    let stream = alice.connect(now, bob.destination().clone(), Ports::default())?;
+    alice.write(stream, b"GET / HTTP/1.1\r\n\r\n");
+    alice.close(stream);
+    let syn = alice.poll_transmit(now).ok_or("a SYN")?;
+    let streaming = |name: &str, mode: u8, bytes: &[u8]| {
+        write("streaming_packet", name, &[&[mode][..], bytes].concat())
+    };
+    streaming("syn", 0, &syn.payload)?;
+    bob.handle_packet(now, Some(alice.hash()), syn.ports, &syn.payload)?;
+    let later = now + std::time::Duration::from_secs(1);
+    bob.handle_timeout(later);
+    let reply = bob.poll_transmit(later).ok_or("a SYN reply")?;
+    streaming("syn_reply", 0, &reply.payload)?;
+    streaming("to_stream", 1, &reply.payload)?;
+
     println!("corpus written to fuzz/corpus/");
     Ok(())
 }
