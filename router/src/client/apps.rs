@@ -258,7 +258,7 @@ impl Clients {
                         destination: id,
                         protocol: number,
                         ports,
-                        datagram,
+                        datagram: Box::new(datagram),
                     });
                 }
                 None

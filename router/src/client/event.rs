@@ -49,7 +49,8 @@ pub enum ClientEvent {
         /// The I2CP protocol it came with (raw datagrams may use any).
         protocol: u8,
         ports: Ports,
-        datagram: Datagram,
+        /// Boxed: a signed datagram carries its sender's whole Destination.
+        datagram: Box<Datagram>,
     },
     /// What `destination`'s streams report: incoming streams, data to read, room to
     /// write, closes, resets and timeouts.

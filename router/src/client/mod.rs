@@ -216,7 +216,8 @@ impl Clients {
         tunnels: &mut TunnelManager,
     ) -> DestinationId {
         let rules = self.config.selection.clone();
-        self.add_local(now, keys, encryption, false, rules, self.shape(), tunnels)
+        let pool = self.pool_config(rules, self.shape());
+        self.add_local(now, keys, encryption, false, pool, tunnels)
     }
 
     /// [`Clients::add`], with tunnels of `shape` rather than the configured ones (an
@@ -228,8 +229,8 @@ impl Clients {
         shape: TunnelShape,
         tunnels: &mut TunnelManager,
     ) -> DestinationId {
-        let rules = self.config.selection.clone();
-        self.add_local(now, keys, None, false, rules, shape, tunnels)
+        let pool = self.pool_config(self.config.selection.clone(), shape);
+        self.add_local(now, keys, None, false, pool, tunnels)
     }
 
     /// Stops destination `id`: its tunnels go, its streams and sessions are forgotten.
@@ -250,6 +251,14 @@ impl Clients {
         }
     }
 
+    fn pool_config(&self, rules: SelectionRules, shape: TunnelShape) -> PoolConfig {
+        PoolConfig {
+            hops: shape.hops,
+            count: shape.tunnels,
+            rules,
+        }
+    }
+
     /// [`Clients::add`], with hops chosen by `rules` rather than the configured ones.
     pub fn add_with_rules(
         &mut self,
@@ -258,7 +267,8 @@ impl Clients {
         rules: SelectionRules,
         tunnels: &mut TunnelManager,
     ) -> DestinationId {
-        self.add_local(now, keys, None, false, rules, self.shape(), tunnels)
+        let pool = self.pool_config(rules, self.shape());
+        self.add_local(now, keys, None, false, pool, tunnels)
     }
 
     /// Adds a balanced destination (proposal 140's "Create Session"): its tunnels are
@@ -275,7 +285,8 @@ impl Clients {
         tunnels: &mut TunnelManager,
     ) -> DestinationId {
         let rules = rules.unwrap_or_else(|| self.config.selection.clone());
-        self.add_local(now, keys, None, true, rules, self.shape(), tunnels)
+        let pool = self.pool_config(rules, self.shape());
+        self.add_local(now, keys, None, true, pool, tunnels)
     }
 
     fn add_local(
@@ -284,20 +295,12 @@ impl Clients {
         keys: DestinationKeys,
         encryption: Option<LeaseSetEncryption>,
         balanced: bool,
-        rules: SelectionRules,
-        shape: TunnelShape,
+        pool: PoolConfig,
         tunnels: &mut TunnelManager,
     ) -> DestinationId {
         let id = DestinationId(self.next_id);
         self.next_id += 1;
-        let pool = tunnels.add_pool(
-            now,
-            PoolConfig {
-                hops: shape.hops,
-                count: shape.tunnels,
-                rules,
-            },
-        );
+        let pool = tunnels.add_pool(now, pool);
         let ratchet = RatchetEndpoint::new(keys.encryption_secret().clone());
         self.locals.insert(
             id,

@@ -190,7 +190,7 @@ fn datagrams_at(net: &Net, at: usize) -> Vec<(u8, Ports, Datagram)> {
                 ports,
                 datagram,
                 ..
-            } if *r == at => Some((*protocol, *ports, datagram.clone())),
+            } if *r == at => Some((*protocol, *ports, (**datagram).clone())),
             _ => None,
         })
         .collect()

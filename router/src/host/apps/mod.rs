@@ -37,7 +37,8 @@ pub(crate) type StreamKey = (DestinationId, StreamId);
 #[derive(Debug)]
 pub(crate) enum AppRequest {
     CreateSession {
-        keys: DestinationKeys,
+        /// Boxed: the keys are most of the request's size.
+        keys: Box<DestinationKeys>,
         options: SessionOptions,
         reply: oneshot::Sender<Result<Created<RouterSession, I2pStream>, BackendError>>,
     },
@@ -118,7 +119,7 @@ impl Backend for RouterBackend {
     ) -> impl Future<Output = Result<Created<RouterSession, I2pStream>, BackendError>> + Send {
         self.ask(
             |reply| AppRequest::CreateSession {
-                keys,
+                keys: Box::new(keys),
                 options,
                 reply,
             },
@@ -171,23 +172,21 @@ impl Backend for RouterBackend {
         )
     }
 
-    fn lookup(
+    async fn lookup(
         &self,
         _session: Option<&RouterSession>,
         name: LookupName,
-    ) -> impl Future<Output = Result<Destination, LookupError>> + Send {
-        async move {
-            match name {
-                LookupName::Hash(hash) => {
-                    self.ask(
-                        |reply| AppRequest::Lookup { hash, reply },
-                        Err(LookupError::NotFound),
-                    )
-                    .await
-                }
-                // No address book yet (issue 16): only b32 names resolve.
-                LookupName::Host(_) => Err(LookupError::NotFound),
+    ) -> Result<Destination, LookupError> {
+        match name {
+            LookupName::Hash(hash) => {
+                self.ask(
+                    |reply| AppRequest::Lookup { hash, reply },
+                    Err(LookupError::NotFound),
+                )
+                .await
             }
+            // No address book yet (issue 16): only b32 names resolve.
+            LookupName::Host(_) => Err(LookupError::NotFound),
         }
     }
 }

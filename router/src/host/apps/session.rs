@@ -93,7 +93,7 @@ impl Apps {
                 keys,
                 options,
                 reply,
-            } => self.create(router, now, keys, &options, reply),
+            } => self.create(router, now, *keys, &options, reply),
             AppRequest::RemoveSession { id } => self.remove(router, now, id),
             AppRequest::Connect {
                 id,
