@@ -55,15 +55,18 @@
 //! - Checking the New Session's DateTime block (clock skew -5 to +2 minutes) is the
 //!   payload parser's job; it complements the replay filter here.
 
+mod dh;
 mod endpoint;
 mod handshake;
 mod kdf;
 mod tagset;
 
 #[cfg(test)]
+mod dh_tests;
+#[cfg(test)]
 mod tests;
 
-pub use endpoint::RatchetEndpoint;
+pub use endpoint::{RatchetEndpoint, RATCHET_BLOCKS_MAX};
 
 /// Largest payload section: a ChaChaPoly frame is at most 65535 bytes, 16 of them the MAC
 /// (spec: "5) Payload", "Unencrypted data").
@@ -85,7 +88,8 @@ pub enum MessageKind {
 }
 
 /// Identifies an Existing Session message for ACK blocks: tag set id and message number N
-/// (spec: "KEY AND TAG SET IDS", "Ack"). Without the DH ratchet the tag set id is 0.
+/// (spec: "KEY AND TAG SET IDS", "Ack"). Tag set 0 comes from the handshake, each NextKey
+/// exchange adds one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MessageNumber {
     pub tag_set: u16,
@@ -108,11 +112,14 @@ pub struct Opened {
     /// The sender's static key: from the New Session's static key section, or the
     /// session's for tagged messages. `None` for a one-time message.
     pub remote: Option<[u8; 32]>,
-    /// The plaintext payload section.
+    /// The plaintext payload section, less the blocks the ratchet layer acted on itself
+    /// (Message Numbers, Next Key, Ack, Ack Request) in an Existing Session message.
     pub payload: Vec<u8>,
     pub kind: MessageKind,
     /// Set for Existing Session messages.
     pub number: Option<MessageNumber>,
+    /// Our messages the sender acknowledges (its Ack blocks), in the order it listed them.
+    pub acked: Vec<MessageNumber>,
 }
 
 /// Why a message could not be sealed or opened. Opening never says more than that a
