@@ -30,7 +30,7 @@ const OWN_BLOCKS: [u8; 4] = [
     block_type::ACK_REQUEST,
 ];
 /// The most `seal` puts in front of an Existing Session payload: two Next Key blocks (3 +
-/// 35 bytes each) and an Ack block of [`MAX_OWED_ACKS`] (3 + 4 each).
+/// 35 bytes each) and an Ack block of the 16 ACKs owed at most (3 + 4 each).
 pub const RATCHET_BLOCKS_MAX: usize = 2 * (3 + 35) + 3 + 4 * MAX_OWED_ACKS;
 
 impl RatchetEndpoint {
@@ -123,7 +123,7 @@ impl RatchetEndpoint {
         reply
     }
 
-    /// The remotes owed an ACK or a NextKey answer for [`RESPONSE_DELAY`] (1 s) with no
+    /// The remotes owed an ACK or a NextKey answer for a second (`RESPONSE_DELAY`) with no
     /// message to carry it (spec: "Ratchet-layer Responses"): the caller should seal an
     /// empty payload to each (`seal(rng, now, remote, &[])`, an Existing Session carrying
     /// only the owed blocks) and send it, as the spec asks for traffic that has no
