@@ -4,6 +4,8 @@
 //! - `blinding`: key blinding for encrypted LeaseSets — the daily blinded key a destination
 //!   signs with, the key a client derives from its b33 address, and the netDb key between.
 //! - `destination`: a client destination's keys ([`DestinationKeys`]) and its LeaseSet2.
+//! - `elligator2`: X25519 public keys as uniform random strings, for the ephemeral keys
+//!   of ECIES New Session and New Session Reply messages.
 //! - `noise`: the Noise framework's HKDF, MixHash/MixKey and ChaChaPoly with Noise nonces
 //!   (tunnel build records today; NTCP2 and ECIES garlic use the same pieces).
 //! - `stream`: plain ChaCha20, the STREAM cipher of the I2P specifications.
@@ -13,6 +15,7 @@
 
 pub mod blinding;
 mod destination;
+pub mod elligator2;
 pub(crate) mod noise;
 pub(crate) mod stream;
 

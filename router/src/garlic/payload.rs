@@ -462,6 +462,31 @@ pub fn parse_payload_with(
     Ok(blocks)
 }
 
+/// Takes the blocks whose types are in `types` out of a payload section: returns them
+/// parsed, and the payload without them (every other block as it came, not parsed: a clove
+/// is not decoded here). For a layer that owns some block types, as the ratchet owns Next
+/// Key, Ack and Ack Request, and hands the rest on.
+///
+/// # Errors
+/// If the framing is broken or a taken block does not parse.
+pub fn take_blocks(bytes: &[u8], types: &[u8]) -> Result<(Vec<Block>, Vec<u8>), GarlicError> {
+    let mut r = Reader::new(bytes);
+    let mut taken = Vec::new();
+    let mut rest = Vec::with_capacity(bytes.len());
+    while r.remaining() > 0 {
+        let start = bytes.len() - r.remaining();
+        let block_type = r.u8("garlic payload: block type")?;
+        let size = r.u16("garlic payload: block size")?;
+        let data = r.take(usize::from(size), "garlic payload: block data")?;
+        if types.contains(&block_type) {
+            taken.push(Block::read(block_type, data, &())?);
+        } else {
+            rest.extend_from_slice(&bytes[start..bytes.len() - r.remaining()]);
+        }
+    }
+    Ok((taken, rest))
+}
+
 /// Encodes blocks as a payload section. Fails on what [`parse_payload`] would reject
 /// (order, field values) and on sizes beyond [`MAX_BLOCK_DATA_LEN`] or
 /// [`MAX_PAYLOAD_LEN`].
@@ -895,7 +920,18 @@ mod tests {
         }
 
         #[test]
+        fn take_blocks_splits_by_type(blocks in arb_blocks()) {
+            const TAKEN: [u8; 3] = [block_type::NEXT_KEY, block_type::ACK, block_type::ACK_REQUEST];
+            let (taken, rest) = take_blocks(&emit_payload(&blocks)?, &TAKEN)?;
+            let (expected, others): (Vec<Block>, Vec<Block>) =
+                blocks.into_iter().partition(|b| TAKEN.contains(&b.block_type()));
+            prop_assert_eq!(taken, expected);
+            prop_assert_eq!(parse_payload(&rest)?, others);
+        }
+
+        #[test]
         fn random_bytes_never_panic(bytes in any::<Vec<u8>>()) {
+            let _ = take_blocks(&bytes, &[block_type::NEXT_KEY, block_type::ACK]);
             if let Ok(blocks) = parse_payload(&bytes) {
                 for kind in [PayloadKind::NewSession, PayloadKind::NewSessionReply, PayloadKind::ExistingSession] {
                     let _ = kind.check(&blocks);

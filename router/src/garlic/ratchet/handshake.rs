@@ -8,6 +8,10 @@
 //! New Session Reply  tag 8 | ephemeral key 32 | key section MAC 16    | payload + MAC 16
 //! ```
 //!
+//! Both ephemeral keys travel Elligator2-encoded ([`elligator2`]), and only there: the
+//! handshake hash mixes the public key itself (`MixHash(aepk)` with `aepk` "as decoded by
+//! Bob"), as the DH uses it.
+//!
 //! Names follow the specification: Alice sends the New Session, Bob replies. A message
 //! builder here neither keeps nor changes endpoint state; it returns what the endpoint
 //! must keep ([`PendingSession`] for Alice, [`ReplyState`] for Bob) and, once the
@@ -15,6 +19,7 @@
 
 use super::kdf::{self, Split, Tag, TagChain, TAG_LEN};
 use super::RatchetError;
+use crate::crypto::elligator2;
 use crate::crypto::noise::{self, SymmetricState, MAC_LEN};
 use rand::{CryptoRng, RngCore};
 use x25519_dalek::{PublicKey, StaticSecret};
@@ -60,7 +65,7 @@ fn initial_state(bob_static: &[u8; 32]) -> SymmetricState {
 
 /// X25519, refusing the all-zero output of a low-order public key: such a key shares no
 /// secret, and accepting it would let anybody complete the handshake.
-fn dh(secret: &StaticSecret, public: &PublicKey) -> Option<[u8; 32]> {
+pub(super) fn dh(secret: &StaticSecret, public: &PublicKey) -> Option<[u8; 32]> {
     let shared = secret.diffie_hellman(public);
     shared.was_contributory().then(|| shared.to_bytes())
 }
@@ -98,8 +103,6 @@ impl ReplyState {
 
 /// A New Session addressed to us, decrypted.
 pub(super) struct OpenedNewSession {
-    /// The ephemeral key as received, for the replay filter.
-    pub(super) ephemeral: [u8; 32],
     pub(super) payload: Vec<u8>,
     /// Alice's static key and the state to reply with; `None` for a one-time message.
     pub(super) binding: Option<([u8; 32], ReplyState)>,
@@ -114,20 +117,20 @@ fn start_new_session<R: RngCore + CryptoRng>(
     section: &[u8; KEY_LEN],
     payload_len: usize,
 ) -> Result<(Vec<u8>, SymmetricState, [u8; 32], StaticSecret), RatchetError> {
-    // "e": a fresh ephemeral key for every New Session, retransmissions included.
-    let ephemeral = StaticSecret::random_from_rng(&mut *rng);
-    let ephemeral_public = PublicKey::from(&ephemeral);
+    // "e": a fresh encodable ephemeral key for every New Session, retransmissions
+    // included (`GENERATE_PRIVATE_ELG2`).
+    let ephemeral = elligator2::generate(rng);
     let mut state = initial_state(bob.as_bytes());
-    state.mix_hash(ephemeral_public.as_bytes());
+    state.mix_hash(ephemeral.public.as_bytes());
     // "es"
-    let es = dh(&ephemeral, bob).ok_or(RatchetError::InvalidRemoteKey)?;
+    let es = dh(&ephemeral.secret, bob).ok_or(RatchetError::InvalidRemoteKey)?;
     let key = state.mix_key(&es);
     let mut message = Vec::with_capacity(NEW_SESSION_MIN_LEN + payload_len);
-    message.extend_from_slice(&kdf::encode_ephemeral(&ephemeral_public));
+    message.extend_from_slice(&ephemeral.encoded);
     // "s"
     noise::seal_append(&key, 0, state.handshake_hash(), section, &mut message);
     state.mix_hash(&message[KEY_LEN..]);
-    Ok((message, state, key, ephemeral))
+    Ok((message, state, key, ephemeral.secret))
 }
 
 /// Alice: builds a New Session to `bob` bound to her static key, and the state to receive
@@ -165,20 +168,30 @@ pub(super) fn seal_one_time<R: RngCore + CryptoRng>(
     Ok(message)
 }
 
-/// Bob: decrypts `message` as a New Session to `bob`. Every failure is
-/// [`RatchetError::Undecryptable`]: the message may as well have been for someone else.
+/// The ephemeral key of what may be a New Session (`DECODE_ELG2` of its first 32 bytes):
+/// the key the replay filter remembers. Not the bytes themselves: their two top bits and
+/// the choice between a point's two representatives are free, so the same key can be
+/// sent as eight different byte strings.
+pub(super) fn new_session_ephemeral(message: &[u8]) -> Option<PublicKey> {
+    if message.len() < NEW_SESSION_MIN_LEN {
+        return None;
+    }
+    let encoded: &[u8; KEY_LEN] = message.get(..KEY_LEN)?.try_into().ok()?;
+    elligator2::public_key(encoded).map(PublicKey::from)
+}
+
+/// Bob: decrypts `message`, whose ephemeral key decoded to `alice_ephemeral`, as a New
+/// Session to `bob`. Every failure is [`RatchetError::Undecryptable`]: the message may as
+/// well have been for someone else.
 pub(super) fn open_new_session(
     bob: &LocalKeys,
+    alice_ephemeral: PublicKey,
     message: &[u8],
 ) -> Result<OpenedNewSession, RatchetError> {
     if message.len() < NEW_SESSION_MIN_LEN {
         return Err(RatchetError::Undecryptable);
     }
-    let (encoded, rest) = message.split_at(KEY_LEN);
-    let (section, sealed_payload) = rest.split_at(KEY_LEN + MAC_LEN);
-    let mut ephemeral = [0u8; KEY_LEN];
-    ephemeral.copy_from_slice(encoded);
-    let alice_ephemeral = kdf::decode_ephemeral(&ephemeral);
+    let (section, sealed_payload) = message[KEY_LEN..].split_at(KEY_LEN + MAC_LEN);
 
     let mut state = bob.inbound_start.clone();
     state.mix_hash(alice_ephemeral.as_bytes());
@@ -195,7 +208,6 @@ pub(super) fn open_new_session(
         let payload = noise::open_sealed(&key, 1, state.handshake_hash(), sealed_payload)
             .ok_or(RatchetError::Undecryptable)?;
         return Ok(OpenedNewSession {
-            ephemeral,
             payload,
             binding: None,
         });
@@ -212,7 +224,6 @@ pub(super) fn open_new_session(
         sent: 0,
     };
     Ok(OpenedNewSession {
-        ephemeral,
         payload,
         binding: Some((alice, reply)),
     })
@@ -242,21 +253,21 @@ pub(super) fn seal_reply<R: RngCore + CryptoRng>(
     reply: &mut ReplyState,
     payload: &[u8],
 ) -> Result<(Vec<u8>, Split), RatchetError> {
-    let ephemeral = StaticSecret::random_from_rng(&mut *rng);
-    let ephemeral_public = PublicKey::from(&ephemeral);
+    let ephemeral = elligator2::generate(rng);
     // Both keys passed the same check when the New Session was opened.
-    let ee = dh(&ephemeral, &reply.alice_ephemeral).ok_or(RatchetError::InvalidRemoteKey)?;
-    let se = dh(&ephemeral, &PublicKey::from(*alice)).ok_or(RatchetError::InvalidRemoteKey)?;
+    let ee = dh(&ephemeral.secret, &reply.alice_ephemeral).ok_or(RatchetError::InvalidRemoteKey)?;
+    let se =
+        dh(&ephemeral.secret, &PublicKey::from(*alice)).ok_or(RatchetError::InvalidRemoteKey)?;
 
     let tag = reply.tags.next();
     reply.sent += 1;
     let mut state = reply.state.clone();
     state.mix_hash(&tag);
-    let key = reply_key_section(&mut state, &ephemeral_public, &ee, &se);
+    let key = reply_key_section(&mut state, &ephemeral.public, &ee, &se);
 
     let mut message = Vec::with_capacity(REPLY_MIN_LEN + payload.len());
     message.extend_from_slice(&tag);
-    message.extend_from_slice(&kdf::encode_ephemeral(&ephemeral_public));
+    message.extend_from_slice(&ephemeral.encoded);
     noise::seal_append(&key, 0, state.handshake_hash(), &[], &mut message);
     state.mix_hash(&message[TAG_LEN + KEY_LEN..]);
     let split = kdf::split(state.chaining_key());
@@ -282,9 +293,11 @@ pub(super) fn open_reply(
     let (tag, rest) = message.split_at(TAG_LEN);
     let (encoded, rest) = rest.split_at(KEY_LEN);
     let (mac, sealed_payload) = rest.split_at(MAC_LEN);
-    let mut bob_ephemeral = [0u8; KEY_LEN];
-    bob_ephemeral.copy_from_slice(encoded);
-    let bob_ephemeral = kdf::decode_ephemeral(&bob_ephemeral);
+    let encoded: &[u8; KEY_LEN] = encoded
+        .try_into()
+        .map_err(|_| RatchetError::Undecryptable)?;
+    let bob_ephemeral =
+        PublicKey::from(elligator2::public_key(encoded).ok_or(RatchetError::Undecryptable)?);
 
     let ee = dh(&pending.ephemeral, &bob_ephemeral).ok_or(RatchetError::Undecryptable)?;
     let se = dh(&alice.secret, &bob_ephemeral).ok_or(RatchetError::Undecryptable)?;

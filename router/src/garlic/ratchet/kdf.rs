@@ -1,8 +1,8 @@
 //! The key derivations of ECIES-X25519-AEAD-Ratchet past the Noise handshake itself, and
 //! the ephemeral-key encoding (spec: ecies, "4a) DH Ratchet" / "DH INITIALIZATION KDF",
-//! "4b) Session Tag Ratchet", "4c) Symmetric Key Ratchet", "1g) New Session Reply format"
-//! / "KDF for Reply TagSet" and "KDF for Payload Section Encrypted Contents", "2a)
-//! Elligator2").
+//! "DH RATCHET KDF", "4b) Session Tag Ratchet", "4c) Symmetric Key Ratchet", "1g) New
+//! Session Reply format" / "KDF for Reply TagSet" and "KDF for Payload Section Encrypted
+//! Contents"). The ephemeral keys' Elligator2 encoding is `crate::crypto::elligator2`.
 //!
 //! Every step is `HKDF(salt, ikm, info, 64)` split in two halves, which
 //! [`noise::hkdf`] returns. Where the specification asks for 32 bytes only, the first half
@@ -10,7 +10,6 @@
 
 use crate::crypto::noise;
 use std::fmt;
-use x25519_dalek::PublicKey;
 
 /// Noise protocol name of the New Session handshake (spec: "KDF for Initial ChainKey"):
 /// IK with Elligator2-encoded ephemeral keys ("elg2") and the session tag mixed into the
@@ -72,22 +71,40 @@ impl KeyChain {
     }
 }
 
-/// `DH_INITIALIZE(rootKey, k)` (spec: "DH INITIALIZATION KDF"): the tag and key ratchets
-/// of a new tag set.
-///
-/// The first half of the first step is `nextRootKey`, the input of the next DH ratchet in
-/// this direction. NextKey blocks (the DH ratchet) are not implemented yet, so it is
-/// dropped; adding them means returning and storing it with the outbound and inbound
-/// tag sets, then calling this with `HKDF(sharedSecret, ZEROLEN, "XDHRatchetTagSet", 32)`.
-pub(super) fn dh_initialize(root_key: &[u8; 32], k: &[u8; 32]) -> (TagChain, KeyChain) {
-    let (_next_root_key, chain_key) = noise::hkdf(root_key, k, b"KDFDHRatchetStep");
+/// A new tag set from `DH_INITIALIZE`: its tag and key ratchets, and the root key of the
+/// next DH ratchet in the same direction.
+pub(super) struct TagSetKeys {
+    pub(super) tags: TagChain,
+    pub(super) keys: KeyChain,
+    /// `nextRootKey`: the `rootKey` of the tag set that will replace this one.
+    pub(super) next_root: [u8; 32],
+}
+
+impl fmt::Debug for TagSetKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TagSetKeys { .. }")
+    }
+}
+
+/// `DH_INITIALIZE(rootKey, k)` (spec: "DH INITIALIZATION KDF").
+pub(super) fn dh_initialize(root_key: &[u8; 32], k: &[u8; 32]) -> TagSetKeys {
+    let (next_root, chain_key) = noise::hkdf(root_key, k, b"KDFDHRatchetStep");
     let (session_tag_ck, symmetric_key_ck) = noise::hkdf(&chain_key, &[], b"TagAndKeyGenKeys");
-    (
-        TagChain::new(&session_tag_ck),
-        KeyChain {
+    TagSetKeys {
+        tags: TagChain::new(&session_tag_ck),
+        keys: KeyChain {
             chain_key: symmetric_key_ck,
         },
-    )
+        next_root,
+    }
+}
+
+/// The tag set after a NextKey exchange (spec: "DH RATCHET KDF"): `tagsetKey =
+/// HKDF(sharedSecret, ZEROLEN, "XDHRatchetTagSet", 32)`, then `DH_INITIALIZE(nextRootKey,
+/// tagsetKey)` with the root key the previous tag set of this direction left.
+pub(super) fn ratchet_tag_set(next_root: &[u8; 32], shared_secret: &[u8; 32]) -> TagSetKeys {
+    let (tagset_key, _) = noise::hkdf(shared_secret, &[], b"XDHRatchetTagSet");
+    dh_initialize(next_root, &tagset_key)
 }
 
 /// The tags of the New Session Replies to one New Session (spec: "KDF for Reply TagSet"):
@@ -96,16 +113,16 @@ pub(super) fn dh_initialize(root_key: &[u8; 32], k: &[u8; 32]) -> (TagChain, Key
 /// tag set's key ratchet is not used.
 pub(super) fn reply_tags(chain_key: &[u8; 32]) -> TagChain {
     let (tagset_key, _) = noise::hkdf(chain_key, &[], b"SessionReplyTags");
-    dh_initialize(chain_key, &tagset_key).0
+    dh_initialize(chain_key, &tagset_key).tags
 }
 
 /// What Noise `Split()` yields at the end of a New Session Reply (spec: "KDF for Payload
 /// Section Encrypted Contents").
 pub(super) struct Split {
     /// Tag set 0 from Alice (the New Session's sender) to Bob.
-    pub(super) alice_to_bob: (TagChain, KeyChain),
+    pub(super) alice_to_bob: TagSetKeys,
     /// Tag set 0 from Bob to Alice.
-    pub(super) bob_to_alice: (TagChain, KeyChain),
+    pub(super) bob_to_alice: TagSetKeys,
     /// Key of the reply's payload section: `HKDF(k_ba, ZEROLEN, "AttachPayloadKDF", 32)`.
     pub(super) payload_key: [u8; 32],
 }
@@ -128,27 +145,6 @@ pub(super) fn split(chain_key: &[u8; 32]) -> Split {
     }
 }
 
-/// `ENCODE_ELG2`: the wire form of a New Session or New Session Reply ephemeral key.
-///
-/// **This is the one place where wire compatibility with other routers is missing.** The
-/// specification ("2a) Elligator2") sends these keys Elligator2-encoded, with two random
-/// bits ORed into the top byte, so that a tunnel endpoint cannot tell a New Session from
-/// an Existing Session's random-looking tag. Encoding needs the inverse map from a
-/// Curve25519 point to a field element, which curve25519-dalek 4.1 does not expose, and
-/// only half of all keys are encodable (`GENERATE_PRIVATE_ELG2` retries until one is).
-/// Until a reviewed implementation is available the raw X25519 key goes on the wire:
-/// ramsons routers understand each other, other routers cannot decrypt these messages,
-/// and observers can recognise them as handshakes. Both directions live in this pair of
-/// functions so that adding Elligator2 changes nothing else.
-pub(super) fn encode_ephemeral(public: &PublicKey) -> [u8; 32] {
-    public.to_bytes()
-}
-
-/// `DECODE_ELG2`: the inverse of [`encode_ephemeral`], with the same caveat.
-pub(super) fn decode_ephemeral(encoded: &[u8; 32]) -> PublicKey {
-    PublicKey::from(*encoded)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,10 +159,15 @@ mod tests {
     fn tag_ratchet_follows_the_spec_steps() {
         let root = [1u8; 32];
         let k = [2u8; 32];
-        let (mut tags, mut keys) = dh_initialize(&root, &k);
+        let TagSetKeys {
+            mut tags,
+            mut keys,
+            next_root,
+        } = dh_initialize(&root, &k);
 
         // The same steps spelt out with the bare HKDF.
-        let (_, ck) = noise::hkdf(&root, &k, b"KDFDHRatchetStep");
+        let (root_out, ck) = noise::hkdf(&root, &k, b"KDFDHRatchetStep");
+        assert_eq!(next_root, root_out);
         let (tag_ck, key_ck) = noise::hkdf(&ck, &[], b"TagAndKeyGenKeys");
         let (mut chain, constant) = noise::hkdf(&tag_ck, &[], b"STInitialization");
         let mut key_chain = key_ck;
@@ -184,18 +185,27 @@ mod tests {
     fn split_directions_and_reply_tags_differ() {
         let ck = [9u8; 32];
         let mut split = split(&ck);
-        let ab = split.alice_to_bob.0.next();
-        let ba = split.bob_to_alice.0.next();
+        let ab = split.alice_to_bob.tags.next();
+        let ba = split.bob_to_alice.tags.next();
         let reply = reply_tags(&ck).next();
         assert_ne!(ab, ba);
         assert_ne!(ab, reply);
         assert_ne!(ba, reply);
-        assert_ne!(split.alice_to_bob.1.next(), split.bob_to_alice.1.next());
+        assert_ne!(
+            split.alice_to_bob.keys.next(),
+            split.bob_to_alice.keys.next()
+        );
+        assert_ne!(split.alice_to_bob.next_root, split.bob_to_alice.next_root);
     }
 
     #[test]
-    fn ephemeral_encoding_round_trips() {
-        let public = PublicKey::from([0x42u8; 32]);
-        assert_eq!(decode_ephemeral(&encode_ephemeral(&public)), public);
+    fn ratchet_tag_set_follows_the_spec_steps() {
+        let (next_root, shared) = ([3u8; 32], [4u8; 32]);
+        let (tagset_key, _) = noise::hkdf(&shared, &[], b"XDHRatchetTagSet");
+        let mut expected = dh_initialize(&next_root, &tagset_key);
+        let mut ratcheted = ratchet_tag_set(&next_root, &shared);
+        assert_eq!(ratcheted.next_root, expected.next_root);
+        assert_eq!(ratcheted.tags.next(), expected.tags.next());
+        assert_eq!(ratcheted.keys.next(), expected.keys.next());
     }
 }

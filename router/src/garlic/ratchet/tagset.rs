@@ -79,9 +79,11 @@ impl Window {
 
 /// "NSR tagset size: 12 tsmin and tsmax".
 pub(super) const REPLY_WINDOW: Window = Window { min: 12, max: 12 };
-/// "ES tagset 0 size: tsmin 24, tsmax 160" (later tag sets come from the DH ratchet,
-/// which is not implemented).
+/// "ES tagset 0 size: tsmin 24, tsmax 160".
 pub(super) const EXISTING_WINDOW: Window = Window { min: 24, max: 160 };
+/// "ES tagset (1+) size: 160 tsmin and tsmax": the tag sets of the DH ratchet, which
+/// replace busy ones.
+pub(super) const RATCHET_WINDOW: Window = Window { min: 160, max: 160 };
 
 /// The sending side of a tag set: tag `n`, key `n`, nonce `n` for the `n`th message,
 /// nothing stored but the two chains.
@@ -93,12 +95,17 @@ pub(super) struct OutboundTagSet {
 }
 
 impl OutboundTagSet {
-    pub(super) fn new((tags, keys): (TagChain, KeyChain)) -> OutboundTagSet {
+    pub(super) fn new(tags: TagChain, keys: KeyChain) -> OutboundTagSet {
         OutboundTagSet {
             tags,
             keys,
             next: 0,
         }
+    }
+
+    /// Message number of the next message (65536 once exhausted).
+    pub(super) fn next_index(&self) -> u32 {
+        self.next
     }
 
     /// True once all 65536 message numbers are used.
@@ -266,7 +273,13 @@ mod tests {
     use super::*;
 
     fn chains() -> (TagChain, KeyChain) {
-        dh_initialize(&[5; 32], &[6; 32])
+        let keys = dh_initialize(&[5; 32], &[6; 32]);
+        (keys.tags, keys.keys)
+    }
+
+    fn outbound() -> OutboundTagSet {
+        let (tags, keys) = chains();
+        OutboundTagSet::new(tags, keys)
     }
 
     #[test]
@@ -280,7 +293,7 @@ mod tests {
 
     #[test]
     fn inbound_tags_match_outbound_and_slide() {
-        let mut outbound = OutboundTagSet::new(chains());
+        let mut outbound = outbound();
         let mut index = TagIndex::default();
         let mut inbound = InboundTags::new(chains().0, EXISTING_WINDOW, 7, &mut index);
         assert_eq!(index.len(), 24);
@@ -302,7 +315,7 @@ mod tests {
 
     #[test]
     fn skipped_tags_wait_until_trimmed() {
-        let mut outbound = OutboundTagSet::new(chains());
+        let mut outbound = outbound();
         let mut index = TagIndex::default();
         let mut inbound = InboundTags::new(chains().0, EXISTING_WINDOW, 1, &mut index);
         let sent: Vec<_> = (0..20).map(|_| outbound.next().expect("fresh")).collect();
@@ -321,7 +334,7 @@ mod tests {
 
     #[test]
     fn key_cache_keeps_only_skipped_keys() {
-        let mut outbound = OutboundTagSet::new(chains());
+        let mut outbound = outbound();
         let sent: Vec<_> = (0..10).map(|_| outbound.next().expect("fresh")).collect();
         let mut keys = KeyCache::new(chains().1);
         assert_eq!(keys.key(0), Some(sent[0].2));
@@ -339,7 +352,7 @@ mod tests {
 
     #[test]
     fn outbound_tag_set_ends_after_65536_messages() {
-        let mut outbound = OutboundTagSet::new(chains());
+        let mut outbound = outbound();
         outbound.next = MAX_INDEX;
         assert!(!outbound.is_exhausted());
         assert_eq!(outbound.next().map(|(n, _, _)| n), Some(u16::MAX));

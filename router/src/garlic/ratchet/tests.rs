@@ -8,25 +8,25 @@ use rand_chacha::ChaCha20Rng;
 use std::time::Duration;
 use x25519_dalek::StaticSecret;
 
-const T0: Instant = Instant::from_secs(1_700_000_000);
+pub(super) const T0: Instant = Instant::from_secs(1_700_000_000);
 
 fn endpoint(seed: u8) -> RatchetEndpoint {
     RatchetEndpoint::new(StaticSecret::from([seed; 32]))
 }
 
-fn after(secs: u64) -> Instant {
+pub(super) fn after(secs: u64) -> Instant {
     T0 + Duration::from_secs(secs)
 }
 
 /// Alice, Bob, and the generator they draw from.
-struct Pair {
-    alice: RatchetEndpoint,
-    bob: RatchetEndpoint,
-    rng: ChaCha20Rng,
+pub(super) struct Pair {
+    pub(super) alice: RatchetEndpoint,
+    pub(super) bob: RatchetEndpoint,
+    pub(super) rng: ChaCha20Rng,
 }
 
 impl Pair {
-    fn new(seed: u64) -> Pair {
+    pub(super) fn new(seed: u64) -> Pair {
         Pair {
             alice: endpoint(1),
             bob: endpoint(2),
@@ -34,22 +34,22 @@ impl Pair {
         }
     }
 
-    fn a(&self) -> [u8; 32] {
+    pub(super) fn a(&self) -> [u8; 32] {
         self.alice.public_key()
     }
 
-    fn b(&self) -> [u8; 32] {
+    pub(super) fn b(&self) -> [u8; 32] {
         self.bob.public_key()
     }
 
-    fn alice_seals(&mut self, payload: &[u8]) -> Sealed {
+    pub(super) fn alice_seals(&mut self, payload: &[u8]) -> Sealed {
         let bob = self.b();
         self.alice
             .seal(&mut self.rng, T0, &bob, payload)
             .expect("alice seals")
     }
 
-    fn bob_seals(&mut self, payload: &[u8]) -> Sealed {
+    pub(super) fn bob_seals(&mut self, payload: &[u8]) -> Sealed {
         let alice = self.a();
         self.bob
             .seal(&mut self.rng, T0, &alice, payload)
@@ -57,17 +57,21 @@ impl Pair {
     }
 
     /// NS, NSR, then one ES from Alice so that Bob may send ES too.
-    fn established(seed: u64) -> Pair {
+    pub(super) fn established(seed: u64) -> Pair {
         let mut pair = Pair::new(seed);
-        let ns = pair.alice_seals(b"hello");
-        pair.bob.open(T0, &ns.message).expect("bob opens the NS");
-        let nsr = pair.bob_seals(b"welcome");
-        pair.alice
+        pair.handshake();
+        pair
+    }
+
+    pub(super) fn handshake(&mut self) {
+        let ns = self.alice_seals(b"hello");
+        self.bob.open(T0, &ns.message).expect("bob opens the NS");
+        let nsr = self.bob_seals(b"welcome");
+        self.alice
             .open(T0, &nsr.message)
             .expect("alice opens the NSR");
-        let es = pair.alice_seals(b"confirm");
-        pair.bob.open(T0, &es.message).expect("bob opens the ES");
-        pair
+        let es = self.alice_seals(b"confirm");
+        self.bob.open(T0, &es.message).expect("bob opens the ES");
     }
 }
 
@@ -244,7 +248,10 @@ fn tampered_messages_fail_and_change_nothing() {
     let nsr = pair.bob_seals(b"reply payload");
     for i in 0..nsr.message.len() {
         let mut bad = nsr.message.clone();
-        bad[i] ^= 0x80;
+        // The top bits of the ephemeral key's last byte are random padding of the
+        // Elligator2 representative, masked off by the receiver ("2a) Elligator2").
+        let bit = if i == 8 + 31 { 0x20 } else { 0x80 };
+        bad[i] ^= bit;
         assert!(pair.alice.open(T0, &bad).is_err(), "NSR byte {i}");
     }
     assert!(pair.alice.open(T0, &nsr.message).is_ok());
@@ -540,6 +547,9 @@ proptest! {
         let mut bad = ns.message.clone();
         let at = position.index(bad.len());
         bad[at] ^= 1 << bit;
+        // Bits 6 and 7 of byte 31 are the ephemeral key's random padding, which the
+        // receiver masks off ("2a) Elligator2"): that message is the same one.
+        prop_assume!(!(at == 31 && bit >= 6));
         prop_assert!(pair.bob.open(T0, &bad).is_err());
     }
 }

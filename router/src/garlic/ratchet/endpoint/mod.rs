@@ -10,21 +10,33 @@
 //! | idle | New Session | we send it |
 //! | awaiting reply | another New Session | a reply arrives, or 3 min pass |
 //! | replying | New Session Reply | an ES confirms one reply, or 3 min pass (a newer NS restarts it) |
-//! | established | Existing Session | idle 8 min, or 65536 messages sent |
+//! | established | Existing Session | idle 8 min, or 65536 messages sent on one tag set |
 //!
 //! Inbound tag sets are the reply tags of our pending New Sessions (3 min), Bob's
 //! unconfirmed candidate sessions, one per reply sent (3 min), and Existing Session tag
-//! sets (10 min after their last message). Timeouts follow "Parameters": "NSR tagset
-//! timeout: 3 minutes for receiver", "ES tagset timeout: 8 minutes for sender, 10 minutes
-//! for receiver" (the sender gives up first, so it never sends on a tag set its peer has
-//! dropped), "Replace session if NS received after: 3 minutes", "NS replay filter
-//! duration: 5 minutes".
+//! sets (10 min after their last message, or 3 min after the first message on the tag set
+//! that replaced them). Timeouts follow "Parameters": "NSR tagset timeout: 3 minutes for
+//! receiver", "ES tagset timeout: 8 minutes for sender, 10 minutes for receiver" (the
+//! sender gives up first, so it never sends on a tag set its peer has dropped), "Remove
+//! previous ES tagset after: 3 minutes", "Replace session if NS received after: 3
+//! minutes", "NS replay filter duration: 5 minutes".
+//!
+//! The ratchet layer's own blocks (spec: "Payload Section Decrypted data": Message
+//! Numbers, Next Key, Ack, Ack Request) are the endpoint's business: `seal` puts the Next
+//! Key and Ack blocks it owes in front of an Existing Session's payload (no block order
+//! rule stands in the way: only Padding and Termination have places, at the end), and
+//! `open` takes them out of one, so callers see the payloads they passed. The DH ratchet
+//! itself is [`super::dh`].
 
+mod own_blocks;
+
+pub use own_blocks::RATCHET_BLOCKS_MAX;
+
+use super::dh::{ReceiveRatchet, SendRatchet, SEND_NEXT_KEY_AT};
 use super::handshake::{self, LocalKeys, PendingSession, ReplyState, EXISTING_MIN_LEN};
-use super::kdf::{KeyChain, Split, TagChain, TAG_LEN};
+use super::kdf::{Split, TagChain, TagSetKeys, TAG_LEN};
 use super::tagset::{
-    InboundTags, KeyCache, OutboundTagSet, SetId, TagIndex, TagRef, Window, EXISTING_WINDOW,
-    REPLY_WINDOW,
+    InboundTags, KeyCache, SetId, TagIndex, TagRef, Window, EXISTING_WINDOW, REPLY_WINDOW,
 };
 use super::{MessageKind, MessageNumber, Opened, RatchetError, Sealed, MAX_PAYLOAD_LEN};
 use crate::crypto::noise;
@@ -53,9 +65,9 @@ const REPLAY_WINDOW: Duration = Duration::from_secs(5 * 60);
 /// New Sessions to one peer whose replies we still wait for. The spec sets no number;
 /// Bob answers the latest New Session he received, so the oldest is the one to forget.
 const MAX_PENDING_SESSIONS: usize = 8;
-
-/// The tag set id of every Existing Session tag set until the DH ratchet exists.
-const TAG_SET_ZERO: u16 = 0;
+/// An inbound tag set replaced by the DH ratchet is kept this long after the first message
+/// on its successor, for messages still on their way ("Remove previous ES tagset after").
+const PREVIOUS_SET_KEPT: Duration = Duration::from_secs(3 * 60);
 
 /// What `seal` does next for one remote.
 enum Outbound {
@@ -70,7 +82,7 @@ enum Outbound {
         until: Instant,
     },
     Established {
-        tags: OutboundTagSet,
+        tags: Box<SendRatchet>,
         created: Instant,
         last_sent: Instant,
     },
@@ -90,6 +102,11 @@ struct Peer {
     outbound: Outbound,
     /// This peer's inbound tag sets, oldest first (ids only grow).
     sets: Vec<SetId>,
+    /// Messages of the peer's that asked for an ACK, for our next Existing Session.
+    acks_owed: Vec<MessageNumber>,
+    /// Since when we owe the peer an ACK or a NextKey answer; cleared by our next
+    /// Existing Session message.
+    owed_since: Option<Instant>,
 }
 
 impl Default for Peer {
@@ -97,6 +114,8 @@ impl Default for Peer {
         Peer {
             outbound: Outbound::Idle,
             sets: Vec::new(),
+            acks_owed: Vec::new(),
+            owed_since: None,
         }
     }
 }
@@ -105,18 +124,30 @@ impl Default for Peer {
 enum InboundKind {
     /// Alice: replies to one New Session of ours.
     Reply(Box<PendingSession>),
-    /// Existing Session messages. `unconfirmed` holds Bob's outbound half of a candidate
-    /// session, created with one of his replies, until Alice's first message on this tag
-    /// set shows that she took that reply.
-    Existing {
-        keys: KeyCache,
-        unconfirmed: Option<Box<Candidate>>,
-    },
+    Existing(ExistingSet),
+}
+
+/// An inbound tag set of Existing Session messages, and its place in the DH ratchet of
+/// its direction.
+struct ExistingSet {
+    keys: KeyCache,
+    /// Bob's outbound half of a candidate session, created with one of his replies, until
+    /// Alice's first message on this tag set shows that she took that reply.
+    unconfirmed: Option<Box<Candidate>>,
+    /// The tag set id of the specification ("KEY AND TAG SET IDS"), for ACKs and the DH
+    /// ratchet: 0 from the handshake, one more per NextKey exchange.
+    id: u16,
+    /// The direction's DH ratchet, held by its newest tag set.
+    ratchet: Option<Box<ReceiveRatchet>>,
+    /// The tag set that replaced this one, where the ratchet went.
+    successor: Option<SetId>,
+    /// The tag set this one replaced, until this one's first message starts its end.
+    previous: Option<SetId>,
 }
 
 /// Bob's outbound half of a candidate session, and when his reply created it.
 struct Candidate {
-    tags: OutboundTagSet,
+    tags: SendRatchet,
     /// Alice's inbound tag set for this session started its idle timer when she read the
     /// reply, so Bob's sending timer starts here too, not when she confirms: otherwise
     /// Bob could send on a session whose tags Alice has already dropped.
@@ -132,13 +163,22 @@ struct InboundSet {
 
 impl InboundSet {
     fn is_candidate(&self) -> bool {
-        matches!(
-            self.kind,
-            InboundKind::Existing {
-                unconfirmed: Some(_),
-                ..
-            }
-        )
+        matches!(&self.kind, InboundKind::Existing(set) if set.unconfirmed.is_some())
+    }
+
+    fn existing_mut(&mut self) -> Option<&mut ExistingSet> {
+        match &mut self.kind {
+            InboundKind::Existing(set) => Some(set),
+            InboundKind::Reply(_) => None,
+        }
+    }
+
+    /// The DH ratchet, if this is the newest tag set of its direction.
+    fn ratchet(&self) -> Option<&ReceiveRatchet> {
+        match &self.kind {
+            InboundKind::Existing(set) => set.ratchet.as_deref(),
+            InboundKind::Reply(_) => None,
+        }
     }
 }
 
@@ -184,6 +224,8 @@ pub struct RatchetEndpoint {
     tags: TagIndex,
     next_set: SetId,
     replay: ReplayFilter,
+    /// Message number at which our outbound tag sets start a NextKey exchange.
+    ratchet_at: u16,
 }
 
 impl fmt::Debug for RatchetEndpoint {
@@ -205,7 +247,14 @@ impl RatchetEndpoint {
             tags: TagIndex::default(),
             next_set: 0,
             replay: ReplayFilter::default(),
+            ratchet_at: SEND_NEXT_KEY_AT,
         }
+    }
+
+    /// Lets tests cross tag sets without 4096 messages each.
+    #[cfg(test)]
+    pub(super) fn set_ratchet_at(&mut self, n: u16) {
+        self.ratchet_at = n;
     }
 
     /// Our static public key, the one to publish in the LeaseSet.
@@ -232,10 +281,16 @@ impl RatchetEndpoint {
     /// New Session Reply when answering a New Session from `remote` (see
     /// [`RatchetEndpoint::next_kind`]).
     ///
+    /// An Existing Session also carries what the ratchet layer owes `remote` (ACKs, NextKey
+    /// blocks), put in front of `payload`; [`Opened::payload`] on the other side is
+    /// `payload` again.
+    ///
     /// # Errors
-    /// [`RatchetError::PayloadTooLarge`]; [`RatchetError::InvalidRemoteKey`] if `remote` is
-    /// a low-order point; [`RatchetError::ReplyWindowFull`] after as many replies as the
-    /// peer can recognise without confirming one. No state changes on error.
+    /// [`RatchetError::PayloadTooLarge`], for an Existing Session from
+    /// [`MAX_PAYLOAD_LEN`] less [`RATCHET_BLOCKS_MAX`] on; [`RatchetError::InvalidRemoteKey`]
+    /// if `remote` is a low-order point; [`RatchetError::ReplyWindowFull`] after as many
+    /// replies as the peer can recognise without confirming one. No session changes on
+    /// error.
     pub fn seal<R: RngCore + CryptoRng>(
         &mut self,
         rng: &mut R,
@@ -243,28 +298,13 @@ impl RatchetEndpoint {
         remote: &[u8; 32],
         payload: &[u8],
     ) -> Result<Sealed, RatchetError> {
-        check_payload(payload)?;
+        check_payload(payload.len())?;
+        if self.next_kind(remote) == MessageKind::Existing {
+            check_payload(payload.len() + RATCHET_BLOCKS_MAX)?;
+            return Ok(self.seal_existing(rng, now, remote, payload));
+        }
         if let Some(peer) = self.peers.get_mut(remote) {
             match &mut peer.outbound {
-                Outbound::Established {
-                    tags, last_sent, ..
-                } => {
-                    // Exhausted: fall through to a new session.
-                    if let Some((n, tag, key)) = tags.next() {
-                        *last_sent = now;
-                        let mut message = Vec::with_capacity(EXISTING_MIN_LEN + payload.len());
-                        message.extend_from_slice(&tag);
-                        noise::seal_append(&key, u64::from(n), &tag, payload, &mut message);
-                        return Ok(Sealed {
-                            message,
-                            kind: MessageKind::Existing,
-                            number: Some(MessageNumber {
-                                tag_set: TAG_SET_ZERO,
-                                n,
-                            }),
-                        });
-                    }
-                }
                 Outbound::Replying { reply, .. } => {
                     // Alice only knows the first tags of the reply tag set until she
                     // receives one; more replies could not be read.
@@ -279,7 +319,7 @@ impl RatchetEndpoint {
                         number: None,
                     });
                 }
-                Outbound::Idle | Outbound::AwaitingReply { .. } => {}
+                Outbound::Idle | Outbound::AwaitingReply { .. } | Outbound::Established { .. } => {}
             }
         }
         self.seal_new_session(rng, now, remote, payload)
@@ -293,7 +333,7 @@ impl RatchetEndpoint {
         remote: &[u8; 32],
         payload: &[u8],
     ) -> Result<Vec<u8>, RatchetError> {
-        check_payload(payload)?;
+        check_payload(payload.len())?;
         handshake::seal_one_time(rng, remote, payload)
     }
 
@@ -407,10 +447,10 @@ impl RatchetEndpoint {
     /// request/reply workload, pinned by `random_two_way_conversations_never_lose_a_message`).
     fn add_candidate(&mut self, now: Instant, remote: [u8; 32], split: Split) {
         let candidate = Candidate {
-            tags: OutboundTagSet::new(split.bob_to_alice),
+            tags: SendRatchet::new(split.bob_to_alice, self.ratchet_at),
             created: now,
         };
-        self.add_existing(
+        self.add_first_existing(
             remote,
             split.alice_to_bob,
             Some(Box::new(candidate)),
@@ -418,18 +458,30 @@ impl RatchetEndpoint {
         );
     }
 
-    fn add_existing(
+    /// Tag set 0 of a session's inbound direction.
+    fn add_first_existing(
         &mut self,
         remote: [u8; 32],
-        (tags, keys): (TagChain, KeyChain),
+        keys: TagSetKeys,
         unconfirmed: Option<Box<Candidate>>,
         expires: Instant,
     ) {
-        let kind = InboundKind::Existing {
-            keys: KeyCache::new(keys),
+        let ratchet = Box::new(ReceiveRatchet::new(keys.next_root));
+        let set = ExistingSet {
+            keys: KeyCache::new(keys.keys),
             unconfirmed,
+            id: 0,
+            ratchet: Some(ratchet),
+            successor: None,
+            previous: None,
         };
-        self.add_set(remote, tags, EXISTING_WINDOW, kind, expires);
+        self.add_set(
+            remote,
+            keys.tags,
+            EXISTING_WINDOW,
+            InboundKind::Existing(set),
+            expires,
+        );
     }
 
     fn add_set(
@@ -439,7 +491,7 @@ impl RatchetEndpoint {
         window: Window,
         kind: InboundKind,
         expires: Instant,
-    ) {
+    ) -> SetId {
         // Ids only need to be unique among live sets; after wrapping, skip live ones.
         while self.sets.contains_key(&self.next_set) {
             self.next_set = self.next_set.wrapping_add(1);
@@ -457,6 +509,7 @@ impl RatchetEndpoint {
             },
         );
         self.peers.entry(remote).or_default().sets.push(id);
+        id
     }
 
     fn drop_set(&mut self, id: SetId) {
@@ -490,28 +543,44 @@ impl RatchetEndpoint {
                     payload,
                     kind: MessageKind::NewSessionReply,
                     number: None,
+                    acked: Vec::new(),
                 })
             }
-            InboundKind::Existing { keys, unconfirmed } => {
-                let key = keys.key(at.index).ok_or(RatchetError::Undecryptable)?;
+            InboundKind::Existing(existing) => {
+                let key = existing
+                    .keys
+                    .key(at.index)
+                    .ok_or(RatchetError::Undecryptable)?;
                 let (tag, sealed) = message.split_at(TAG_LEN);
                 // "ad = The session tag", "n = The message number N".
-                let payload = noise::open_sealed(&key, u64::from(at.index), tag, sealed)
+                let plaintext = noise::open_sealed(&key, u64::from(at.index), tag, sealed)
                     .ok_or(RatchetError::Undecryptable)?;
                 set.tags.received(at.index, at.set, &mut self.tags);
-                keys.received(at.index, set.tags.first());
+                existing.keys.received(at.index, set.tags.first());
                 set.expires = now + RECEIVE_IDLE_TIMEOUT;
-                if let Some(candidate) = unconfirmed.take() {
+                // The peer uses this tag set: it got our NextKey answer, if we sent one.
+                if let Some(ratchet) = existing.ratchet.as_mut() {
+                    ratchet.switched();
+                }
+                let previous = existing.previous.take();
+                let candidate = existing.unconfirmed.take();
+                let number = MessageNumber {
+                    tag_set: existing.id,
+                    n: at.index,
+                };
+                if let Some(old) = previous.and_then(|id| self.sets.get_mut(&id)) {
+                    old.expires = old.expires.min(now + PREVIOUS_SET_KEPT);
+                }
+                if let Some(candidate) = candidate {
                     self.confirm(remote, at.set, *candidate);
                 }
+                let (payload, acked) = self.take_own_blocks(now, remote, at.set, number, plaintext);
                 Ok(Opened {
                     remote: Some(remote),
                     payload,
                     kind: MessageKind::Existing,
-                    number: Some(MessageNumber {
-                        tag_set: TAG_SET_ZERO,
-                        n: at.index,
-                    }),
+                    number: Some(number),
+                    acked,
                 })
             }
         }
@@ -527,11 +596,11 @@ impl RatchetEndpoint {
             return;
         }
         peer.outbound = Outbound::Established {
-            tags: OutboundTagSet::new(split.alice_to_bob),
+            tags: Box::new(SendRatchet::new(split.alice_to_bob, self.ratchet_at)),
             created: now,
             last_sent: now,
         };
-        self.add_existing(remote, split.bob_to_alice, None, now + RECEIVE_IDLE_TIMEOUT);
+        self.add_first_existing(remote, split.bob_to_alice, None, now + RECEIVE_IDLE_TIMEOUT);
     }
 
     /// Bob, on Alice's first Existing Session message on candidate `set`: that session is
@@ -543,7 +612,7 @@ impl RatchetEndpoint {
             return;
         };
         peer.outbound = Outbound::Established {
-            tags: candidate.tags,
+            tags: Box::new(candidate.tags),
             created: candidate.created,
             last_sent: candidate.created,
         };
@@ -559,21 +628,20 @@ impl RatchetEndpoint {
     }
 
     fn open_new_session(&mut self, now: Instant, message: &[u8]) -> Result<Opened, RatchetError> {
-        if message
-            .get(..32)
-            .and_then(|key| <&[u8; 32]>::try_from(key).ok())
-            .is_some_and(|key| self.replay.contains(key))
-        {
+        let ephemeral =
+            handshake::new_session_ephemeral(message).ok_or(RatchetError::Undecryptable)?;
+        if self.replay.contains(ephemeral.as_bytes()) {
             return Err(RatchetError::Replayed);
         }
-        let opened = handshake::open_new_session(&self.keys, message)?;
-        self.replay.insert(now, opened.ephemeral);
+        let opened = handshake::open_new_session(&self.keys, ephemeral, message)?;
+        self.replay.insert(now, ephemeral.to_bytes());
         let Some((alice, reply)) = opened.binding else {
             return Ok(Opened {
                 remote: None,
                 payload: opened.payload,
                 kind: MessageKind::OneTime,
                 number: None,
+                acked: Vec::new(),
             });
         };
         let peer = self.peers.entry(alice).or_default();
@@ -593,6 +661,7 @@ impl RatchetEndpoint {
             payload: opened.payload,
             kind: MessageKind::NewSession,
             number: None,
+            acked: Vec::new(),
         })
     }
 
@@ -609,9 +678,9 @@ impl RatchetEndpoint {
     }
 }
 
-fn check_payload(payload: &[u8]) -> Result<(), RatchetError> {
-    if payload.len() > MAX_PAYLOAD_LEN {
-        return Err(RatchetError::PayloadTooLarge(payload.len()));
+fn check_payload(len: usize) -> Result<(), RatchetError> {
+    if len > MAX_PAYLOAD_LEN {
+        return Err(RatchetError::PayloadTooLarge(len));
     }
     Ok(())
 }

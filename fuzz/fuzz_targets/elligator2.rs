@@ -1,0 +1,23 @@
+//! Elligator2: decoding any 32 bytes must not panic, and a point that decodes must encode
+//! back (with one of its two representatives) to bytes that decode to it again. Also
+//! opening any bytes as a ratchet message, which decodes New Session keys first.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use ramsons_router::crypto::elligator2::{public_key, representative};
+use ramsons_router::crypto::RouterKeys;
+use ramsons_router::garlic::ratchet::RatchetEndpoint;
+use ramsons_router::time::Instant;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(bytes) = <[u8; 32]>::try_from(data) {
+        if let Some(point) = public_key(&bytes) {
+            let back = representative(&point, false).or_else(|| representative(&point, true));
+            let back = back.expect("a decoded point has a representative");
+            assert_eq!(public_key(&back), Some(point));
+        }
+    }
+    let keys = RouterKeys::from_secret_bytes(&[7; 96]);
+    let mut endpoint = RatchetEndpoint::new(keys.encryption_secret().clone());
+    let _ = endpoint.open(Instant::from_secs(1_700_000_000), data);
+});
