@@ -218,6 +218,7 @@ impl Clients {
         if local.ratchet.next_kind(&remote_key) == MessageKind::NewSession {
             blocks.push(Block::DateTime(now.as_secs() as u32));
         }
+        let first_clove = blocks.len();
         blocks.push(Block::Clove(Clove {
             delivery: CloveDelivery::Destination(to),
             message: I2npMessage::with_random_id(
@@ -252,21 +253,28 @@ impl Clients {
                 ),
             }));
         }
-        // Our LeaseSet rides along until the peer has the current one.
+        // Our LeaseSet rides along until the peer has the current one, as the first
+        // clove: a receiver that handles cloves in order (i2pd) then holds it when the
+        // data asks for an answer (a stream's SYN). Made last, so that the generator is
+        // drawn in the same order as before.
         if let Some(ours) = &local.lease_set {
             if local.informed.insert(to) {
-                blocks.push(Block::Clove(Clove {
-                    delivery: CloveDelivery::Local,
-                    message: I2npMessage::with_random_id(
-                        &mut self.rng,
-                        expiration_ms,
-                        MessageBody::DatabaseStore(DatabaseStore {
-                            key: ours.hash(),
-                            reply: None,
-                            entry: StoreEntry::LeaseSet2(ours.clone()),
-                        }),
-                    ),
-                }));
+                let at = first_clove;
+                blocks.insert(
+                    at,
+                    Block::Clove(Clove {
+                        delivery: CloveDelivery::Local,
+                        message: I2npMessage::with_random_id(
+                            &mut self.rng,
+                            expiration_ms,
+                            MessageBody::DatabaseStore(DatabaseStore {
+                                key: ours.hash(),
+                                reply: None,
+                                entry: StoreEntry::LeaseSet2(ours.clone()),
+                            }),
+                        ),
+                    }),
+                );
             }
         }
         let sealed = emit_payload(&blocks).ok().and_then(|bytes| {

@@ -392,7 +392,18 @@ impl I2pd {
         self.kill();
     }
 
+    /// SIGTERM first, so that it flushes its log (it exits within a second or two),
+    /// then SIGKILL after 5 s.
     fn kill(&mut self) {
+        if self.is_running() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            while self.is_running() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
         if self.is_running() {
             let _ = self.child.kill();
         }
