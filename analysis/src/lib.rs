@@ -31,9 +31,9 @@ pub use plots::{
 pub use records::{
     CollusionRecord, CoverageRecord, CsvWriter, DeliveryRecord, EdgeRecord, FloodfillLoadRecord,
     IslandsRecord, LookupRecord, Manifest, MetaLeaseSetRecord, Metric, MultihomingRecord,
-    ParamValue, PredecessorRecord, StoreRecord, SummaryRecord, SweepManifest, SweepParameter,
-    SweepPoint, SweepRecord, SweepRun, SybilRecord, TierCaptureRecord, TunnelBuildRecord,
-    TunnelSampleRecord, VictimLoadRecord,
+    ParamValue, PredecessorRecord, StoreRecord, StreamRecord, SummaryRecord, SweepManifest,
+    SweepParameter, SweepPoint, SweepRecord, SweepRun, SybilRecord, TierCaptureRecord,
+    TunnelBuildRecord, TunnelSampleRecord, VictimLoadRecord,
 };
 pub use report::write_report;
 pub use run::{LoadError, RunFolder};

@@ -18,7 +18,8 @@ use ramsons_analysis::{
 ///
 /// A run folder is what `ramsons-sim run <scenario.toml>` writes: manifest.json, one CSV per
 /// metric (lookup.csv, store.csv, floodfill_load.csv, netdb_coverage.csv and, with tunnels,
-/// tunnel_build.csv and tunnels.csv), summary.csv (the run's scalars) and plots/. A sweep
+/// tunnel_build.csv and tunnels.csv; with destinations delivery.csv, with [streams]
+/// streams.csv), summary.csv (the run's scalars) and plots/. A sweep
 /// folder is what `ramsons-sim sweep` writes: sweep.json, sweep.csv and one run folder per
 /// point and seed.
 #[derive(Debug, Parser)]
@@ -37,8 +38,9 @@ enum Command {
     /// scenario) and written to ./compare-plots/. Charts: lookup_latency_cdf, lookup_success,
     /// floodfill_load, netdb_coverage, netdb_coverage_fraction, store_flood,
     /// tunnel_build_latency_cdf, tunnel_build_success, tunnel_tiers, transit_load,
-    /// delivery_latency_cdf, delivery_success, victim_router_infos, tier_capture, islands; a
-    /// chart is skipped when no folder has its CSV.
+    /// delivery_latency_cdf, delivery_success, stream_completion_cdf, stream_ttfb_cdf,
+    /// victim_router_infos, tier_capture, islands; a chart is skipped when no folder has its
+    /// CSV.
     #[command(after_help = "Examples:\n  \
         ramsons-analysis plot runs/floodfill-baseline-s1\n  \
         ramsons-analysis plot runs/ff-s1 runs/ff-s2 --out cmp -l 'seed 1' -l 'seed 2'")]

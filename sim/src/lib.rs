@@ -10,6 +10,7 @@
 //! - [`sweep`]: a scenario over a grid of parameter values and seeds, in parallel.
 //! - [`islands`]: connected components of who knows whom.
 //! - [`balancer`]: proposal 140's balancer, one destination over several routers.
+//! - [`streams`]: the stream workload, page fetches between destinations.
 //! - [`bench`]: the scaling benchmark.
 
 pub mod adversary;
@@ -25,6 +26,7 @@ pub mod queue;
 pub mod run;
 pub mod scenario;
 pub mod signer;
+pub mod streams;
 pub mod sweep;
 pub mod trace;
 pub mod world;

@@ -8,7 +8,7 @@ use crate::app::AppMessage;
 use crate::scenario::Metric;
 use ramsons_analysis::records::{
     CollusionRecord, CoverageRecord, CsvWriter, DeliveryRecord, FloodfillLoadRecord, IslandsRecord,
-    LookupRecord, StoreRecord, SummaryRecord, TunnelBuildRecord, TunnelSampleRecord,
+    LookupRecord, StoreRecord, StreamRecord, SummaryRecord, TunnelBuildRecord, TunnelSampleRecord,
 };
 use ramsons_analysis::stats::percentile;
 use ramsons_router::netdb::{LookupAnswer, NetDbEvent, Purpose};
@@ -87,6 +87,8 @@ pub struct Collector {
     islands: Vec<IslandsRecord>,
     /// When the first mass withdrawal happened, for the recovery scalars.
     withdrawal: Option<Instant>,
+    /// The stream fetches, with `[streams]`.
+    streams: Option<Vec<StreamRecord>>,
 }
 
 impl Collector {
@@ -109,6 +111,7 @@ impl Collector {
             added_summary: Vec::new(),
             islands: Vec::new(),
             withdrawal: None,
+            streams: None,
         }
     }
 
@@ -577,6 +580,9 @@ impl Collector {
         if !deliveries.is_empty() {
             written.push(write_all(dir, &deliveries)?.to_owned());
         }
+        if let Some(streams) = &self.streams {
+            written.push(write_all(dir, streams)?.to_owned());
+        }
         for metric in &self.record {
             let name = match metric {
                 Metric::Lookup => write_all(dir, &self.lookups)?,
@@ -609,6 +615,15 @@ impl Collector {
         }
         written.push(write_all(dir, &self.summary())?.to_owned());
         Ok(written)
+    }
+
+    /// The stream fetches of a run with `[streams]` (`streams.csv`, even if empty).
+    pub fn set_streams(&mut self, records: Vec<StreamRecord>) {
+        self.streams = Some(records);
+    }
+
+    pub fn streams(&self) -> Option<&[StreamRecord]> {
+        self.streams.as_deref()
     }
 
     /// Lookups recorded so far (for summaries printed at the end of a run).

@@ -45,6 +45,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod streams;
+
 /// A reseed bundle has at least this many floodfills, as real reseed servers' do; a
 /// router that knows none cannot use the netDb at all.
 const RESEED_MIN_FLOODFILLS: usize = 3;
@@ -150,6 +152,8 @@ enum Ev {
     },
     /// The warmup ends: the flood's victims' counters start from here.
     FloodMark,
+    /// The stream workload's fetches and their deadlines.
+    Streams(crate::streams::Timer),
 }
 
 /// A client destination and the router that hosts it.
@@ -189,6 +193,7 @@ mod tag {
     pub const FLOOD: u8 = 11;
     pub const DEGRADE: u8 = 12;
     pub const BALANCE: u8 = 13;
+    pub const STREAMS: u8 = 14;
 }
 
 /// What a run did, for the manifest and the summary line.
@@ -254,6 +259,8 @@ pub struct World {
     /// Who signs for the multihomed destinations whose routers do not sign themselves
     /// (balancer and meta modes), by destination index.
     signers: std::collections::BTreeMap<u32, Signing>,
+    /// Page fetches over streams (`[streams]`), if the scenario has them.
+    streams: Option<crate::streams::StreamWorkload>,
 }
 
 /// A signer and when it is next asked to publish.
@@ -302,6 +309,7 @@ impl World {
             adversaries: Adversaries::default(),
             sybil_target: None,
             signers: std::collections::BTreeMap::new(),
+            streams: None,
             scenario,
         };
         for group in 0..world.scenario.routers.len() {
@@ -312,6 +320,7 @@ impl World {
             }
         }
         world.place_destinations(seed);
+        world.streams = world.stream_workload();
         world.watch_adversaries(seed);
         let colluders = (world.nodes.len() as f64 * world.scenario.observers.colluding_fraction)
             .round() as usize;
@@ -483,6 +492,7 @@ impl World {
         for (metric, value) in self.multihoming_delivery() {
             self.metrics.add_summary(metric, value);
         }
+        self.finish_streams();
         for (d, s) in &self.signers {
             let (name, publications) = s.signer.publications();
             let metric = format!("{name}_{d}_publications");
@@ -627,6 +637,7 @@ impl World {
                     );
                 }
             }
+            Ev::Streams(timer) => self.on_streams_timer(t, timer),
             Ev::FloodMark => {
                 let loads = self.victim_loads();
                 if let Some(watch) = &mut self.adversaries.flood {
@@ -716,6 +727,7 @@ impl World {
             if self.destinations[d as usize].router == i {
                 self.schedule_message(d);
             }
+            self.streams_online(i, d);
         }
         if let Some((uptime, _)) = self.churn_of(i) {
             let after = self.exponential(uptime);
@@ -1298,11 +1310,13 @@ impl World {
                     self.arm_signer(d);
                 }
             }
-            // The workloads do not stream or send datagrams yet.
+            ClientEvent::Stream { destination, event } => {
+                self.on_stream_event(router, destination, event)
+            }
+            // No workload sends datagrams yet.
             ClientEvent::LeaseSetPublished { .. }
             | ClientEvent::TunnelStatus { .. }
-            | ClientEvent::Datagram { .. }
-            | ClientEvent::Stream { .. } => {}
+            | ClientEvent::Datagram { .. } => {}
         }
     }
 

@@ -23,6 +23,7 @@ mod lookup_latency_cdf;
 mod lookup_success;
 mod netdb_coverage;
 mod store_flood;
+mod streams;
 pub mod style;
 mod success_chart;
 mod sweep_chart;
@@ -40,6 +41,7 @@ pub use lookup_latency_cdf::lookup_latency_cdf;
 pub use lookup_success::lookup_success;
 pub use netdb_coverage::{netdb_coverage, netdb_coverage_fraction};
 pub use store_flood::store_flood;
+pub use streams::{stream_completion_cdf, stream_ttfb_cdf};
 pub use sweep_chart::{chart_name, is_fraction, plot_sweep, SweepCharts};
 pub use tier_capture::tier_capture;
 pub use transit_load::transit_load;
@@ -79,7 +81,7 @@ pub struct PlotReport {
 }
 
 /// Chart names, in drawing order.
-pub const CHARTS: [&str; 15] = [
+pub const CHARTS: [&str; 17] = [
     lookup_latency_cdf::NAME,
     lookup_success::NAME,
     floodfill_load::NAME,
@@ -92,6 +94,8 @@ pub const CHARTS: [&str; 15] = [
     transit_load::NAME,
     delivery::LATENCY_NAME,
     delivery::SUCCESS_NAME,
+    streams::COMPLETION_NAME,
+    streams::TTFB_NAME,
     tier_capture::NAME,
     victim_load::NAME,
     islands::NAME,
@@ -134,6 +138,10 @@ pub fn plot_all(runs: &[(String, RunFolder)], out_dir: &Path) -> anyhow::Result<
     add(delivery::draw_latency(&deliveries, out_dir)?);
     add(delivery::draw_success(&deliveries, out_dir)?);
     drop(deliveries);
+    let fetches = load(&runs)?;
+    add(streams::draw_completion(&fetches, out_dir)?);
+    add(streams::draw_ttfb(&fetches, out_dir)?);
+    drop(fetches);
     add(tier_capture::draw(&load(&runs)?, out_dir)?);
     add(victim_load::draw(&load(&runs)?, out_dir)?);
     add(islands::draw(&load(&runs)?, out_dir)?);

@@ -9,21 +9,23 @@ use ramsons_analysis::plots::{self, ChartOutcome, CHARTS};
 use ramsons_analysis::{
     default_labels, plot_all, plot_runs, CoverageRecord, CsvWriter, DeliveryRecord,
     FloodfillLoadRecord, IslandsRecord, LookupRecord, Manifest, Metric, MultihomingRecord,
-    RunFolder, StoreRecord, TierCaptureRecord, TunnelBuildRecord, TunnelSampleRecord,
+    RunFolder, StoreRecord, StreamRecord, TierCaptureRecord, TunnelBuildRecord, TunnelSampleRecord,
     VictimLoadRecord,
 };
 
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
 
-/// The charts drawn from `tunnel_build.csv`, `tunnels.csv` and `delivery.csv` (client
-/// destinations need tunnels).
-const TUNNEL_CHARTS: [&str; 6] = [
+/// The charts drawn from `tunnel_build.csv`, `tunnels.csv`, `delivery.csv` and
+/// `streams.csv` (client destinations need tunnels).
+const TUNNEL_CHARTS: [&str; 8] = [
     "tunnel_build_latency_cdf",
     "tunnel_build_success",
     "tunnel_tiers",
     "transit_load",
     "delivery_latency_cdf",
     "delivery_success",
+    "stream_completion_cdf",
+    "stream_ttfb_cdf",
 ];
 
 /// Deterministic pseudo-random numbers in [0, 1) (64-bit LCG, high bits).
@@ -155,6 +157,37 @@ fn synthetic_run(dir: &Path, seed: u64, lookups: usize) {
         })
         .collect();
 
+    // Stream fetches of two sizes: most complete, the large ones later.
+    let fetches: Vec<StreamRecord> = (0..300)
+        .map(|i| {
+            let size: u64 = if i % 3 == 0 { 1 << 20 } else { 10 * 1024 };
+            let completed = rng.next() < 0.9;
+            let connect = 700.0 + 300.0 * rng.next() + 50.0 * seed as f64;
+            let transfer = size as f64 / 1024.0 * (5.0 + 10.0 * rng.next());
+            StreamRecord {
+                time_s: warmup + rng.next() * (duration - warmup),
+                client: 2 + (rng.next() * 18.0) as u32,
+                server: (rng.next() * 2.0) as u32,
+                request_bytes: 256,
+                response_bytes: size,
+                outcome: if completed {
+                    StreamRecord::COMPLETED
+                } else {
+                    StreamRecord::TIMED_OUT
+                }
+                .into(),
+                connect_ms: Some(connect),
+                ttfb_ms: Some(connect + 10.0),
+                completion_ms: completed.then_some(connect + transfer),
+                bytes_received: if completed { size } else { size / 2 },
+                packets_sent: size / 1500 + 4,
+                retransmissions: (rng.next() * 3.0) as u64,
+                fast_retransmits: 0,
+                rto_timeouts: 0,
+            }
+        })
+        .collect();
+
     // Own tunnel builds after warmup: success improves as profiles fill in; timeouts at 10 s.
     let builds: Vec<TunnelBuildRecord> = (0..600)
         .map(|i| {
@@ -215,6 +248,7 @@ fn synthetic_run(dir: &Path, seed: u64, lookups: usize) {
     write_all(dir, &builds);
     write_all(dir, &samples);
     write_all(dir, &deliveries);
+    write_all(dir, &fetches);
     let capture: Vec<TierCaptureRecord> = (1..=((duration - warmup) / interval) as u64)
         .map(|i| {
             let fast_tier = 12 + i;
@@ -283,6 +317,7 @@ fn synthetic_run(dir: &Path, seed: u64, lookups: usize) {
             TunnelBuildRecord::FILE_NAME.into(),
             TunnelSampleRecord::FILE_NAME.into(),
             DeliveryRecord::FILE_NAME.into(),
+            StreamRecord::FILE_NAME.into(),
             TierCaptureRecord::FILE_NAME.into(),
             IslandsRecord::FILE_NAME.into(),
             VictimLoadRecord::FILE_NAME.into(),
@@ -427,6 +462,7 @@ fn runs_without_tunnels_skip_the_tunnel_charts() {
     drop_metric(&old, TunnelBuildRecord::FILE_NAME);
     drop_metric(&old, TunnelSampleRecord::FILE_NAME);
     drop_metric(&old, DeliveryRecord::FILE_NAME);
+    drop_metric(&old, StreamRecord::FILE_NAME);
     let old = RunFolder::open(&old).expect("open");
 
     let out = out_dir(tmp.path(), "no-tunnels");
@@ -438,6 +474,8 @@ fn runs_without_tunnels_skip_the_tunnel_charts() {
             "tunnel_build.csv"
         } else if chart.starts_with("delivery") {
             "delivery.csv"
+        } else if chart.starts_with("stream") {
+            "streams.csv"
         } else {
             "tunnels.csv"
         };
@@ -457,6 +495,8 @@ fn runs_without_tunnels_skip_the_tunnel_charts() {
         plots::transit_load(&[("old", &old)], &out),
         plots::delivery_latency_cdf(&[("old", &old)], &out),
         plots::delivery_success(&[("old", &old)], &out),
+        plots::stream_completion_cdf(&[("old", &old)], &out),
+        plots::stream_ttfb_cdf(&[("old", &old)], &out),
     ] {
         let outcome = outcome.expect("no error");
         assert!(

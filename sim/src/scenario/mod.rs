@@ -14,10 +14,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod adversaries;
+mod streams;
 use adversaries::AdversarySpec;
 pub use adversaries::{
     Adversary, Behaviour, Flood, FloodKind, FloodRates, FloodTargets, MAX_PREFIX_BITS,
 };
+pub use streams::{ByteSize, Servers, Streams, WeightedSize, MIN_REQUEST_SIZE};
 
 /// A scenario that could not be read or does not make sense.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +62,9 @@ pub struct Scenario {
     pub tunnels: Tunnels,
     #[serde(default)]
     pub clients: Clients,
+    /// Page fetches over streams between the `[clients]` destinations; off when absent.
+    #[serde(default)]
+    pub streams: Option<Streams>,
     #[serde(default)]
     pub observers: Observers,
     /// As written; checked and turned into `adversaries` (and router groups) by `parse`.
@@ -1120,6 +1125,15 @@ impl Scenario {
                 "clients.hops".into(),
                 "expected 1 to 7 hops and 1 to 16 tunnels",
             ));
+        }
+        if let Some(streams) = &self.streams {
+            streams
+                .check(
+                    clients.destinations,
+                    !clients.multihomed.is_empty(),
+                    g.stop_time.0,
+                )
+                .map_err(|(field, message)| invalid(format!("streams.{field}"), &message))?;
         }
         if !(0.0..=1.0).contains(&self.observers.colluding_fraction) {
             return Err(invalid(
