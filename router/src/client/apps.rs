@@ -55,6 +55,18 @@ pub enum DatagramKind {
     Raw(u8),
 }
 
+impl DatagramKind {
+    /// The I2CP protocol number it travels with.
+    pub fn protocol(self) -> u8 {
+        match self {
+            DatagramKind::Repliable => protocol::DATAGRAM,
+            DatagramKind::Datagram2 => protocol::DATAGRAM2,
+            DatagramKind::Datagram3 => protocol::DATAGRAM3,
+            DatagramKind::Raw(number) => number,
+        }
+    }
+}
+
 impl Clients {
     /// Destination `id`'s stream manager, made on first use.
     fn streams_mut(&mut self, id: DestinationId) -> Option<&mut StreamManager> {
@@ -178,26 +190,21 @@ impl Clients {
     ) -> Result<(), AppError> {
         let local = self.locals.get(&id).ok_or(AppError::UnknownDestination)?;
         let from = local.keys.destination().clone();
-        let (datagram, protocol) = match kind {
-            DatagramKind::Repliable => (Datagram::Repliable { from, payload }, protocol::DATAGRAM),
-            DatagramKind::Datagram2 => (
-                Datagram::Datagram2 {
-                    from,
-                    options: Default::default(),
-                    offline: None,
-                    payload,
-                },
-                protocol::DATAGRAM2,
-            ),
-            DatagramKind::Datagram3 => (
-                Datagram::Datagram3 {
-                    from_hash: from.hash(),
-                    options: Default::default(),
-                    payload,
-                },
-                protocol::DATAGRAM3,
-            ),
-            DatagramKind::Raw(protocol) => (Datagram::Raw(payload), protocol),
+        let protocol = kind.protocol();
+        let datagram = match kind {
+            DatagramKind::Repliable => Datagram::Repliable { from, payload },
+            DatagramKind::Datagram2 => Datagram::Datagram2 {
+                from,
+                options: Default::default(),
+                offline: None,
+                payload,
+            },
+            DatagramKind::Datagram3 => Datagram::Datagram3 {
+                from_hash: from.hash(),
+                options: Default::default(),
+                payload,
+            },
+            DatagramKind::Raw(_) => Datagram::Raw(payload),
         };
         let data = datagram.emit(&local.keys, &to)?;
         let app = AppPayload {

@@ -10,8 +10,8 @@ use crate::client::{ClientEvent, DatagramKind, DestinationId, TunnelShape};
 use crate::crypto::DestinationKeys;
 use crate::data::{Destination, Hash};
 use crate::host::sam::backend::{
-    self as sam, BackendError, ConnectError, Created, Inbound, IncomingStream, LookupError,
-    OutgoingDatagram, PortPair, ReceivedDatagram, Sender, SessionOptions, Target,
+    BackendError, ConnectError, Created, Inbound, IncomingStream, LookupError, OutgoingDatagram,
+    PortPair, ReceivedDatagram, Sender, SessionOptions, Target,
 };
 use crate::time::Instant;
 use crate::Router;
@@ -400,12 +400,7 @@ fn send_datagram(
     id: DestinationId,
     datagram: OutgoingDatagram,
 ) -> Result<(), BackendError> {
-    let kind = match datagram.kind {
-        sam::DatagramKind::Repliable => DatagramKind::Repliable,
-        sam::DatagramKind::Datagram2 => DatagramKind::Datagram2,
-        sam::DatagramKind::Datagram3 => DatagramKind::Datagram3,
-        sam::DatagramKind::Raw(protocol) => DatagramKind::Raw(protocol),
-    };
+    let kind = datagram.kind;
     let ports = Ports {
         from: datagram.ports.from,
         to: datagram.ports.to,
@@ -419,17 +414,17 @@ fn send_datagram(
 /// A datagram the router verified, as the bridge describes it.
 fn received(datagram: &Datagram, protocol: u8, ports: Ports) -> ReceivedDatagram {
     let (kind, from) = match datagram {
-        Datagram::Raw(_) => (sam::DatagramKind::Raw(protocol), Sender::Anonymous),
+        Datagram::Raw(_) => (DatagramKind::Raw(protocol), Sender::Anonymous),
         Datagram::Repliable { from, .. } => (
-            sam::DatagramKind::Repliable,
+            DatagramKind::Repliable,
             Sender::Destination(Box::new(from.clone())),
         ),
         Datagram::Datagram2 { from, .. } => (
-            sam::DatagramKind::Datagram2,
+            DatagramKind::Datagram2,
             Sender::Destination(Box::new(from.clone())),
         ),
         Datagram::Datagram3 { from_hash, .. } => {
-            (sam::DatagramKind::Datagram3, Sender::Hash(*from_hash))
+            (DatagramKind::Datagram3, Sender::Hash(*from_hash))
         }
     };
     ReceivedDatagram {

@@ -124,35 +124,8 @@ pub struct PortPair {
     pub to: u16,
 }
 
-/// The four kinds of datagram, by their I2CP protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DatagramKind {
-    /// Repliable and signed (Datagram1), protocol 17.
-    Repliable,
-    /// Repliable, signed, replay-protected, protocol 19.
-    Datagram2,
-    /// Repliable, not signed (the sender is only a hash), protocol 20.
-    Datagram3,
-    /// Raw, with its protocol (18 unless the client chose another).
-    Raw(u8),
-}
-
-impl DatagramKind {
-    pub const PROTOCOL_STREAMING: u8 = 6;
-    pub const PROTOCOL_REPLIABLE: u8 = 17;
-    pub const PROTOCOL_RAW: u8 = 18;
-    pub const PROTOCOL_DATAGRAM2: u8 = 19;
-    pub const PROTOCOL_DATAGRAM3: u8 = 20;
-
-    pub fn protocol(self) -> u8 {
-        match self {
-            DatagramKind::Repliable => Self::PROTOCOL_REPLIABLE,
-            DatagramKind::Datagram2 => Self::PROTOCOL_DATAGRAM2,
-            DatagramKind::Datagram3 => Self::PROTOCOL_DATAGRAM3,
-            DatagramKind::Raw(protocol) => protocol,
-        }
-    }
-}
+/// The four kinds of datagram, by their I2CP protocol: the router core's own.
+pub use crate::client::DatagramKind;
 
 /// A datagram the client sends.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -76,12 +76,12 @@ impl<B: Backend> Sub<B> {
 
     /// Whether traffic of `protocol` may go to this subsession at all.
     fn takes(&self, protocol: u8) -> bool {
-        use super::backend::DatagramKind as K;
+        use crate::client::app_payload::protocol as p;
         match self.style {
-            Style::Stream => protocol == K::PROTOCOL_STREAMING,
-            Style::Datagram => protocol == K::PROTOCOL_REPLIABLE,
-            Style::Datagram2 => protocol == K::PROTOCOL_DATAGRAM2,
-            Style::Datagram3 => protocol == K::PROTOCOL_DATAGRAM3,
+            Style::Stream => protocol == p::STREAMING,
+            Style::Datagram => protocol == p::DATAGRAM,
+            Style::Datagram2 => protocol == p::DATAGRAM2,
+            Style::Datagram3 => protocol == p::DATAGRAM3,
             Style::Raw if self.listen_protocol == 0 => !RESERVED_PROTOCOLS.contains(&protocol),
             Style::Raw => protocol == self.listen_protocol,
             Style::Primary { .. } => false,
@@ -478,7 +478,7 @@ fn settings(
     };
     let protocol = p
         .protocol
-        .unwrap_or(super::backend::DatagramKind::PROTOCOL_RAW);
+        .unwrap_or(crate::client::app_payload::protocol::RAW);
     let listen_protocol = p.listen_protocol.unwrap_or(protocol);
     if raw && (RESERVED_PROTOCOLS.contains(&protocol) || listen_protocol == 6) {
         return not("PROTOCOL 6, 17, 19 or 20 (LISTEN_PROTOCOL 6)", "for RAW");
@@ -549,11 +549,13 @@ async fn dispatch<B: Backend, N: Network>(
     mut inbound: mpsc::Receiver<Inbound<B::Stream>>,
     died: watch::Sender<bool>,
 ) {
-    use super::backend::DatagramKind;
     while let Some(item) = inbound.recv().await {
         match item {
             Inbound::Stream(incoming) => {
-                match session.route(DatagramKind::PROTOCOL_STREAMING, incoming.ports.to) {
+                match session.route(
+                    crate::client::app_payload::protocol::STREAMING,
+                    incoming.ports.to,
+                ) {
                     Some(sub) => stream::route(&bridge, &sub, incoming),
                     None => debug!("incoming stream for no STREAM subsession dropped"),
                 }
