@@ -255,7 +255,7 @@ mod tests {
             "{file}"
         );
         assert!(file.contains("ipv4_address: 198.18.0.12"), "{file}");
-        assert!(file.contains("\"127.0.0.1:20005:20005\""), "{file}");
+        assert!(file.contains("\"127.0.0.1:20007:20007\""), "{file}");
         assert!(file.contains("- subnet: 198.18.0.0/24"), "{file}");
         assert!(file.contains("user: \"1000:1000\""), "{file}");
     }
