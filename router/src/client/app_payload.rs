@@ -26,10 +26,12 @@
 //! to stored blocks when that does not shrink the data, so it is never longer than the
 //! stored encoding. [`compress_by_default`] is our policy: compress Datagram1 and
 //! Datagram2, which begin with a Destination whose padding is one 32-byte seed repeated
-//! (proposal 161, about 320 bytes saved); store the rest. Streaming data and raw
+//! (proposal 161): level 1 saves about 290 bytes; store the rest. Streaming data and raw
 //! datagrams are mostly bytes that applications have already compressed or encrypted
 //! (TLS, images, gzip'd HTTP), where deflating costs CPU for nothing; a streaming SYN,
-//! which carries a Destination too, is the streaming layer's call.
+//! which carries a Destination too, is the streaming layer's call. Deflating is not free:
+//! setting the deflater up costs tens of microseconds per message, as much as an Ed25519
+//! signature (router/BENCHMARKS.md, "Application payloads and datagrams").
 //!
 //! # Bounded decompression
 //!
@@ -103,7 +105,8 @@ pub enum PayloadError {
     TrailingBytes(usize),
 }
 
-/// Only header fields are read through [`Reader`], so truncation is all it can report.
+/// Only header fields are read through the crate's `Reader`, so truncation is all it can
+/// report.
 impl From<DataError> for PayloadError {
     fn from(e: DataError) -> Self {
         match e {

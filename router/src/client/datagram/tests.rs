@@ -451,3 +451,26 @@ proptest! {
         }
     }
 }
+
+/// The claim behind `compress_by_default`: a signed datagram's Destination padding (one
+/// 32-byte seed repeated) compresses away even when the payload does not.
+#[test]
+fn a_senders_destination_compresses() {
+    use rand::{RngCore, SeedableRng};
+    let k = keys(1);
+    let mut payload = vec![0; 100];
+    rand_chacha::ChaCha20Rng::seed_from_u64(1).fill_bytes(&mut payload);
+    let app = AppPayload {
+        protocol: protocol::DATAGRAM2,
+        from_port: 0,
+        to_port: 0,
+        data: datagram2(&k, Mapping::new(), &payload)
+            .emit(&k, &to())
+            .expect("fits"),
+    };
+    assert!(crate::client::app_payload::compress_by_default(
+        app.protocol
+    ));
+    let saved = app.encode(false).len() - app.encode(true).len();
+    assert!(saved > 280, "compression saved only {saved} bytes");
+}
