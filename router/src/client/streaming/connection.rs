@@ -511,7 +511,10 @@ impl Connection {
             && self.send.in_flight_len() == 0
             && self.recv.is_finished();
         if self.state == State::Open && both_closed {
-            self.state = State::Lingering(now + self.rtt.rto() * 2);
+            // Long enough for a resend of the peer's CLOSE at its longest RTO, should
+            // our last ACK be lost (TCP's TIME-WAIT, shortened).
+            let linger = self.config.max_rto + self.rtt.rto() * 2;
+            self.state = State::Lingering(now + linger);
             self.rto_deadline = None;
             self.events.push_back(StreamEvent::Closed);
         }

@@ -60,8 +60,9 @@
 //!   piggybacked on data, and sent at once for out-of-order or duplicate packets. A
 //!   sender whose window is full asks for an immediate ACK (requested delay 0).
 //! - Close is a half-close: CLOSE takes a sequence number (it may carry the last data)
-//!   and is signed; the stream is closed once each side's CLOSE is acknowledged, then
-//!   lingers two RTOs to re-acknowledge a resent CLOSE. RESET ends a stream at once.
+//!   and is signed; the stream is closed once each side's CLOSE is acknowledged (and
+//!   nothing else is in flight), then lingers the maximum RTO plus two RTOs to
+//!   re-acknowledge a resent CLOSE. RESET ends a stream at once.
 //! - Timeouts: connect (5 min), inactivity (90 s with nothing in flight: by default a
 //!   keepalive ACK, or nothing, or a RESET), retransmissions (above).
 //!
