@@ -10,13 +10,16 @@
 //! - [`datadir`] keeps keys, netDb and profiles on disk, written atomically.
 //! - [`net`] abstracts tokio's or turmoil's sockets.
 //! - [`clock`] derives the core's UNIX-time [`Instant`] from tokio's clock.
-//! - [`status`] serves the status page and `/ping`.
+//! - [`status`] serves the status page and `/ping`; `events` turns the router's events
+//!   into its counters, ping answers and the applications' share.
+//! - [`sam`] is the SAM bridge, [`apps`] its backend over the router task.
 
 pub mod apps;
 pub mod clock;
 pub mod config;
 mod conn;
 pub mod datadir;
+mod events;
 pub mod net;
 pub mod sam;
 pub mod status;
@@ -27,17 +30,16 @@ pub use datadir::{DataDir, DataDirError};
 pub use net::{Network, Tokio};
 pub use status::{PingOutcome, Pinger, Status};
 
-use crate::client::{ClientEvent, DestinationId};
+use crate::client::DestinationId;
 use crate::data::{Hash, RouterInfo};
 use crate::i2np::I2npMessage;
-use crate::netdb::{NetDbEvent, Purpose};
 use crate::profile::Tier;
 use crate::time::Instant;
 use crate::transport::ntcp2::{
     LocalRouter, Ntcp2Keys, Ntcp2Peer, ReplayCache, Session, TerminationReason,
 };
-use crate::tunnel::{BuildOutcome, PoolId, TunnelEvent};
-use crate::{Event, Output, Router};
+use crate::tunnel::PoolId;
+use crate::{Output, Router};
 use apps::AppRequest;
 use conn::{ConnCommand, ConnContext, ConnEvent, ConnEventKind, ConnId};
 use rand::{Rng, SeedableRng};
@@ -684,84 +686,6 @@ impl<N: Network> Driver<N> {
                     }
                 }
             }
-        }
-    }
-
-    fn on_router_event(&mut self, event: Event) {
-        let c = &mut self.counters;
-        match event {
-            Event::NetDb(NetDbEvent::LookupFinished {
-                key,
-                found,
-                purpose,
-                peers_queried,
-                timeouts,
-                ..
-            }) => {
-                if purpose == Purpose::LeaseSet {
-                    self.apps
-                        .on_lookup_finished(&mut self.router, self.clock.now(), key);
-                }
-                if found {
-                    c.lookups_succeeded += 1;
-                } else {
-                    c.lookups_failed += 1;
-                }
-                debug!(%key, found, ?purpose, peers_queried, timeouts, "lookup finished");
-            }
-            Event::NetDb(NetDbEvent::LookupReceived {
-                key,
-                from,
-                kind,
-                answer,
-            }) => {
-                c.lookups_received += 1;
-                debug!(%key, %from, ?kind, ?answer, "lookup received");
-            }
-            Event::NetDb(NetDbEvent::StoreReceived { key, from, .. }) => {
-                c.stores_received += 1;
-                debug!(%key, %from, "store received");
-            }
-            Event::NetDb(NetDbEvent::PublishFinished { failure, attempts }) => {
-                info!(?failure, attempts, "RouterInfo publication finished");
-            }
-            Event::Tunnel(TunnelEvent::BuildFinished {
-                pool,
-                direction,
-                outcome,
-                ..
-            }) => {
-                if outcome == BuildOutcome::Built {
-                    c.builds_succeeded += 1;
-                } else {
-                    c.builds_failed += 1;
-                }
-                debug!(?pool, ?direction, ?outcome, "tunnel build finished");
-            }
-            Event::Client(ClientEvent::Delivered {
-                reference, after, ..
-            }) => {
-                if let Some(reply) = self.pings.remove(&reference) {
-                    let _ = reply.send(PingOutcome {
-                        delivered: true,
-                        latency_ms: Some(after.as_millis() as u64),
-                        error: None,
-                    });
-                }
-            }
-            Event::Client(ClientEvent::SendFailed {
-                reference, reason, ..
-            }) => {
-                if let Some(reply) = self.pings.remove(&reference) {
-                    let _ = reply.send(PingOutcome::failed(format!("{reason:?}")));
-                }
-            }
-            Event::Client(event) => {
-                self.apps
-                    .on_client_event(&mut self.router, self.clock.now(), &event);
-                tracing::trace!(?event, "client event");
-            }
-            other => tracing::trace!(?other, "router event"),
         }
     }
 
