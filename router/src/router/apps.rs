@@ -50,10 +50,9 @@ impl Router {
         keys: DestinationKeys,
         shape: TunnelShape,
     ) -> Result<DestinationId, ClientError> {
-        let tunnels = self.tunnels.as_mut().ok_or(ClientError::NoTunnels)?;
-        let id = self.clients.add_shaped(now, keys, shape, tunnels);
-        self.collect(now);
-        Ok(id)
+        self.add_client(now, |clients, tunnels| {
+            clients.add_shaped(now, keys, shape, tunnels)
+        })
     }
 
     /// Stops local destination `id` (see [`Clients::remove`]).

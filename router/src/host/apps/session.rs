@@ -73,6 +73,9 @@ pub(crate) struct Apps {
     streams: HashMap<StreamKey, Joined>,
     connecting: HashMap<StreamKey, ConnectReply>,
     lookups: HashMap<Hash, Vec<Waiting>>,
+    /// Where stream reads land before the bytes read are copied out (one buffer, not
+    /// one of [`CHUNK`] bytes per read).
+    scratch: Vec<u8>,
 }
 
 impl Apps {
@@ -84,6 +87,7 @@ impl Apps {
             streams: HashMap::new(),
             connecting: HashMap::new(),
             lookups: HashMap::new(),
+            scratch: vec![0u8; CHUNK],
         }
     }
 
@@ -355,11 +359,9 @@ impl Apps {
         let Some(reply) = joined.read.take() else {
             return;
         };
-        let mut buf = vec![0u8; CHUNK];
-        let n = router.stream_read(now, key.0, key.1, &mut buf);
+        let n = router.stream_read(now, key.0, key.1, &mut self.scratch);
         if n > 0 {
-            buf.truncate(n);
-            let _ = reply.send(Some(buf));
+            let _ = reply.send(Some(self.scratch[..n].to_vec()));
         } else if stream_finished(router, key) {
             let _ = reply.send(None);
         } else {
