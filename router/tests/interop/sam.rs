@@ -114,26 +114,30 @@ fn send_and_read_back(addr: SocketAddr, session: &str, to: &str, data: &[u8]) ->
     took
 }
 
-/// Not passing yet, so not run by default (`cargo test -p ramsons-router --test interop
-/// -- --ignored sam` runs it). What it showed so far, with i2pd 2.45.1:
-/// - both SAM sessions come up (i2pd stores our LeaseSet2 as a floodfill, we store
-///   its), and our New Sessions now open at i2pd (Elligator2): its streaming library
-///   received our SYN (`Incoming stream from ...`);
-/// - i2pd then misread our LeaseSet2 as a LeaseSet1 ("Identity length 391 exceeds
-///   buffer size 543") when it came from its own floodfill store, and could not answer;
-///   our garlic now bundles the LeaseSet as the first clove, so that i2pd holds it
-///   before it handles the SYN;
-/// - in the runs after that, some of our New Sessions failed at i2pd ("Flags/static
-///   section AEAD verification failed") and STREAM CONNECT timed out. Which messages
-///   those are (destination or router garlic) is the next thing to find.
+/// Both directions through 1-hop tunnels, each side's SAM session on its own router.
+/// What it took (i2pd 2.45.1): Elligator2 keys in our New Sessions, our LeaseSet as the
+/// first clove (i2pd reads cloves in order and needs it before the SYN), and an i2pd
+/// with its address book enabled (its SAM crashes on an incoming stream otherwise: see
+/// `i2pd.rs`). It passed here (1 MiB echoed ramsons -> i2pd in 10.3 s, i2pd -> ramsons
+/// in 1.7 s), but not in every run: in 2 of 5, every build of our client outbound
+/// tunnel timed out. With i2pd both the tunnel's endpoint and the gateway of the reply
+/// tunnel, i2pd created the endpoint and the reply never came out of our inbound
+/// tunnel; replies through the (busier) exploratory tunnel did. Until the reply
+/// tunnel avoids the new tunnel's endpoint, it is not run by default
+/// (`cargo test -p ramsons-router --test interop -- --ignored a_stream_between`).
 #[test]
-#[ignore = "interop with i2pd's SAM streams does not pass yet: see the doc comment"]
+#[ignore = "passes, but its client tunnel builds through i2pd time out in about 2 of 5 runs"]
 fn a_stream_between_sam_on_ramsons_and_sam_on_i2pd_carries_1_mib_each_way() {
     use ramsons_router::host::{HostConfig, SamSection};
     let Some(binary) = i2pd::binary_or_skip() else {
         return;
     };
     let _one_at_a_time = I2PD_RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+    // `RUST_LOG=ramsons_router=debug` shows our side next to i2pd's log.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let Some(address) = BenchmarkingAddress::add(Ipv4Addr::new(198, 18, 0, 3)) else {
         eprintln!("skipped: cannot add 198.18.0.3 to the loopback device (needs root and `ip`)");
         return;
@@ -197,13 +201,20 @@ fn a_stream_between_sam_on_ramsons_and_sam_on_i2pd_carries_1_mib_each_way() {
         drop((theirs, mine));
     }));
     let log_file = i2pd.data_dir().join("i2pd.log");
+    let exited = i2pd.exit();
     i2pd.stop();
     ours.stop();
     let log = std::fs::read_to_string(log_file).unwrap_or_default();
     if let Err(panic) = outcome {
+        if let Some(exited) = exited {
+            eprintln!("{exited}");
+        }
+        let kept = std::env::temp_dir().join("ramsons-interop-sam-i2pd.log");
+        let _ = std::fs::write(&kept, &log);
         let tail: Vec<&str> = log.lines().rev().take(400).collect();
         eprintln!(
-            "i2pd log (tail):\n{}",
+            "i2pd log (tail; all of it in {}):\n{}",
+            kept.display(),
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         );
         std::panic::resume_unwind(panic);
