@@ -83,6 +83,8 @@ pub struct I2pdOptions {
     pub log_level: &'static str,
     /// Its SAM bridge's TCP port on 127.0.0.1, when it should run one.
     pub sam_port: Option<u16>,
+    /// Its bandwidth class (`bandwidth =`: L, O, P, X...) when not i2pd's default.
+    pub bandwidth: Option<char>,
 }
 
 impl I2pdOptions {
@@ -100,6 +102,7 @@ impl I2pdOptions {
             router_infos: Vec::new(),
             log_level: "info",
             sam_port: None,
+            bandwidth: None,
         })
     }
 
@@ -146,6 +149,12 @@ impl I2pdOptions {
             "A plain router (the default, said explicitly).",
             format!("floodfill = {}", self.floodfill),
         );
+        if let Some(class) = self.bandwidth {
+            line(
+                "Bandwidth class (published caps and i2pd's own limits).",
+                format!("bandwidth = {class}"),
+            );
+        }
         line(
             "Our harness owns all state; no profiles or address book kept between runs.",
             "[persist]\nprofiles = false\naddressbook = false".into(),

@@ -9,6 +9,7 @@
 //! Tests that run i2pd print "skipped: i2pd not installed" and pass when there is no
 //! `i2pd` binary (set `I2PD` to use another one).
 
+mod bench_i2pd;
 mod i2pd;
 mod sam;
 
