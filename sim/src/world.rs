@@ -1,10 +1,8 @@
 //! The simulated world: routers, links, faults and the event loop that drives them.
 //!
 //! One thread, one queue ordered by (time, sequence). Every random draw comes from a
-//! generator seeded from the scenario seed: each router has its own, seeded from (seed,
-//! router index), and the world keeps separate streams for the network, for scenario
-//! faults and workload, and for metric sampling, so that a change in one never shifts
-//! the draws of another.
+//! stream of [`crate::rng`]: each router has its own, and the world keeps separate ones
+//! for the network, for scenario faults and workload, and for metric sampling.
 
 use crate::adversary::flood::{Aim, FloodWatch};
 use crate::adversary::netdb_observer::{NetDbObserver, Receipt};
@@ -17,6 +15,7 @@ use crate::meta::{MetaConfig, MetaPublisher};
 use crate::metrics::{Collector, CoverageSample, TunnelRouterSample};
 use crate::net::LinkModel;
 use crate::queue::EventQueue;
+use crate::rng::{derive_rng, Stream};
 use crate::scenario::{
     Action, Amount, Behaviour, FloodKind, FloodTargets, MultihomingMode, PartitionSide, Role,
     Scenario,
@@ -38,9 +37,8 @@ use ramsons_router::tunnel::{BuildOutcome, PoolId, TunnelEvent};
 use ramsons_router::units::Bandwidth;
 use ramsons_router::{Event, Output, Router, RouterConfig};
 use rand::seq::SliceRandom;
-use rand::{Rng, RngCore, SeedableRng};
+use rand::{Rng, RngCore};
 use rand_chacha::ChaCha20Rng;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,16 +48,6 @@ mod streams;
 /// A reseed bundle has at least this many floodfills, as real reseed servers' do; a
 /// router that knows none cannot use the netDb at all.
 const RESEED_MIN_FLOODFILLS: usize = 3;
-
-/// Derives an independent generator for `stream` (and an index within it) from the seed.
-pub fn derive_rng(seed: u64, stream: &str, index: u64) -> ChaCha20Rng {
-    let mut hasher = Sha256::new();
-    hasher.update(b"ramsons-sim/");
-    hasher.update(stream.as_bytes());
-    hasher.update(seed.to_le_bytes());
-    hasher.update(index.to_le_bytes());
-    ChaCha20Rng::from_seed(hasher.finalize().into())
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum NodeState {
@@ -297,9 +285,9 @@ impl World {
             online: IndexSet::default(),
             links,
             partitioned: false,
-            net_rng: derive_rng(seed, "network", 0),
-            world_rng: derive_rng(seed, "world", 0),
-            sample_rng: derive_rng(seed, "sample", 0),
+            net_rng: derive_rng(seed, Stream::Network, 0),
+            world_rng: derive_rng(seed, Stream::World, 0),
+            sample_rng: derive_rng(seed, Stream::Sample, 0),
             trace: TraceHasher::default(),
             metrics,
             drops: Drops::default(),
@@ -325,7 +313,7 @@ impl World {
         let colluders = (world.nodes.len() as f64 * world.scenario.observers.colluding_fraction)
             .round() as usize;
         let indices: Vec<usize> = (0..world.nodes.len()).collect();
-        for i in indices.choose_multiple(&mut derive_rng(seed, "colluders", 0), colluders) {
+        for i in indices.choose_multiple(&mut derive_rng(seed, Stream::Colluders, 0), colluders) {
             world.nodes[*i].colluding = true;
         }
         world.watch_netdb();
@@ -348,7 +336,7 @@ impl World {
         let index = self.nodes.len() as u32;
         let spec = &self.scenario.routers[group];
         let seed = self.scenario.general.seed;
-        let mut rng = derive_rng(seed, "router", u64::from(index));
+        let mut rng = derive_rng(seed, Stream::Router, u64::from(index));
         let behaviour = self.scenario.behaviour_of(group).cloned();
         let (keys, refuses) = match behaviour {
             Some(Behaviour::SybilFloodfill {
@@ -794,7 +782,7 @@ impl World {
                 !node.floodfill && self.scenario.behaviour_of(node.group as usize).is_none()
             })
             .collect();
-        let mut rng = derive_rng(seed, "destinations", 0);
+        let mut rng = derive_rng(seed, Stream::DestinationHosts, 0);
         let chosen: Vec<u32> = hosts.choose_multiple(&mut rng, wanted).copied().collect();
         for (d, &router) in chosen.iter().enumerate() {
             let keys = destination_keys(seed, d as u32);
@@ -821,7 +809,7 @@ impl World {
             .into_iter()
             .filter(|i| self.nodes[*i as usize].destination.is_none())
             .collect();
-        let mut rng = derive_rng(seed, "multihoming", 0);
+        let mut rng = derive_rng(seed, Stream::Multihoming, 0);
         for m in multihomed.clone() {
             let extra = (m.routers.saturating_sub(1) as usize).min(free.len());
             let picked: Vec<u32> = free.choose_multiple(&mut rng, extra).copied().collect();
@@ -851,7 +839,11 @@ impl World {
                     hosted.edges = (0..hosted.routers.len() as u64)
                         .map(|e| {
                             let index = u64::from(m.destination) << 8 | e;
-                            DestinationKeys::generate(&mut derive_rng(seed, "meta-edge", index))
+                            DestinationKeys::generate(&mut derive_rng(
+                                seed,
+                                Stream::MetaEdge,
+                                index,
+                            ))
                         })
                         .collect();
                     let targets = hosted.edges.iter().map(DestinationKeys::hash).collect();
@@ -962,7 +954,7 @@ impl World {
             .collect();
         let n = count.map_or(candidates.len(), |c| c as usize);
         let mut victims: Vec<u32> = candidates
-            .choose_multiple(&mut derive_rng(seed, "flood-victims", 0), n)
+            .choose_multiple(&mut derive_rng(seed, Stream::FloodVictims, 0), n)
             .copied()
             .collect();
         victims.sort_unstable();
@@ -1892,7 +1884,7 @@ impl World {
 /// Destination `d`'s keys, derived from the seed alone: the adversary that targets a
 /// destination knows its hash before it is placed.
 fn destination_keys(seed: u64, d: u32) -> DestinationKeys {
-    DestinationKeys::generate(&mut derive_rng(seed, "destination", u64::from(d)))
+    DestinationKeys::generate(&mut derive_rng(seed, Stream::DestinationKeys, u64::from(d)))
 }
 
 /// An NTCP2-style address so RouterInfos have realistic sizes: host, port, static key

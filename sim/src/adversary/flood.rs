@@ -20,11 +20,11 @@
 //!   decrypts it (one X25519), and if it accepts, holds a participating tunnel for ten
 //!   minutes. The flooder is handed the victim's RouterInfo, as a lookup would give it.
 //!
-//! Each flooder router draws from its own generator (`derive_rng(seed, "flood", index)`),
+//! Each flooder router draws from its own generator (`derive_rng(seed, Stream::Flood, index)`),
 //! so the draws of honest routers do not change with the flood.
 
+use crate::rng::{derive_rng, Stream};
 use crate::scenario::FloodKind;
-use crate::world::derive_rng;
 use ramsons_analysis::records::{LookupRecord, TunnelBuildRecord, VictimLoadRecord};
 use ramsons_router::crypto::{DestinationKeys, RouterKeys};
 use ramsons_router::data::{Hash, Lease2, RouterInfo, TunnelId};
@@ -92,7 +92,7 @@ impl FloodWatch {
     fn source(&mut self, router: u32, flooder: &Router) -> &mut FloodSource {
         let seed = self.seed;
         self.sources.entry(router).or_insert_with(|| FloodSource {
-            rng: derive_rng(seed, "flood", u64::from(router)),
+            rng: derive_rng(seed, Stream::Flood, u64::from(router)),
             fake_floodfill: RouterConfig {
                 floodfill: true,
                 ..flooder.config().clone()
