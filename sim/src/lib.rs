@@ -22,6 +22,7 @@ pub mod islands;
 pub mod meta;
 pub mod metrics;
 pub mod net;
+pub mod plugin;
 pub mod progress;
 pub mod queue;
 pub mod rng;
