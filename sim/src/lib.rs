@@ -4,7 +4,8 @@
 //! and faults. Same scenario file + same seed = the same event trace, byte for byte.
 //!
 //! - [`scenario`]: the TOML scenario format (its quantities are `ramsons_router::units`).
-//! - [`world`]: routers, links, faults and the event loop; [`queue`], [`net`], [`trace`].
+//! - [`world`]: routers, links, faults and the event loop; [`queue`], [`net`], [`trace`];
+//!   [`rng`]: the named random streams.
 //! - [`metrics`]: records for `ramsons-analysis`; [`run`]: simulate and write a run folder.
 //! - [`adversary`]: Sybil identities, refusing floodfills, colluders' logs.
 //! - [`sweep`]: a scenario over a grid of parameter values and seeds, in parallel.
@@ -21,8 +22,10 @@ pub mod islands;
 pub mod meta;
 pub mod metrics;
 pub mod net;
+pub mod plugin;
 pub mod progress;
 pub mod queue;
+pub mod rng;
 pub mod run;
 pub mod scenario;
 pub mod signer;

@@ -142,8 +142,7 @@ pub fn write_run(dir: &Path, simulated: &mut Simulated, plots: bool) -> Result<V
         .with_context(|| format!("cannot write metrics into {}", partial.display()))?;
     let adversary_records = simulated
         .outcome
-        .adversaries
-        .write(&partial)
+        .write_logs(&partial)
         .with_context(|| format!("cannot write adversary logs into {}", partial.display()))?;
     simulated.manifest.metrics.extend(adversary_records);
     let manifest = serde_json::to_string_pretty(&simulated.manifest)?;

@@ -20,11 +20,13 @@
 //!   decrypts it (one X25519), and if it accepts, holds a participating tunnel for ten
 //!   minutes. The flooder is handed the victim's RouterInfo, as a lookup would give it.
 //!
-//! Each flooder router draws from its own generator (`derive_rng(seed, "flood", index)`),
+//! Each flooder router draws from its own generator (`derive_rng(seed, Stream::Flood, index)`),
 //! so the draws of honest routers do not change with the flood.
 
-use crate::scenario::FloodKind;
-use crate::world::derive_rng;
+use crate::metrics::write_all;
+use crate::plugin::{Cx, Plugin, Timer};
+use crate::rng::{derive_rng, Stream};
+use crate::scenario::{Behaviour, Flood, FloodKind, FloodTargets, Scenario};
 use ramsons_analysis::records::{LookupRecord, TunnelBuildRecord, VictimLoadRecord};
 use ramsons_router::crypto::{DestinationKeys, RouterKeys};
 use ramsons_router::data::{Hash, Lease2, RouterInfo, TunnelId};
@@ -35,10 +37,12 @@ use ramsons_router::i2np::{
 use ramsons_router::time::Instant;
 use ramsons_router::tunnel::build::{BuildDirection, BuildRequest, HopSpec, TUNNEL_LIFETIME_SECS};
 use ramsons_router::{Load, Router, RouterConfig};
+use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -92,7 +96,7 @@ impl FloodWatch {
     fn source(&mut self, router: u32, flooder: &Router) -> &mut FloodSource {
         let seed = self.seed;
         self.sources.entry(router).or_insert_with(|| FloodSource {
-            rng: derive_rng(seed, "flood", u64::from(router)),
+            rng: derive_rng(seed, Stream::Flood, u64::from(router)),
             fake_floodfill: RouterConfig {
                 floodfill: true,
                 ..flooder.config().clone()
@@ -439,6 +443,183 @@ impl Counts {
     }
 }
 
+/// The flooders as a plug-in: each flooder router sends each kind of message at its
+/// rate from the flood's start, to victims drawn at random, and the [`FloodWatch`]
+/// samples what the victims hold and do.
+#[derive(Debug)]
+pub struct Flooders {
+    /// The flooders' router group.
+    group: usize,
+    flood: Flood,
+    /// Set up once the routers are created.
+    pub watch: Option<FloodWatch>,
+}
+
+/// The flooders' trace tag.
+const TAG: u8 = 11;
+/// The timer that ends the warmup; the others are a flood message's, by `FloodKind`.
+const MARK: u32 = u32::MAX;
+
+/// The plug-in of the scenario's `flooder` entry, if it has one.
+pub fn plugin(scenario: &Scenario) -> Option<Box<dyn Plugin>> {
+    let (group, flood) = super::find(scenario, |b| match b {
+        Behaviour::Flooder(flood) => Some(flood.clone()),
+        _ => None,
+    })?;
+    Some(Box::new(Flooders {
+        group,
+        flood,
+        watch: None,
+    }))
+}
+
+impl Flooders {
+    /// The flood's victims: `count` of the initial honest routers that `targets` names
+    /// (all of them without a count), chosen at random.
+    fn choose_victims(&self, cx: &Cx<'_>) -> Vec<u32> {
+        let scenario = cx.scenario();
+        let targets = &self.flood.targets;
+        let group = match targets {
+            FloodTargets::Group(name) => scenario.group_index(name),
+            _ => None,
+        };
+        let candidates: Vec<u32> = (0..cx.routers())
+            .filter(|i| {
+                let honest = scenario.behaviour_of(cx.group(*i)).is_none();
+                honest
+                    && match targets {
+                        FloodTargets::Floodfills => cx.is_floodfill(*i),
+                        FloodTargets::Routers => !cx.is_floodfill(*i),
+                        FloodTargets::Group(_) => Some(cx.group(*i)) == group,
+                    }
+            })
+            .collect();
+        let n = self.flood.victims.map_or(candidates.len(), |c| c as usize);
+        let seed = scenario.general.seed;
+        let mut victims: Vec<u32> = candidates
+            .choose_multiple(&mut derive_rng(seed, Stream::FloodVictims, 0), n)
+            .copied()
+            .collect();
+        victims.sort_unstable();
+        victims
+    }
+
+    /// Sends flooder `router`'s next message of `kind` to a victim drawn at random.
+    fn send(&mut self, cx: &mut Cx<'_>, router: u32, kind: FloodKind) {
+        let Some(watch) = &mut self.watch else {
+            return;
+        };
+        let flooder = cx.router(router);
+        let victim = watch.pick_victim(router, flooder);
+        let victim_info = cx.router(victim).router_info();
+        let aim = Aim {
+            flooder,
+            victim: victim_info,
+        };
+        let to = victim_info.hash();
+        if let Some(msg) = watch.message(router, kind, cx.now(), aim) {
+            cx.send(router, to, msg);
+        }
+    }
+
+    /// Every victim's load, in the order of `FloodWatch::victims`.
+    fn victim_loads(watch: &FloodWatch, cx: &Cx<'_>) -> Vec<Load> {
+        watch.victims.iter().map(|v| cx.router(*v).load()).collect()
+    }
+}
+
+impl Plugin for Flooders {
+    fn init(&mut self, cx: &mut Cx<'_>) {
+        let victims = self.choose_victims(cx);
+        let flood_start = cx.start() + self.flood.flood_start;
+        let seed = cx.scenario().general.seed;
+        self.watch = Some(FloodWatch::new(victims, flood_start, seed));
+        let warmup = cx.start() + cx.scenario().general.warmup.0;
+        let mark = Timer {
+            kind: MARK,
+            subject: 0,
+            epoch: 0,
+        };
+        cx.schedule(warmup, mark);
+    }
+
+    /// Starts flooder `router`'s timers: each kind at its own rate, evenly spaced, from
+    /// the flood's start (or now, if later) plus a random phase.
+    fn on_online(&mut self, cx: &mut Cx<'_>, router: u32) {
+        let Some(watch) = &mut self.watch else {
+            return;
+        };
+        if cx.group(router) != self.group {
+            return;
+        }
+        let begins = watch.flood_start.max(cx.now());
+        for kind in FloodKind::ALL {
+            let Some(interval) = self.flood.rates.interval(kind) else {
+                continue;
+            };
+            let at = begins + watch.phase(router, cx.router(router), interval);
+            let timer = Timer {
+                kind: kind as u32,
+                subject: u64::from(router),
+                epoch: cx.epoch(router),
+            };
+            cx.schedule(at, timer);
+        }
+    }
+
+    fn on_timer(&mut self, cx: &mut Cx<'_>, timer: Timer) {
+        if timer.kind == MARK {
+            if let Some(watch) = &mut self.watch {
+                let loads = Self::victim_loads(watch, cx);
+                watch.mark(&loads);
+            }
+            return;
+        }
+        let router = timer.subject as u32;
+        let kind = FloodKind::ALL[timer.kind as usize];
+        if cx.epoch(router) != timer.epoch || !cx.is_online(router) {
+            return;
+        }
+        cx.trace(TAG, &[u64::from(router), kind as u64]);
+        self.send(cx, router, kind);
+        if let Some(interval) = self.flood.rates.interval(kind) {
+            cx.schedule(cx.now() + interval, timer);
+        }
+    }
+
+    /// What the victims hold and did in the interval ending now.
+    fn on_sample(&mut self, cx: &mut Cx<'_>) {
+        let Some(watch) = &mut self.watch else {
+            return;
+        };
+        let loads = Self::victim_loads(watch, cx);
+        let online = watch.victims.iter().filter(|v| cx.is_online(**v)).count();
+        watch.sample(cx.seconds(cx.now()), &loads, online);
+    }
+
+    fn summary(&self, cx: &Cx<'_>) -> Vec<(String, f64)> {
+        let Some(watch) = &self.watch else {
+            return Vec::new();
+        };
+        let sample_interval = cx.scenario().general.sample_interval.0.as_secs_f64();
+        let metrics = cx.metrics();
+        watch.summary(
+            cx.seconds(watch.flood_start),
+            sample_interval,
+            metrics.lookups(),
+            metrics.tunnel_builds(),
+            |r| r < cx.routers() && cx.group(r) == self.group,
+        )
+    }
+
+    fn write(&self, dir: &Path) -> Result<Vec<String>, csv::Error> {
+        match &self.watch {
+            Some(watch) => Ok(vec![write_all(dir, &watch.rows)?.to_owned()]),
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::scenario::Scenario;
@@ -484,7 +665,8 @@ record = ["lookup"]
         let scenario = Scenario::parse(text, Path::new("flood.toml")).expect("valid");
         let world = World::new(Arc::new(scenario)).expect("world");
         let (outcome, _) = world.run(&mut ());
-        let watch = outcome.adversaries.flood.expect("a flood");
+        let flooders = outcome.plugins.get::<super::Flooders>().expect("flooders");
+        let watch = flooders.watch.as_ref().expect("a flood");
         let sent: u64 = watch.rows.iter().map(|r| r.sent_lookups).sum();
         assert!((2999..=3001).contains(&sent), "sent {sent}");
         let others: u64 = watch

@@ -3,7 +3,8 @@
 //! The scenario's `[[adversaries]]` entries become router groups running the real router
 //! core (see `scenario::adversaries`). This module holds what differs: how a Sybil's
 //! identity is ground, which outputs a refusing Sybil suppresses, what flooders send, and
-//! the logs from which each study's records are written. Nothing here draws from a
+//! the logs from which each study's records are written. Each adversary is a plug-in of
+//! the world ([`crate::plugin`]), listed in `REGISTRY`. Nothing here draws from a
 //! generator that honest routers or the network use, so an attack changes the trace only
 //! through what the adversary's routers do.
 
@@ -13,101 +14,65 @@ pub mod predecessor;
 pub mod sybil;
 pub mod tier_capture;
 
-use crate::metrics::write_all;
+use crate::plugin::Plugin;
 use crate::scenario::{Behaviour, Scenario};
-use flood::FloodWatch;
-use netdb_observer::NetDbObserver;
-use predecessor::PredecessorLog;
 use ramsons_router::data::Hash;
 use ramsons_router::profile::selection::Direction;
 use ramsons_router::time::Instant;
-use std::path::Path;
-use sybil::SybilWatch;
-use tier_capture::TierCaptureLog;
+use ramsons_router::tunnel::{BuildOutcome, PoolId, TunnelEvent};
+use ramsons_router::Event;
+
+/// Every adversary's plug-in, one line each, in the order the world calls them. A new
+/// adversary is a module with a `plugin` function, and its line here.
+const REGISTRY: &[fn(&Scenario) -> Option<Box<dyn Plugin>>] = &[
+    sybil::plugin,
+    predecessor::plugin,
+    tier_capture::plugin,
+    flood::plugin,
+];
+
+/// The plug-ins of `scenario`'s adversaries.
+pub fn plugins(scenario: &Scenario) -> Vec<Box<dyn Plugin>> {
+    REGISTRY
+        .iter()
+        .filter_map(|build| build(scenario))
+        .collect()
+}
+
+/// The first `[[adversaries]]` entry `pick` accepts: the index of its router group and
+/// what `pick` took from its behaviour.
+pub fn find<T>(scenario: &Scenario, pick: impl Fn(&Behaviour) -> Option<T>) -> Option<(usize, T)> {
+    scenario.adversaries.iter().enumerate().find_map(|(i, a)| {
+        let found = pick(&a.behaviour)?;
+        let group = scenario
+            .routers
+            .iter()
+            .position(|g| g.adversary == Some(i))
+            .expect("every adversary has its group");
+        Some((group, found))
+    })
+}
 
 /// One day in seconds: Sybils are ground for the routing key of a UTC day.
 const DAY_SECS: u64 = 86_400;
 
-/// The state of every adversary of a run.
-#[derive(Debug, Default)]
-pub struct Adversaries {
-    pub sybil: Option<SybilWatch>,
-    pub predecessor: Option<PredecessorLog>,
-    pub tier_capture: Option<TierCaptureLog>,
-    pub flood: Option<FloodWatch>,
-    /// The floodfills watching for multihomed destinations (with `[clients] multihomed`).
-    pub netdb_observer: Option<NetDbObserver>,
+/// The UTC midnight starting the `day`-th day after the one containing `start`.
+pub fn attack_day(start: Instant, day: u32) -> Instant {
+    Instant::from_secs((start.as_secs() / DAY_SECS + u64::from(day)) * DAY_SECS)
 }
 
-impl Adversaries {
-    /// The UTC midnight starting the `day`-th day after the one containing `start`.
-    pub fn attack_day(start: Instant, day: u32) -> Instant {
-        Instant::from_secs((start.as_secs() / DAY_SECS + u64::from(day)) * DAY_SECS)
-    }
-
-    /// Sets up the Sybil watch; `target` is the hash of the attacked destination.
-    pub fn watch_sybils(scenario: &Scenario, start: Instant, target: Hash) -> Option<SybilWatch> {
-        scenario.adversaries.iter().find_map(|a| match a.behaviour {
-            Behaviour::SybilFloodfill {
-                day,
-                refuse,
-                prefix_bits,
-                ..
-            } => Some(SybilWatch::new(
-                target,
-                Self::attack_day(start, day),
-                refuse,
-                // The floodfill a publisher stores to, and those it floods to.
-                1 + scenario.netdb_config().flood_redundancy,
-                prefix_bits,
-            )),
-            _ => None,
-        })
-    }
-
-    /// Each adversary's scalars for `summary.csv`; `start` is the run's time zero.
-    pub fn summary(&self, start: Instant) -> Vec<(String, f64)> {
-        let mut out = Vec::new();
-        if let Some(watch) = &self.sybil {
-            let midnight = watch.attack_starts.saturating_duration_since(start);
-            out.extend(watch.summary(midnight.as_secs_f64()));
-        }
-        if let Some(log) = &self.predecessor {
-            out.extend(log.summary());
-        }
-        if let Some(log) = &self.tier_capture {
-            out.extend(log.summary());
-        }
-        if let Some(observer) = &self.netdb_observer {
-            out.extend(observer.summary());
-        }
-        out
-    }
-
-    /// Writes each adversary's records into the run folder; returns the file names.
-    pub fn write(&self, dir: &Path) -> Result<Vec<String>, csv::Error> {
-        let mut written = Vec::new();
-        if let Some(watch) = &self.sybil {
-            written.push(write_all(dir, &watch.rows)?.to_owned());
-        }
-        if let Some(log) = &self.predecessor {
-            written.push(write_all(dir, &log.rows)?.to_owned());
-        }
-        if let Some(log) = &self.tier_capture {
-            written.push(write_all(dir, &log.rows)?.to_owned());
-        }
-        if let Some(watch) = &self.flood {
-            written.push(write_all(dir, &watch.rows)?.to_owned());
-        }
-        if let Some(observer) = &self.netdb_observer {
-            written.push(write_all(dir, &observer.rows)?.to_owned());
-            // Only runs with a meta destination log its edges.
-            if !observer.edge_rows.is_empty() {
-                written.push(write_all(dir, &observer.meta_rows)?.to_owned());
-                written.push(write_all(dir, &observer.edge_rows)?.to_owned());
-            }
-        }
-        Ok(written)
+/// A client tunnel built: its direction, hops (gateway first) and when its build started.
+pub fn client_tunnel_built(event: &Event) -> Option<(Direction, &[Hash], Instant)> {
+    match event {
+        Event::Tunnel(TunnelEvent::BuildFinished {
+            pool: PoolId::Client(_),
+            direction,
+            hops,
+            outcome: BuildOutcome::Built,
+            started,
+            ..
+        }) => Some((*direction, hops, *started)),
+        _ => None,
     }
 }
 
@@ -155,11 +120,8 @@ mod tests {
     #[test]
     fn attack_day_is_a_utc_midnight() {
         let start = Instant::from_secs(1_767_225_600 + 23 * 3600); // 2026-01-01T23:00Z
-        assert_eq!(
-            Adversaries::attack_day(start, 0).utc_date_string(),
-            "20260101"
-        );
-        let next = Adversaries::attack_day(start, 1);
+        assert_eq!(attack_day(start, 0).utc_date_string(), "20260101");
+        let next = attack_day(start, 1);
         assert_eq!(next.utc_date_string(), "20260102");
         assert_eq!(next.as_secs() % DAY_SECS, 0);
     }

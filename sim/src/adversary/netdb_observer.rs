@@ -60,6 +60,17 @@ pub struct NetDbObserver {
 }
 
 impl NetDbObserver {
+    /// Writes the observer's records into the run folder; returns the file names.
+    pub fn write(&self, dir: &std::path::Path) -> Result<Vec<String>, csv::Error> {
+        let mut written = vec![crate::metrics::write_all(dir, &self.rows)?.to_owned()];
+        // Only runs with a meta destination log its edges.
+        if !self.edge_rows.is_empty() {
+            written.push(crate::metrics::write_all(dir, &self.meta_rows)?.to_owned());
+            written.push(crate::metrics::write_all(dir, &self.edge_rows)?.to_owned());
+        }
+        Ok(written)
+    }
+
     /// Watches `destinations` (hash, index, hosting routers); `targets` are the
     /// multihoming entries' destinations; stores are logged from `since` to `stop`.
     pub fn new(

@@ -10,11 +10,17 @@
 //! are the victim's: an upper bound on an adversary that must link them (a colluding
 //! inbound gateway finds its tunnel in the victim's LeaseSet; other tunnels by timing).
 
+use super::client_tunnel_built;
+use crate::metrics::write_all;
+use crate::plugin::{Cx, Plugin};
+use crate::scenario::{Behaviour, Scenario};
 use ramsons_analysis::anonymity;
 use ramsons_analysis::records::PredecessorRecord;
 use ramsons_router::data::Hash;
 use ramsons_router::profile::selection::Direction;
+use ramsons_router::Event;
 use std::collections::BTreeMap;
+use std::path::Path;
 
 #[derive(Debug)]
 pub struct PredecessorLog {
@@ -118,6 +124,67 @@ impl PredecessorLog {
             suspects: self.sightings.len() as u64,
             entropy_bits: belief.map_or(0.0, |b| b.entropy_bits),
             degree: belief.map_or(0.0, |b| b.degree),
+        }
+    }
+}
+
+/// The predecessor adversary as a plug-in: its routers collude, and it logs the victim's
+/// client tunnels.
+#[derive(Debug)]
+pub struct Predecessor {
+    /// The colluders' router group.
+    group: usize,
+    /// The victim destination.
+    destination: u32,
+    /// Set up once the destinations are placed.
+    pub log: Option<PredecessorLog>,
+}
+
+/// The plug-in of the scenario's `predecessor` entry, if it has one.
+pub fn plugin(scenario: &Scenario) -> Option<Box<dyn Plugin>> {
+    let (group, destination) = super::find(scenario, |b| match *b {
+        Behaviour::Predecessor { victim } => Some(victim),
+        _ => None,
+    })?;
+    Some(Box::new(Predecessor {
+        group,
+        destination,
+        log: None,
+    }))
+}
+
+impl Plugin for Predecessor {
+    fn colludes(&self, group: usize) -> bool {
+        group == self.group
+    }
+
+    fn init(&mut self, cx: &mut Cx<'_>) {
+        let victim = cx.router(cx.destination_router(self.destination)).hash();
+        let honest = (0..cx.routers()).filter(|i| !cx.is_colluding(*i)).count() as u64;
+        self.log = Some(PredecessorLog::new(victim, honest));
+    }
+
+    fn on_event(&mut self, cx: &mut Cx<'_>, router: u32, event: &Event) {
+        let (Some(log), Some((direction, hops, _))) = (&mut self.log, client_tunnel_built(event))
+        else {
+            return;
+        };
+        if log.victim == cx.router(router).hash() {
+            let colluding = |h: &Hash| cx.index_of(h).is_some_and(|j| cx.is_colluding(j));
+            log.on_tunnel_built(cx.seconds(cx.now()), direction, hops, colluding);
+        }
+    }
+
+    fn summary(&self, _cx: &Cx<'_>) -> Vec<(String, f64)> {
+        self.log
+            .as_ref()
+            .map_or_else(Vec::new, PredecessorLog::summary)
+    }
+
+    fn write(&self, dir: &Path) -> Result<Vec<String>, csv::Error> {
+        match &self.log {
+            Some(log) => Ok(vec![write_all(dir, &log.rows)?.to_owned()]),
+            None => Ok(Vec::new()),
         }
     }
 }

@@ -8,13 +8,21 @@
 //! 12 bits. At the day's UTC midnight the Sybils become the floodfills closest to the
 //! target, and stores and lookups for it start reaching them.
 
+use crate::metrics::write_all;
+use crate::plugin::{Cx, Plugin};
+use crate::scenario::{Behaviour, Scenario};
+use crate::world::destination_keys;
 use ramsons_analysis::records::SybilRecord;
 use ramsons_router::crypto::RouterKeys;
 use ramsons_router::data::Hash;
+use ramsons_router::i2np::MessageBody;
 use ramsons_router::netdb::{routing, LookupAnswer, NetDbEvent};
 use ramsons_router::time::Instant;
+use ramsons_router::{Event, Output};
 use rand::RngCore;
+use rand_chacha::ChaCha20Rng;
 use sha2::{Digest, Sha256};
+use std::path::Path;
 
 /// Where the padding sits in a RouterIdentity: after the 32-byte X25519 key, 320 bytes.
 const PADDING: std::ops::Range<usize> = 32..352;
@@ -212,6 +220,109 @@ impl SybilWatch {
         out.push(("model_hold_all".to_owned(), model.hold_all));
         out.push(("model_closest".to_owned(), model.closest));
         out
+    }
+}
+
+/// The Sybil floodfills as a plug-in: it grinds their identities, drops a refusing
+/// Sybil's answers about the target, and keeps the [`SybilWatch`].
+#[derive(Debug)]
+pub struct SybilFloodfills {
+    /// The Sybils' router group.
+    group: usize,
+    /// The target destination's hash and the routing key the identities are ground for.
+    target: Hash,
+    key: Hash,
+    prefix_bits: u32,
+    refuse: bool,
+    pub watch: SybilWatch,
+}
+
+/// The plug-in of the scenario's `sybil-floodfill` entry, if it has one.
+pub fn plugin(scenario: &Scenario) -> Option<Box<dyn Plugin>> {
+    let (group, (target, day, prefix_bits, refuse)) = super::find(scenario, |b| match *b {
+        Behaviour::SybilFloodfill {
+            target,
+            day,
+            prefix_bits,
+            refuse,
+        } => Some((target, day, prefix_bits, refuse)),
+        _ => None,
+    })?;
+    let start = Instant::from_secs(scenario.general.start.0);
+    let target = destination_keys(scenario.general.seed, target).hash();
+    let attack_starts = super::attack_day(start, day);
+    // The floodfill a publisher stores to, and those it floods to.
+    let storage_set = 1 + scenario.netdb_config().flood_redundancy;
+    let watch = SybilWatch::new(target, attack_starts, refuse, storage_set, prefix_bits);
+    Some(Box::new(SybilFloodfills {
+        group,
+        target,
+        key: watch.attacked_key,
+        prefix_bits,
+        refuse,
+        watch,
+    }))
+}
+
+impl Plugin for SybilFloodfills {
+    fn router_keys(&mut self, group: usize, rng: &mut ChaCha20Rng) -> Option<RouterKeys> {
+        (group == self.group).then(|| grind(rng, &self.key, self.prefix_bits))
+    }
+
+    fn wraps(&self, group: usize) -> bool {
+        self.refuse && group == self.group
+    }
+
+    /// A refusing Sybil runs the real floodfill code, then leaves lookups for the target
+    /// unanswered and never floods it on (stores are still acknowledged, so the publisher
+    /// believes it stored).
+    fn filter_outputs(&mut self, _router: u32, outputs: &mut Vec<Output>) {
+        let key = self.target;
+        let asked = outputs.iter().any(|o| {
+            matches!(o, Output::Event(Event::NetDb(NetDbEvent::LookupReceived { key: k, .. })) if *k == key)
+        });
+        outputs.retain(|output| match output {
+            Output::Send { msg, .. } => {
+                !(asked
+                    || matches!(&msg.body, MessageBody::DatabaseStore(store) if store.key == key))
+            }
+            _ => true,
+        });
+    }
+
+    fn on_event(&mut self, cx: &mut Cx<'_>, router: u32, event: &Event) {
+        if let Event::NetDb(event) = event {
+            self.watch
+                .on_netdb_event(cx.group(router) == self.group, event);
+        }
+    }
+
+    /// The online floodfills as the watch sees them.
+    fn on_sample(&mut self, cx: &mut Cx<'_>) {
+        let now = cx.now();
+        let mut online = cx.online().to_vec();
+        online.sort_unstable();
+        let floodfills: Vec<FloodfillView> = online
+            .into_iter()
+            .filter(|i| cx.is_floodfill(*i))
+            .map(|i| {
+                let router = cx.router(i);
+                FloodfillView {
+                    hash: router.hash(),
+                    sybil: cx.group(i) == self.group,
+                    holds_target: router.netdb().lease_sets().get(&self.target, now).is_some(),
+                }
+            })
+            .collect();
+        self.watch.sample(now, cx.seconds(now), &floodfills);
+    }
+
+    fn summary(&self, cx: &Cx<'_>) -> Vec<(String, f64)> {
+        self.watch.summary(cx.seconds(self.watch.attack_starts))
+    }
+
+    fn write(&self, dir: &Path) -> Result<Vec<String>, csv::Error> {
+        Ok(vec![write_all(dir, &self.watch.rows)?.to_owned()])
     }
 }
 

@@ -14,10 +14,16 @@
 //! the victim's builds through them then time out, they fall out of its fast tier, and
 //! the places they leave go to routers that stayed up, its own among them.
 
+use super::client_tunnel_built;
+use crate::metrics::write_all;
+use crate::plugin::{Cx, Plugin, Timer};
+use crate::scenario::{Behaviour, Scenario};
 use ramsons_analysis::records::TierCaptureRecord;
 use ramsons_router::data::Hash;
 use ramsons_router::profile::selection::Direction;
 use ramsons_router::time::Instant;
+use ramsons_router::{Event, RouterConfig};
+use std::path::Path;
 use std::time::Duration;
 
 /// Client tunnels counted over some span.
@@ -196,6 +202,150 @@ impl TierCaptureLog {
 /// `part / whole`, none of nothing.
 fn share(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+/// The tier-capture adversary as a plug-in: its routers accept every request (with
+/// `accept_all`) and collude; it logs the victim's tiers and tunnels and knocks the
+/// routers it saw next to it offline (with `degrade`).
+#[derive(Debug)]
+pub struct TierCapture {
+    /// The adversary's router group.
+    group: usize,
+    /// The victim destination.
+    destination: u32,
+    accept_all: bool,
+    degrade: Option<Duration>,
+    /// Set up once the destinations are placed.
+    pub log: Option<TierCaptureLog>,
+}
+
+/// Its one kind of timer: knock router `subject` down.
+const DEGRADE: u32 = 0;
+
+/// The plug-in of the scenario's `tier-capture` entry, if it has one.
+pub fn plugin(scenario: &Scenario) -> Option<Box<dyn Plugin>> {
+    let (group, (destination, accept_all, degrade)) = super::find(scenario, |b| match *b {
+        Behaviour::TierCapture {
+            victim,
+            accept_all,
+            degrade,
+        } => Some((victim, accept_all, degrade)),
+        _ => None,
+    })?;
+    Some(Box::new(TierCapture {
+        group,
+        destination,
+        accept_all,
+        degrade,
+        log: None,
+    }))
+}
+
+impl Plugin for TierCapture {
+    fn configure(&self, group: usize, config: &mut RouterConfig) {
+        if let (Some(t), true) = (&mut config.tunnels, self.accept_all && group == self.group) {
+            // Performing well: every request accepted, however many.
+            t.max_participating = usize::MAX;
+            t.build_requests_per_hop = None;
+            t.build_accept_rate = None;
+        }
+    }
+
+    fn colludes(&self, group: usize) -> bool {
+        group == self.group
+    }
+
+    fn init(&mut self, cx: &mut Cx<'_>) {
+        let victim = cx.router(cx.destination_router(self.destination)).hash();
+        let since = cx.start() + cx.scenario().general.warmup.0;
+        let group = self.group as u16;
+        self.log = Some(TierCaptureLog::new(victim, group, since, self.degrade));
+    }
+
+    /// A client tunnel of the victim: logged, and the routers seen next to the adversary
+    /// in it knocked down once it has expired (a victim that tests a tunnel whose hop went
+    /// down blames every hop, the adversary's too).
+    fn on_event(&mut self, cx: &mut Cx<'_>, router: u32, event: &Event) {
+        let Some((direction, hops, started)) = client_tunnel_built(event) else {
+            return;
+        };
+        let Some(log) = &mut self.log else {
+            return;
+        };
+        if log.victim != cx.router(router).hash() {
+            return;
+        }
+        let group = self.group;
+        let theirs = |h: &Hash| cx.index_of(h).is_some_and(|j| cx.group(j) == group);
+        let degrade = log.on_tunnel_built(started, direction, hops, theirs);
+        let lifetime = cx
+            .scenario()
+            .tunnels
+            .config()
+            .map_or(Duration::ZERO, |t| t.lifetime);
+        for hash in degrade {
+            if let Some(router) = cx.index_of(&hash) {
+                let timer = Timer {
+                    kind: DEGRADE,
+                    subject: u64::from(router),
+                    epoch: 0,
+                };
+                cx.schedule(cx.now() + lifetime, timer);
+            }
+        }
+    }
+
+    fn on_timer(&mut self, cx: &mut Cx<'_>, timer: Timer) {
+        let (Some(log), Some(down)) = (&mut self.log, self.degrade) else {
+            return;
+        };
+        if cx.knock_down(timer.subject as u32, down) {
+            log.on_degraded(1);
+        }
+    }
+
+    /// The victim's tiers as the log sees them.
+    fn on_sample(&mut self, cx: &mut Cx<'_>) {
+        let Some(log) = &mut self.log else {
+            return;
+        };
+        let Some(victim) = cx.index_of(&log.victim) else {
+            return;
+        };
+        let Some(tiers) = cx.router(victim).tunnels().map(|t| t.tiers()) else {
+            return;
+        };
+        let (mut online_routers, mut online_adversaries) = (0, 0);
+        for &i in cx.online() {
+            if cx.router(i).hash() != log.victim {
+                online_routers += 1;
+                online_adversaries += u64::from(cx.group(i) == self.group);
+            }
+        }
+        let view = VictimView {
+            fast: tiers.fast(),
+            high_capacity: tiers.high_capacity(),
+            online_routers,
+            online_adversaries,
+        };
+        let time_s = cx.seconds(cx.now());
+        let group = self.group;
+        let theirs = |h: &Hash| cx.index_of(h).is_some_and(|j| cx.group(j) == group);
+        log.sample(time_s, &view, theirs);
+    }
+
+    fn summary(&self, _cx: &Cx<'_>) -> Vec<(String, f64)> {
+        self.log
+            .as_ref()
+            .map_or_else(Vec::new, TierCaptureLog::summary)
+    }
+
+    fn write(&self, dir: &Path) -> Result<Vec<String>, csv::Error> {
+        match &self.log {
+            Some(log) => Ok(vec![write_all(dir, &log.rows)?.to_owned()]),
+            None => Ok(Vec::new()),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@
 //! flood_start = "10 min"
 //! ```
 
-use super::{default_bandwidth_class, RouterGroup};
+use super::{default_bandwidth_class, invalid, Invalid, RouterGroup, Scenario};
 use crate::scenario::Role;
 use ramsons_router::units::{Bandwidth, Span};
 use serde::Deserialize;
@@ -391,4 +391,58 @@ impl AdversarySpec {
             flood_start: self.flood_start.map_or(Duration::ZERO, |s| s.0),
         })
     }
+}
+
+/// Checks each flooder's targets and timing against the rest of the scenario.
+pub(super) fn check_floods(scenario: &Scenario) -> Result<(), Invalid> {
+    for (i, adversary) in scenario.adversaries.iter().enumerate() {
+        if let Behaviour::Flooder(flood) = &adversary.behaviour {
+            check_flood(scenario, flood).map_err(|(field, message)| {
+                invalid(format!("adversaries[{i}].{field}"), message)
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Errors name the field relative to the `[[adversaries]]` entry.
+fn check_flood(scenario: &Scenario, flood: &Flood) -> Result<(), (String, &'static str)> {
+    let err = |field: &str, message| Err((field.to_owned(), message));
+    let honest = scenario.routers.iter().filter(|g| g.adversary.is_none());
+    let targets: u32 = match &flood.targets {
+        FloodTargets::Floodfills => honest
+            .filter(|g| g.role == Role::Floodfill)
+            .map(|g| g.count)
+            .sum(),
+        FloodTargets::Routers => honest
+            .filter(|g| g.role == Role::Router)
+            .map(|g| g.count)
+            .sum(),
+        FloodTargets::Group(name) => match scenario.group_index(name) {
+            Some(g) if scenario.routers[g].adversary.is_none() => scenario.routers[g].count,
+            Some(_) => return err("targets", "an adversary's group cannot be a target"),
+            None => {
+                return err(
+                    "targets",
+                    "expected \"floodfills\", \"routers\" or the name of a [[routers]] group",
+                )
+            }
+        },
+    };
+    if targets == 0 {
+        return err("targets", "no router to flood: the target groups are empty");
+    }
+    if flood.victims.is_some_and(|v| v > targets) {
+        return err("victims", "more victims than routers among the targets");
+    }
+    if flood.rates.builds_per_min > 0.0 && !scenario.tunnels.exploratory {
+        return err(
+            "builds_per_min",
+            "build requests need tunnels: set [tunnels] exploratory = true",
+        );
+    }
+    if flood.flood_start > scenario.general.stop_time.0 {
+        return err("flood_start", "is after general.stop_time");
+    }
+    Ok(())
 }

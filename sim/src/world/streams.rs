@@ -2,7 +2,8 @@
 //! from `[streams]`, has servers listen when their routers come online, runs the
 //! workload's timers and hands it the routers' stream events.
 
-use super::{derive_rng, tag, Ev, NodeState, World};
+use super::{tag, Ev, NodeState, World};
+use crate::rng::{derive_rng, Stream};
 use crate::streams::{self, StreamWorkload, Timer};
 use ramsons_router::client::streaming::ManagerEvent;
 use ramsons_router::client::DestinationId;
@@ -21,7 +22,7 @@ impl World {
         Some(StreamWorkload::new(
             spec,
             servers,
-            derive_rng(seed, "streams", 0),
+            derive_rng(seed, Stream::Streams, 0),
             self.start + self.scenario.general.warmup.0,
             self.stop,
         ))

@@ -2,6 +2,8 @@
 //! (the full studies are scenarios/*.toml, written up in docs/studies/).
 
 use ramsons_analysis::records::{SummaryRecord, SybilRecord};
+use ramsons_sim::adversary::predecessor::Predecessor;
+use ramsons_sim::adversary::sybil::SybilFloodfills;
 use ramsons_sim::run::{simulate, LoadedScenario, Simulated};
 use std::path::Path;
 
@@ -83,7 +85,8 @@ fn more_sybil_floodfills_never_lower_the_adversary_share() {
     // Four ground Sybils hold the whole storage set once the day turns, and refusing
     // makes the target unreachable; before midnight it was found.
     assert_eq!(share(&four, "sybil_hold_all"), 1.0);
-    let rows: &[SybilRecord] = &four.outcome.adversaries.sybil.as_ref().expect("watch").rows;
+    let sybils = four.outcome.plugins.get::<SybilFloodfills>();
+    let rows: &[SybilRecord] = &sybils.expect("sybils").watch.rows;
     let success = |attacked: bool| {
         let (found, all) = rows
             .iter()
@@ -159,7 +162,8 @@ fn more_colluders_see_more_of_the_victim() {
     );
     // And they log the victim next to them more often.
     let sightings = |sim: &Simulated| {
-        let log = sim.outcome.adversaries.predecessor.as_ref().expect("log");
+        let plugin = sim.outcome.plugins.get::<Predecessor>().expect("plug-in");
+        let log = plugin.log.as_ref().expect("log");
         log.rows.last().map_or(0, |r| r.victim_sightings)
     };
     assert!(

@@ -1,0 +1,506 @@
+//! The simulated world: routers, links, faults and the event loop that drives them.
+//!
+//! One thread, one queue ordered by (time, sequence). Every random draw comes from a
+//! stream of [`crate::rng`]: each router has its own, and the world keeps separate ones
+//! for the network, for scenario faults and workload, and for metric sampling.
+//!
+//! The world keeps the event loop ([`World::run`]), the nodes (`nodes`), the link model
+//! (`links`) and scenario events (`faults`); destinations, their messages, the signers
+//! and the stream workload have modules of their own; adversaries are plug-ins
+//! ([`crate::plugin`]), called through [`Cx`] (`cx`).
+
+use crate::adversary::netdb_observer::NetDbObserver;
+use crate::metrics::Collector;
+use crate::net::LinkModel;
+use crate::plugin::{Plugins, Timer};
+use crate::queue::EventQueue;
+use crate::rng::{derive_rng, Stream};
+use crate::scenario::Scenario;
+use crate::trace::TraceHasher;
+use destinations::Signing;
+use ramsons_router::client::DestinationId;
+use ramsons_router::crypto::DestinationKeys;
+use ramsons_router::data::Hash;
+use ramsons_router::i2np::I2npMessage;
+use ramsons_router::netdb::{NetDbConfig, RouterInfoRegistry};
+use ramsons_router::time::Instant;
+use ramsons_router::units::Bandwidth;
+use ramsons_router::Router;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha20Rng;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use support::{BuildHashPrefix, IndexSet};
+
+mod cx;
+mod destinations;
+mod faults;
+mod links;
+mod messages;
+mod nodes;
+mod outputs;
+mod sample;
+mod streams;
+mod support;
+
+pub use cx::Cx;
+pub(crate) use support::destination_keys;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NodeState {
+    /// Created, waiting for its start time.
+    Pending,
+    Online,
+    /// Crashed or churned away; may come back.
+    Down,
+    /// Withdrawn for good.
+    Gone,
+}
+
+#[derive(Debug)]
+struct Node {
+    router: Router,
+    group: u16,
+    region: u16,
+    floodfill: bool,
+    bandwidth: Bandwidth,
+    state: NodeState,
+    /// Bumped at every state change, so that scheduled state changes from an earlier
+    /// life are recognised as stale.
+    epoch: u32,
+    /// The timer the router asked for last; queue entries for other times are stale.
+    armed: Instant,
+    /// When the uplink finishes sending what is already queued.
+    uplink_free: Instant,
+    /// Side of the current partition.
+    side: bool,
+    /// One of the colluding observers.
+    colluding: bool,
+    /// The client destination this router hosts: its index in `World::destinations`
+    /// and, once added, its id in the router.
+    destination: Option<(u32, Option<DestinationId>)>,
+    /// The plug-in that wraps this router's outputs, if one does.
+    wrapper: Option<u16>,
+}
+
+#[derive(Debug)]
+enum Ev {
+    Start(u32),
+    /// Boxed: the queue moves entries on every push and pop, and messages are large.
+    Deliver {
+        to: u32,
+        from: u32,
+        msg: Box<I2npMessage>,
+        size: u32,
+    },
+    Timer(u32),
+    Scenario(u32),
+    /// A router comes back after a crash or churn downtime (if `epoch` still matches).
+    Restart {
+        router: u32,
+        epoch: u32,
+    },
+    /// Churn takes a router down (if `epoch` still matches).
+    ChurnDown {
+        router: u32,
+        epoch: u32,
+    },
+    /// Router `router` makes a client lookup (if `epoch` still matches).
+    Lookup {
+        router: u32,
+        epoch: u32,
+    },
+    /// Destination `destination` sends a message (if its router's `epoch` still matches).
+    Message {
+        destination: u32,
+        epoch: u32,
+    },
+    Sample,
+    /// The balancer (proposal 140) or the MetaLeaseSet's signer (proposal 123) of
+    /// destination `destination` may publish.
+    Balance {
+        destination: u32,
+    },
+    /// The stream workload's fetches and their deadlines.
+    Streams(crate::streams::Timer),
+    /// A timer of plug-in `plugin`.
+    Plugin {
+        plugin: u16,
+        timer: Timer,
+    },
+}
+
+/// A client destination and the router that hosts it.
+#[derive(Debug)]
+struct Hosted {
+    /// The router its own messages leave from (the first of `routers`).
+    router: u32,
+    /// Every router hosting it: more than one when it is multihomed.
+    routers: Vec<u32>,
+    /// The peers its routers take inbound gateways from (multihoming's mitigation);
+    /// empty: as any destination.
+    gateways: Vec<Hash>,
+    hash: Hash,
+    /// Derived once from the seed; handed to the router on its first start.
+    keys: DestinationKeys,
+    /// Reached through a MetaLeaseSet (`mode = "meta"`): the destination each of
+    /// `routers` runs in its place, in the same order (the MetaLeaseSet's listing);
+    /// empty otherwise.
+    edges: Vec<DestinationKeys>,
+}
+
+/// Destinations stop sending this long before the end of a run.
+const APP_MESSAGE_DRAIN: Duration = Duration::from_secs(60);
+
+/// Trace tags, one per event kind.
+mod tag {
+    pub const START: u8 = 1;
+    pub const DELIVER: u8 = 2;
+    pub const TIMER: u8 = 3;
+    pub const SCENARIO: u8 = 4;
+    pub const RESTART: u8 = 5;
+    pub const CHURN_DOWN: u8 = 6;
+    pub const WORKLOAD: u8 = 7;
+    pub const SEND: u8 = 8;
+    pub const DROP: u8 = 9;
+    pub const MESSAGE: u8 = 10;
+    // 11 is the flooders' (`crate::adversary::flood`).
+    pub const DEGRADE: u8 = 12;
+    pub const BALANCE: u8 = 13;
+    pub const STREAMS: u8 = 14;
+}
+
+/// What a run did, for the manifest and the summary line.
+#[derive(Debug)]
+pub struct Outcome {
+    pub trace_hash: String,
+    pub events: u64,
+    pub routers: u64,
+    pub metrics: Collector,
+    pub floodfills: Vec<u32>,
+    /// The plug-ins as the run left them: their logs.
+    pub plugins: Plugins,
+    /// The floodfills watching for multihomed destinations (with `[clients] multihomed`).
+    pub netdb_observer: Option<NetDbObserver>,
+}
+
+impl Outcome {
+    /// Writes the plug-ins' and the observer's records into the run folder; returns the
+    /// file names.
+    pub fn write_logs(&self, dir: &Path) -> Result<Vec<String>, csv::Error> {
+        let mut written = self.plugins.write(dir)?;
+        if let Some(observer) = &self.netdb_observer {
+            written.extend(observer.write(dir)?);
+        }
+        Ok(written)
+    }
+}
+
+/// Called now and then with the simulated time reached and the events processed.
+pub trait Progress {
+    fn update(&mut self, sim_elapsed: Duration, events: u64);
+}
+
+impl Progress for () {
+    fn update(&mut self, _: Duration, _: u64) {}
+}
+
+/// Counts of fault-related drops, for the summary.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Drops {
+    pub lost: u64,
+    pub partitioned: u64,
+    pub offline: u64,
+}
+
+#[derive(Debug)]
+pub struct World {
+    scenario: Arc<Scenario>,
+    netdb_config: NetDbConfig,
+    start: Instant,
+    stop: Instant,
+    now: Instant,
+    queue: EventQueue<Ev>,
+    nodes: Vec<Node>,
+    by_hash: HashMap<Hash, u32, BuildHashPrefix>,
+    online: IndexSet,
+    links: LinkModel,
+    partitioned: bool,
+    /// Link delays and losses.
+    net_rng: ChaCha20Rng,
+    /// Scenario faults, churn, reseed and workload choices.
+    world_rng: ChaCha20Rng,
+    /// Which routers metric samples look at.
+    sample_rng: ChaCha20Rng,
+    trace: TraceHasher,
+    metrics: Collector,
+    drops: Drops,
+    /// Every router's current RouterInfo, verified once per publication and shared by the
+    /// routers that receive it inside encrypted netDb replies.
+    router_infos: Arc<RouterInfoRegistry>,
+    /// Client destinations, by index.
+    destinations: Vec<Hosted>,
+    /// Application messages sent so far; numbers them.
+    messages_sent: u64,
+    plugins: Plugins,
+    /// The router being drained, if any (see `Cx::drain`).
+    draining: Option<u32>,
+    /// The floodfills watching for multihomed destinations (with `[clients] multihomed`).
+    netdb_observer: Option<NetDbObserver>,
+    /// Who signs for the multihomed destinations whose routers do not sign themselves
+    /// (balancer and meta modes), by destination index.
+    signers: BTreeMap<u32, Signing>,
+    /// Page fetches over streams (`[streams]`), if the scenario has them.
+    streams: Option<crate::streams::StreamWorkload>,
+}
+
+impl World {
+    /// Builds the world of `scenario` with every initial router created and scheduled.
+    pub fn new(scenario: Arc<Scenario>) -> Result<World, String> {
+        let seed = scenario.general.seed;
+        let start = Instant::from_secs(scenario.general.start.0);
+        let links = LinkModel::new(&scenario.network, scenario.topology.as_ref())?;
+        let tunnels_on = scenario.tunnels.exploratory;
+        let record = scenario
+            .metrics
+            .record
+            .iter()
+            .copied()
+            .filter(|m| tunnels_on || !m.needs_tunnels())
+            .collect();
+        let metrics = Collector::new(record, start, scenario.general.warmup.0);
+        let mut world = World {
+            netdb_config: scenario.netdb_config(),
+            start,
+            stop: start + scenario.general.stop_time.0,
+            now: start,
+            queue: EventQueue::default(),
+            nodes: Vec::new(),
+            by_hash: HashMap::default(),
+            online: IndexSet::default(),
+            links,
+            partitioned: false,
+            net_rng: derive_rng(seed, Stream::Network, 0),
+            world_rng: derive_rng(seed, Stream::World, 0),
+            sample_rng: derive_rng(seed, Stream::Sample, 0),
+            trace: TraceHasher::default(),
+            metrics,
+            drops: Drops::default(),
+            router_infos: RouterInfoRegistry::new(),
+            destinations: Vec::new(),
+            messages_sent: 0,
+            plugins: Plugins::new(crate::adversary::plugins(&scenario)),
+            draining: None,
+            netdb_observer: None,
+            signers: BTreeMap::new(),
+            streams: None,
+            scenario,
+        };
+        world.populate(seed);
+        Ok(world)
+    }
+
+    /// Creates the initial routers, places the destinations, sets up the plug-ins and
+    /// observers, and schedules the scenario's events and the first sample.
+    fn populate(&mut self, seed: u64) {
+        for group in 0..self.scenario.routers.len() {
+            let g = &self.scenario.routers[group];
+            let (count, first_start, spread) = (g.count, g.start.0, g.start_spread.0);
+            for _ in 0..count {
+                self.spawn(group, self.start + first_start, spread);
+            }
+        }
+        self.place_destinations(seed);
+        self.streams = self.stream_workload();
+        self.each_plugin(|p, cx| p.init(cx));
+        let colluders =
+            (self.nodes.len() as f64 * self.scenario.observers.colluding_fraction).round() as usize;
+        let indices: Vec<usize> = (0..self.nodes.len()).collect();
+        let mut rng = derive_rng(seed, Stream::Colluders, 0);
+        for i in indices.choose_multiple(&mut rng, colluders) {
+            self.nodes[*i as usize].colluding = true;
+        }
+        self.watch_netdb();
+        for (i, event) in self.scenario.events.iter().enumerate() {
+            self.queue
+                .push(self.start + event.at.0, Ev::Scenario(i as u32));
+        }
+        self.queue.push(
+            self.start + self.scenario.general.warmup.0 + self.sample_interval(),
+            Ev::Sample,
+        );
+    }
+
+    fn sample_interval(&self) -> Duration {
+        self.scenario.general.sample_interval.0
+    }
+
+    /// Runs to the scenario's stop time.
+    pub fn run(mut self, progress: &mut dyn Progress) -> (Outcome, Drops) {
+        while let Some(at) = self.queue.peek_time() {
+            if at > self.stop {
+                break;
+            }
+            let Some((at, _seq, ev)) = self.queue.pop() else {
+                break;
+            };
+            self.now = at;
+            self.step(ev);
+            if self.trace.events() % 16_384 == 0 {
+                progress.update(
+                    at.saturating_duration_since(self.start),
+                    self.trace.events(),
+                );
+            }
+        }
+        progress.update(
+            self.stop.saturating_duration_since(self.start),
+            self.trace.events(),
+        );
+        self.finish()
+    }
+
+    /// The run's scalars into the metrics, and its outcome.
+    fn finish(mut self) -> (Outcome, Drops) {
+        let floodfills = (0..self.nodes.len() as u32)
+            .filter(|i| self.nodes[*i as usize].floodfill)
+            .collect();
+        let colluders = self.nodes.iter().filter(|n| n.colluding).count() as u64;
+        self.metrics
+            .set_population(self.nodes.len() as u64, colluders);
+        let mut summary = Vec::new();
+        for k in 0..self.plugins.slots.len() {
+            self.with_plugin(k, |p, cx| summary.extend(p.summary(cx)));
+        }
+        if let Some(observer) = &self.netdb_observer {
+            summary.extend(observer.summary());
+        }
+        summary.extend(self.multihoming_delivery());
+        for (metric, value) in summary {
+            self.metrics.add_summary(&metric, value);
+        }
+        self.finish_streams();
+        for (d, s) in &self.signers {
+            let (name, publications) = s.signer.publications();
+            let metric = format!("{name}_{d}_publications");
+            self.metrics.add_summary(&metric, publications as f64);
+        }
+        let events = self.trace.events();
+        let outcome = Outcome {
+            trace_hash: self.trace.finish(),
+            events,
+            routers: self.nodes.len() as u64,
+            metrics: self.metrics,
+            floodfills,
+            plugins: self.plugins,
+            netdb_observer: self.netdb_observer,
+        };
+        (outcome, self.drops)
+    }
+
+    fn micros(&self) -> u64 {
+        self.now.saturating_duration_since(self.start).as_micros() as u64
+    }
+
+    /// Whether router `i` is online in the life `epoch` (a later state change makes
+    /// events scheduled in an earlier one stale).
+    fn live(&self, i: u32, epoch: u32) -> bool {
+        let node = &self.nodes[i as usize];
+        node.epoch == epoch && node.state == NodeState::Online
+    }
+
+    fn step(&mut self, ev: Ev) {
+        let t = self.micros();
+        match ev {
+            Ev::Start(i) => {
+                self.trace.record(t, tag::START, &[u64::from(i)]);
+                self.start_router(i);
+            }
+            Ev::Deliver {
+                to,
+                from,
+                msg,
+                size,
+            } => {
+                let words = [u64::from(to), u64::from(from), u64::from(msg.id)];
+                self.trace.record(t, tag::DELIVER, &words);
+                self.deliver(to, from, *msg, size);
+            }
+            Ev::Timer(i) => self.on_timer(t, i),
+            Ev::Scenario(k) => {
+                self.trace.record(t, tag::SCENARIO, &[u64::from(k)]);
+                self.apply(k as usize);
+            }
+            Ev::Sample => {
+                self.sample();
+                self.queue
+                    .push(self.now + self.sample_interval(), Ev::Sample);
+            }
+            Ev::Plugin { plugin, timer } => {
+                self.with_plugin(usize::from(plugin), |p, cx| p.on_timer(cx, timer))
+            }
+            Ev::Streams(timer) => self.on_streams_timer(t, timer),
+            ev => self.step_workload(t, ev),
+        }
+    }
+
+    /// A router's own timer.
+    fn on_timer(&mut self, t: u64, i: u32) {
+        let node = &self.nodes[i as usize];
+        if node.state != NodeState::Online || node.armed != self.now {
+            return; // superseded or the router is down
+        }
+        self.trace.record(t, tag::TIMER, &[u64::from(i)]);
+        let now = self.now;
+        let node = &mut self.nodes[i as usize];
+        node.armed = Instant::MAX;
+        node.router.handle_timeout(now);
+        self.drain(i);
+    }
+
+    /// Restarts, churn, lookups, messages and signers.
+    fn step_workload(&mut self, t: u64, ev: Ev) {
+        match ev {
+            Ev::Restart { router, epoch } => {
+                let node = &self.nodes[router as usize];
+                if node.epoch != epoch || node.state != NodeState::Down {
+                    return;
+                }
+                self.trace.record(t, tag::RESTART, &[u64::from(router)]);
+                self.bring_online(router);
+            }
+            Ev::ChurnDown { router, epoch } => {
+                if !self.live(router, epoch) {
+                    return;
+                }
+                self.trace.record(t, tag::CHURN_DOWN, &[u64::from(router)]);
+                self.churn_down(router);
+            }
+            Ev::Lookup { router, epoch } => {
+                if !self.live(router, epoch) {
+                    return;
+                }
+                self.trace.record(t, tag::WORKLOAD, &[u64::from(router)]);
+                self.client_lookup(router);
+                self.schedule_lookup(router);
+            }
+            Ev::Message { destination, epoch } => {
+                if !self.live(self.destinations[destination as usize].router, epoch) {
+                    return;
+                }
+                self.trace
+                    .record(t, tag::MESSAGE, &[u64::from(destination)]);
+                self.send_request(destination);
+                self.schedule_message(destination);
+            }
+            Ev::Balance { destination } => {
+                self.trace
+                    .record(t, tag::BALANCE, &[u64::from(destination)]);
+                self.balance(destination);
+            }
+            _ => unreachable!("step handles the others"),
+        }
+    }
+}
