@@ -22,9 +22,12 @@ use ramsons_router::time::Instant;
 use ramsons_router::tunnel::{BuildOutcome, PoolId, TunnelEvent};
 use ramsons_router::Event;
 
+/// What each adversary module offers: its plug-in, if the scenario asks for it.
+type PluginFactory = fn(&Scenario) -> Option<Box<dyn Plugin>>;
+
 /// Every adversary's plug-in, one line each, in the order the world calls them. A new
 /// adversary is a module with a `plugin` function, and its line here.
-const REGISTRY: &[fn(&Scenario) -> Option<Box<dyn Plugin>>] = &[
+const REGISTRY: &[PluginFactory] = &[
     sybil::plugin,
     predecessor::plugin,
     tier_capture::plugin,

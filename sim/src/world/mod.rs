@@ -320,7 +320,7 @@ impl World {
         let indices: Vec<usize> = (0..self.nodes.len()).collect();
         let mut rng = derive_rng(seed, Stream::Colluders, 0);
         for i in indices.choose_multiple(&mut rng, colluders) {
-            self.nodes[*i as usize].colluding = true;
+            self.nodes[*i].colluding = true;
         }
         self.watch_netdb();
         for (i, event) in self.scenario.events.iter().enumerate() {
