@@ -17,14 +17,14 @@
 //! `ramsons-router` next to it; without it only i2pd is measured).
 
 use super::i2pd::{self, I2pd, I2pdOptions};
+use super::sam_client::{echo_one, Sam};
 use super::{BenchmarkingAddress, I2PD_RUNNING, WAIT};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 const ROUTERS: u8 = 6;
@@ -35,117 +35,8 @@ const SAM_ROUTERS: (u8, u8) = (3, 5);
 const BULK: usize = 1 << 20;
 const SMALL: usize = 1024;
 const ROUND_TRIPS: usize = 20;
-/// SESSION CREATE answers once the session's tunnels and LeaseSet are up.
-const SESSION_WAIT: Duration = Duration::from_secs(240);
 /// First port of the ramsons testnet (router i: base+3i NTCP2, +1 status, +2 SAM).
 const RAMSONS_BASE_PORT: u16 = 26000;
-/// STREAM CONNECTs tried while the peer's LeaseSet cannot be found, 2 s apart.
-const CONNECT_ATTEMPTS: usize = 60;
-
-/// A SAM socket, blocking, line by line until it carries a stream.
-struct SamLine {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-}
-
-impl SamLine {
-    fn hello(addr: SocketAddr) -> SamLine {
-        // A bridge just (re)started may not listen yet.
-        let deadline = Instant::now() + WAIT;
-        let stream = loop {
-            match TcpStream::connect(addr) {
-                Ok(stream) => break stream,
-                Err(e) if Instant::now() > deadline => panic!("SAM at {addr}: {e}"),
-                Err(_) => std::thread::sleep(Duration::from_millis(100)),
-            }
-        };
-        // Small writes go out at once on both bridges: Nagle would add its own delay.
-        stream.set_nodelay(true).expect("nodelay");
-        stream
-            .set_read_timeout(Some(SESSION_WAIT))
-            .expect("timeout");
-        let writer = stream.try_clone().expect("clone");
-        let mut sam = SamLine {
-            reader: BufReader::new(stream),
-            writer,
-        };
-        let reply = sam.ask("HELLO VERSION MIN=3.1 MAX=3.1");
-        assert!(reply.contains("RESULT=OK"), "HELLO: {reply}");
-        sam
-    }
-
-    fn ask(&mut self, line: &str) -> String {
-        // One write with its newline: i2pd 2.45 takes a partial line as a whole command.
-        self.writer
-            .write_all(format!("{line}\n").as_bytes())
-            .expect("SAM write");
-        self.line()
-    }
-
-    fn line(&mut self) -> String {
-        let mut reply = String::new();
-        self.reader.read_line(&mut reply).expect("SAM read");
-        reply.trim_end().to_string()
-    }
-
-    /// A STREAM session with `hops`-hop tunnels, two each way; its public destination.
-    fn session(&mut self, id: &str, hops: u8) -> String {
-        let reply = self.ask(&format!(
-            "SESSION CREATE STYLE=STREAM ID={id} DESTINATION=TRANSIENT SIGNATURE_TYPE=7 \
-             i2cp.leaseSetEncType=4 inbound.length={hops} outbound.length={hops} \
-             inbound.quantity=2 outbound.quantity=2"
-        ));
-        assert!(reply.contains("RESULT=OK"), "SESSION CREATE {id}: {reply}");
-        let me = self.ask("NAMING LOOKUP NAME=ME");
-        me.split(' ')
-            .find_map(|kv| kv.strip_prefix("VALUE="))
-            .map(str::to_string)
-            .unwrap_or_else(|| panic!("NAMING LOOKUP ME: {me}"))
-    }
-
-    /// STREAM CONNECT to `to`; this socket then carries the stream. Asked again (on a new
-    /// socket) while the peer cannot be reached: right after SESSION CREATE the server's
-    /// LeaseSet may not be at the floodfills yet. The time is the successful attempt's.
-    fn connect(addr: SocketAddr, session: &str, to: &str) -> (SamLine, Duration) {
-        for attempt in 1..=CONNECT_ATTEMPTS {
-            let mut sam = SamLine::hello(addr);
-            let started = Instant::now();
-            let reply = sam.ask(&format!(
-                "STREAM CONNECT ID={session} DESTINATION={to} SILENT=false"
-            ));
-            if reply.contains("RESULT=OK") {
-                if attempt > 1 {
-                    eprintln!("(STREAM CONNECT answered OK at attempt {attempt})");
-                }
-                return (sam, started.elapsed());
-            }
-            assert!(
-                reply.contains("CANT_REACH_PEER") && attempt < CONNECT_ATTEMPTS,
-                "STREAM CONNECT (attempt {attempt}): {reply}"
-            );
-            std::thread::sleep(Duration::from_secs(2));
-        }
-        unreachable!("the last attempt returns or panics")
-    }
-}
-
-/// Accepts one stream on `session` and echoes it until the peer closes; bytes echoed.
-fn echo_one(addr: SocketAddr, session: &str) -> JoinHandle<usize> {
-    let mut sam = SamLine::hello(addr);
-    let reply = sam.ask(&format!("STREAM ACCEPT ID={session} SILENT=false"));
-    assert!(reply.contains("RESULT=OK"), "STREAM ACCEPT: {reply}");
-    std::thread::spawn(move || {
-        let peer = sam.line();
-        assert!(peer.len() > 500, "the peer's destination first: {peer}");
-        let mut echoed = 0;
-        let mut buf = vec![0u8; 64 * 1024];
-        while let Ok(n @ 1..) = sam.reader.read(&mut buf) {
-            sam.writer.write_all(&buf[..n]).expect("echo");
-            echoed += n;
-        }
-        echoed
-    })
-}
 
 /// What one network gave.
 #[derive(Debug)]
@@ -185,23 +76,23 @@ impl Figures {
 
 /// Both streams between a server session on `server` and a client session on `client`.
 fn measure(server: SocketAddr, client: SocketAddr, hops: u8) -> Figures {
-    let mut srv = SamLine::hello(server);
-    let target = srv.session("bench-srv", hops);
-    let mut cli = SamLine::hello(client);
-    cli.session("bench-cli", hops);
+    let mut srv = Sam::hello(server);
+    let target = srv.session("bench-srv", hops, 2);
+    let mut cli = Sam::hello(client);
+    cli.session("bench-cli", hops, 2);
     let mut data = vec![0u8; BULK];
     ChaCha20Rng::seed_from_u64(15).fill_bytes(&mut data);
 
     let echo = echo_one(server, "bench-srv");
     let started = Instant::now();
-    let (stream, first_connect) = SamLine::connect(client, "bench-cli", &target);
-    let back = exchange(stream, &data);
+    let (stream, first_connect) = Sam::connect(client, "bench-cli", &target);
+    let back = stream.exchange(&data);
     let bulk = started.elapsed();
     assert!(back == data, "the echo is what was sent, byte for byte");
     assert_eq!(echo.join().expect("echo"), BULK);
 
     let echo = echo_one(server, "bench-srv");
-    let (mut stream, second_connect) = SamLine::connect(client, "bench-cli", &target);
+    let (mut stream, second_connect) = Sam::connect(client, "bench-cli", &target);
     let round_trips: Vec<Duration> = (0..ROUND_TRIPS)
         .map(|i| {
             let small = &data[i * SMALL..][..SMALL];
@@ -222,21 +113,6 @@ fn measure(server: SocketAddr, client: SocketAddr, hops: u8) -> Figures {
         second_connect,
         round_trips,
     }
-}
-
-/// Writes `data` on the stream from a thread while reading as much back; closes it.
-fn exchange(mut stream: SamLine, data: &[u8]) -> Vec<u8> {
-    let mut writer = stream.writer.try_clone().expect("clone");
-    let out = data.to_vec();
-    let sender = std::thread::spawn(move || writer.write_all(&out).expect("send"));
-    let mut back = vec![0u8; data.len()];
-    stream
-        .reader
-        .read_exact(&mut back)
-        .expect("the echo comes back whole");
-    sender.join().expect("sender");
-    let _ = stream.writer.shutdown(std::net::Shutdown::Both);
-    back
 }
 
 /// Six i2pd routers on 198.18.0.10.. (loopback), each knowing all the others' RouterInfos.

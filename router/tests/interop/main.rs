@@ -12,6 +12,7 @@
 mod bench_i2pd;
 mod i2pd;
 mod sam;
+mod sam_client;
 
 use i2pd::{I2pd, I2pdOptions};
 use ramsons_router::crypto::RouterKeys;

@@ -4,113 +4,20 @@
 //! streaming packets and our LeaseSet; we read its.
 
 use super::i2pd::{self, I2pd, I2pdOptions};
+use super::sam_client::{echo_one, Sam};
 use super::{BenchmarkingAddress, OurRouter, I2PD_RUNNING, WAIT};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
-
-/// A SAM control or stream socket, blocking, line by line until it carries a stream.
-struct Sam {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-}
-
-impl Sam {
-    /// Connects and says HELLO (3.1: streams, as i2pd 2.45 and we both speak it).
-    fn hello(addr: SocketAddr) -> Sam {
-        let stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("SAM at {addr}: {e}"));
-        stream
-            .set_read_timeout(Some(Duration::from_secs(150)))
-            .expect("timeout");
-        let writer = stream.try_clone().expect("clone");
-        let mut sam = Sam {
-            reader: BufReader::new(stream),
-            writer,
-        };
-        let reply = sam.ask("HELLO VERSION MIN=3.1 MAX=3.1");
-        assert!(reply.contains("RESULT=OK"), "HELLO: {reply}");
-        sam
-    }
-
-    fn ask(&mut self, line: &str) -> String {
-        // One write: i2pd 2.45 takes a read without its newline as a malformed command.
-        self.writer
-            .write_all(format!("{line}\n").as_bytes())
-            .expect("SAM write");
-        self.line()
-    }
-
-    fn line(&mut self) -> String {
-        let mut reply = String::new();
-        self.reader.read_line(&mut reply).expect("SAM read");
-        reply.trim_end().to_string()
-    }
-
-    /// A STREAM session with 1-hop tunnels (the other router is the only peer); its
-    /// public destination.
-    fn session(&mut self, id: &str) -> String {
-        let reply = self.ask(&format!(
-            "SESSION CREATE STYLE=STREAM ID={id} DESTINATION=TRANSIENT SIGNATURE_TYPE=7 \
-             i2cp.leaseSetEncType=4 inbound.length=1 outbound.length=1 \
-             inbound.quantity=1 outbound.quantity=1"
-        ));
-        assert!(reply.contains("RESULT=OK"), "SESSION CREATE {id}: {reply}");
-        let me = self.ask("NAMING LOOKUP NAME=ME");
-        value(&me, "VALUE").unwrap_or_else(|| panic!("NAMING LOOKUP ME: {me}"))
-    }
-}
-
-fn value(line: &str, key: &str) -> Option<String> {
-    line.split(' ')
-        .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
-        .map(str::to_string)
-}
-
-/// Accepts one stream on `session` and echoes it until the peer closes.
-fn echo_one(addr: SocketAddr, session: &str) -> std::thread::JoinHandle<usize> {
-    let mut sam = Sam::hello(addr);
-    let reply = sam.ask(&format!("STREAM ACCEPT ID={session} SILENT=false"));
-    assert!(reply.contains("RESULT=OK"), "STREAM ACCEPT: {reply}");
-    std::thread::spawn(move || {
-        let peer = sam.line();
-        assert!(peer.len() > 500, "the peer's destination first: {peer}");
-        let mut echoed = 0;
-        let mut buf = vec![0u8; 32 * 1024];
-        loop {
-            match sam.reader.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    sam.writer.write_all(&buf[..n]).expect("echo");
-                    echoed += n;
-                }
-            }
-        }
-        let _ = sam.writer.shutdown(std::net::Shutdown::Write);
-        echoed
-    })
-}
 
 /// Connects from `session` to `to`, sends `data`, and reads back as much; the time.
 fn send_and_read_back(addr: SocketAddr, session: &str, to: &str, data: &[u8]) -> Duration {
-    let mut sam = Sam::hello(addr);
     let started = Instant::now();
-    let reply = sam.ask(&format!(
-        "STREAM CONNECT ID={session} DESTINATION={to} SILENT=false"
-    ));
-    assert!(reply.contains("RESULT=OK"), "STREAM CONNECT: {reply}");
-    let mut writer = sam.writer.try_clone().expect("clone");
-    let out = data.to_vec();
-    let sender = std::thread::spawn(move || writer.write_all(&out).expect("send"));
-    let mut back = vec![0u8; data.len()];
-    sam.reader
-        .read_exact(&mut back)
-        .expect("the echo comes back whole");
-    sender.join().expect("sender");
+    let (stream, _) = Sam::connect(addr, session, to);
+    let back = stream.exchange(data);
     let took = started.elapsed();
     assert!(back == data, "the echo is what was sent, byte for byte");
-    let _ = sam.writer.shutdown(std::net::Shutdown::Both);
     took
 }
 
@@ -184,9 +91,9 @@ fn a_stream_between_sam_on_ramsons_and_sam_on_i2pd_carries_1_mib_each_way() {
 
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut theirs = Sam::hello(i2pd_addr);
-        let their_dest = theirs.session("theirs");
+        let their_dest = theirs.session("theirs", 1, 1);
         let mut mine = Sam::hello(our_sam);
-        let my_dest = mine.session("mine");
+        let my_dest = mine.session("mine", 1, 1);
         let mut data = vec![0u8; 1 << 20];
         ChaCha20Rng::seed_from_u64(9).fill_bytes(&mut data);
 
