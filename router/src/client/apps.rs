@@ -16,7 +16,7 @@
 
 use super::app_payload::{compress_by_default, protocol, AppPayload};
 use super::datagram::{Datagram, DatagramError};
-use super::streaming::{Ports, StreamId, StreamManager, StreamingError};
+use super::streaming::{ManagerConfig, Ports, StreamId, StreamManager, StreamingError};
 use super::{ClientEvent, Clients, DestinationId, Outgoing};
 use crate::data::{Destination, Hash};
 use crate::netdb::NetDb;
@@ -83,6 +83,15 @@ impl Clients {
     /// destinations, statistics.
     pub fn streams(&self, id: DestinationId) -> Option<&StreamManager> {
         self.locals.get(&id)?.streams.as_ref()
+    }
+
+    /// Destination `id`'s streams from now on use `config` instead of the router's
+    /// (an application's `i2p.streaming.*` options; see
+    /// [`ManagerConfig::with_options`]).
+    pub fn set_stream_config(&mut self, id: DestinationId, config: ManagerConfig) {
+        if let Some(streams) = self.streams_mut(id) {
+            streams.set_config(config);
+        }
     }
 
     /// Whether destination `id` accepts incoming streams.

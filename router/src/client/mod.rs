@@ -45,6 +45,7 @@ mod deliver;
 mod event;
 mod local;
 mod publish;
+mod respond;
 mod route;
 mod send;
 pub mod streaming;
@@ -57,7 +58,7 @@ use publish::{Publication, Published};
 
 use crate::crypto::DestinationKeys;
 use crate::data::{B33Address, ClientAuthorization, Hash};
-use crate::garlic::ratchet::RatchetEndpoint;
+use crate::garlic::ratchet::{RatchetEndpoint, SEND_NEXT_KEY_AT};
 use crate::netdb::NetDb;
 use crate::profile::SelectionRules;
 use crate::time::Instant;
@@ -80,6 +81,9 @@ pub struct ClientConfig {
     pub sticky_leases: bool,
     /// Every destination's streams: their parameters and admission limits.
     pub streaming: ManagerConfig,
+    /// The message number of a ratchet tag set from which a sender starts the DH
+    /// ratchet (the spec's 4096); lower crosses tag sets sooner, for tests and studies.
+    pub ratchet_next_key_at: u16,
 }
 
 impl Default for ClientConfig {
@@ -90,6 +94,7 @@ impl Default for ClientConfig {
             selection: SelectionRules::client(),
             sticky_leases: false,
             streaming: ManagerConfig::default(),
+            ratchet_next_key_at: SEND_NEXT_KEY_AT,
         }
     }
 }
@@ -129,6 +134,8 @@ pub struct Clients {
     next_id: u32,
     rng: ChaCha20Rng,
     events: VecDeque<ClientEvent>,
+    /// Ratchet responses sent on their own so far (see `respond`).
+    responses_sent: u64,
 }
 
 impl Clients {
@@ -140,7 +147,18 @@ impl Clients {
             next_id: 0,
             rng,
             events: VecDeque::new(),
+            responses_sent: 0,
         }
+    }
+
+    /// Destination `id`'s ratchet endpoint: its sessions, read-only.
+    pub fn ratchet(&self, id: DestinationId) -> Option<&RatchetEndpoint> {
+        self.locals.get(&id).map(|l| &l.ratchet)
+    }
+
+    /// Ratchet-layer responses (owed ACKs and NextKeys) sent without other traffic.
+    pub fn ratchet_responses_sent(&self) -> u64 {
+        self.responses_sent
     }
 
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
@@ -301,7 +319,7 @@ impl Clients {
         let id = DestinationId(self.next_id);
         self.next_id += 1;
         let pool = tunnels.add_pool(now, pool);
-        let ratchet = RatchetEndpoint::new(keys.encryption_secret().clone());
+        let ratchet = new_ratchet(&self.config, &keys);
         self.locals.insert(
             id,
             Local {
@@ -328,7 +346,7 @@ impl Clients {
     /// tunnel manager rebuilds the pools).
     pub fn restart(&mut self) {
         for local in self.locals.values_mut() {
-            local.ratchet = RatchetEndpoint::new(local.keys.encryption_secret().clone());
+            local.ratchet = new_ratchet(&self.config, &local.keys);
             local.lease_set = None;
             local.encrypted = None;
             local.publication = None;
@@ -345,7 +363,8 @@ impl Clients {
 
     /// Drops idle ratchet sessions, stores LeaseSets again whose store was not
     /// acknowledged, at UTC midnight encrypts hidden destinations' LeaseSets under
-    /// the new day's blinded key, and runs the streams' timers.
+    /// the new day's blinded key, runs the streams' timers and sends the ratchet
+    /// responses owed.
     pub fn handle_timeout(&mut self, now: Instant, netdb: &mut NetDb, tunnels: &mut TunnelManager) {
         let mut due = Vec::new();
         for (id, local) in &mut self.locals {
@@ -382,11 +401,12 @@ impl Clients {
             self.publish(now, id, netdb, tunnels);
         }
         self.streams_handle_timeout(now, netdb, tunnels);
+        self.send_owed_responses(now, netdb, tunnels);
     }
 
     /// When [`Clients::handle_timeout`] has something to do next: a LeaseSet store to
     /// retry, a message about to count as unconfirmed, midnight for a hidden
-    /// destination, or a stream's timer.
+    /// destination, a stream's timer, or a ratchet response owed.
     pub fn poll_timeout(&self) -> Instant {
         let publications = self.locals.values().filter_map(|l| {
             let retry = l.publication.as_ref().and_then(|p| p.retry_at);
@@ -403,7 +423,15 @@ impl Clients {
         publications
             .chain(stale)
             .chain(streams)
+            .chain(self.owed_responses_at())
             .min()
             .unwrap_or(Instant::MAX)
     }
+}
+
+/// A destination's ratchet endpoint, as the configuration asks.
+fn new_ratchet(config: &ClientConfig, keys: &DestinationKeys) -> RatchetEndpoint {
+    let mut ratchet = RatchetEndpoint::new(keys.encryption_secret().clone());
+    ratchet.set_ratchet_at(config.ratchet_next_key_at);
+    ratchet
 }

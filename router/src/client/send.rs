@@ -1,11 +1,11 @@
 //! Sending: finding the recipient's LeaseSet (plain, meta or encrypted), then garlic
 //! through our outbound tunnel to one of its leases.
 
-use super::local::{HiddenDestination, Unconfirmed};
+use super::local::{HiddenDestination, Local, Unconfirmed};
 use super::route::{route, Route};
 use super::{ClientEvent, Clients, DestinationId, Outgoing, SendFailure, LEASE_MARGIN};
 use crate::crypto::blinding::{BlindedPublicKey, Credential};
-use crate::data::{DecryptError, Hash, InnerLeaseSet, Lease2};
+use crate::data::{DecryptError, Hash, InnerLeaseSet, Lease2, LeaseSet2};
 use crate::garlic::payload::{emit_payload, Block, Clove, CloveDelivery};
 use crate::garlic::ratchet::MessageKind;
 use crate::i2np::{
@@ -17,6 +17,7 @@ use crate::tunnel::data::Delivery;
 use crate::tunnel::TunnelManager;
 use rand::seq::SliceRandom;
 use rand::Rng;
+use rand_chacha::ChaCha20Rng;
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -196,23 +197,11 @@ impl Clients {
         let Some(local) = self.locals.get_mut(&id) else {
             return;
         };
-        let usable_until = (now + LEASE_MARGIN).as_secs();
-        let usable = |l: &Lease2| !l.is_expired_at(usable_until);
-        let kept = local
-            .routes
-            .get(&to)
-            .filter(|l| usable(l) && remote.leases().contains(l))
-            .copied();
-        let lease = kept.or_else(|| {
-            let leases: Vec<&Lease2> = remote.leases().iter().filter(|l| usable(l)).collect();
-            leases.choose(&mut self.rng).map(|l| **l)
-        });
+        let sticky = self.config.sticky_leases;
+        let lease = choose_lease(now, local, &remote, sticky, &mut self.rng);
         let (Some(lease), Some(remote_key)) = (lease, remote.x25519_key()) else {
             return fail(&mut self.events, SendFailure::NoLeaseSet);
         };
-        if self.config.sticky_leases {
-            local.routes.insert(to, lease);
-        }
         let expiration_ms = (now + Duration::from_secs(60)).as_millis();
         let mut blocks = Vec::with_capacity(3);
         if local.ratchet.next_kind(&remote_key) == MessageKind::NewSession {
@@ -298,4 +287,31 @@ impl Clients {
             fail(&mut self.events, SendFailure::NoTunnel);
         }
     }
+}
+
+/// The lease of `remote` that `local` sends through: the one kept for it while still
+/// usable and listed, else a random usable one (then kept, with sticky leases).
+pub(super) fn choose_lease(
+    now: Instant,
+    local: &mut Local,
+    remote: &LeaseSet2,
+    sticky: bool,
+    rng: &mut ChaCha20Rng,
+) -> Option<Lease2> {
+    let to = remote.hash();
+    let usable_until = (now + LEASE_MARGIN).as_secs();
+    let usable = |l: &Lease2| !l.is_expired_at(usable_until);
+    let kept = local
+        .routes
+        .get(&to)
+        .filter(|l| usable(l) && remote.leases().contains(l))
+        .copied();
+    let lease = kept.or_else(|| {
+        let leases: Vec<&Lease2> = remote.leases().iter().filter(|l| usable(l)).collect();
+        leases.choose(rng).map(|l| **l)
+    })?;
+    if sticky && remote.x25519_key().is_some() {
+        local.routes.insert(to, lease);
+    }
+    Some(lease)
 }

@@ -344,6 +344,7 @@ impl HostConfig {
                     stream: StreamConfig::ecies(),
                     ..ManagerConfig::default()
                 },
+                ..client_defaults
             },
             ..RouterConfig::default()
         }

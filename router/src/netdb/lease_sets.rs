@@ -185,3 +185,15 @@ impl<L: StoredLeaseSet> LeaseSetTable<L> {
         self.entries.clear();
     }
 }
+
+impl LeaseSetTable<LeaseSet2> {
+    /// The current LeaseSet2 whose X25519 key is `key`: who a ratchet session is with.
+    /// A scan, for the rare answer a ratchet owes a peer it has nothing else to send.
+    pub fn find_by_x25519_key(&self, key: &[u8; 32], now: Instant) -> Option<Arc<LeaseSet2>> {
+        let now_s = now.as_secs();
+        self.entries
+            .values()
+            .find(|ls| !ls.is_expired_at(now_s) && ls.x25519_key().as_ref() == Some(key))
+            .cloned()
+    }
+}

@@ -4,7 +4,7 @@
 //! use exactly these calls.
 
 use super::{ClientError, Router};
-use crate::client::streaming::{Ports, StreamId, StreamManager};
+use crate::client::streaming::{ManagerConfig, Ports, StreamId, StreamManager};
 use crate::client::{AppError, Clients, DatagramKind, DestinationId, TunnelShape};
 use crate::crypto::DestinationKeys;
 use crate::data::{Destination, Hash};
@@ -82,6 +82,12 @@ impl Router {
         let id = self.netdb.lookup_lease_set(now, hash);
         self.collect(now);
         id
+    }
+
+    /// Local destination `id`'s streams from now on use `config` (its application's
+    /// `i2p.streaming.*` options over [`ClientConfig::streaming`](crate::client::ClientConfig)).
+    pub fn set_stream_config(&mut self, now: Instant, id: DestinationId, config: ManagerConfig) {
+        let _ = self.with_clients(now, id, |c, _, _| c.set_stream_config(id, config));
     }
 
     /// Whether local destination `id` accepts incoming streams (off by default).

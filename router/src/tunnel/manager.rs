@@ -774,16 +774,23 @@ impl TunnelManager {
                 garlic,
             } => {
                 // Garlic-wrapped under the key and tag the creator derived for us, so the
-                // reply tunnel's gateway cannot read the build result.
-                let expiration_ms = msg.expiration_ms;
-                let Ok(garlic) = wrap::as_reply(&garlic.key, garlic.tag, msg) else {
-                    return; // a build reply always fits: the creator's build times out
+                // reply tunnel's gateway cannot read the build result. When that gateway
+                // is us there is nobody to hide it from, and the creator expects it
+                // plain: i2pd registers the garlic key only for a gateway that is not
+                // the endpoint, and could not read our replies to its one-hop builds.
+                let msg = if gateway == self.me {
+                    msg
+                } else {
+                    let expiration_ms = msg.expiration_ms;
+                    let Ok(garlic) = wrap::as_reply(&garlic.key, garlic.tag, msg) else {
+                        return; // a build reply always fits: the creator's build times out
+                    };
+                    I2npMessage::with_random_id(
+                        &mut self.rng,
+                        expiration_ms,
+                        MessageBody::Garlic(garlic),
+                    )
                 };
-                let msg = I2npMessage::with_random_id(
-                    &mut self.rng,
-                    expiration_ms,
-                    MessageBody::Garlic(garlic),
-                );
                 let body = MessageBody::TunnelGateway(TunnelGateway {
                     tunnel_id: tunnel,
                     message: msg.encode(),
@@ -1264,19 +1271,9 @@ impl TunnelManager {
                 endpoint_tunnel: tunnel,
             },
             _ => {
-                // Replies come back through an inbound tunnel of the same pool, else an
-                // exploratory one, else a zero-hop one while we have none.
-                let newest = [pool_id, PoolId::Exploratory]
-                    .iter()
-                    .find_map(|id| self.pools.get(id)?.newest_inbound());
-                let (reply_gateway, reply_tunnel) = match newest {
-                    Some(t) => (t.gateway, t.gateway_tunnel),
-                    None => {
-                        let id = self.fresh_tunnel_id();
-                        self.zero_hop.insert(id);
-                        (self.me, id)
-                    }
-                };
+                let endpoint = hops.last().map_or(self.me, |h| h.router);
+                let (reply_gateway, reply_tunnel) =
+                    self.outbound_reply_path(pool_id, &endpoint, hops.len());
                 BuildDirection::Outbound {
                     reply_gateway,
                     reply_tunnel,
@@ -1323,6 +1320,39 @@ impl TunnelManager {
             });
         }
         true
+    }
+
+    /// Where the reply to an outbound build whose endpoint is `endpoint` comes back: the
+    /// newest inbound tunnel of the pool, else of the exploratory pool, whose gateway is
+    /// not that endpoint. One router as both would see the build's reply leave and
+    /// enter, and i2pd (2.45) holds a reply for its own transit gateway until other
+    /// traffic flushes it: builds timed out. A one-hop tunnel's endpoint got the request
+    /// from us, so it may answer us directly (zero-hop); a longer one rather goes back
+    /// through its endpoint than learns who we are. Zero-hop too while we have no
+    /// inbound tunnel at all.
+    fn outbound_reply_path(
+        &mut self,
+        pool_id: PoolId,
+        endpoint: &Hash,
+        hops: usize,
+    ) -> (Hash, TunnelId) {
+        let pools = [pool_id, PoolId::Exploratory];
+        let avoiding = pools
+            .iter()
+            .find_map(|id| self.pools.get(id)?.newest_inbound_avoiding(endpoint));
+        let chosen = match avoiding {
+            Some(t) => Some(t),
+            None if hops > 1 => pools
+                .iter()
+                .find_map(|id| self.pools.get(id)?.newest_inbound()),
+            None => None,
+        };
+        if let Some(t) = chosen {
+            return (t.gateway, t.gateway_tunnel);
+        }
+        let id = self.fresh_tunnel_id();
+        self.zero_hop.insert(id);
+        (self.me, id)
     }
 
     fn fresh_tunnel_id(&mut self) -> TunnelId {
@@ -1537,6 +1567,10 @@ mod tests {
         profiles: Profiles,
         store: RouterInfoStore,
         pool: PoolId,
+        /// Every message relayed, as (from, to).
+        delivered: Vec<(Hash, Hash)>,
+        /// The I2NP type inside every TunnelGateway relayed, with its sender.
+        gateway_payloads: Vec<(Hash, u8)>,
     }
 
     impl Creator {
@@ -1581,6 +1615,8 @@ mod tests {
                 profiles: Profiles::new(),
                 store,
                 pool,
+                delivered: Vec::new(),
+                gateway_payloads: Vec::new(),
             }
         }
 
@@ -1611,6 +1647,12 @@ mod tests {
                 let Some((from, to, msg)) = queue.pop_front() else {
                     return own;
                 };
+                self.delivered.push((from, to));
+                if let MessageBody::TunnelGateway(gateway) = &msg.body {
+                    if let Ok(inner) = I2npMessage::decode(&gateway.message) {
+                        self.gateway_payloads.push((from, inner.body.type_id()));
+                    }
+                }
                 if to == me {
                     let rest =
                         self.manager
@@ -1711,6 +1753,67 @@ mod tests {
         let pool = &c.manager.pools[&c.pool];
         assert_eq!(pool.inbound[0].hops, [a, b]);
         assert_eq!(pool.outbound[0].hops, [b, a]);
+    }
+
+    /// Builds through `path` at `now` and relays until done; the relayed messages.
+    fn build_and_relay(
+        c: &mut Creator,
+        now: Instant,
+        direction: Direction,
+        path: &[Hash],
+    ) -> Vec<(Hash, Hash)> {
+        c.manager
+            .build_through(now, c.pool, direction, path, &c.store)
+            .expect("a usable path");
+        let before = c.delivered.len();
+        c.relay(now);
+        c.delivered.split_off(before)
+    }
+
+    #[test]
+    fn an_outbound_build_reply_avoids_an_inbound_gateway_at_its_endpoint() {
+        let mut c = Creator::new(6);
+        let [a, b, x, y] = [0, 1, 2, 3].map(|i| c.hash(i));
+        build_and_relay(&mut c, NOW, Direction::Inbound, &[x, y]);
+        // The newest inbound tunnel has its gateway at `a`...
+        let later = NOW + Duration::from_secs(1);
+        build_and_relay(&mut c, later, Direction::Inbound, &[a, b]);
+        // ...where this outbound tunnel ends: its reply comes back through `x` instead.
+        let sent = build_and_relay(&mut c, later, Direction::Outbound, &[b, a]);
+        assert!(
+            sent.contains(&(a, x)),
+            "the reply went to x's gateway: {sent:?}"
+        );
+        assert_eq!(c.manager.pool_tunnels(c.pool).1, 1, "built");
+        // Garlic-wrapped, as x must not read it.
+        assert_eq!(
+            c.gateway_payloads.last(),
+            Some(&(a, crate::i2np::message_type::GARLIC))
+        );
+
+        // A one-hop tunnel's endpoint knows us anyway: with only `a`'s inbound tunnel
+        // left to pick, it answers us directly rather than into a gateway at itself.
+        let mut c = Creator::new(4);
+        let me = c.keys.hash();
+        let [a, b] = [0, 1].map(|i| c.hash(i));
+        build_and_relay(&mut c, NOW, Direction::Inbound, &[a, b]);
+        let sent = build_and_relay(&mut c, NOW, Direction::Outbound, &[a]);
+        assert_eq!(sent, [(me, a), (a, me)], "zero-hop reply");
+    }
+
+    #[test]
+    fn an_endpoint_that_is_its_replys_gateway_sends_the_reply_plain() {
+        let mut c = Creator::new(4);
+        let [a, b] = [0, 1].map(|i| c.hash(i));
+        build_and_relay(&mut c, NOW, Direction::Inbound, &[a, b]);
+        // Two hops and no other inbound tunnel: the reply goes back through `a` itself,
+        // which has nobody to hide it from.
+        build_and_relay(&mut c, NOW, Direction::Outbound, &[b, a]);
+        assert_eq!(c.manager.pool_tunnels(c.pool).1, 1, "built");
+        assert_eq!(
+            c.gateway_payloads.last(),
+            Some(&(a, crate::i2np::message_type::OUTBOUND_TUNNEL_BUILD_REPLY))
+        );
     }
 
     #[test]

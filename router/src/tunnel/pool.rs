@@ -139,6 +139,14 @@ impl Pool {
         self.inbound.iter().max_by_key(|t| t.expires)
     }
 
+    /// The newest inbound tunnel whose gateway is not `avoid`.
+    pub(super) fn newest_inbound_avoiding(&self, avoid: &Hash) -> Option<&OwnInbound> {
+        self.inbound
+            .iter()
+            .filter(|t| t.gateway != *avoid)
+            .max_by_key(|t| t.expires)
+    }
+
     pub(super) fn leases(&self) -> Vec<InboundLease> {
         self.inbound
             .iter()

@@ -18,18 +18,23 @@ const BOB: usize = 9;
 
 /// Twelve routers that know each other, tunnels on, and a destination on routers
 /// `ALICE` and `BOB` with their LeaseSets published.
-fn two_destinations(
-    seed: u64,
-) -> (
+fn two_destinations(seed: u64) -> TwoDestinations {
+    two_destinations_with(seed, ClientConfig::default())
+}
+
+type TwoDestinations = (
     Net,
     DestinationId,
     DestinationKeys,
     DestinationId,
     DestinationKeys,
-) {
+);
+
+/// [`two_destinations`] whose routers' clients are configured as `clients` says.
+fn two_destinations_with(seed: u64, clients: ClientConfig) -> TwoDestinations {
     let mut net = Net::with_config(2, 10, seed, |_| RouterConfig {
         tunnels: Some(TunnelConfig::default()),
-        clients: ClientConfig::default(),
+        clients: clients.clone(),
         netdb: NetDbConfig {
             explore_interval_fast: Duration::from_secs(3600),
             explore_interval_slow: Duration::from_secs(3600),
@@ -259,4 +264,52 @@ fn datagrams_of_every_kind_arrive_and_signed_ones_name_their_sender() {
     assert_eq!(back.len(), 1);
     assert_eq!(back[0].2.payload(), b"pong");
     assert_eq!(back[0].2.reply_to(), Some(bob_keys.hash()));
+}
+
+/// Traffic one way only still crosses ratchet tag sets: Bob owes Alice's NextKey an
+/// answer and, with nothing to send her, sends it alone within about a second (spec,
+/// ECIES: "Ratchet-layer Responses"); Alice reads it and moves on to the next tag set.
+#[test]
+fn one_way_datagrams_cross_tag_sets_on_answers_sent_alone() {
+    let clients = ClientConfig {
+        ratchet_next_key_at: 4,
+        ..ClientConfig::default()
+    };
+    let (mut net, alice, _, _, bob_keys) = two_destinations_with(23, clients);
+    let count = 24u8;
+    for i in 0..count {
+        let now = net.now;
+        net.routers[ALICE]
+            .send_datagram(
+                now,
+                alice,
+                bob_keys.hash(),
+                DatagramKind::Raw(18),
+                Ports::default(),
+                vec![i; 100],
+            )
+            .expect("sent");
+        net.drain(ALICE);
+        net.run_for(Duration::from_millis(1500));
+    }
+    net.run_for(Duration::from_secs(10));
+    let got: Vec<u8> = datagrams_at(&net, BOB)
+        .iter()
+        .map(|(_, _, d)| d.payload()[0])
+        .collect();
+    assert_eq!(
+        got,
+        (0..count).collect::<Vec<_>>(),
+        "every datagram, in order"
+    );
+    let bob_answers = net.routers[BOB].clients().ratchet_responses_sent();
+    assert!(bob_answers >= 3, "Bob answered alone: {bob_answers}");
+    assert_eq!(net.routers[ALICE].clients().ratchet_responses_sent(), 0);
+    let bob_key = bob_keys.encryption_public();
+    let tag_set = net.routers[ALICE]
+        .clients()
+        .ratchet(alice)
+        .and_then(|r| r.sending_tag_set(&bob_key))
+        .expect("an established session");
+    assert!(tag_set >= 3, "Alice sends on tag set {tag_set}");
 }

@@ -58,6 +58,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A b32 address of no destination (32 zero bytes): where i2pd's address book is sent
+/// for its default subscription, so that it looks and fails instead of aborting.
+const UNREACHABLE_B32: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.b32.i2p";
+
 /// How to run one i2pd.
 #[derive(Debug, Clone)]
 pub struct I2pdOptions {
@@ -193,10 +197,15 @@ impl I2pdOptions {
             "An address book without subscriptions, no UPnP or NTP: nothing leaves the \
              machine. The book stays enabled because i2pd 2.45's SAM writes every incoming \
              stream's destination into it: with it disabled, the first STREAM ACCEPT that \
-             receives a stream dereferences its missing storage (SIGSEGV, seen under gdb).",
-            "[addressbook]\nenabled = true\ndefaulturl =\nsubscriptions =\n\
-             [upnp]\nenabled = false\n[nettime]\nenabled = false"
-                .into(),
+             receives a stream dereferences its missing storage (SIGSEGV, seen under gdb). \
+             An empty book fetches its default subscription about two minutes after the \
+             start, and an empty `defaulturl` aborts i2pd there (std::out_of_range from \
+             basic_string::at): the default names a b32 address nobody has, whose LeaseSet \
+             lookup fails on the private network.",
+            format!(
+                "[addressbook]\nenabled = true\ndefaulturl = http://{UNREACHABLE_B32}/hosts.txt\n\
+                 subscriptions =\n[upnp]\nenabled = false\n[nettime]\nenabled = false"
+            ),
         );
         line(
             "No reseed: no URLs (it logs \"No reseed servers specified\" and goes on), \

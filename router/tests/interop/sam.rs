@@ -4,7 +4,7 @@
 //! streaming packets and our LeaseSet; we read its.
 
 use super::i2pd::{self, I2pd, I2pdOptions};
-use super::sam_client::{echo_one, Sam};
+use super::sam_client::{datagram_round_trip, echo_one, DatagramEnd, Sam};
 use super::{BenchmarkingAddress, OurRouter, I2PD_RUNNING, WAIT};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -57,6 +57,8 @@ fn a_stream_between_sam_on_ramsons_and_sam_on_i2pd_carries_1_mib_each_way() {
     options.floodfill = true;
     let i2pd_sam = i2pd::free_port().expect("free port");
     options.sam_port = Some(i2pd_sam);
+    // i2pd 2.45 has no option for SAM's UDP port: it binds the TCP port less one.
+    let i2pd_sam_udp = i2pd_sam - 1;
     options.log_level = "debug";
     let net_id = options.net_id;
     let mut i2pd =
@@ -105,7 +107,20 @@ fn a_stream_between_sam_on_ramsons_and_sam_on_i2pd_carries_1_mib_each_way() {
         let from_i2pd = send_and_read_back(i2pd_addr, "theirs", &my_dest, &data);
         assert_eq!(echo.join().expect("our echo"), data.len());
         eprintln!("1 MiB echoed: ramsons -> i2pd in {to_i2pd:?}, i2pd -> ramsons in {from_i2pd:?}");
-        drop((theirs, mine));
+
+        // Garlic to an i2pd destination and its answer, as repliable datagrams: i2pd
+        // reads our New Session, and answers the sender the datagram names.
+        let i2pd_udp = (Ipv4Addr::LOCALHOST, i2pd_sam_udp).into();
+        let (mut their_dg, their_dg_dest) =
+            DatagramEnd::forwarded(i2pd_addr, i2pd_udp, "theirs-dg");
+        let (mut my_dg, _) = DatagramEnd::control(our_sam, "mine-dg");
+        let started = Instant::now();
+        let question = b"ramsons asks i2pd: are you there?".to_vec();
+        let answer = datagram_round_trip(&mut my_dg, &mut their_dg, &their_dg_dest, &question);
+        let reversed: Vec<u8> = question.iter().rev().copied().collect();
+        assert_eq!(answer, reversed, "i2pd's answer came back whole");
+        eprintln!("datagram round trip with i2pd in {:?}", started.elapsed());
+        drop((theirs, mine, their_dg, my_dg));
     }));
     let log_file = i2pd.data_dir().join("i2pd.log");
     let exited = i2pd.exit();

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 const SESSION_WAIT: Duration = Duration::from_secs(240);
 /// STREAM CONNECTs tried while the peer's LeaseSet cannot be found, 2 s apart.
 const CONNECT_ATTEMPTS: usize = 60;
+/// Datagrams sent, 3 s apart, before a round trip is given up.
+const DATAGRAM_TRIES: usize = 40;
 
 pub struct Sam {
     pub reader: BufReader<TcpStream>,
@@ -61,10 +63,23 @@ impl Sam {
     /// A STREAM session with `quantity` tunnels of `hops` hops each way; its public
     /// destination.
     pub fn session(&mut self, id: &str, hops: u8, quantity: u8) -> String {
+        self.session_of("STREAM", id, hops, quantity, "")
+    }
+
+    /// A session of `style` (STREAM, DATAGRAM, RAW) with `extra` options; without a
+    /// forwarding PORT among them, its datagrams arrive on this socket.
+    pub fn session_of(
+        &mut self,
+        style: &str,
+        id: &str,
+        hops: u8,
+        quantity: u8,
+        extra: &str,
+    ) -> String {
         let reply = self.ask(&format!(
-            "SESSION CREATE STYLE=STREAM ID={id} DESTINATION=TRANSIENT SIGNATURE_TYPE=7 \
+            "SESSION CREATE STYLE={style} ID={id} DESTINATION=TRANSIENT SIGNATURE_TYPE=7 \
              i2cp.leaseSetEncType=4 inbound.length={hops} outbound.length={hops} \
-             inbound.quantity={quantity} outbound.quantity={quantity}"
+             inbound.quantity={quantity} outbound.quantity={quantity}{extra}"
         ));
         assert!(reply.contains("RESULT=OK"), "SESSION CREATE {id}: {reply}");
         let me = self.ask("NAMING LOOKUP NAME=ME");
@@ -112,6 +127,147 @@ impl Sam {
         let _ = self.writer.shutdown(std::net::Shutdown::Both);
         back
     }
+
+    /// DATAGRAM SEND on this session socket (SAM 3.0's way, which both bridges keep).
+    pub fn send_datagram(&mut self, to: &str, data: &[u8]) {
+        let mut message =
+            format!("DATAGRAM SEND DESTINATION={to} SIZE={}\n", data.len()).into_bytes();
+        message.extend_from_slice(data);
+        self.writer.write_all(&message).expect("SAM write");
+    }
+
+    /// The next DATAGRAM RECEIVED on this session socket within `wait`: the sender's
+    /// destination and the payload; `None` when nothing came.
+    pub fn receive_datagram(&mut self, wait: Duration) -> Option<(String, Vec<u8>)> {
+        self.writer.set_read_timeout(Some(wait)).expect("timeout");
+        let mut line = String::new();
+        let read = self.reader.read_line(&mut line);
+        self.writer
+            .set_read_timeout(Some(SESSION_WAIT))
+            .expect("timeout");
+        if read.is_err() && line.is_empty() {
+            return None;
+        }
+        let field = |key: &str| {
+            line.split_whitespace()
+                .find_map(|kv| kv.strip_prefix(key))
+                .map(str::to_string)
+        };
+        assert!(line.starts_with("DATAGRAM RECEIVED"), "a datagram: {line}");
+        let from = field("DESTINATION=").expect("DESTINATION");
+        let size: usize = field("SIZE=").and_then(|s| s.parse().ok()).expect("SIZE");
+        let mut data = vec![0u8; size];
+        self.reader
+            .read_exact(&mut data)
+            .expect("the datagram's bytes");
+        Some((from, data))
+    }
+}
+
+/// One end of a datagram exchange: a session whose datagrams come on its control socket
+/// (`DATAGRAM SEND` / `DATAGRAM RECEIVED`, SAM 3.0's way), or one that forwards them to
+/// a UDP socket of ours and sends through the bridge's UDP port (SAM 3's way: i2pd 2.45
+/// aborts on a DATAGRAM session without a forwarding PORT).
+pub enum DatagramEnd {
+    Control(Sam),
+    Forwarded {
+        /// Keeps the session.
+        control: Sam,
+        id: String,
+        socket: std::net::UdpSocket,
+        bridge_udp: SocketAddr,
+    },
+}
+
+impl DatagramEnd {
+    /// A DATAGRAM session `id` on the bridge at `tcp` whose datagrams come on its socket;
+    /// its destination.
+    pub fn control(tcp: SocketAddr, id: &str) -> (DatagramEnd, String) {
+        let mut sam = Sam::hello(tcp);
+        let dest = sam.session_of("DATAGRAM", id, 1, 1, "");
+        (DatagramEnd::Control(sam), dest)
+    }
+
+    /// A DATAGRAM session `id` on the bridge at `tcp`, forwarding to a UDP socket of
+    /// ours, sending through the bridge's UDP port `bridge_udp`; its destination.
+    pub fn forwarded(tcp: SocketAddr, bridge_udp: SocketAddr, id: &str) -> (DatagramEnd, String) {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("a UDP socket");
+        let port = socket.local_addr().expect("bound").port();
+        let mut sam = Sam::hello(tcp);
+        let forward = format!(" HOST=127.0.0.1 PORT={port}");
+        let dest = sam.session_of("DATAGRAM", id, 1, 1, &forward);
+        let end = DatagramEnd::Forwarded {
+            control: sam,
+            id: id.to_string(),
+            socket,
+            bridge_udp,
+        };
+        (end, dest)
+    }
+
+    pub fn send(&mut self, to: &str, data: &[u8]) {
+        match self {
+            DatagramEnd::Control(sam) => sam.send_datagram(to, data),
+            DatagramEnd::Forwarded {
+                id,
+                socket,
+                bridge_udp,
+                ..
+            } => {
+                let mut packet = format!("3.0 {id} {to}\n").into_bytes();
+                packet.extend_from_slice(data);
+                socket.send_to(&packet, *bridge_udp).expect("UDP send");
+            }
+        }
+    }
+
+    /// The next datagram within `wait`: its sender's destination and payload.
+    pub fn receive(&mut self, wait: Duration) -> Option<(String, Vec<u8>)> {
+        match self {
+            DatagramEnd::Control(sam) => sam.receive_datagram(wait),
+            DatagramEnd::Forwarded { socket, .. } => {
+                socket.set_read_timeout(Some(wait)).expect("timeout");
+                let mut buf = vec![0u8; 64 * 1024];
+                let n = socket.recv(&mut buf).ok()?;
+                let newline = buf[..n].iter().position(|b| *b == b'\n')?;
+                let header = String::from_utf8_lossy(&buf[..newline]);
+                let from = header.split_whitespace().next()?.to_string();
+                Some((from, buf[newline + 1..n].to_vec()))
+            }
+        }
+    }
+}
+
+/// Sends `data` from `from` to `to` every few seconds until `to` receives it (the first
+/// garlic may be lost while the peer's LeaseSet is looked up), then answers it reversed
+/// from `to` to the sender it names, until `from` receives the answer; the answer.
+pub fn datagram_round_trip(
+    from: &mut DatagramEnd,
+    to: &mut DatagramEnd,
+    to_dest: &str,
+    data: &[u8],
+) -> Vec<u8> {
+    let answer: Vec<u8> = data.iter().rev().copied().collect();
+    let mut tries = 0;
+    let sender = loop {
+        tries += 1;
+        assert!(
+            tries <= DATAGRAM_TRIES,
+            "no datagram arrived in {DATAGRAM_TRIES} tries"
+        );
+        from.send(to_dest, data);
+        if let Some((sender, got)) = to.receive(Duration::from_secs(3)) {
+            assert_eq!(got, data, "the datagram arrived whole");
+            break sender;
+        }
+    };
+    for _ in 0..DATAGRAM_TRIES {
+        to.send(&sender, &answer);
+        if let Some((_, got)) = from.receive(Duration::from_secs(3)) {
+            return got;
+        }
+    }
+    panic!("no answer arrived in {DATAGRAM_TRIES} tries")
 }
 
 /// Accepts one stream on `session` and echoes it until the peer closes; bytes echoed.

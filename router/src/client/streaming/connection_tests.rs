@@ -14,10 +14,7 @@ fn pair(config: StreamConfig) -> (Connection, Connection, Instant) {
     let now = T0 + RTT / 2;
     let mut b = Connection::accept(now, config, 22, Ports::default(), syn);
     assert_eq!(b.poll_event(), Some(StreamEvent::Connected));
-    // B's SYN waits for data up to the ack delay, then goes alone.
-    assert!(b.poll_transmit(now).is_none());
-    let now = b.poll_timeout().expect("ack timer");
-    b.handle_timeout(now);
+    // A's SYN was bare (A waits for us): B's goes at once.
     let reply = b.poll_transmit(now).expect("B's SYN");
     assert!(reply.is_syn() && reply.carries_ack() && reply.ack_through == 0);
     let now = now + RTT / 2;
@@ -34,9 +31,9 @@ fn drain(c: &mut Connection, now: Instant) -> Vec<Packet> {
 #[test]
 fn first_rtt_sample_sets_the_rto() {
     let (a, _, _) = pair(StreamConfig::default());
-    // SYN to SYN reply took the RTT plus B's 750 ms ack delay.
-    assert_eq!(a.srtt(), Some(RTT + Duration::from_millis(750)));
-    assert_eq!(a.rto(), (RTT + Duration::from_millis(750)) * 3);
+    // SYN to SYN reply took the RTT: B answered a bare SYN at once.
+    assert_eq!(a.srtt(), Some(RTT));
+    assert_eq!(a.rto(), RTT * 3);
 }
 
 #[test]

@@ -204,6 +204,12 @@ impl StreamManager {
         self.config.listen = listen;
     }
 
+    /// Streams opened or accepted from now on use `config`; whether we listen stays.
+    pub fn set_config(&mut self, config: ManagerConfig) {
+        let listen = self.config.listen;
+        self.config = ManagerConfig { listen, ..config };
+    }
+
     /// Streams open (including those not accepted yet and those lingering).
     pub fn len(&self) -> usize {
         self.streams.len()

@@ -99,6 +99,7 @@
 mod congestion;
 mod connection;
 mod manager;
+pub mod options;
 pub mod packet;
 mod recv_buffer;
 mod rtt;

@@ -98,6 +98,38 @@ fn connect_accept_and_half_close_each_way() {
     assert!(h.a.errors.is_empty() && h.b.errors.is_empty());
 }
 
+/// A bare SYN is answered at once (its sender waits for us, as SAM's STREAM CONNECT
+/// does); a SYN with a request waits up to the ack delay for the answer to ride along.
+#[test]
+fn syn_ack_is_immediate_for_a_bare_syn_and_carries_the_first_answer_otherwise() {
+    let stream = StreamConfig::default();
+    let round_trip = 2 * LinkConfig::default().latency;
+    let mut h = Harness::pair(4, LinkConfig::default(), config(stream.clone()));
+    let start = h.now;
+    let a_id = h.connect();
+    assert!(h.run_until(Duration::from_secs(30), |h| {
+        h.a.has_event(a_id, StreamEvent::Connected)
+    }));
+    assert!(
+        h.now.saturating_duration_since(start) < round_trip + Duration::from_millis(50),
+        "connected after {:?}, not after the {:?} ack delay",
+        h.now.saturating_duration_since(start),
+        stream.ack_delay
+    );
+
+    let mut h = Harness::pair(5, LinkConfig::default(), config(stream));
+    let a_id = h.connect();
+    h.a.send(a_id, b"GET /".to_vec(), false);
+    assert!(h.run_until(Duration::from_secs(30), |h| !h.b.accepted.is_empty()));
+    let b_id = accepted(&h);
+    h.b.send(b_id, b"200 OK".to_vec(), false);
+    assert!(h.run_until(Duration::from_secs(30), |h| {
+        h.a.received.get(&a_id).is_some_and(|r| r == b"200 OK")
+    }));
+    let syn_ack = h.sent_by(Side::B).find(|p| p.is_syn()).expect("B's SYN");
+    assert_eq!(syn_ack.payload, b"200 OK", "the answer rode in the SYN-ACK");
+}
+
 #[test]
 fn reset_ends_both_sides() {
     let mut h = Harness::pair(2, LinkConfig::default(), config(StreamConfig::default()));

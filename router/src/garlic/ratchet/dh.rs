@@ -31,7 +31,7 @@ use x25519_dalek::{PublicKey, StaticSecret};
 /// The message number at which the sender starts a NextKey exchange (spec: "Parameters":
 /// "Send next key at tag: 4096"), well before the 65536 of a tag set: the exchange takes a
 /// round trip, and lost answers are repeated.
-pub(super) const SEND_NEXT_KEY_AT: u16 = 4096;
+pub const SEND_NEXT_KEY_AT: u16 = 4096;
 /// "The maximum tag set ID is 65535": after it, only a new session continues.
 const MAX_TAG_SET_ID: u16 = u16::MAX;
 
@@ -113,6 +113,11 @@ impl SendRatchet {
 
     pub(super) fn is_exhausted(&self) -> bool {
         self.tags.is_exhausted()
+    }
+
+    /// The id of the tag set we send on.
+    pub(super) fn id(&self) -> u16 {
+        self.id
     }
 
     /// The next message's tag and key, starting an exchange once the tag set has carried

@@ -249,3 +249,59 @@ fn a_new_session_re_encoded_is_still_a_replay() {
         assert_eq!(pair.bob.open(T0, &replay), Err(RatchetError::Replayed));
     }
 }
+
+/// A New Session and its reply are answered alone too, so one-way traffic leaves the
+/// costly New Sessions after a round trip: Bob's reply, then Alice's first Existing
+/// Session (which tells Bob which reply she took).
+#[test]
+fn new_sessions_and_replies_are_answered_alone() {
+    let mut pair = Pair::new(24);
+    let (a, b) = (pair.a(), pair.b());
+    let ns = pair.alice_seals(&payload(1));
+    assert_eq!(ns.kind, MessageKind::NewSession);
+    pair.bob.open(T0, &ns.message).expect("bob opens");
+    assert_eq!(
+        pair.alice.next_response_at(),
+        None,
+        "Alice owes nothing yet"
+    );
+    assert_eq!(pair.bob.next_response_at(), Some(after(1)));
+    assert_eq!(pair.bob.owed_responses(after(1)), vec![a]);
+    let nsr = pair
+        .bob
+        .seal(&mut pair.rng, after(1), &a, &[])
+        .expect("seals");
+    assert_eq!(nsr.kind, MessageKind::NewSessionReply);
+    assert_eq!(
+        pair.bob.next_response_at(),
+        None,
+        "the reply was the answer"
+    );
+
+    let opened = pair
+        .alice
+        .open(after(1), &nsr.message)
+        .expect("alice opens");
+    assert!(opened.payload.is_empty());
+    assert_eq!(pair.alice.next_response_at(), Some(after(2)));
+    let es = pair
+        .alice
+        .seal(&mut pair.rng, after(2), &b, &[])
+        .expect("seals");
+    assert_eq!(es.kind, MessageKind::Existing);
+    assert_eq!(pair.alice.next_response_at(), None);
+    pair.bob.open(after(2), &es.message).expect("bob opens");
+    assert_eq!(pair.bob.next_kind(&a), MessageKind::Existing, "established");
+    assert_eq!(pair.bob.next_response_at(), None);
+}
+
+#[test]
+fn a_response_given_up_is_no_longer_due() {
+    let mut pair = Pair::new(25);
+    let a = pair.a();
+    let ns = pair.alice_seals(&payload(1));
+    pair.bob.open(T0, &ns.message).expect("bob opens");
+    assert!(pair.bob.next_response_at().is_some());
+    pair.bob.forgo_response(&a);
+    assert_eq!(pair.bob.next_response_at(), None);
+}

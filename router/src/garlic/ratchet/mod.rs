@@ -87,6 +87,7 @@ mod dh_tests;
 #[cfg(test)]
 mod tests;
 
+pub use dh::SEND_NEXT_KEY_AT;
 pub use endpoint::{RatchetEndpoint, RATCHET_BLOCKS_MAX};
 
 /// Largest payload section: a ChaChaPoly frame is at most 65535 bytes, 16 of them the MAC

@@ -162,16 +162,29 @@ impl Apps {
             hops: config.hops,
             tunnels: config.tunnels,
         };
-        let shape = match tunnel_shape(options, default) {
-            Ok(shape) => shape,
-            Err(e) => {
-                let _ = reply.send(Err(BackendError::Other(e)));
-                return;
-            }
-        };
+        let pairs = options
+            .options
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()));
+        let streaming = config
+            .streaming
+            .with_options(pairs)
+            .map_err(|e| e.to_string());
+        let (shape, (streaming, ignored)) =
+            match tunnel_shape(options, default).and_then(|shape| Ok((shape, streaming?))) {
+                Ok(chosen) => chosen,
+                Err(e) => {
+                    let _ = reply.send(Err(BackendError::Other(e)));
+                    return;
+                }
+            };
+        if !ignored.is_empty() {
+            debug!(?ignored, "streaming options without effect here");
+        }
         debug!(destination = %hash.to_base32(), ?shape, "SAM session");
         match router.add_shaped_destination(now, keys, shape) {
             Ok(id) => {
+                router.set_stream_config(now, id, streaming);
                 router.stream_listen(now, id, true);
                 let (inbound, rx) = mpsc::channel(INBOUND_QUEUE);
                 let created = Some((reply, rx));

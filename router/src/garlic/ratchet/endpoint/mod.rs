@@ -104,8 +104,9 @@ struct Peer {
     sets: Vec<SetId>,
     /// Messages of the peer's that asked for an ACK, for our next Existing Session.
     acks_owed: Vec<MessageNumber>,
-    /// Since when we owe the peer an ACK or a NextKey answer; cleared by our next
-    /// Existing Session message.
+    /// Since when we owe the peer a response: a New Session Reply to its New Session,
+    /// an Existing Session to its reply, an ACK or a NextKey answer; cleared by our next
+    /// message that gives it.
     owed_since: Option<Instant>,
 }
 
@@ -251,10 +252,20 @@ impl RatchetEndpoint {
         }
     }
 
-    /// Lets tests cross tag sets without 4096 messages each.
-    #[cfg(test)]
-    pub(super) fn set_ratchet_at(&mut self, n: u16) {
-        self.ratchet_at = n;
+    /// The message number of a tag set from which our sessions start the DH ratchet
+    /// ([`SEND_NEXT_KEY_AT`], 4096, unless set). Lower values cross tag sets sooner:
+    /// tests and studies of the ratchet use them; at least 1.
+    pub fn set_ratchet_at(&mut self, n: u16) {
+        self.ratchet_at = n.max(1);
+    }
+
+    /// The id of the tag set our established session with `remote` sends on: 0 after
+    /// the handshake, one more for each DH ratchet step; `None` without a session.
+    pub fn sending_tag_set(&self, remote: &[u8; 32]) -> Option<u16> {
+        match &self.peers.get(remote)?.outbound {
+            Outbound::Established { tags, .. } => Some(tags.id()),
+            _ => None,
+        }
     }
 
     /// Our static public key, the one to publish in the LeaseSet.
@@ -312,6 +323,7 @@ impl RatchetEndpoint {
                         return Err(RatchetError::ReplyWindowFull);
                     }
                     let (message, split) = handshake::seal_reply(rng, remote, reply, payload)?;
+                    peer.owed_since = None;
                     self.add_candidate(now, *remote, split);
                     return Ok(Sealed {
                         message,
@@ -600,6 +612,8 @@ impl RatchetEndpoint {
             created: now,
             last_sent: now,
         };
+        // Our first Existing Session tells Bob which of his replies we took.
+        peer.owed_since.get_or_insert(now);
         self.add_first_existing(remote, split.bob_to_alice, None, now + RECEIVE_IDLE_TIMEOUT);
     }
 
@@ -655,6 +669,7 @@ impl RatchetEndpoint {
                 reply: Box::new(reply),
                 until: now + HANDSHAKE_TIMEOUT - REPLY_MARGIN,
             };
+            peer.owed_since.get_or_insert(now);
         }
         Ok(Opened {
             remote: Some(alice),

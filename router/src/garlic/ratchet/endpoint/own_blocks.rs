@@ -123,11 +123,12 @@ impl RatchetEndpoint {
         reply
     }
 
-    /// The remotes owed an ACK or a NextKey answer for a second (`RESPONSE_DELAY`) with no
-    /// message to carry it (spec: "Ratchet-layer Responses"): the caller should seal an
-    /// empty payload to each (`seal(rng, now, remote, &[])`, an Existing Session carrying
-    /// only the owed blocks) and send it, as the spec asks for traffic that has no
-    /// reverse direction of its own.
+    /// The remotes owed a response for a second (`RESPONSE_DELAY`) with no message to
+    /// carry it (spec: "Ratchet-layer Responses"): a New Session Reply to a New Session,
+    /// an Existing Session to a reply, an ACK or a NextKey answer. The caller should
+    /// seal an empty payload to each (`seal(rng, now, remote, &[])`: a reply, or an
+    /// Existing Session carrying only the owed blocks) and send it, as the spec asks for
+    /// traffic that has no reverse direction of its own.
     pub fn owed_responses(&self, now: Instant) -> Vec<[u8; 32]> {
         self.peers
             .iter()
@@ -148,10 +149,23 @@ impl RatchetEndpoint {
             .map(|at| at + RESPONSE_DELAY)
     }
 
-    /// Since when `remote` is owed a response that an Existing Session could carry now.
+    /// Since when `remote` is owed a response that our next message to it would give.
     fn owed_since(&self, remote: &[u8; 32]) -> Option<Instant> {
         let since = self.peers.get(remote)?.owed_since?;
-        (self.next_kind(remote) == MessageKind::Existing).then_some(since)
+        let answers = matches!(
+            self.next_kind(remote),
+            MessageKind::Existing | MessageKind::NewSessionReply
+        );
+        answers.then_some(since)
+    }
+
+    /// Gives up the response owed to `remote`, for a caller that could not seal it: it
+    /// would otherwise stay due, and its timer with it. The peer asks again.
+    pub fn forgo_response(&mut self, remote: &[u8; 32]) {
+        if let Some(peer) = self.peers.get_mut(remote) {
+            peer.owed_since = None;
+            peer.acks_owed.clear();
+        }
     }
 
     /// Acts on the ratchet layer's blocks of Existing Session message `number` from
