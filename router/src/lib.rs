@@ -16,8 +16,11 @@ pub mod data;
 pub mod garlic;
 pub mod i2np;
 pub mod limit;
+pub mod naming;
 pub mod netdb;
 pub mod profile;
+#[cfg(feature = "reseed")]
+pub mod reseed;
 pub mod time;
 pub mod transport;
 pub mod tunnel;

@@ -1,0 +1,83 @@
+//! What `bootstrap` in `router.toml` (and `init --bootstrap`) names: a folder or file
+//! of RouterInfos (private networks), or an su3 reseed bundle (the main network).
+//!
+//! An su3 bundle is checked whole ([`crate::reseed::open_bundle`]: signer certificate
+//! shipped with the router, RSA-SHA512-4096 signature, zip within bounds) before any
+//! RouterInfo in it is looked at; then each RouterInfo is parsed and its own signature
+//! verified, like those of a folder. HTTPS URLs are not fetched yet: download the
+//! bundle and name the file.
+
+use super::datadir::{read_router_infos, LoadedInfos};
+use crate::data::RouterInfo;
+use crate::reseed::{open_bundle, Limits, ReseedError, Signers};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Why a bootstrap source gave nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error("{path}: cannot read the reseed bundle: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: reseed bundle refused: {source}")]
+    Reseed { path: PathBuf, source: ReseedError },
+    #[error(
+        "{0}: fetching reseed bundles over HTTPS is not supported yet; download the .su3 \
+         file and set bootstrap to its path"
+    )]
+    Url(String),
+}
+
+/// Whether `path` names an su3 bundle (by its extension, as reseed servers name them).
+pub fn is_su3(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("su3"))
+}
+
+/// Reads a bootstrap source. A folder or RouterInfo file never fails as a whole (bad
+/// files are listed in `rejected`); an su3 bundle is taken whole or refused.
+pub fn load(path: &Path) -> Result<LoadedInfos, BootstrapError> {
+    let text = path.to_string_lossy();
+    if text.starts_with("https://") || text.starts_with("http://") {
+        return Err(BootstrapError::Url(text.into_owned()));
+    }
+    if !is_su3(path) {
+        return Ok(read_router_infos(path));
+    }
+    let bytes = std::fs::read(path).map_err(|source| BootstrapError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    read_su3(path, &bytes, &Signers::shipped())
+}
+
+/// The RouterInfos of su3 `bytes` (read from `path`), checked against `signers`.
+pub fn read_su3(
+    path: &Path,
+    bytes: &[u8],
+    signers: &Signers,
+) -> Result<LoadedInfos, BootstrapError> {
+    let bundle = open_bundle(bytes, signers, &Limits::default()).map_err(|source| {
+        BootstrapError::Reseed {
+            path: path.to_owned(),
+            source,
+        }
+    })?;
+    tracing::info!(
+        path = %path.display(),
+        signer = %bundle.signer,
+        version = %bundle.version,
+        files = bundle.files.len(),
+        "reseed bundle verified"
+    );
+    let mut loaded = LoadedInfos::default();
+    for file in bundle.files {
+        match RouterInfo::parse(&file.bytes) {
+            Ok(info) => loaded.infos.push(Arc::new(info)),
+            Err(e) => loaded.rejected.push((path.join(&file.name), e.to_string())),
+        }
+    }
+    Ok(loaded)
+}
