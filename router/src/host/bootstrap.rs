@@ -81,3 +81,65 @@ pub fn read_su3(
     }
     Ok(loaded)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::RouterKeys;
+    use crate::host::datadir::info_file_name;
+    use crate::reseed::tests::{bundle, signers, zip_of};
+    use crate::time::Instant;
+    use crate::RouterConfig;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    fn signed_info(seed: u64) -> Arc<RouterInfo> {
+        let keys = RouterKeys::generate(&mut ChaCha20Rng::seed_from_u64(seed));
+        let router = crate::Router::new(
+            RouterConfig::default(),
+            keys,
+            ChaCha20Rng::seed_from_u64(1),
+            Instant::from_secs(1_800_000_000),
+        );
+        router.router_info().clone()
+    }
+
+    #[test]
+    fn an_su3_bundle_gives_verified_router_infos() {
+        let infos: Vec<_> = (1..=3).map(signed_info).collect();
+        let mut entries: Vec<(String, Vec<u8>)> = infos
+            .iter()
+            .map(|i| (info_file_name(&i.hash()), i.as_bytes().to_vec()))
+            .collect();
+        entries.push(("routerInfo-broken.dat".into(), b"garbage".to_vec()));
+        let entries: Vec<(&str, Vec<u8>)> = entries
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.clone()))
+            .collect();
+        let su3 = bundle(&zip_of(&entries));
+        let path = Path::new("i2pseeds.su3");
+        let loaded = read_su3(path, &su3, &signers()).expect("a good bundle");
+        let got: Vec<_> = loaded.infos.iter().map(|i| i.hash()).collect();
+        let want: Vec<_> = infos.iter().map(|i| i.hash()).collect();
+        assert_eq!(got, want);
+        assert_eq!(loaded.rejected.len(), 1);
+
+        // The shipped signers do not know the test key: refused, saying who signed.
+        let err = read_su3(path, &su3, &Signers::shipped()).expect_err("unknown signer");
+        let text = err.to_string();
+        assert!(
+            text.contains("i2pseeds.su3") && text.contains("test@reseed.invalid"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn sources_are_told_apart() {
+        assert!(is_su3(Path::new("a/i2pseeds.SU3")));
+        assert!(!is_su3(Path::new("netDb")));
+        let url = load(Path::new("https://reseed.example/i2pseeds.su3")).expect_err("no https");
+        assert!(url.to_string().contains("download"), "{url}");
+        let missing = load(Path::new("/nonexistent/seeds.su3")).expect_err("missing");
+        assert!(matches!(missing, BootstrapError::Read { .. }));
+    }
+}

@@ -87,4 +87,4 @@ pub fn open_bundle(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -20,7 +20,7 @@ fn test_key() -> &'static RsaPrivateKey {
     })
 }
 
-fn signers() -> Signers {
+pub(crate) fn signers() -> Signers {
     let mut signers = Signers::empty();
     signers
         .add_key(SIGNER, test_key().to_public_key())
@@ -36,7 +36,7 @@ fn sign(data: &[u8]) -> Vec<u8> {
 }
 
 /// A zip of `(name, bytes)` entries, deflated.
-fn zip_of(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+pub(crate) fn zip_of(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
     let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for (name, bytes) in entries {
         writer
@@ -47,7 +47,7 @@ fn zip_of(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
     writer.finish().expect("zip").into_inner()
 }
 
-fn bundle(zip: &[u8]) -> Vec<u8> {
+pub(crate) fn bundle(zip: &[u8]) -> Vec<u8> {
     Builder::reseed("1750000000", SIGNER).build(zip, sign)
 }
 
