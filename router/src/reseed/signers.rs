@@ -38,6 +38,7 @@ const SHIPPED: &[(&str, &str)] = &[
     shipped!("acetone_at_mail.i2p.crt"),
     shipped!("admin_at_likogan.dev.crt"),
     shipped!("admin_at_stormycloud.org.crt"),
+    shipped!("arnavbhatt288_at_mail.i2p.crt"),
     shipped!("creativecowpat_at_mail.i2p.crt"),
     shipped!("echelon3_at_mail.i2p.crt"),
     shipped!("hankhill19580_at_gmail.com.crt"),
@@ -50,6 +51,7 @@ const SHIPPED: &[(&str, &str)] = &[
     shipped!("r4sas-reseed_at_mail.i2p.crt"),
     shipped!("rambler_at_mail.i2p.crt"),
     shipped!("reseed_at_diva.exchange.crt"),
+    shipped!("sahil_at_mail.i2p.crt"),
 ];
 
 /// The signers whose reseed bundles the router accepts.
@@ -144,6 +146,15 @@ mod tests {
             assert_eq!(id, expected);
         }
         assert_eq!(Signers::shipped().ids().count(), SHIPPED.len());
+        let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/certificates/reseed");
+        let mut files: Vec<String> = std::fs::read_dir(folder)
+            .expect("the certificates folder")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        let listed: Vec<&str> = SHIPPED.iter().map(|(f, _)| *f).collect();
+        assert_eq!(files, listed, "every certificate file is shipped, in order");
     }
 
     #[test]
