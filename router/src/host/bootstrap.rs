@@ -13,16 +13,17 @@ use crate::reseed::{open_bundle, Limits, ReseedError, Signers};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Why a bootstrap source gave nothing.
+/// Why a bootstrap source gave nothing. The messages carry their cause (no `source`
+/// field, so that error chains do not repeat it).
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
-    #[error("{path}: cannot read the reseed bundle: {source}")]
+    #[error("{path}: cannot read the reseed bundle: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("{path}: reseed bundle refused: {source}")]
-    Reseed { path: PathBuf, source: ReseedError },
+    #[error("{path}: reseed bundle refused: {error}")]
+    Reseed { path: PathBuf, error: ReseedError },
     #[error(
         "{0}: fetching reseed bundles over HTTPS is not supported yet; download the .su3 \
          file and set bootstrap to its path"
@@ -46,9 +47,9 @@ pub fn load(path: &Path) -> Result<LoadedInfos, BootstrapError> {
     if !is_su3(path) {
         return Ok(read_router_infos(path));
     }
-    let bytes = std::fs::read(path).map_err(|source| BootstrapError::Read {
+    let bytes = std::fs::read(path).map_err(|error| BootstrapError::Read {
         path: path.to_owned(),
-        source,
+        error,
     })?;
     read_su3(path, &bytes, &Signers::shipped())
 }
@@ -59,10 +60,10 @@ pub fn read_su3(
     bytes: &[u8],
     signers: &Signers,
 ) -> Result<LoadedInfos, BootstrapError> {
-    let bundle = open_bundle(bytes, signers, &Limits::default()).map_err(|source| {
+    let bundle = open_bundle(bytes, signers, &Limits::default()).map_err(|error| {
         BootstrapError::Reseed {
             path: path.to_owned(),
-            source,
+            error,
         }
     })?;
     tracing::info!(

@@ -20,8 +20,9 @@ pub use su3::{Su3, Su3Error};
 /// Why a reseed bundle was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReseedError {
+    // Not `#[from]`: that makes it a source too, and error chains would say it twice.
     #[error("not a valid su3 file: {0}")]
-    Su3(#[from] Su3Error),
+    Su3(Su3Error),
     #[error("{what} is over the limit of {max} bytes")]
     TooLarge { what: &'static str, max: u64 },
     #[error("su3 content type {0} is not reseed data (3)")]
@@ -42,6 +43,12 @@ pub enum ReseedError {
     TooManyFiles { count: usize, max: usize },
     #[error("zip entry {name:?} inflates to more than {max} bytes")]
     EntryTooLarge { name: String, max: u64 },
+}
+
+impl From<Su3Error> for ReseedError {
+    fn from(e: Su3Error) -> Self {
+        ReseedError::Su3(e)
+    }
 }
 
 /// A checked bundle.
