@@ -8,7 +8,9 @@
 //! Modules, lowest layer first: [`data`] (wire structures) -> [`crypto`] -> [`i2np`] ->
 //! [`netdb`], [`profile`], [`tunnel`], [`garlic`] -> [`Router`] (composition); beside
 //! them [`transport`] (NTCP2 connections, sans-IO, for the tokio driver) and [`limit`]
-//! (the rate limits the netDb and the tunnels apply against floods).
+//! (the rate limits the netDb and the tunnels apply against floods). Beside the router
+//! core, for the drivers: [`naming`] (the address book, hosts.txt and subscription
+//! merges) and, with the `reseed` feature, `reseed` (su3 reseed bundles).
 
 pub mod client;
 pub mod crypto;
@@ -16,8 +18,11 @@ pub mod data;
 pub mod garlic;
 pub mod i2np;
 pub mod limit;
+pub mod naming;
 pub mod netdb;
 pub mod profile;
+#[cfg(feature = "reseed")]
+pub mod reseed;
 pub mod time;
 pub mod transport;
 pub mod tunnel;

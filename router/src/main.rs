@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use ramsons_router::data::RouterInfo;
-use ramsons_router::host::datadir::read_router_infos;
+use ramsons_router::host::bootstrap;
 use ramsons_router::host::{Host, HostConfig, Start, Tokio};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -30,10 +30,13 @@ enum Command {
     /// data_dir (keys, netDb/, profiles.dat, router.info), net_id (2 = main network),
     /// floodfill, bandwidth_class, listen (NTCP2), publish (address put in our
     /// RouterInfo if not `listen`), max_connections, idle_timeout ("5 min"),
-    /// bootstrap (folder or file of RouterInfos read at start: the reseed of a private
-    /// network), status (status page address, HTML at / and JSON at /status.json),
+    /// bootstrap (read at start: a folder or file of RouterInfos, the reseed of a private
+    /// network, or an .su3 reseed bundle of the main network, checked against the reseed
+    /// signer certificates the router ships), status (status page address, HTML at / and JSON at /status.json),
     /// save_interval, and [tunnels] (enabled, exploratory_hops, exploratory_tunnels,
-    /// client_hops, client_tunnels, allow_same_subnet, max_participating).
+    /// client_hops, client_tunnels, allow_same_subnet, max_participating), [sam] and
+    /// [addressbook] (hosts: local hosts.txt files, subscriptions, update_interval,
+    /// max_subscription_size, max_entries, jump_services).
     Run {
         /// The configuration file (TOML).
         #[arg(long, short, default_value = "router.toml")]
@@ -59,16 +62,18 @@ enum Command {
         /// Status page address; "none" for no status page.
         #[arg(long, default_value = "127.0.0.1:7070")]
         status: String,
-        /// Folder or file of RouterInfos to bootstrap from.
+        /// Folder or file of RouterInfos, or an .su3 reseed bundle, to bootstrap from.
         #[arg(long)]
         bootstrap: Option<PathBuf>,
         /// Allow tunnel hops in one /16 (loopback testnets).
         #[arg(long)]
         allow_same_subnet: bool,
     },
-    /// Parse and verify RouterInfo files (ours, i2pd's, a netDb folder) and print them.
+    /// Parse and verify RouterInfo files (ours, i2pd's, a netDb folder, an .su3 reseed
+    /// bundle) and print them. A bundle is checked first (signer, signature, zip) and
+    /// refused whole, with the reason, if anything is wrong.
     Info {
-        /// Files or folders (searched for *.dat at any depth).
+        /// Files or folders (searched for *.dat at any depth), or .su3 files.
         paths: Vec<PathBuf>,
     },
 }
@@ -173,7 +178,7 @@ fn info(paths: &[PathBuf]) -> Result<()> {
     }
     let mut bad = 0;
     for path in paths {
-        let loaded = read_router_infos(path);
+        let loaded = bootstrap::load(path)?;
         for info in &loaded.infos {
             print_info(info);
         }

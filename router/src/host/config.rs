@@ -38,8 +38,9 @@ pub struct HostConfig {
     pub max_connections: usize,
     /// A session with no traffic either way for this long is closed.
     pub idle_timeout: Span,
-    /// A folder of RouterInfo files (`*.dat`, any depth) or one RouterInfo file, read at
-    /// every start: the reseed for networks without an internet reseed.
+    /// Read at every start: a folder of RouterInfo files (`*.dat`, any depth) or one
+    /// RouterInfo file (the reseed of a private network), or an `.su3` reseed bundle
+    /// checked against the shipped reseed signer certificates (the main network).
     pub bootstrap: Option<PathBuf>,
     /// The status page (HTML at `/`, JSON at `/status.json`, `/ping`), e.g.
     /// "127.0.0.1:7070"; none when left out (`init` writes one).
@@ -49,6 +50,68 @@ pub struct HostConfig {
     pub tunnels: TunnelsSection,
     pub client: ClientSection,
     pub sam: SamSection,
+    pub addressbook: AddressBookSection,
+}
+
+/// `[addressbook]`: names for `.i2p` hosts ([`crate::host::addressbook`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AddressBookSection {
+    /// Local hosts.txt files (`name=base64`), read at every start; the first file to
+    /// name a host wins, and they win over subscriptions. Relative to the configuration
+    /// file's folder. Never written by the router.
+    pub hosts: Vec<PathBuf>,
+    /// hosts.txt feeds to merge into the book, fetched over I2P through the HTTP proxy
+    /// (not fetched yet: the proxy is to come).
+    pub subscriptions: Vec<String>,
+    /// How often each subscription is fetched.
+    pub update_interval: Span,
+    /// A subscription body larger than this many bytes is refused whole.
+    pub max_subscription_size: usize,
+    /// Names in the book at most (local and learned).
+    pub max_entries: usize,
+    /// Jump services the HTTP proxy offers for a name the book does not have (the
+    /// name is appended to the URL).
+    pub jump_services: Vec<String>,
+}
+
+impl Default for AddressBookSection {
+    fn default() -> Self {
+        Self {
+            hosts: Vec::new(),
+            // The I2P project's own feed, the default of the main network's routers.
+            subscriptions: vec!["http://i2p-projekt.i2p/hosts.txt".into()],
+            update_interval: Span(Duration::from_secs(12 * 3600)),
+            max_subscription_size: 10 << 20,
+            max_entries: 100_000,
+            jump_services: vec!["http://stats.i2p/cgi-bin/jump.cgi?a=".into()],
+        }
+    }
+}
+
+impl AddressBookSection {
+    fn check(&self) -> Result<(), String> {
+        for url in self.subscriptions.iter().chain(&self.jump_services) {
+            let plain = url.starts_with("http://") && url.len() > "http://".len();
+            if !plain || url.contains(|c: char| c.is_whitespace() || c == '#') {
+                return Err(format!(
+                    "[addressbook] {url:?} is not an http:// URL (without spaces or '#')"
+                ));
+            }
+        }
+        if !(3600..=30 * 86_400).contains(&self.update_interval.0.as_secs()) {
+            return Err("[addressbook] update_interval must be between 1 h and 30 d".into());
+        }
+        if !(1024..=(256 << 20)).contains(&self.max_subscription_size) {
+            return Err(
+                "[addressbook] max_subscription_size must be between 1 KiB and 256 MiB".into(),
+            );
+        }
+        if !(1..=10_000_000).contains(&self.max_entries) {
+            return Err("[addressbook] max_entries must be between 1 and 10000000".into());
+        }
+        Ok(())
+    }
 }
 
 /// `[client]`: local destinations.
@@ -191,6 +254,7 @@ impl Default for HostConfig {
             tunnels: TunnelsSection::default(),
             client: ClientSection::default(),
             sam: SamSection::default(),
+            addressbook: AddressBookSection::default(),
         }
     }
 }
@@ -226,7 +290,8 @@ pub enum ConfigError {
 }
 
 impl HostConfig {
-    /// Reads and checks `path`; `data_dir` and `bootstrap` become relative to its folder.
+    /// Reads and checks `path`; `data_dir`, `bootstrap` and the address book's `hosts`
+    /// become relative to its folder.
     pub fn load(path: &Path) -> Result<HostConfig, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
@@ -239,6 +304,9 @@ impl HostConfig {
         let base = path.parent().unwrap_or(Path::new("."));
         config.data_dir = base.join(&config.data_dir);
         config.bootstrap = config.bootstrap.map(|b| base.join(b));
+        for hosts in &mut config.addressbook.hosts {
+            *hosts = base.join(&*hosts);
+        }
         Ok(config)
     }
 
@@ -300,7 +368,8 @@ impl HostConfig {
         if !(1..=16).contains(&t.exploratory_tunnels) || !(1..=16).contains(&t.client_tunnels) {
             return Err("tunnel counts must be between 1 and 16".into());
         }
-        self.sam.check()
+        self.sam.check()?;
+        self.addressbook.check()
     }
 
     /// The NTCP2 address we put in our RouterInfo.
@@ -421,6 +490,23 @@ mod tests {
         let slow = HostConfig::parse("[sam]\nhello_timeout = '2 h'").expect_err("too long");
         assert!(slow.contains("hello_timeout"), "{slow}");
         assert!(HostConfig::parse("[sam]\nmax_line = 10").is_err());
+    }
+
+    #[test]
+    fn addressbook_defaults_and_checks() {
+        let config = HostConfig::parse("[addressbook]\nhosts = ['hosts.txt']").expect("valid");
+        assert_eq!(config.addressbook.hosts, [PathBuf::from("hosts.txt")]);
+        assert_eq!(
+            config.addressbook.subscriptions,
+            ["http://i2p-projekt.i2p/hosts.txt"]
+        );
+        assert_eq!(HostConfig::parse(&config.to_toml()), Ok(config));
+        let https = HostConfig::parse("[addressbook]\nsubscriptions = ['https://x.i2p/']");
+        assert!(https.expect_err("not http").contains("https://x.i2p/"));
+        let bad = HostConfig::parse("[addressbook]\njump_services = ['x y']").expect_err("bad");
+        assert!(bad.contains("addressbook"), "{bad}");
+        assert!(HostConfig::parse("[addressbook]\nmax_entries = 0").is_err());
+        assert!(HostConfig::parse("[addressbook]\nupdate_interval = '1 min'").is_err());
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! <data_dir>/router.info         our current signed RouterInfo, for others to bootstrap from
 //! <data_dir>/profiles.dat        what we have observed of peers
 //! <data_dir>/netDb/routerInfo-<base64 hash>.dat   the RouterInfos we know
+//! <data_dir>/addressbook/hosts.txt              names learned from subscriptions
+//! <data_dir>/addressbook/subscriptions.json     each subscription's ETag, Last-Modified
 //! ```
 //!
 //! Every write is atomic: the bytes go to a temporary file in the same folder, are
@@ -253,6 +255,11 @@ fn collect_files(path: &Path, files: &mut Vec<PathBuf>, rejected: &mut Vec<(Path
             files.push(child);
         }
     }
+}
+
+/// Replaces `path` (not a secret) atomically, as every file of the data directory is.
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), DataDirError> {
+    write_atomic(path, bytes, Secret::No).map_err(io_at(path))
 }
 
 /// Whether a file holds secrets (readable by its owner only).

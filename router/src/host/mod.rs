@@ -13,8 +13,12 @@
 //! - [`status`] serves the status page and `/ping`; `events` turns the router's events
 //!   into its counters, ping answers and the applications' share.
 //! - [`sam`] is the SAM bridge, [`apps`] its backend over the router task.
+//! - [`addressbook`] keeps the address book (local hosts.txt files, subscriptions'
+//!   names in the data directory) that SAM and the proxies resolve names with.
 
+pub mod addressbook;
 pub mod apps;
+pub mod bootstrap;
 pub mod clock;
 pub mod config;
 mod conn;
@@ -81,6 +85,8 @@ const REPLAY_CAPACITY: usize = 100_000;
 pub enum HostError {
     #[error(transparent)]
     DataDir(#[from] DataDirError),
+    #[error(transparent)]
+    Bootstrap(#[from] bootstrap::BootstrapError),
     #[error("cannot add the test destination: {0}")]
     Destination(#[from] crate::ClientError),
     #[error("cannot listen on {addr}: {source}")]
@@ -126,6 +132,7 @@ pub struct Host<N: Network> {
     listener: N::Listener,
     status_listener: Option<N::Listener>,
     sam: Option<SamServer<apps::RouterBackend, N>>,
+    book: addressbook::SharedBook,
 }
 
 impl<N: Network> Host<N> {
@@ -152,9 +159,15 @@ impl<N: Network> Host<N> {
         }
         let mut infos = data.load_netdb();
         if let Some(path) = &config.bootstrap {
-            let boot = datadir::read_router_infos(path);
-            infos.infos.extend(boot.infos);
-            infos.rejected.extend(boot.rejected);
+            match bootstrap::load(path) {
+                Ok(boot) => {
+                    infos.infos.extend(boot.infos);
+                    infos.rejected.extend(boot.rejected);
+                }
+                // A router that knows peers from its saved netDb can go on without it.
+                Err(e) if !infos.infos.is_empty() => warn!("bootstrap skipped: {e}"),
+                Err(e) => return Err(e.into()),
+            }
         }
         for (path, why) in &infos.rejected {
             warn!("skipping RouterInfo file {}: {why}", path.display());
@@ -179,12 +192,13 @@ impl<N: Network> Host<N> {
             "router started"
         );
 
+        let book = addressbook::SharedBook::open(&config.addressbook, &data);
         let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
         let (ping_tx, ping_rx) = mpsc::channel(16);
         let (app_tx, app_rx) = mpsc::channel(apps::REQUEST_QUEUE);
         let sam = match config.sam.enabled {
             true => {
-                let backend = apps::RouterBackend::new(app_tx.clone());
+                let backend = apps::RouterBackend::new(app_tx.clone(), book.clone());
                 let sam_rng = ChaCha20Rng::from_seed(rng.gen());
                 let bound = SamServer::bind(config.sam.clone(), backend, net.clone(), sam_rng);
                 let addr = config.sam.tcp;
@@ -242,6 +256,7 @@ impl<N: Network> Host<N> {
             listener,
             status_listener,
             sam,
+            book,
         })
     }
 
@@ -271,7 +286,12 @@ impl<N: Network> Host<N> {
 
     /// The SAM bridge's way into this router: sessions, streams, datagrams, lookups.
     pub fn backend(&self) -> apps::RouterBackend {
-        apps::RouterBackend::new(self.driver.app_sender.clone())
+        apps::RouterBackend::new(self.driver.app_sender.clone(), self.book.clone())
+    }
+
+    /// The address book (SAM and the proxies resolve names with it).
+    pub fn address_book(&self) -> addressbook::SharedBook {
+        self.book.clone()
     }
 
     /// Status snapshots, refreshed about once a second while the router runs.
@@ -287,6 +307,7 @@ impl<N: Network> Host<N> {
             listener,
             status_listener,
             sam,
+            book: _,
         } = self;
         let (accepted_tx, accepted_rx) = mpsc::channel(64);
         let acceptor = tokio::spawn(async move {
