@@ -164,6 +164,29 @@ impl Sam {
     }
 }
 
+/// Asks the bridge at `addr` to look up `destination` (base 64) by its b32 name until
+/// its LeaseSet is found, 2 s apart: datagrams are not retried by the router, so a test
+/// sends them once the sender's router can route them.
+pub fn wait_for_lease_set(addr: SocketAddr, destination: &str) {
+    let bytes = ramsons_router::data::base64_decode(destination).expect("a base 64 destination");
+    let b32 = format!(
+        "{}.b32.i2p",
+        ramsons_router::data::Hash::digest(&bytes).to_base32()
+    );
+    let mut sam = Sam::hello(addr);
+    for attempt in 1..=CONNECT_ATTEMPTS {
+        let reply = sam.ask(&format!("NAMING LOOKUP NAME={b32}"));
+        if reply.contains("RESULT=OK") {
+            if attempt > 1 {
+                eprintln!("({b32} found at attempt {attempt})");
+            }
+            return;
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    panic!("no LeaseSet found for {b32}");
+}
+
 /// One end of a datagram exchange: a session whose datagrams come on its control socket
 /// (`DATAGRAM SEND` / `DATAGRAM RECEIVED`, SAM 3.0's way), or one that forwards them to
 /// a UDP socket of ours and sends through the bridge's UDP port (SAM 3's way: i2pd 2.45
@@ -171,8 +194,8 @@ impl Sam {
 pub enum DatagramEnd {
     Control(Sam),
     Forwarded {
-        /// Keeps the session.
-        control: Sam,
+        /// Keeps the session: it ends with its control socket.
+        _control: Sam,
         id: String,
         socket: std::net::UdpSocket,
         bridge_udp: SocketAddr,
@@ -197,7 +220,7 @@ impl DatagramEnd {
         let forward = format!(" HOST=127.0.0.1 PORT={port}");
         let dest = sam.session_of("DATAGRAM", id, 1, 1, &forward);
         let end = DatagramEnd::Forwarded {
-            control: sam,
+            _control: sam,
             id: id.to_string(),
             socket,
             bridge_udp,
