@@ -1,8 +1,10 @@
 //! The link model between routers: loss, partitions, latency and each router's uplink.
 
+use super::support::BuildHashPrefix;
 use super::{tag, Ev, NodeState, World};
 use ramsons_router::data::Hash;
-use ramsons_router::i2np::{I2npMessage, MessageBody, StoreEntry};
+use ramsons_router::i2np::{DatabaseStore, I2npMessage, MessageBody, StoreEntry};
+use std::collections::HashMap;
 
 impl World {
     pub(super) fn send(&mut self, from: u32, to_hash: Hash, msg: I2npMessage) {
@@ -21,7 +23,7 @@ impl World {
             self.trace.record(t, tag::DROP, &[u64::from(from), 2]);
             return;
         }
-        let size = wire_size(&msg);
+        let size = self.wire_sizes.of(&msg);
         let (from_region, to_region) = (
             self.nodes[from as usize].region as usize,
             self.nodes[to as usize].region as usize,
@@ -81,28 +83,34 @@ impl World {
     }
 }
 
-/// Bytes a message occupies on an NTCP2 link: block header, short I2NP header, payload.
-/// netDb messages are sized without encoding them (they are most of the traffic);
-/// RouterInfos are counted uncompressed (the simulator does not gzip them).
-fn wire_size(msg: &I2npMessage) -> usize {
-    const BLOCK_AND_SHORT_HEADER: usize = 3 + 9;
-    let payload = match &msg.body {
-        MessageBody::DatabaseStore(store) => {
-            let reply = if store.reply.is_some() { 4 + 4 + 32 } else { 4 };
-            let entry = match &store.entry {
-                StoreEntry::RouterInfo(info) => 2 + info.as_bytes().len(),
-                StoreEntry::LeaseSet2(lease_set) => lease_set.as_bytes().len(),
-                StoreEntry::EncryptedLeaseSet(els) => els.as_bytes().len(),
-                StoreEntry::MetaLeaseSet(meta) => meta.as_bytes().len(),
-                StoreEntry::LeaseSet { data, .. } => data.len(),
-            };
-            32 + 1 + reply + entry
-        }
-        MessageBody::DatabaseLookup(lookup) => 32 + 32 + 1 + 2 + 32 * lookup.exclude.len(),
-        MessageBody::DatabaseSearchReply(reply) => 32 + 1 + 32 * reply.peers.len() + 32,
-        MessageBody::DeliveryStatus(_) => 12,
-        // Rare in today's scenarios: measure by encoding.
-        other => other.encode().map_or(0, |bytes| bytes.len()),
-    };
-    BLOCK_AND_SHORT_HEADER + payload
+/// What messages take on the wire, as I2NP encodes them ([`I2npMessage::wire_len_short`]).
+#[derive(Debug, Default)]
+pub(super) struct WireSizes {
+    /// RouterInfo stores by (RouterInfo, its publication, with a reply or not): their
+    /// length takes gzipping the RouterInfo, which costs far more than the rest of a send,
+    /// so it is done once per RouterInfo version.
+    router_info_stores: HashMap<(Hash, u64, bool), usize, BuildHashPrefix>,
+}
+
+impl WireSizes {
+    /// Bytes `msg` occupies on an NTCP2 link: a block header, the short I2NP header and
+    /// the body.
+    fn of(&mut self, msg: &I2npMessage) -> usize {
+        const BLOCK_HEADER: usize = 3;
+        let len = match &msg.body {
+            MessageBody::DatabaseStore(DatabaseStore {
+                entry: StoreEntry::RouterInfo(info),
+                reply,
+                ..
+            }) => {
+                let key = (info.hash(), info.published_ms(), reply.is_some());
+                *self
+                    .router_info_stores
+                    .entry(key)
+                    .or_insert_with(|| msg.wire_len_short())
+            }
+            _ => msg.wire_len_short(),
+        };
+        BLOCK_HEADER + len
+    }
 }

@@ -165,6 +165,7 @@ pub struct World {
     by_hash: HashMap<Hash, u32, BuildHashPrefix>,
     online: IndexSet,
     links: LinkModel,
+    wire_sizes: links::WireSizes,
     partitioned: bool,
     /// Link delays and losses.
     net_rng: ChaCha20Rng,
@@ -208,6 +209,7 @@ impl World {
             by_hash: HashMap::default(),
             online: IndexSet::default(),
             links,
+            wire_sizes: links::WireSizes::default(),
             partitioned: false,
             net_rng: derive_rng(seed, Stream::Network, 0),
             world_rng: derive_rng(seed, Stream::World, 0),
