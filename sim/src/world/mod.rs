@@ -65,8 +65,6 @@ struct Node {
     armed: Instant,
     /// When the uplink finishes sending what is already queued.
     uplink_free: Instant,
-    /// Side of the current partition.
-    side: bool,
     /// One of the colluding observers.
     colluding: bool,
     /// The plug-in that wraps this router's outputs, if one does.
@@ -166,7 +164,7 @@ pub struct World {
     online: IndexSet,
     links: LinkModel,
     wire_sizes: links::WireSizes,
-    partitioned: bool,
+    link_faults: links::LinkFaults,
     /// Link delays and losses.
     net_rng: ChaCha20Rng,
     /// Scenario faults, churn, reseed and workload choices.
@@ -210,7 +208,7 @@ impl World {
             online: IndexSet::default(),
             links,
             wire_sizes: links::WireSizes::default(),
-            partitioned: false,
+            link_faults: links::LinkFaults::default(),
             net_rng: derive_rng(seed, Stream::Network, 0),
             world_rng: derive_rng(seed, Stream::World, 0),
             sample_rng: derive_rng(seed, Stream::Sample, 0),

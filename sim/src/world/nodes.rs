@@ -54,7 +54,6 @@ impl World {
             epoch: 0,
             armed: Instant::MAX,
             uplink_free: self.start,
-            side: false,
             // Every router of a colluding group, also those that join later.
             colluding: plugins.iter().any(|p| p.colludes(group)),
             wrapper: plugins
