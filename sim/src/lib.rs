@@ -38,3 +38,8 @@ pub mod sweep;
 pub mod trace;
 pub mod workload;
 pub mod world;
+
+/// The README's Rust examples, compiled and run as doc tests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -185,6 +185,15 @@ pub struct World {
 impl World {
     /// Builds the world of `scenario` with every initial router created and scheduled.
     pub fn new(scenario: Arc<Scenario>) -> Result<World, String> {
+        World::with_plugins(scenario, Vec::new())
+    }
+
+    /// As [`World::new`], with `extra` plug-ins after the run's own (a plug-in being
+    /// written or tested before it has its registry line).
+    pub fn with_plugins(
+        scenario: Arc<Scenario>,
+        extra: Vec<Box<dyn crate::plugin::Plugin>>,
+    ) -> Result<World, String> {
         let seed = scenario.general.seed;
         let start = Instant::from_secs(scenario.general.start.0);
         let links = LinkModel::new(&scenario.network, scenario.topology.as_ref())?;
@@ -216,7 +225,12 @@ impl World {
             metrics,
             drops: Drops::default(),
             router_infos: RouterInfoRegistry::new(),
-            plugins: Plugins::new(crate::plugin::plugins(&scenario)),
+            plugins: Plugins::new(
+                crate::plugin::plugins(&scenario)
+                    .into_iter()
+                    .chain(extra)
+                    .collect(),
+            ),
             draining: None,
             scenario,
         };
