@@ -7,7 +7,10 @@
 //! - [`world`]: routers, links, faults and the event loop; [`queue`], [`net`], [`trace`];
 //!   [`rng`]: the named random streams.
 //! - [`metrics`]: records for `ramsons-analysis`; [`run`]: simulate and write a run folder.
-//! - [`adversary`]: Sybil identities, refusing floodfills, colluders' logs.
+//! - [`plugin`]: what the world runs besides its routers, links and faults, behind one
+//!   trait: [`adversary`] (Sybils, flooders, tier capture, predecessor, and the observers:
+//!   colluders, the netDb observer), [`destinations`], [`workload`] (lookups, messages,
+//!   streams) and [`signer`] (the balancer and the meta service).
 //! - [`sweep`]: a scenario over a grid of parameter values and seeds, in parallel.
 //! - [`islands`]: connected components of who knows whom.
 //! - [`balancer`]: proposal 140's balancer, one destination over several routers.
@@ -18,6 +21,7 @@ pub mod adversary;
 pub mod app;
 pub mod balancer;
 pub mod bench;
+pub mod destinations;
 pub mod islands;
 pub mod meta;
 pub mod metrics;
@@ -32,4 +36,10 @@ pub mod signer;
 pub mod streams;
 pub mod sweep;
 pub mod trace;
+pub mod workload;
 pub mod world;
+
+/// The README's Rust examples, compiled and run as doc tests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

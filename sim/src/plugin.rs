@@ -9,11 +9,16 @@
 //! injector wraps a device: a refusing Sybil is a real floodfill whose unwanted answers
 //! its plug-in drops.
 //!
-//! Plug-ins are built by [`crate::adversary::plugins`], one line each, in the order the
-//! world calls them. Every hook has a default that does nothing, so a plug-in writes only
-//! the ones it needs.
+//! Besides the adversaries, the observers (colluders, the netDb observer), the signers of
+//! multihomed destinations and the client workloads (lookups, messages, streams) are
+//! plug-ins too, and so are the client destinations the workloads run on: the world
+//! knows none of them. [`plugins`] lists a run's plug-ins in the order the world calls
+//! them; the adversaries come from [`crate::adversary`]'s registry, one line each. Every
+//! hook has a default that does nothing, so a plug-in writes only the ones it needs.
 
+use crate::scenario::Scenario;
 pub use crate::world::Cx;
+use crate::{adversary, destinations, signer, workload};
 use ramsons_router::crypto::RouterKeys;
 use ramsons_router::{Event, Output, RouterConfig};
 use rand_chacha::ChaCha20Rng;
@@ -72,6 +77,10 @@ pub trait Plugin: std::fmt::Debug + AsAny {
     /// Router `router` came online (first start or restart).
     fn on_online(&mut self, _cx: &mut Cx<'_>, _router: u32) {}
 
+    /// Router `router` went down (crash, churn, withdrawal or knocked down). The
+    /// plug-in that knocked it down ([`Cx::knock_down`]) is not told: it knows.
+    fn on_offline(&mut self, _cx: &mut Cx<'_>, _router: u32) {}
+
     /// Router `router` reported `event`. Inside this hook the world is draining the
     /// router: what the plug-in asks of it joins that drain.
     fn on_event(&mut self, _cx: &mut Cx<'_>, _router: u32, _event: &Event) {}
@@ -82,8 +91,9 @@ pub trait Plugin: std::fmt::Debug + AsAny {
     /// The world samples its time series (every `general.sample_interval` after warmup).
     fn on_sample(&mut self, _cx: &mut Cx<'_>) {}
 
-    /// The run ended: scalars for `summary.csv`.
-    fn summary(&self, _cx: &Cx<'_>) -> Vec<(String, f64)> {
+    /// The run ended: scalars for `summary.csv`, in the order of the plug-ins. A
+    /// workload may also hand its records to the run's metrics here.
+    fn summary(&mut self, _cx: &mut Cx<'_>) -> Vec<(String, f64)> {
         Vec::new()
     }
 
@@ -91,6 +101,28 @@ pub trait Plugin: std::fmt::Debug + AsAny {
     fn write(&self, _dir: &Path) -> Result<Vec<String>, csv::Error> {
         Ok(Vec::new())
     }
+}
+
+/// The plug-ins of `scenario`, in the order the world calls them. The order is part of
+/// every trace (two plug-ins that act at the same instant act in this order), and it is
+/// the one the world had when these behaviours were its own:
+/// - lookups first: a router that comes online schedules its lookup before the rest;
+/// - the destinations before the adversaries, whose `init` looks up a target's router;
+/// - the colluders after the adversaries, whose `init` counts the routers that do not
+///   collude by group, and the netDb observer after them, which scores the colluders;
+/// - then the messages, the streams and the signers, whose scalars close `summary.csv`
+///   in that order.
+pub fn plugins(scenario: &Scenario) -> Vec<Box<dyn Plugin>> {
+    let mut plugins = Vec::new();
+    plugins.extend(workload::lookups::plugin(scenario));
+    plugins.push(destinations::plugin());
+    plugins.extend(adversary::plugins(scenario));
+    plugins.push(adversary::colluders::plugin(scenario));
+    plugins.extend(adversary::netdb_observer::plugin(scenario));
+    plugins.push(workload::messages::plugin());
+    plugins.extend(workload::streams::plugin(scenario));
+    plugins.extend(signer::plugin(scenario));
+    plugins
 }
 
 /// The plug-ins of a run, in the order the world calls them.

@@ -6,9 +6,10 @@
 //! a new label) shifts none of the old ones. The labels are part of every recorded trace:
 //! changing one moves the traces of the runs that draw from it.
 
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use sha2::{Digest, Sha256};
+use std::time::Duration;
 
 /// A named random stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +69,12 @@ pub fn derive_rng(seed: u64, stream: Stream, index: u64) -> ChaCha20Rng {
     hasher.update(seed.to_le_bytes());
     hasher.update(index.to_le_bytes());
     ChaCha20Rng::from_seed(hasher.finalize().into())
+}
+
+/// An exponentially distributed time of mean `mean` (the gaps of a Poisson process).
+pub fn exponential(rng: &mut impl Rng, mean: Duration) -> Duration {
+    let u: f64 = rng.gen_range(f64::EPSILON..1.0);
+    mean.mul_f64(-u.ln())
 }
 
 #[cfg(test)]

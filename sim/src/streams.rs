@@ -8,8 +8,8 @@
 //! send back; the server listens, accepts, reads the whole request, writes the response
 //! and closes. Each fetch becomes a `streams.csv` row ([`StreamRecord`]).
 //!
-//! The workload holds no router: the world (`world/streams.rs`) hands it the router a
-//! call concerns, on its timers ([`Timer`]) and with the routers' stream events. Its
+//! The workload holds no router: its plug-in ([`crate::workload::streams`]) hands it the
+//! router a call concerns, on its timers ([`Timer`]) and with the routers' stream events. Its
 //! random choices come from a generator of its own, so adding it shifts no other draw,
 //! and scenarios without `[streams]` never create it.
 

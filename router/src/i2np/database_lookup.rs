@@ -147,6 +147,17 @@ impl DatabaseLookup {
         flags
     }
 
+    /// The length [`DatabaseLookup::emit`] writes.
+    pub(crate) fn wire_len(&self) -> usize {
+        let reply_tunnel = if self.reply_tunnel.is_some() { 4 } else { 0 };
+        let encryption = match &self.reply_encryption {
+            ReplyEncryption::None => 0,
+            ReplyEncryption::AesSessionTag { key, tags } => key.len() + 1 + 32 * tags.len(),
+            ReplyEncryption::Ratchet { key, tags } => key.len() + 1 + 8 * tags.len(),
+        };
+        32 + 32 + 1 + reply_tunnel + 2 + 32 * self.exclude.len() + encryption
+    }
+
     pub(crate) fn emit(&self, out: &mut Vec<u8>) -> Result<(), I2npError> {
         if self.exclude.len() > Self::MAX_EXCLUDE {
             return Err(I2npError::TooLarge {

@@ -119,6 +119,27 @@ fn gzip(data: &[u8]) -> Result<Vec<u8>, I2npError> {
         .map_err(|e| I2npError::Decompression(e.to_string()))
 }
 
+/// The length of [`gzip`]'s output, without keeping it.
+fn gzip_len(data: &[u8]) -> usize {
+    /// Counts what is written to it.
+    struct Count(usize);
+    impl Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut encoder = GzEncoder::new(Count(0), Compression::fast());
+    // Writing into a counter cannot fail.
+    encoder
+        .write_all(data)
+        .and_then(|()| encoder.finish())
+        .map_or(0, |count| count.0)
+}
+
 impl DatabaseStore {
     /// Reads the whole body: key, type, reply token [, tunnel id, gateway], data.
     pub(crate) fn read(
@@ -167,6 +188,23 @@ impl DatabaseStore {
             }
         };
         Ok(DatabaseStore { key, reply, entry })
+    }
+
+    /// The length [`DatabaseStore::emit`] writes. A RouterInfo goes gzip'd, so its length
+    /// is known only by compressing it (into a counter, not a buffer).
+    pub(crate) fn wire_len(&self) -> usize {
+        let reply = match self.reply {
+            None => 4,
+            Some(_) => 4 + 4 + 32,
+        };
+        let entry = match &self.entry {
+            StoreEntry::RouterInfo(ri) => 2 + gzip_len(ri.as_bytes()),
+            StoreEntry::LeaseSet2(lease_set) => lease_set.as_bytes().len(),
+            StoreEntry::EncryptedLeaseSet(els) => els.as_bytes().len(),
+            StoreEntry::MetaLeaseSet(meta) => meta.as_bytes().len(),
+            StoreEntry::LeaseSet { data, .. } => data.len(),
+        };
+        32 + 1 + reply + entry
     }
 
     pub(crate) fn emit(&self, out: &mut Vec<u8>) -> Result<(), I2npError> {

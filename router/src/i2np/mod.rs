@@ -171,6 +171,26 @@ impl MessageBody {
         Ok(body)
     }
 
+    /// The length of the body [`MessageBody::encode`] writes, without writing it (for a
+    /// body `encode` accepts). A RouterInfo store compresses its RouterInfo to know.
+    pub fn wire_len(&self) -> usize {
+        match self {
+            MessageBody::DatabaseStore(m) => m.wire_len(),
+            MessageBody::DatabaseLookup(m) => m.wire_len(),
+            MessageBody::DatabaseSearchReply(m) => m.wire_len(),
+            // msg id, timestamp.
+            MessageBody::DeliveryStatus(_) => 4 + 8,
+            // A 4-byte length, then the bytes.
+            MessageBody::Garlic(m) => 4 + m.data.len(),
+            MessageBody::Data(m) => 4 + m.payload.len(),
+            MessageBody::TunnelData(_) => TunnelData::BODY_LEN,
+            MessageBody::TunnelGateway(m) => m.wire_len(),
+            MessageBody::ShortTunnelBuild(m) | MessageBody::OutboundTunnelBuildReply(m) => {
+                m.wire_len()
+            }
+        }
+    }
+
     /// Encodes the body; fails if a count exceeds its field (see each message) or the
     /// body exceeds [`MAX_BODY_LEN`].
     pub fn encode(&self) -> Result<Vec<u8>, I2npError> {
@@ -228,6 +248,17 @@ impl I2npMessage {
             self.expiration_ms,
             &body,
         ))
+    }
+
+    /// The length of [`I2npMessage::encode`]'s output, without encoding.
+    pub fn wire_len(&self) -> usize {
+        header::STANDARD_HEADER_LEN + self.body.wire_len()
+    }
+
+    /// The length of [`I2npMessage::encode_short`]'s output, without encoding: what the
+    /// message takes in an NTCP2 or SSU2 frame, block header aside.
+    pub fn wire_len_short(&self) -> usize {
+        header::SHORT_HEADER_LEN + self.body.wire_len()
     }
 
     /// Decodes one message filling `bytes`, checking the size and checksum fields.
@@ -525,6 +556,12 @@ mod tests {
         }
 
         #[test]
+        fn wire_len_is_the_encoded_length(msg in arb_message(arb_cheap_body())) {
+            prop_assert_eq!(msg.wire_len(), msg.try_encode()?.len());
+            prop_assert_eq!(msg.wire_len_short(), msg.try_encode_short()?.len());
+        }
+
+        #[test]
         fn random_bytes_never_panic(bytes in any::<Vec<u8>>()) {
             let _ = I2npMessage::decode(&bytes);
             let _ = I2npMessage::decode_short(&bytes);
@@ -559,6 +596,19 @@ mod tests {
         ) {
             prop_assert_eq!(I2npMessage::decode(&msg.try_encode()?)?, msg.clone());
             prop_assert_eq!(I2npMessage::decode_short(&msg.try_encode_short()?)?, msg);
+        }
+
+        #[test]
+        fn store_wire_len_is_the_encoded_length(
+            body in prop_oneof![
+                arb_router_info_store(),
+                arb_lease_set2_store(),
+                arb_encrypted_lease_set_store(),
+                arb_meta_lease_set_store(),
+            ]
+            .prop_map(MessageBody::DatabaseStore)
+        ) {
+            prop_assert_eq!(body.wire_len(), body.encode()?.len());
         }
 
         #[test]

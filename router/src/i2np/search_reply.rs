@@ -28,6 +28,11 @@ impl DatabaseSearchReply {
         Ok(DatabaseSearchReply { key, peers, from })
     }
 
+    /// The length [`DatabaseSearchReply::emit`] writes.
+    pub(crate) fn wire_len(&self) -> usize {
+        32 + 1 + 32 * self.peers.len() + 32
+    }
+
     pub(crate) fn emit(&self, out: &mut Vec<u8>) -> Result<(), I2npError> {
         let count = u8::try_from(self.peers.len()).map_err(|_| I2npError::TooLarge {
             what: "search reply: peers",

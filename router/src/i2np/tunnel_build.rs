@@ -59,6 +59,11 @@ impl BuildRecords {
         Ok(BuildRecords(records))
     }
 
+    /// The length [`BuildRecords::emit`] writes.
+    pub(crate) fn wire_len(&self) -> usize {
+        1 + SHORT_RECORD_LEN * self.0.len()
+    }
+
     pub(crate) fn emit(&self, out: &mut Vec<u8>) {
         // At most 8 records, by the constructor's invariant.
         out.push(self.0.len() as u8);

@@ -38,6 +38,11 @@ impl TunnelGateway {
         })
     }
 
+    /// The length [`TunnelGateway::emit`] writes.
+    pub(crate) fn wire_len(&self) -> usize {
+        4 + 2 + self.message.len()
+    }
+
     pub(crate) fn emit(&self, out: &mut Vec<u8>) -> Result<(), I2npError> {
         let len = u16::try_from(self.message.len())
             .ok()

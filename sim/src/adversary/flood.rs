@@ -597,7 +597,7 @@ impl Plugin for Flooders {
         watch.sample(cx.seconds(cx.now()), &loads, online);
     }
 
-    fn summary(&self, cx: &Cx<'_>) -> Vec<(String, f64)> {
+    fn summary(&mut self, cx: &mut Cx<'_>) -> Vec<(String, f64)> {
         let Some(watch) = &self.watch else {
             return Vec::new();
         };

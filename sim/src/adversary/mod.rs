@@ -8,6 +8,7 @@
 //! generator that honest routers or the network use, so an attack changes the trace only
 //! through what the adversary's routers do.
 
+pub mod colluders;
 pub mod flood;
 pub mod netdb_observer;
 pub mod predecessor;

@@ -17,12 +17,18 @@
 //! truth), so that `ramsons_analysis::meta` can say how well the netDb tells which of
 //! them are online.
 
+use crate::destinations;
+use crate::plugin::{Cx, Plugin};
+use crate::scenario::Scenario;
 use ramsons_analysis::meta;
 use ramsons_analysis::multihoming::{estimate, estimate_all, Verdict};
 use ramsons_analysis::records::{EdgeRecord, MetaLeaseSetRecord, MultihomingRecord};
+use ramsons_router::crypto::DestinationKeys;
 use ramsons_router::data::{Hash, LeaseSet2, MetaLeaseSet};
-use ramsons_router::netdb::StoreOutcome;
+use ramsons_router::i2np::StoreEntry;
+use ramsons_router::netdb::{NetDbEvent, StoreOutcome};
 use ramsons_router::time::Instant;
+use ramsons_router::Event;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A DatabaseStore a floodfill received: when, which floodfill (and whether it is a
@@ -443,6 +449,121 @@ impl NetDbObserver {
     }
 }
 
+/// The netDb observer as a plug-in: with multihomed destinations (`[clients]
+/// multihomed`), the floodfills log the LeaseSet stores of every destination.
+#[derive(Debug, Default)]
+pub struct WatchNetDb {
+    /// Created at `init`, once the destinations are placed and the colluders chosen.
+    pub observer: Option<NetDbObserver>,
+    /// The routers of meta destinations: which destination and which of its edges.
+    edges: BTreeMap<u32, (u32, u32)>,
+}
+
+/// The plug-in, when the scenario has multihomed destinations.
+pub fn plugin(scenario: &Scenario) -> Option<Box<dyn Plugin>> {
+    (!scenario.clients.multihomed.is_empty())
+        .then(|| Box::<WatchNetDb>::default() as Box<dyn Plugin>)
+}
+
+impl WatchNetDb {
+    /// Router `router` came online or went down: for an edge of a meta destination, the
+    /// truth an observer of a MetaLeaseSet tries to learn.
+    fn on_edge(&mut self, cx: &Cx<'_>, router: u32, online: bool) {
+        if let (Some(observer), Some(&(d, edge))) = (&mut self.observer, self.edges.get(&router)) {
+            observer.on_edge(cx.now(), d, edge, router, online);
+        }
+    }
+}
+
+impl Plugin for WatchNetDb {
+    fn init(&mut self, cx: &mut Cx<'_>) {
+        let hosted = destinations::of(cx).all();
+        let targets = cx
+            .scenario()
+            .clients
+            .multihomed
+            .iter()
+            .map(|m| m.destination)
+            .collect();
+        let destinations = hosted
+            .iter()
+            .enumerate()
+            .map(|(d, h)| (h.hash, d as u32, h.routers.len() as u32));
+        let colluding_floodfills =
+            (0..cx.routers()).any(|i| cx.is_floodfill(i) && cx.is_colluding(i));
+        let since = cx.start() + cx.scenario().general.warmup.0;
+        let mut observer = NetDbObserver::new(
+            destinations,
+            targets,
+            cx.start(),
+            since,
+            cx.stop(),
+            colluding_floodfills,
+        );
+        for (d, h) in hosted.iter().enumerate() {
+            observer.watch_edges(d as u32, h.edges.iter().map(DestinationKeys::hash));
+            if !h.edges.is_empty() {
+                for (e, router) in h.routers.iter().enumerate() {
+                    self.edges.insert(*router, (d as u32, e as u32));
+                }
+            }
+        }
+        self.observer = Some(observer);
+    }
+
+    fn on_online(&mut self, cx: &mut Cx<'_>, router: u32) {
+        self.on_edge(cx, router, true);
+    }
+
+    fn on_offline(&mut self, cx: &mut Cx<'_>, router: u32) {
+        self.on_edge(cx, router, false);
+    }
+
+    /// A LeaseSet store that floodfill `router` received.
+    fn on_event(&mut self, cx: &mut Cx<'_>, router: u32, event: &Event) {
+        let (
+            Some(observer),
+            Event::NetDb(NetDbEvent::StoreReceived {
+                key,
+                flooded,
+                outcome,
+                entry,
+                ..
+            }),
+            true,
+        ) = (&mut self.observer, event, cx.is_floodfill(router))
+        else {
+            return;
+        };
+        let store = Receipt {
+            now: cx.now(),
+            floodfill: router,
+            colluding: cx.is_colluding(router),
+            key: *key,
+            flooded: *flooded,
+            outcome: *outcome,
+        };
+        match entry {
+            StoreEntry::LeaseSet2(ls) => observer.on_store(&store, ls, |h| cx.index_of(h)),
+            StoreEntry::MetaLeaseSet(meta) => observer.on_meta_store(&store, meta),
+            _ => {}
+        }
+    }
+
+    fn summary(&mut self, _cx: &mut Cx<'_>) -> Vec<(String, f64)> {
+        self.observer
+            .as_ref()
+            .map_or_else(Vec::new, NetDbObserver::summary)
+    }
+
+    fn write(&self, dir: &std::path::Path) -> Result<Vec<String>, csv::Error> {
+        match &self.observer {
+            Some(observer) => observer.write(dir),
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
 fn outcome_name(outcome: StoreOutcome) -> &'static str {
     match outcome {
         StoreOutcome::New => "new",
@@ -456,7 +577,6 @@ fn outcome_name(outcome: StoreOutcome) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ramsons_router::crypto::DestinationKeys;
     use ramsons_router::data::MetaLease;
     use rand::SeedableRng;
     use rand_chacha::ChaCha20Rng;

@@ -11,6 +11,7 @@
 //! inbound gateway finds its tunnel in the victim's LeaseSet; other tunnels by timing).
 
 use super::client_tunnel_built;
+use crate::destinations::router_of;
 use crate::metrics::write_all;
 use crate::plugin::{Cx, Plugin};
 use crate::scenario::{Behaviour, Scenario};
@@ -159,7 +160,7 @@ impl Plugin for Predecessor {
     }
 
     fn init(&mut self, cx: &mut Cx<'_>) {
-        let victim = cx.router(cx.destination_router(self.destination)).hash();
+        let victim = cx.router(router_of(cx, self.destination)).hash();
         let honest = (0..cx.routers()).filter(|i| !cx.is_colluding(*i)).count() as u64;
         self.log = Some(PredecessorLog::new(victim, honest));
     }
@@ -175,7 +176,7 @@ impl Plugin for Predecessor {
         }
     }
 
-    fn summary(&self, _cx: &Cx<'_>) -> Vec<(String, f64)> {
+    fn summary(&mut self, _cx: &mut Cx<'_>) -> Vec<(String, f64)> {
         self.log
             .as_ref()
             .map_or_else(Vec::new, PredecessorLog::summary)

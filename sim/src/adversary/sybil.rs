@@ -8,10 +8,10 @@
 //! 12 bits. At the day's UTC midnight the Sybils become the floodfills closest to the
 //! target, and stores and lookups for it start reaching them.
 
+use crate::destinations::destination_keys;
 use crate::metrics::write_all;
 use crate::plugin::{Cx, Plugin};
 use crate::scenario::{Behaviour, Scenario};
-use crate::world::destination_keys;
 use ramsons_analysis::records::SybilRecord;
 use ramsons_router::crypto::RouterKeys;
 use ramsons_router::data::Hash;
@@ -317,7 +317,7 @@ impl Plugin for SybilFloodfills {
         self.watch.sample(now, cx.seconds(now), &floodfills);
     }
 
-    fn summary(&self, cx: &Cx<'_>) -> Vec<(String, f64)> {
+    fn summary(&mut self, cx: &mut Cx<'_>) -> Vec<(String, f64)> {
         self.watch.summary(cx.seconds(self.watch.attack_starts))
     }
 

@@ -15,6 +15,7 @@
 //! the places they leave go to routers that stayed up, its own among them.
 
 use super::client_tunnel_built;
+use crate::destinations::router_of;
 use crate::metrics::write_all;
 use crate::plugin::{Cx, Plugin, Timer};
 use crate::scenario::{Behaviour, Scenario};
@@ -256,7 +257,7 @@ impl Plugin for TierCapture {
     }
 
     fn init(&mut self, cx: &mut Cx<'_>) {
-        let victim = cx.router(cx.destination_router(self.destination)).hash();
+        let victim = cx.router(router_of(cx, self.destination)).hash();
         let since = cx.start() + cx.scenario().general.warmup.0;
         let group = self.group as u16;
         self.log = Some(TierCaptureLog::new(victim, group, since, self.degrade));
@@ -334,7 +335,7 @@ impl Plugin for TierCapture {
         log.sample(time_s, &view, theirs);
     }
 
-    fn summary(&self, _cx: &Cx<'_>) -> Vec<(String, f64)> {
+    fn summary(&mut self, _cx: &mut Cx<'_>) -> Vec<(String, f64)> {
         self.log
             .as_ref()
             .map_or_else(Vec::new, TierCaptureLog::summary)

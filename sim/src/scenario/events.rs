@@ -29,10 +29,30 @@ pub enum Action {
         down: Option<Span>,
     },
     /// The online routers split in two sides that cannot reach each other: the routers
-    /// of `group`, or a random `fraction` of them, on one side.
+    /// of `group`, or a random `fraction` of them, on one side. The link model's
+    /// `partition` between that side and every other router, joining later or not.
     Partition(PartitionSide),
-    /// Ends a partition.
+    /// Ends the partition of a `Partition` (not the pairwise ones).
     Heal,
+    /// One of turmoil's link verbs between the routers of two groups (the same group
+    /// twice: between the group's own routers), those that join later included.
+    Link {
+        verb: LinkVerb,
+        between: [String; 2],
+    },
+}
+
+/// turmoil's link verbs, between two sets of routers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkVerb {
+    /// Messages between them are lost, those in flight too.
+    Partition,
+    /// Ends a `partition` between them.
+    Repair,
+    /// Messages between them are held where they arrive, undelivered.
+    Hold,
+    /// Ends a `hold` between them and delivers what it held, in the order it arrived.
+    Release,
 }
 
 #[derive(Debug, Clone)]
@@ -68,6 +88,7 @@ struct EventSpec {
     fraction: Option<f64>,
     spread: Option<Span>,
     down: Option<Span>,
+    between: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -78,6 +99,9 @@ enum ActionKind {
     Crash,
     Partition,
     Heal,
+    Repair,
+    Hold,
+    Release,
 }
 
 impl TryFrom<EventSpec> for ScenarioEvent {
@@ -92,7 +116,20 @@ impl TryFrom<EventSpec> for ScenarioEvent {
             fraction,
             spread,
             down,
+            between,
         } = spec;
+        if let Some(between) = between {
+            let others = group.is_some()
+                || count.is_some()
+                || fraction.is_some()
+                || spread.is_some()
+                || down.is_some();
+            if others {
+                return Err("an event with `between` takes no field but `at` and `action`".into());
+            }
+            let action = link_event(action, between)?;
+            return Ok(ScenarioEvent { at, action });
+        }
         let kind = format!("{action:?}").to_lowercase();
         let group_required = || {
             group
@@ -155,6 +192,9 @@ impl TryFrom<EventSpec> for ScenarioEvent {
                         ),
                     }
                 }
+                ActionKind::Repair | ActionKind::Hold | ActionKind::Release => {
+                    return Err(format!("action \"{kind}\" needs `between`"))
+                }
                 ActionKind::Heal => {
                     let extra = group.is_some()
                         || count.is_some()
@@ -169,6 +209,24 @@ impl TryFrom<EventSpec> for ScenarioEvent {
     }
 }
 
+/// A pairwise link event: `action` between the two groups `between` names.
+fn link_event(action: ActionKind, between: Vec<String>) -> Result<Action, String> {
+    let verb = match action {
+        ActionKind::Partition => LinkVerb::Partition,
+        ActionKind::Repair => LinkVerb::Repair,
+        ActionKind::Hold => LinkVerb::Hold,
+        ActionKind::Release => LinkVerb::Release,
+        other => {
+            let kind = format!("{other:?}").to_lowercase();
+            return Err(format!("action \"{kind}\" does not take `between`"));
+        }
+    };
+    let between: [String; 2] = between
+        .try_into()
+        .map_err(|_| "`between` names exactly two groups".to_owned())?;
+    Ok(Action::Link { verb, between })
+}
+
 /// Each event's time and group against the rest of the scenario.
 pub(super) fn check_events(scenario: &Scenario) -> Result<(), Invalid> {
     for (i, event) in scenario.events.iter().enumerate() {
@@ -176,18 +234,16 @@ pub(super) fn check_events(scenario: &Scenario) -> Result<(), Invalid> {
         if event.at > scenario.general.stop_time {
             return Err(invalid(field("at"), "is after general.stop_time"));
         }
-        let group = match &event.action {
+        let (name, groups) = match &event.action {
             Action::Join { group, .. }
             | Action::Withdraw { group, .. }
             | Action::Crash { group, .. }
-            | Action::Partition(PartitionSide::Group(group)) => Some(group),
-            Action::Partition(PartitionSide::Fraction(_)) | Action::Heal => None,
+            | Action::Partition(PartitionSide::Group(group)) => ("group", vec![group]),
+            Action::Link { between, .. } => ("between", between.iter().collect()),
+            Action::Partition(PartitionSide::Fraction(_)) | Action::Heal => ("group", vec![]),
         };
-        if group.is_some_and(|g| scenario.group_index(g).is_none()) {
-            return Err(invalid(
-                field("group"),
-                "not the name of a [[routers]] group",
-            ));
+        if groups.iter().any(|g| scenario.group_index(g).is_none()) {
+            return Err(invalid(field(name), "not the name of a [[routers]] group"));
         }
     }
     Ok(())

@@ -24,7 +24,7 @@ pub use adversaries::{
     Adversary, Behaviour, Flood, FloodKind, FloodRates, FloodTargets, MAX_PREFIX_BITS,
 };
 pub use clients::{Clients, Multihomed, MultihomingMode, OrderName, Selection, TierName};
-pub use events::{Action, Amount, PartitionSide, ScenarioEvent};
+pub use events::{Action, Amount, LinkVerb, PartitionSide, ScenarioEvent};
 pub use metrics::{Metric, Metrics};
 pub use netdb::NetDbOverrides;
 pub use streams::{ByteSize, Servers, Streams, WeightedSize, MIN_REQUEST_SIZE};

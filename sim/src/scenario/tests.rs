@@ -415,3 +415,42 @@ action = \"heal\"
     ));
     assert!(matches!(s.events[2].action, Action::Heal));
 }
+
+#[test]
+fn link_verbs_take_two_groups() {
+    let event = |action: &str, rest: &str| {
+        format!("{MINIMAL}\n[[events]]\nat = \"1 min\"\naction = \"{action}\"\n{rest}\n")
+    };
+    let between = "between = [\"floodfill\", \"router\"]";
+    for (action, verb) in [
+        ("partition", LinkVerb::Partition),
+        ("repair", LinkVerb::Repair),
+        ("hold", LinkVerb::Hold),
+        ("release", LinkVerb::Release),
+    ] {
+        let s = parse(&event(action, between)).expect("a valid link event");
+        let Action::Link { verb: got, between } = &s.events[0].action else {
+            panic!("{action}: not a link event");
+        };
+        assert_eq!(*got, verb);
+        assert_eq!(between, &["floodfill".to_owned(), "router".to_owned()]);
+    }
+    for (action, rest, says) in [
+        ("hold", "", "needs `between`"),
+        ("heal", between, "does not take `between`"),
+        ("hold", "between = [\"router\"]", "exactly two groups"),
+        (
+            "partition",
+            &format!("{between}\nfraction = 0.5"),
+            "no field but",
+        ),
+        (
+            "release",
+            "between = [\"router\", \"nobody\"]",
+            "events[0].between",
+        ),
+    ] {
+        let err = parse(&event(action, rest)).expect_err(action).to_string();
+        assert!(err.contains(says), "{action} {rest}: {err}");
+    }
+}

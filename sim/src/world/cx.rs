@@ -11,6 +11,7 @@ use ramsons_router::data::Hash;
 use ramsons_router::i2np::I2npMessage;
 use ramsons_router::time::Instant;
 use ramsons_router::Router;
+use rand_chacha::ChaCha20Rng;
 use std::time::Duration;
 
 /// What a plug-in may do and see. See [`crate::plugin`].
@@ -89,13 +90,37 @@ impl Cx<'_> {
         self.world.online.members()
     }
 
-    /// The router destination `d`'s own messages leave from.
-    pub fn destination_router(&self, d: u32) -> u32 {
-        self.world.destinations[d as usize].router
+    /// Whether router `i` is online in the life `epoch` (see [`Cx::epoch`]).
+    pub fn is_live(&self, i: u32, epoch: u32) -> bool {
+        self.epoch(i) == epoch && self.is_online(i)
+    }
+
+    /// Another plug-in of the run, read-only, if the run has one of type `P`; `None`
+    /// for the calling plug-in itself, which is out of its slot.
+    pub fn plugin<P: Plugin>(&self) -> Option<&P> {
+        self.world.plugins.get::<P>()
     }
 
     pub fn metrics(&self) -> &Collector {
         &self.world.metrics
+    }
+
+    /// The run's metrics, for the plug-ins that feed its standard records (deliveries,
+    /// tunnels seen by colluders, stream fetches).
+    pub fn metrics_mut(&mut self) -> &mut Collector {
+        &mut self.world.metrics
+    }
+
+    /// The world's shared generator ([`crate::rng::Stream::World`]), drawn in event order
+    /// by faults, churn and the built-in workloads. A new plug-in derives a stream of its
+    /// own instead ([`crate::rng::derive_rng`]), so that it shifts no other draw.
+    pub fn shared_rng(&mut self) -> &mut ChaCha20Rng {
+        &mut self.world.world_rng
+    }
+
+    /// Marks router `i` as one of the colluding observers.
+    pub fn mark_colluding(&mut self, i: u32) {
+        self.world.nodes[i as usize].colluding = true;
     }
 
     /// Sends `msg` from router `from` to the router `to` through the link model.

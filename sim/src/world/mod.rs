@@ -5,11 +5,10 @@
 //! for the network, for scenario faults and workload, and for metric sampling.
 //!
 //! The world keeps the event loop ([`World::run`]), the nodes (`nodes`), the link model
-//! (`links`) and scenario events (`faults`); destinations, their messages, the signers
-//! and the stream workload have modules of their own; adversaries are plug-ins
-//! ([`crate::plugin`]), called through [`Cx`] (`cx`).
+//! (`links`) and scenario events (`faults`). Everything else — adversaries, observers,
+//! signers, client destinations and workloads — is a plug-in ([`crate::plugin`]), called
+//! through [`Cx`] (`cx`).
 
-use crate::adversary::netdb_observer::NetDbObserver;
 use crate::metrics::Collector;
 use crate::net::LinkModel;
 use crate::plugin::{Plugins, Timer};
@@ -17,36 +16,28 @@ use crate::queue::EventQueue;
 use crate::rng::{derive_rng, Stream};
 use crate::scenario::Scenario;
 use crate::trace::TraceHasher;
-use destinations::Signing;
-use ramsons_router::client::DestinationId;
-use ramsons_router::crypto::DestinationKeys;
 use ramsons_router::data::Hash;
 use ramsons_router::i2np::I2npMessage;
 use ramsons_router::netdb::{NetDbConfig, RouterInfoRegistry};
 use ramsons_router::time::Instant;
 use ramsons_router::units::Bandwidth;
 use ramsons_router::Router;
-use rand::seq::SliceRandom;
 use rand_chacha::ChaCha20Rng;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use support::{BuildHashPrefix, IndexSet};
 
 mod cx;
-mod destinations;
 mod faults;
 mod links;
-mod messages;
 mod nodes;
 mod outputs;
 mod sample;
-mod streams;
 mod support;
 
 pub use cx::Cx;
-pub(crate) use support::destination_keys;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum NodeState {
@@ -74,13 +65,8 @@ struct Node {
     armed: Instant,
     /// When the uplink finishes sending what is already queued.
     uplink_free: Instant,
-    /// Side of the current partition.
-    side: bool,
     /// One of the colluding observers.
     colluding: bool,
-    /// The client destination this router hosts: its index in `World::destinations`
-    /// and, once added, its id in the router.
-    destination: Option<(u32, Option<DestinationId>)>,
     /// The plug-in that wraps this router's outputs, if one does.
     wrapper: Option<u16>,
 }
@@ -107,52 +93,13 @@ enum Ev {
         router: u32,
         epoch: u32,
     },
-    /// Router `router` makes a client lookup (if `epoch` still matches).
-    Lookup {
-        router: u32,
-        epoch: u32,
-    },
-    /// Destination `destination` sends a message (if its router's `epoch` still matches).
-    Message {
-        destination: u32,
-        epoch: u32,
-    },
     Sample,
-    /// The balancer (proposal 140) or the MetaLeaseSet's signer (proposal 123) of
-    /// destination `destination` may publish.
-    Balance {
-        destination: u32,
-    },
-    /// The stream workload's fetches and their deadlines.
-    Streams(crate::streams::Timer),
     /// A timer of plug-in `plugin`.
     Plugin {
         plugin: u16,
         timer: Timer,
     },
 }
-
-/// A client destination and the router that hosts it.
-#[derive(Debug)]
-struct Hosted {
-    /// The router its own messages leave from (the first of `routers`).
-    router: u32,
-    /// Every router hosting it: more than one when it is multihomed.
-    routers: Vec<u32>,
-    /// The peers its routers take inbound gateways from (multihoming's mitigation);
-    /// empty: as any destination.
-    gateways: Vec<Hash>,
-    hash: Hash,
-    /// Derived once from the seed; handed to the router on its first start.
-    keys: DestinationKeys,
-    /// Reached through a MetaLeaseSet (`mode = "meta"`): the destination each of
-    /// `routers` runs in its place, in the same order (the MetaLeaseSet's listing);
-    /// empty otherwise.
-    edges: Vec<DestinationKeys>,
-}
-
-/// Destinations stop sending this long before the end of a run.
-const APP_MESSAGE_DRAIN: Duration = Duration::from_secs(60);
 
 /// Trace tags, one per event kind.
 mod tag {
@@ -162,14 +109,10 @@ mod tag {
     pub const SCENARIO: u8 = 4;
     pub const RESTART: u8 = 5;
     pub const CHURN_DOWN: u8 = 6;
-    pub const WORKLOAD: u8 = 7;
     pub const SEND: u8 = 8;
     pub const DROP: u8 = 9;
-    pub const MESSAGE: u8 = 10;
-    // 11 is the flooders' (`crate::adversary::flood`).
     pub const DEGRADE: u8 = 12;
-    pub const BALANCE: u8 = 13;
-    pub const STREAMS: u8 = 14;
+    // The plug-ins' own: 7 lookups, 10 messages, 11 flooders, 13 signers, 14 streams.
 }
 
 /// What a run did, for the manifest and the summary line.
@@ -182,19 +125,12 @@ pub struct Outcome {
     pub floodfills: Vec<u32>,
     /// The plug-ins as the run left them: their logs.
     pub plugins: Plugins,
-    /// The floodfills watching for multihomed destinations (with `[clients] multihomed`).
-    pub netdb_observer: Option<NetDbObserver>,
 }
 
 impl Outcome {
-    /// Writes the plug-ins' and the observer's records into the run folder; returns the
-    /// file names.
+    /// Writes the plug-ins' records into the run folder; returns the file names.
     pub fn write_logs(&self, dir: &Path) -> Result<Vec<String>, csv::Error> {
-        let mut written = self.plugins.write(dir)?;
-        if let Some(observer) = &self.netdb_observer {
-            written.extend(observer.write(dir)?);
-        }
-        Ok(written)
+        self.plugins.write(dir)
     }
 }
 
@@ -227,7 +163,8 @@ pub struct World {
     by_hash: HashMap<Hash, u32, BuildHashPrefix>,
     online: IndexSet,
     links: LinkModel,
-    partitioned: bool,
+    wire_sizes: links::WireSizes,
+    link_faults: links::LinkFaults,
     /// Link delays and losses.
     net_rng: ChaCha20Rng,
     /// Scenario faults, churn, reseed and workload choices.
@@ -240,25 +177,23 @@ pub struct World {
     /// Every router's current RouterInfo, verified once per publication and shared by the
     /// routers that receive it inside encrypted netDb replies.
     router_infos: Arc<RouterInfoRegistry>,
-    /// Client destinations, by index.
-    destinations: Vec<Hosted>,
-    /// Application messages sent so far; numbers them.
-    messages_sent: u64,
     plugins: Plugins,
     /// The router being drained, if any (see `Cx::drain`).
     draining: Option<u32>,
-    /// The floodfills watching for multihomed destinations (with `[clients] multihomed`).
-    netdb_observer: Option<NetDbObserver>,
-    /// Who signs for the multihomed destinations whose routers do not sign themselves
-    /// (balancer and meta modes), by destination index.
-    signers: BTreeMap<u32, Signing>,
-    /// Page fetches over streams (`[streams]`), if the scenario has them.
-    streams: Option<crate::streams::StreamWorkload>,
 }
 
 impl World {
     /// Builds the world of `scenario` with every initial router created and scheduled.
     pub fn new(scenario: Arc<Scenario>) -> Result<World, String> {
+        World::with_plugins(scenario, Vec::new())
+    }
+
+    /// As [`World::new`], with `extra` plug-ins after the run's own (a plug-in being
+    /// written or tested before it has its registry line).
+    pub fn with_plugins(
+        scenario: Arc<Scenario>,
+        extra: Vec<Box<dyn crate::plugin::Plugin>>,
+    ) -> Result<World, String> {
         let seed = scenario.general.seed;
         let start = Instant::from_secs(scenario.general.start.0);
         let links = LinkModel::new(&scenario.network, scenario.topology.as_ref())?;
@@ -281,7 +216,8 @@ impl World {
             by_hash: HashMap::default(),
             online: IndexSet::default(),
             links,
-            partitioned: false,
+            wire_sizes: links::WireSizes::default(),
+            link_faults: links::LinkFaults::default(),
             net_rng: derive_rng(seed, Stream::Network, 0),
             world_rng: derive_rng(seed, Stream::World, 0),
             sample_rng: derive_rng(seed, Stream::Sample, 0),
@@ -289,22 +225,22 @@ impl World {
             metrics,
             drops: Drops::default(),
             router_infos: RouterInfoRegistry::new(),
-            destinations: Vec::new(),
-            messages_sent: 0,
-            plugins: Plugins::new(crate::adversary::plugins(&scenario)),
+            plugins: Plugins::new(
+                crate::plugin::plugins(&scenario)
+                    .into_iter()
+                    .chain(extra)
+                    .collect(),
+            ),
             draining: None,
-            netdb_observer: None,
-            signers: BTreeMap::new(),
-            streams: None,
             scenario,
         };
-        world.populate(seed);
+        world.populate();
         Ok(world)
     }
 
-    /// Creates the initial routers, places the destinations, sets up the plug-ins and
-    /// observers, and schedules the scenario's events and the first sample.
-    fn populate(&mut self, seed: u64) {
+    /// Creates the initial routers, sets up the plug-ins, and schedules the scenario's
+    /// events and the first sample.
+    fn populate(&mut self) {
         for group in 0..self.scenario.routers.len() {
             let g = &self.scenario.routers[group];
             let (count, first_start, spread) = (g.count, g.start.0, g.start_spread.0);
@@ -312,17 +248,7 @@ impl World {
                 self.spawn(group, self.start + first_start, spread);
             }
         }
-        self.place_destinations(seed);
-        self.streams = self.stream_workload();
         self.each_plugin(|p, cx| p.init(cx));
-        let colluders =
-            (self.nodes.len() as f64 * self.scenario.observers.colluding_fraction).round() as usize;
-        let indices: Vec<usize> = (0..self.nodes.len()).collect();
-        let mut rng = derive_rng(seed, Stream::Colluders, 0);
-        for i in indices.choose_multiple(&mut rng, colluders) {
-            self.nodes[*i].colluding = true;
-        }
-        self.watch_netdb();
         for (i, event) in self.scenario.events.iter().enumerate() {
             self.queue
                 .push(self.start + event.at.0, Ev::Scenario(i as u32));
@@ -370,23 +296,11 @@ impl World {
         let colluders = self.nodes.iter().filter(|n| n.colluding).count() as u64;
         self.metrics
             .set_population(self.nodes.len() as u64, colluders);
-        let mut summary = Vec::new();
-        for k in 0..self.plugins.slots.len() {
-            self.with_plugin(k, |p, cx| summary.extend(p.summary(cx)));
-        }
-        if let Some(observer) = &self.netdb_observer {
-            summary.extend(observer.summary());
-        }
-        summary.extend(self.multihoming_delivery());
-        for (metric, value) in summary {
-            self.metrics.add_summary(&metric, value);
-        }
-        self.finish_streams();
-        for (d, s) in &self.signers {
-            let (name, publications) = s.signer.publications();
-            let metric = format!("{name}_{d}_publications");
-            self.metrics.add_summary(&metric, publications as f64);
-        }
+        self.each_plugin(|p, cx| {
+            for (metric, value) in p.summary(cx) {
+                cx.metrics_mut().add_summary(metric, value);
+            }
+        });
         let events = self.trace.events();
         let outcome = Outcome {
             trace_hash: self.trace.finish(),
@@ -395,7 +309,6 @@ impl World {
             metrics: self.metrics,
             floodfills,
             plugins: self.plugins,
-            netdb_observer: self.netdb_observer,
         };
         (outcome, self.drops)
     }
@@ -441,28 +354,6 @@ impl World {
             Ev::Plugin { plugin, timer } => {
                 self.with_plugin(usize::from(plugin), |p, cx| p.on_timer(cx, timer))
             }
-            Ev::Streams(timer) => self.on_streams_timer(t, timer),
-            ev => self.step_workload(t, ev),
-        }
-    }
-
-    /// A router's own timer.
-    fn on_timer(&mut self, t: u64, i: u32) {
-        let node = &self.nodes[i as usize];
-        if node.state != NodeState::Online || node.armed != self.now {
-            return; // superseded or the router is down
-        }
-        self.trace.record(t, tag::TIMER, &[u64::from(i)]);
-        let now = self.now;
-        let node = &mut self.nodes[i as usize];
-        node.armed = Instant::MAX;
-        node.router.handle_timeout(now);
-        self.drain(i);
-    }
-
-    /// Restarts, churn, lookups, messages and signers.
-    fn step_workload(&mut self, t: u64, ev: Ev) {
-        match ev {
             Ev::Restart { router, epoch } => {
                 let node = &self.nodes[router as usize];
                 if node.epoch != epoch || node.state != NodeState::Down {
@@ -478,29 +369,20 @@ impl World {
                 self.trace.record(t, tag::CHURN_DOWN, &[u64::from(router)]);
                 self.churn_down(router);
             }
-            Ev::Lookup { router, epoch } => {
-                if !self.live(router, epoch) {
-                    return;
-                }
-                self.trace.record(t, tag::WORKLOAD, &[u64::from(router)]);
-                self.client_lookup(router);
-                self.schedule_lookup(router);
-            }
-            Ev::Message { destination, epoch } => {
-                if !self.live(self.destinations[destination as usize].router, epoch) {
-                    return;
-                }
-                self.trace
-                    .record(t, tag::MESSAGE, &[u64::from(destination)]);
-                self.send_request(destination);
-                self.schedule_message(destination);
-            }
-            Ev::Balance { destination } => {
-                self.trace
-                    .record(t, tag::BALANCE, &[u64::from(destination)]);
-                self.balance(destination);
-            }
-            _ => unreachable!("step handles the others"),
         }
+    }
+
+    /// A router's own timer.
+    fn on_timer(&mut self, t: u64, i: u32) {
+        let node = &self.nodes[i as usize];
+        if node.state != NodeState::Online || node.armed != self.now {
+            return; // superseded or the router is down
+        }
+        self.trace.record(t, tag::TIMER, &[u64::from(i)]);
+        let now = self.now;
+        let node = &mut self.nodes[i as usize];
+        node.armed = Instant::MAX;
+        node.router.handle_timeout(now);
+        self.drain(i);
     }
 }

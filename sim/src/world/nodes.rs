@@ -1,5 +1,4 @@
-//! Nodes: creating routers, starting, stopping and restarting them, churn, and the
-//! lookup workload every online router runs.
+//! Nodes: creating routers, starting, stopping and restarting them, and churn.
 
 use super::support::simulated_address;
 use super::{tag, Ev, Node, NodeState, World};
@@ -55,16 +54,8 @@ impl World {
             epoch: 0,
             armed: Instant::MAX,
             uplink_free: self.start,
-            side: false,
             // Every router of a colluding group, also those that join later.
-            colluding: plugins.iter().any(|p| p.colludes(group))
-                || self
-                    .scenario
-                    .observers
-                    .groups
-                    .iter()
-                    .any(|g| g == spec.name()),
-            destination: None,
+            colluding: plugins.iter().any(|p| p.colludes(group)),
             wrapper: plugins
                 .iter()
                 .position(|p| p.wraps(group))
@@ -102,19 +93,6 @@ impl World {
             plugin.configure(group, &mut config);
         }
         config
-    }
-
-    /// Schedules router `i`'s next client lookup: each online router looks up random
-    /// routers as a Poisson process of the scenario's rate.
-    pub(super) fn schedule_lookup(&mut self, i: u32) {
-        let per_hour = self.scenario.workload.lookups_per_router_hour;
-        if per_hour <= 0.0 {
-            return;
-        }
-        let after = self.exponential(Duration::from_secs_f64(3600.0 / per_hour));
-        let epoch = self.nodes[i as usize].epoch;
-        self.queue
-            .push(self.now + after, Ev::Lookup { router: i, epoch });
     }
 
     /// Starts a router for the first time: reseed, then online.
@@ -186,19 +164,7 @@ impl World {
         node.router.restart(now);
         self.online.insert(i);
         self.drain(i);
-        self.schedule_lookup(i);
         self.each_plugin(|p, cx| p.on_online(cx, i));
-        if let Some((d, added)) = self.nodes[i as usize].destination {
-            self.observe_edge(i, d, true);
-            if added.is_none() {
-                self.add_destination(i, d);
-            }
-            // A multihomed destination's own messages leave from its first router.
-            if self.destinations[d as usize].router == i {
-                self.schedule_message(d);
-            }
-            self.streams_online(i, d);
-        }
         if let Some((uptime, _)) = self.churn_of(i) {
             let after = self.exponential(uptime);
             let epoch = self.nodes[i as usize].epoch;
@@ -213,13 +179,7 @@ impl World {
         node.epoch += 1;
         node.armed = Instant::MAX;
         self.online.remove(i);
-        if let Some((d, _)) = self.nodes[i as usize].destination {
-            self.observe_edge(i, d, false);
-            if let Some(s) = self.signers.get_mut(&d) {
-                s.signer.on_edge_down(i);
-                self.arm_signer(d);
-            }
-        }
+        self.each_plugin(|p, cx| p.on_offline(cx, i));
     }
 
     /// Router `i`, if online, goes down and comes back after `down` with what it held, as
@@ -247,21 +207,8 @@ impl World {
             .map(|c| (c.mean_uptime.0, c.mean_downtime.0))
     }
 
-    pub(super) fn exponential(&mut self, mean: Duration) -> Duration {
-        let u: f64 = self.world_rng.gen_range(f64::EPSILON..1.0);
-        mean.mul_f64(-u.ln())
-    }
-
-    /// A client lookup by `requester` of a random router of the run.
-    pub(super) fn client_lookup(&mut self, requester: u32) {
-        let target = self.world_rng.gen_range(0..self.nodes.len() as u32);
-        if target == requester {
-            return;
-        }
-        let key = self.nodes[target as usize].router.hash();
-        let now = self.now;
-        let _ = self.nodes[requester as usize].router.lookup(now, key);
-        self.drain(requester);
+    fn exponential(&mut self, mean: Duration) -> Duration {
+        crate::rng::exponential(&mut self.world_rng, mean)
     }
 
     /// Churn takes router `router` down; it comes back after a downtime of the churn's.

@@ -1,14 +1,9 @@
 //! A router's outputs: messages into the link model, timers into the queue, events to
-//! the metrics, the observers and the plug-ins.
+//! the plug-ins and the metrics.
 
 use super::{Ev, World};
-use crate::adversary::netdb_observer::Receipt;
 use crate::plugin::Plugin;
-use ramsons_router::data::Hash;
-use ramsons_router::i2np::StoreEntry;
-use ramsons_router::netdb::NetDbEvent;
 use ramsons_router::time::Instant;
-use ramsons_router::tunnel::{BuildOutcome, TunnelEvent};
 use ramsons_router::{Event, Output};
 
 impl World {
@@ -64,18 +59,13 @@ impl World {
         match output {
             Output::Send { to, msg } => self.send(i, to, msg),
             Output::Event(event) => {
-                if let Event::Tunnel(tunnel) = &event {
-                    self.observe(i, tunnel);
-                }
                 self.dispatch_event(i, &event, me);
                 match event {
                     Event::NetDb(event) => {
-                        self.observe_store(i, &event);
                         let floodfill = self.nodes[i as usize].floodfill;
                         self.metrics.on_event(self.now, i, floodfill, &event);
                     }
                     Event::Tunnel(event) => self.metrics.on_tunnel_event(self.now, i, &event),
-                    Event::Client(event) => self.on_client_event(i, event),
                     _ => {}
                 }
             }
@@ -91,65 +81,5 @@ impl World {
             }
         }
         false
-    }
-
-    /// A LeaseSet store that floodfill `i` received, for the netDb observer.
-    fn observe_store(&mut self, i: u32, event: &NetDbEvent) {
-        let node = &self.nodes[i as usize];
-        let (
-            Some(observer),
-            NetDbEvent::StoreReceived {
-                key,
-                flooded,
-                outcome,
-                entry,
-                ..
-            },
-            true,
-        ) = (&mut self.netdb_observer, event, node.floodfill)
-        else {
-            return;
-        };
-        let store = Receipt {
-            now: self.now,
-            floodfill: i,
-            colluding: node.colluding,
-            key: *key,
-            flooded: *flooded,
-            outcome: *outcome,
-        };
-        match entry {
-            StoreEntry::LeaseSet2(ls) => {
-                let by_hash = &self.by_hash;
-                observer.on_store(&store, ls, |h| by_hash.get(h).copied());
-            }
-            StoreEntry::MetaLeaseSet(meta) => observer.on_meta_store(&store, meta),
-            _ => {}
-        }
-    }
-
-    /// Pools what colluding routers see, and whether they hold both ends of a tunnel.
-    /// Only tunnels built by honest routers count: a colluder's own tunnels tell it nothing.
-    fn observe(&mut self, router: u32, event: &TunnelEvent) {
-        let reporter_colludes = self.nodes[router as usize].colluding;
-        match event {
-            TunnelEvent::BuildFinished {
-                hops,
-                outcome: BuildOutcome::Built,
-                started,
-                ..
-            } if !reporter_colludes => {
-                let colluding = |h: Option<&Hash>| {
-                    h.and_then(|h| self.by_hash.get(h))
-                        .is_some_and(|j| self.nodes[*j as usize].colluding)
-                };
-                let both = colluding(hops.first()) && colluding(hops.last());
-                self.metrics.on_tunnel_built(*started, both);
-            }
-            TunnelEvent::Joined { .. } if reporter_colludes => {
-                self.metrics.on_observation(self.now);
-            }
-            _ => {}
-        }
     }
 }

@@ -1,16 +1,8 @@
-//! Small pieces the world builds on: derived keys and addresses, a hasher for router
-//! hashes, a set of router indices.
+//! Small pieces the world builds on: derived addresses, a hasher for router hashes, a
+//! set of router indices.
 
-use crate::rng::{derive_rng, Stream};
-use ramsons_router::crypto::DestinationKeys;
 use ramsons_router::data::{base64_encode, Mapping, RouterAddress};
 use rand::RngCore;
-
-/// Destination `d`'s keys, derived from the seed alone: the adversary that targets a
-/// destination knows its hash before it is placed.
-pub(crate) fn destination_keys(seed: u64, d: u32) -> DestinationKeys {
-    DestinationKeys::generate(&mut derive_rng(seed, Stream::DestinationKeys, u64::from(d)))
-}
 
 /// An NTCP2-style address so RouterInfos have realistic sizes: host, port, static key
 /// and IV, as a real router publishes them (the simulator does not run NTCP2).

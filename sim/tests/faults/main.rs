@@ -93,6 +93,27 @@ action = \"heal\"
 }
 
 #[test]
+fn pairwise_partition_and_hold_stall_lookups_until_repaired_and_released() {
+    let event = |at: &str, action: &str| {
+        format!("\n[[events]]\nat = \"{at}\"\naction = \"{action}\"\nbetween = [\"floodfill\", \"router\"]\n")
+    };
+    let cut = event("10 min", "partition") + &event("15 min", "repair");
+    let hold = event("20 min", "hold") + &event("25 min", "release");
+    let sim = run(&format!("{BASE}{cut}{hold}"));
+    let partitioned = sim.drops.partitioned;
+    assert!(partitioned > 0, "the partition drops what crosses it");
+    // Routers reach floodfills only across the cut or the hold: their lookups time out.
+    let before = timeouts_per_lookup(&sim, 300.0, 600.0);
+    let cut_off = timeouts_per_lookup(&sim, 630.0, 870.0);
+    let held = timeouts_per_lookup(&sim, 1230.0, 1470.0);
+    assert!(cut_off > before + 0.5, "before {before}, cut {cut_off}");
+    assert!(held > before + 0.5, "before {before}, held {held}");
+    assert!(success(&sim, 1800.0, 2400.0) > 0.9);
+    // A hold loses nothing: the same run without it drops as many.
+    assert_eq!(run(&format!("{BASE}{cut}")).drops.partitioned, partitioned);
+}
+
+#[test]
 fn withdrawn_floodfills_leave_lookups_degraded_then_the_network_adapts() {
     let text = format!(
         "{BASE}

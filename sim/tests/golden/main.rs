@@ -78,19 +78,19 @@ macro_rules! goldens {
 }
 
 goldens! {
-    quickstart: "quickstart", 30, "6e8cdeefa1ba4ad8", "6b29cf20b47f82d1";
-    dos_flood: "dos-flood", 14, "59a55ca749e63c55", "659d17a4b2bfd781";
-    mass_withdrawal: "mass-withdrawal", 42, "288a78be9835809c", "f3329c6785954cdc";
-    multihoming_balancer: "multihoming-balancer", 20, "9a28c4f866527936", "04701cb251e49564";
-    multihoming_meta: "multihoming-meta", 20, "497f835d0b6c99fc", "b8c25adc036107df";
-    multihoming_naive: "multihoming-naive", 20, "367765dbff6492c8", "6a842769d1516fbd";
-    netdb_baseline: "netdb-baseline", 6, "68d8699425883c4a", "8889d953d7ee5aa9";
-    predecessor: "predecessor", 20, "b6767b928306b5a2", "86049d726fcddd8f";
-    streams: "streams", 15, "92835b177acf490a", "a4461b5ed489aef2";
-    sybil_floodfill: "sybil-floodfill", 46, "ba1eb114e258acef", "fa408b6697ad55bb";
-    tier_capture: "tier-capture", 26, "6323d6db3033a68b", "62a1221c82e1a36b";
-    tunnels_baseline: "tunnels-baseline", 3, "a22a7562bd683a94", "82b617dbae6e9256";
-    tunnels_exploratory: "tunnels-exploratory", 5, "371485956f1c8d86", "9c3823d288e83061";
+    quickstart: "quickstart", 30, "f39141a728af0a9a", "8878f295e6d0ac40";
+    dos_flood: "dos-flood", 14, "9cfcf6f12bd4f014", "a758337f1dce14f6";
+    mass_withdrawal: "mass-withdrawal", 42, "e46c40a08f9e3de0", "e5142ff4e8dbfc7f";
+    multihoming_balancer: "multihoming-balancer", 20, "191b689d3c873e14", "e4b0c436ccb3ae5e";
+    multihoming_meta: "multihoming-meta", 20, "5157bb624051995a", "3c539e48fddf2124";
+    multihoming_naive: "multihoming-naive", 20, "9929299bb73f5c1d", "09ad8f3b98f9fe13";
+    netdb_baseline: "netdb-baseline", 6, "06a221b714097b25", "8889d953d7ee5aa9";
+    predecessor: "predecessor", 20, "eb018c726dee4f4f", "9d40f1c3e334dd84";
+    streams: "streams", 15, "25fdf2bd3ebc12ca", "77df2c56232fd842";
+    sybil_floodfill: "sybil-floodfill", 46, "f7b564b35c281cce", "493219dd2e9870e9";
+    tier_capture: "tier-capture", 26, "555e445ee67cac4b", "4f94380b8d31f873";
+    tunnels_baseline: "tunnels-baseline", 3, "05ebcdc8524b29df", "82b617dbae6e9256";
+    tunnels_exploratory: "tunnels-exploratory", 5, "31123a599447bbad", "9c3823d288e83061";
 }
 
 /// Every scenario file has its golden run above.
