@@ -78,19 +78,19 @@ macro_rules! goldens {
 }
 
 goldens! {
-    quickstart: "quickstart", 30, "f39141a728af0a9a", "8878f295e6d0ac40";
-    dos_flood: "dos-flood", 14, "9cfcf6f12bd4f014", "a758337f1dce14f6";
-    mass_withdrawal: "mass-withdrawal", 42, "e46c40a08f9e3de0", "e5142ff4e8dbfc7f";
-    multihoming_balancer: "multihoming-balancer", 20, "191b689d3c873e14", "e4b0c436ccb3ae5e";
-    multihoming_meta: "multihoming-meta", 20, "5157bb624051995a", "3c539e48fddf2124";
-    multihoming_naive: "multihoming-naive", 20, "9929299bb73f5c1d", "09ad8f3b98f9fe13";
+    quickstart: "quickstart", 30, "1cfd0fe3977d09b0", "283e3a2a7f6bf96e";
+    dos_flood: "dos-flood", 14, "1491c85abc9d390c", "9d7b1a97fbe9fef1";
+    mass_withdrawal: "mass-withdrawal", 42, "a943ab769e33740a", "b150185e55076fb4";
+    multihoming_balancer: "multihoming-balancer", 20, "a870ddd801473048", "3537ce096d1d0fd3";
+    multihoming_meta: "multihoming-meta", 20, "ff26e18c2bc97cf5", "33d7b37d7c140ea9";
+    multihoming_naive: "multihoming-naive", 20, "52d5f63339a1cedd", "9707f8be1a4fcc18";
     netdb_baseline: "netdb-baseline", 6, "06a221b714097b25", "8889d953d7ee5aa9";
-    predecessor: "predecessor", 20, "eb018c726dee4f4f", "9d40f1c3e334dd84";
-    streams: "streams", 15, "25fdf2bd3ebc12ca", "77df2c56232fd842";
-    sybil_floodfill: "sybil-floodfill", 46, "f7b564b35c281cce", "493219dd2e9870e9";
-    tier_capture: "tier-capture", 26, "555e445ee67cac4b", "4f94380b8d31f873";
-    tunnels_baseline: "tunnels-baseline", 3, "05ebcdc8524b29df", "82b617dbae6e9256";
-    tunnels_exploratory: "tunnels-exploratory", 5, "31123a599447bbad", "9c3823d288e83061";
+    predecessor: "predecessor", 20, "ac8e124690527b1c", "7b071e6f39992812";
+    streams: "streams", 15, "4d858c6c1c1cdb49", "314d8c87f873f412";
+    sybil_floodfill: "sybil-floodfill", 46, "67c97093dd28f064", "cf49e0a7db5213fe";
+    tier_capture: "tier-capture", 26, "b68319031990441c", "6098a4212408caeb";
+    tunnels_baseline: "tunnels-baseline", 3, "f602628c25c69fef", "82b617dbae6e9256";
+    tunnels_exploratory: "tunnels-exploratory", 5, "e133d945e3e39d40", "9c3823d288e83061";
 }
 
 /// Every scenario file has its golden run above.
