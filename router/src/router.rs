@@ -12,7 +12,7 @@ use crate::client::{
     ClientConfig, ClientEvent, Clients, CreateTunnelError, DestinationId, HiddenDestination,
     LeaseSetEncryption, Outgoing, PublishError,
 };
-use crate::crypto::{DestinationKeys, RouterKeys};
+use crate::crypto::{DestinationKeys, RouterKeys, SharedSecrets};
 use crate::data::{Hash, Lease2, LeaseSet2, Mapping, MetaLeaseSet, RouterAddress, RouterInfo};
 use crate::garlic::{self, replies::ReplyKeys, wrap};
 use crate::i2np::{
@@ -152,6 +152,8 @@ pub struct Router {
     reply_keys: ReplyKeys,
     /// RouterInfos of the other routers in this process, when there are any.
     shared_infos: Option<Arc<RouterInfoRegistry>>,
+    /// Handshake secrets shared with the routers of this process, when there are any.
+    shared_secrets: Option<Arc<SharedSecrets>>,
     profiles: Profiles,
     outputs: VecDeque<Output>,
 }
@@ -195,6 +197,7 @@ impl Router {
             clients,
             reply_keys: ReplyKeys::default(),
             shared_infos: None,
+            shared_secrets: None,
             profiles: Profiles::new(),
             outputs: VecDeque::new(),
         }
@@ -240,6 +243,16 @@ impl Router {
     pub fn share_router_infos(&mut self, registry: Arc<RouterInfoRegistry>) {
         registry.publish(self.info.clone());
         self.shared_infos = Some(registry);
+    }
+
+    /// Joins the routers of this process that hand each other the Diffie-Hellman results
+    /// of one-way handshakes (see [`SharedSecrets`]); like `share_router_infos`, it
+    /// changes CPU, never behaviour.
+    pub fn share_secrets(&mut self, memo: Arc<SharedSecrets>) {
+        if let Some(tunnels) = self.tunnels.as_mut() {
+            tunnels.share_secrets(memo.clone());
+        }
+        self.shared_secrets = Some(memo);
     }
 
     /// The local destinations.
@@ -722,8 +735,9 @@ impl Router {
             lifetime,
             MessageBody::DatabaseLookup(tunneled),
         );
+        let memo = self.shared_secrets.as_deref();
         let sent =
-            wrap::for_router(&mut self.rng, now, &floodfill_key, inner).is_ok_and(|garlic| {
+            wrap::for_router(&mut self.rng, now, &floodfill_key, inner, memo).is_ok_and(|garlic| {
                 let msg = message(&mut self.rng, now, lifetime, MessageBody::Garlic(garlic));
                 tunnels.send_out(now, PoolId::Exploratory, Delivery::Router(to), &msg)
             });
@@ -761,7 +775,8 @@ impl Router {
             self.config.message_lifetime,
             MessageBody::DatabaseStore(store),
         );
-        let Ok(garlic) = wrap::for_router(&mut self.rng, now, &floodfill_key, inner) else {
+        let memo = self.shared_secrets.as_deref();
+        let Ok(garlic) = wrap::for_router(&mut self.rng, now, &floodfill_key, inner, memo) else {
             return;
         };
         let msg = message(
@@ -779,7 +794,9 @@ impl Router {
     fn handle_router_garlic(&mut self, now: Instant, from: Hash, garlic: &Garlic) {
         let public = self.keys.identity().encryption_key();
         let secret = self.keys.encryption_secret();
-        let Ok(messages) = wrap::open_for_router(secret, &public, garlic, &self.known()) else {
+        let memo = self.shared_secrets.as_deref();
+        let Ok(messages) = wrap::open_for_router(secret, &public, garlic, &self.known(), memo)
+        else {
             return; // not for us, or tampered: dropped
         };
         for msg in messages {

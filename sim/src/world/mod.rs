@@ -240,6 +240,8 @@ pub struct World {
     /// Every router's current RouterInfo, verified once per publication and shared by the
     /// routers that receive it inside encrypted netDb replies.
     router_infos: Arc<RouterInfoRegistry>,
+    /// One-way handshake secrets, computed once for both ends.
+    shared_secrets: Arc<ramsons_router::crypto::SharedSecrets>,
     /// Client destinations, by index.
     destinations: Vec<Hosted>,
     /// Application messages sent so far; numbers them.
@@ -289,6 +291,7 @@ impl World {
             metrics,
             drops: Drops::default(),
             router_infos: RouterInfoRegistry::new(),
+            shared_secrets: Arc::default(),
             destinations: Vec::new(),
             messages_sent: 0,
             plugins: Plugins::new(crate::adversary::plugins(&scenario)),
