@@ -11,7 +11,7 @@ use chacha20poly1305::{ChaCha20Poly1305, KeyInit, Nonce, Tag};
 use hkdf::Hkdf;
 use rand::{CryptoRng, RngCore};
 use sha2::{Digest, Sha256};
-use x25519_dalek::{EphemeralSecret, PublicKey, StaticSecret};
+use x25519_dalek::{PublicKey, StaticSecret};
 
 /// Length of a Poly1305 tag.
 pub(crate) const MAC_LEN: usize = 16;
@@ -177,14 +177,19 @@ impl OneWay {
         responder: &[u8; 32],
         memo: Option<&SharedSecrets>,
     ) -> Option<([u8; 32], OneWay)> {
-        let ephemeral = EphemeralSecret::random_from_rng(rng);
+        // The same 32 bytes from `rng` as an `EphemeralSecret` draws; the memo needs them.
+        let ephemeral = StaticSecret::random_from_rng(rng);
         let ephemeral_public = PublicKey::from(&ephemeral).to_bytes();
-        let shared = ephemeral
-            .diffie_hellman(&PublicKey::from(*responder))
-            .to_bytes();
-        if let Some(memo) = memo {
-            memo.put(ephemeral_public, *responder, shared);
-        }
+        let shared = match memo {
+            Some(memo) => {
+                let shared = memo.agree(&ephemeral.to_bytes(), responder);
+                memo.put(ephemeral_public, *responder, shared);
+                shared
+            }
+            None => ephemeral
+                .diffie_hellman(&PublicKey::from(*responder))
+                .to_bytes(),
+        };
         Some((
             ephemeral_public,
             Self::mix(responder, &ephemeral_public, &shared)?,

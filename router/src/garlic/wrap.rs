@@ -127,7 +127,7 @@ mod tests {
             Err(GarlicError::Undecryptable)
         );
 
-        let reply = as_reply(&[1; 32], [2; TAG_LEN], status(), None).expect("seals");
+        let reply = as_reply(&[1; 32], [2; TAG_LEN], status()).expect("seals");
         assert_eq!(open_reply(&[1; 32], &reply, &()), Ok(vec![status()]));
         assert_eq!(
             open_reply(&[3; 32], &reply, &()),

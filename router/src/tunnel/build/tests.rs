@@ -290,7 +290,7 @@ fn a_hop_reads_only_its_own_record() {
     let records = records_of(&build.msg);
     let own_slot = build.pending.hops[0].slot;
     for (slot, record) in records.records().iter().enumerate() {
-        let opened = crypt::decrypt_request(secret, &public, record);
+        let opened = crypt::decrypt_request(secret, &public, record, None);
         assert_eq!(opened.is_ok(), slot == own_slot, "slot {slot}");
     }
 
