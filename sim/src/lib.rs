@@ -19,6 +19,7 @@ pub mod app;
 pub mod balancer;
 pub mod bench;
 pub mod islands;
+pub mod memory;
 pub mod meta;
 pub mod metrics;
 pub mod net;

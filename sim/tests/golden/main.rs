@@ -12,6 +12,7 @@
 
 use ramsons_router::units::Span;
 use ramsons_sim::run::{simulate, write_run, LoadedScenario};
+use ramsons_sim::scenario::{Scenario, Servers};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,10 +21,22 @@ use std::time::Duration;
 /// the records it writes (every file of the run folder but the manifest, which holds the
 /// wall time).
 fn golden(name: &str, minutes: u64, trace: &str, records: &str) {
+    golden_with(name, minutes, trace, records, |_| {});
+}
+
+/// [`golden`] with the scenario changed by `adjust` first.
+fn golden_with(
+    name: &str,
+    minutes: u64,
+    trace: &str,
+    records: &str,
+    adjust: impl FnOnce(&mut Scenario),
+) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../scenarios")
         .join(format!("{name}.toml"));
     let mut loaded = LoadedScenario::load(&path).expect("the scenario is valid");
+    adjust(&mut loaded.scenario);
     let full = loaded.scenario.general.stop_time.0;
     let stop = Duration::from_secs(minutes * 60);
     assert!(
@@ -91,6 +104,22 @@ goldens! {
     tier_capture: "tier-capture", 26, "6323d6db3033a68b", "62a1221c82e1a36b";
     tunnels_baseline: "tunnels-baseline", 3, "a22a7562bd683a94", "82b617dbae6e9256";
     tunnels_exploratory: "tunnels-exploratory", 5, "371485956f1c8d86", "9c3823d288e83061";
+}
+
+/// The real network is a benchmark (`sim/BENCHMARKS.md`), not a test: its golden run is
+/// the same file at a fiftieth of its routers, destinations and stream servers (1,000
+/// routers), for 3 minutes, enough for the streams' 2-minute timeout to pass.
+#[test]
+fn i2p_network() {
+    golden_with("i2p-network", 3, "TRACE", "RECORDS", |s| {
+        for group in &mut s.routers {
+            group.count /= 50;
+        }
+        s.clients.destinations /= 50;
+        if let Some(streams) = s.streams.as_mut() {
+            streams.servers = Servers::Count(1);
+        }
+    });
 }
 
 /// Every scenario file has its golden run above.
