@@ -7,6 +7,7 @@
 //! the polling order of quinn-proto's `Connection` and str0m's `Rtc`.
 
 mod apps;
+mod shared;
 
 use crate::client::{
     ClientConfig, ClientEvent, Clients, CreateTunnelError, DestinationId, HiddenDestination,
@@ -234,25 +235,6 @@ impl Router {
                 .as_ref()
                 .map_or_else(TunnelLoad::default, TunnelManager::load),
         }
-    }
-
-    /// Joins the routers of this process that share RouterInfos (see
-    /// [`RouterInfoRegistry`]): ours is published there from now on, and theirs are taken
-    /// from there when they arrive as bytes. Only for drivers that run many routers in one
-    /// process; it changes memory and CPU, never behaviour.
-    pub fn share_router_infos(&mut self, registry: Arc<RouterInfoRegistry>) {
-        registry.publish(self.info.clone());
-        self.shared_infos = Some(registry);
-    }
-
-    /// Joins the routers of this process that hand each other the Diffie-Hellman results
-    /// of one-way handshakes (see [`SharedSecrets`]); like `share_router_infos`, it
-    /// changes CPU, never behaviour.
-    pub fn share_secrets(&mut self, memo: Arc<SharedSecrets>) {
-        if let Some(tunnels) = self.tunnels.as_mut() {
-            tunnels.share_secrets(memo.clone());
-        }
-        self.shared_secrets = Some(memo);
     }
 
     /// The local destinations.
