@@ -7,12 +7,13 @@
 //! the polling order of quinn-proto's `Connection` and str0m's `Rtc`.
 
 mod apps;
+mod shared;
 
 use crate::client::{
     ClientConfig, ClientEvent, Clients, CreateTunnelError, DestinationId, HiddenDestination,
     LeaseSetEncryption, Outgoing, PublishError,
 };
-use crate::crypto::{DestinationKeys, RouterKeys};
+use crate::crypto::{DestinationKeys, RouterKeys, SharedSecrets};
 use crate::data::{Hash, Lease2, LeaseSet2, Mapping, MetaLeaseSet, RouterAddress, RouterInfo};
 use crate::garlic::{self, replies::ReplyKeys, wrap};
 use crate::i2np::{
@@ -152,6 +153,8 @@ pub struct Router {
     reply_keys: ReplyKeys,
     /// RouterInfos of the other routers in this process, when there are any.
     shared_infos: Option<Arc<RouterInfoRegistry>>,
+    /// Handshake secrets shared with the routers of this process, when there are any.
+    shared_secrets: Option<Arc<SharedSecrets>>,
     profiles: Profiles,
     outputs: VecDeque<Output>,
 }
@@ -195,6 +198,7 @@ impl Router {
             clients,
             reply_keys: ReplyKeys::default(),
             shared_infos: None,
+            shared_secrets: None,
             profiles: Profiles::new(),
             outputs: VecDeque::new(),
         }
@@ -231,15 +235,6 @@ impl Router {
                 .as_ref()
                 .map_or_else(TunnelLoad::default, TunnelManager::load),
         }
-    }
-
-    /// Joins the routers of this process that share RouterInfos (see
-    /// [`RouterInfoRegistry`]): ours is published there from now on, and theirs are taken
-    /// from there when they arrive as bytes. Only for drivers that run many routers in one
-    /// process; it changes memory and CPU, never behaviour.
-    pub fn share_router_infos(&mut self, registry: Arc<RouterInfoRegistry>) {
-        registry.publish(self.info.clone());
-        self.shared_infos = Some(registry);
     }
 
     /// The local destinations.
@@ -722,8 +717,9 @@ impl Router {
             lifetime,
             MessageBody::DatabaseLookup(tunneled),
         );
+        let memo = self.shared_secrets.as_deref();
         let sent =
-            wrap::for_router(&mut self.rng, now, &floodfill_key, inner).is_ok_and(|garlic| {
+            wrap::for_router(&mut self.rng, now, &floodfill_key, inner, memo).is_ok_and(|garlic| {
                 let msg = message(&mut self.rng, now, lifetime, MessageBody::Garlic(garlic));
                 tunnels.send_out(now, PoolId::Exploratory, Delivery::Router(to), &msg)
             });
@@ -761,7 +757,8 @@ impl Router {
             self.config.message_lifetime,
             MessageBody::DatabaseStore(store),
         );
-        let Ok(garlic) = wrap::for_router(&mut self.rng, now, &floodfill_key, inner) else {
+        let memo = self.shared_secrets.as_deref();
+        let Ok(garlic) = wrap::for_router(&mut self.rng, now, &floodfill_key, inner, memo) else {
             return;
         };
         let msg = message(
@@ -779,7 +776,9 @@ impl Router {
     fn handle_router_garlic(&mut self, now: Instant, from: Hash, garlic: &Garlic) {
         let public = self.keys.identity().encryption_key();
         let secret = self.keys.encryption_secret();
-        let Ok(messages) = wrap::open_for_router(secret, &public, garlic, &self.known()) else {
+        let memo = self.shared_secrets.as_deref();
+        let Ok(messages) = wrap::open_for_router(secret, &public, garlic, &self.known(), memo)
+        else {
             return; // not for us, or tampered: dropped
         };
         for msg in messages {

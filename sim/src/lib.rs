@@ -23,6 +23,7 @@ pub mod balancer;
 pub mod bench;
 pub mod destinations;
 pub mod islands;
+pub mod memory;
 pub mod meta;
 pub mod metrics;
 pub mod net;

@@ -3,10 +3,10 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use ramsons_analysis::records::{Manifest, MANIFEST_FILE};
-use ramsons_sim::bench;
 use ramsons_sim::progress::Bar;
 use ramsons_sim::run::{fresh_run_dir, simulate, write_run, LoadedScenario, Simulated};
 use ramsons_sim::sweep::{self, parse_seeds, Param, Plan};
+use ramsons_sim::{bench, memory};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -279,10 +279,47 @@ fn real_main() -> Result<ExitCode> {
 }
 
 fn simulate_with_bar(loaded: &LoadedScenario, quiet: bool) -> Result<Simulated> {
+    check_memory(loaded, quiet)?;
     let mut bar = Bar::new(loaded.scenario.general.stop_time.0, !quiet);
     let simulated = simulate(loaded, &mut bar);
     bar.finish();
     simulated
+}
+
+/// Refuses, before the first event, a run whose estimated peak memory exceeds what the
+/// machine has available: better said now than killed by the kernel an hour in.
+/// `RAMSONS_SIM_IGNORE_MEMORY=1` runs it anyway (the estimate is pessimistic).
+fn check_memory(loaded: &LoadedScenario, quiet: bool) -> Result<()> {
+    match memory::check(&loaded.scenario, memory::available_bytes()) {
+        memory::Fit::TooBig {
+            estimate,
+            available,
+        } if std::env::var_os("RAMSONS_SIM_IGNORE_MEMORY").is_none() => bail!(
+            "{} needs about {} at its peak and this machine has {} available; \
+             run a smaller scenario, free memory, or set RAMSONS_SIM_IGNORE_MEMORY=1 to try anyway",
+            loaded.path.display(),
+            memory::gib(estimate),
+            memory::gib(available)
+        ),
+        memory::Fit::TooBig {
+            estimate,
+            available,
+        } => eprintln!(
+            "warning: about {} needed, {} available; running anyway",
+            memory::gib(estimate),
+            memory::gib(available)
+        ),
+        memory::Fit::Fits {
+            estimate,
+            available: Some(available),
+        } if !quiet && estimate > 1 << 30 => eprintln!(
+            "memory: about {} needed at the peak, {} available",
+            memory::gib(estimate),
+            memory::gib(available)
+        ),
+        memory::Fit::Fits { .. } => {}
+    }
+    Ok(())
 }
 
 fn replay(run: &Path, out: Option<PathBuf>, quiet: bool) -> Result<ExitCode> {

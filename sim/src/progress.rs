@@ -1,5 +1,5 @@
-//! A progress bar for long runs: simulated time done and events per second, on stderr
-//! when it is a terminal, silent otherwise.
+//! A progress bar for long runs: simulated time done, events per second and resident
+//! memory, on stderr when it is a terminal, silent otherwise.
 
 use crate::world::Progress;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -40,12 +40,16 @@ impl Bar {
 
 impl Progress for Bar {
     fn update(&mut self, sim_elapsed: Duration, events: u64) {
+        if self.bar.is_hidden() {
+            return;
+        }
         self.bar.set_position(sim_elapsed.as_secs());
         let wall = self.started.elapsed().as_secs_f64().max(1e-9);
         self.bar.set_message(format!(
-            "{events} events, {:.0} events/s, {:.1} sim s per s",
+            "{events} events, {:.0} events/s, {:.1} sim s per s, {} resident",
             events as f64 / wall,
-            sim_elapsed.as_secs_f64() / wall
+            sim_elapsed.as_secs_f64() / wall,
+            crate::memory::gib(crate::memory::resident_bytes()),
         ));
     }
 }

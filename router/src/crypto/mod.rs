@@ -17,9 +17,11 @@ pub mod blinding;
 mod destination;
 pub mod elligator2;
 pub(crate) mod noise;
+mod shared_secrets;
 pub(crate) mod stream;
 
 pub use destination::DestinationKeys;
+pub use shared_secrets::SharedSecrets;
 
 use crate::data::{DataError, Hash, Mapping, RouterAddress, RouterIdentity, RouterInfo};
 use ed25519_dalek::{Signer, SigningKey};

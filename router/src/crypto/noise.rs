@@ -5,12 +5,13 @@
 //! for NTCP2, ECIES garlic and ECIES tunnel build records, so they live here rather than
 //! in any one protocol.
 
+use super::SharedSecrets;
 use chacha20poly1305::aead::AeadInPlace;
 use chacha20poly1305::{ChaCha20Poly1305, KeyInit, Nonce, Tag};
 use hkdf::Hkdf;
 use rand::{CryptoRng, RngCore};
 use sha2::{Digest, Sha256};
-use x25519_dalek::{EphemeralSecret, PublicKey, SharedSecret, StaticSecret};
+use x25519_dalek::{PublicKey, StaticSecret};
 
 /// Length of a Poly1305 tag.
 pub(crate) const MAC_LEN: usize = 16;
@@ -174,36 +175,56 @@ impl OneWay {
     pub(crate) fn initiate<R: RngCore + CryptoRng>(
         rng: &mut R,
         responder: &[u8; 32],
+        memo: Option<&SharedSecrets>,
     ) -> Option<([u8; 32], OneWay)> {
-        let ephemeral = EphemeralSecret::random_from_rng(rng);
+        // The same 32 bytes from `rng` as an `EphemeralSecret` draws; the memo needs them.
+        let ephemeral = StaticSecret::random_from_rng(rng);
         let ephemeral_public = PublicKey::from(&ephemeral).to_bytes();
-        let shared = ephemeral.diffie_hellman(&PublicKey::from(*responder));
+        let shared = match memo {
+            Some(memo) => {
+                let shared = memo.agree(&ephemeral.to_bytes(), responder);
+                memo.put(ephemeral_public, *responder, shared);
+                shared
+            }
+            None => ephemeral
+                .diffie_hellman(&PublicKey::from(*responder))
+                .to_bytes(),
+        };
         Some((
             ephemeral_public,
-            Self::mix(responder, &ephemeral_public, shared)?,
+            Self::mix(responder, &ephemeral_public, &shared)?,
         ))
     }
 
     /// The receiver's side: `public` is our static public key, `ephemeral` the sender's
-    /// key from the message. `None` if `ephemeral` is a low-order point.
+    /// key from the message. `None` if `ephemeral` is a low-order point. `memo` may hold
+    /// the sender's result (`public` must then be the public half of `secret`).
     pub(crate) fn respond(
         secret: &StaticSecret,
         public: &[u8; 32],
         ephemeral: &[u8; 32],
+        memo: Option<&SharedSecrets>,
     ) -> Option<OneWay> {
-        let shared = secret.diffie_hellman(&PublicKey::from(*ephemeral));
-        Self::mix(public, ephemeral, shared)
+        let shared = memo
+            .and_then(|m| m.take(ephemeral, public))
+            .unwrap_or_else(|| {
+                secret
+                    .diffie_hellman(&PublicKey::from(*ephemeral))
+                    .to_bytes()
+            });
+        Self::mix(public, ephemeral, &shared)
     }
 
-    fn mix(responder: &[u8; 32], ephemeral: &[u8; 32], shared: SharedSecret) -> Option<OneWay> {
-        // An all-zero DH output means the other key was a low-order point.
-        if !shared.was_contributory() {
+    fn mix(responder: &[u8; 32], ephemeral: &[u8; 32], shared: &[u8; 32]) -> Option<OneWay> {
+        // An all-zero DH output means the other key was a low-order point (what
+        // x25519-dalek's `was_contributory` checks).
+        if shared.iter().all(|b| *b == 0) {
             return None;
         }
         let mut state = SymmetricState::new(NOISE_N);
         state.mix_hash(responder);
         state.mix_hash(ephemeral);
-        let key = state.mix_key(shared.as_bytes());
+        let key = state.mix_key(shared);
         Some(OneWay { state, key })
     }
 }

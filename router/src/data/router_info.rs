@@ -4,6 +4,7 @@ use super::identity::KEY_AREA_LEN;
 use super::reader::Reader;
 use super::{DataError, Hash, Mapping, RouterAddress, RouterIdentity};
 use std::fmt;
+use std::sync::OnceLock;
 
 /// What a router publishes in the netDb: identity, publication date, addresses, options,
 /// and an Ed25519 signature over all of it.
@@ -22,6 +23,11 @@ pub struct RouterInfo {
     /// Options the netDb reads on every store, parsed once.
     net_id: Option<u8>,
     floodfill: bool,
+    /// The gzip'd bytes a DatabaseStore carries, compressed on first use: a RouterInfo is
+    /// sent many times (lookup replies, floods), and building a compressor costs far
+    /// more than the compression. The encoding is deterministic, so caching it changes
+    /// no byte on the wire.
+    gzipped: OnceLock<Box<[u8]>>,
 }
 
 impl RouterInfo {
@@ -42,7 +48,21 @@ impl RouterInfo {
             options,
             net_id,
             floodfill,
+            gzipped: OnceLock::new(),
         }
+    }
+
+    /// Our bytes compressed by `compress`, computed once per RouterInfo. Every caller
+    /// must pass the same (deterministic) compressor: the first result is kept.
+    pub(crate) fn gzipped_with<E>(
+        &self,
+        compress: impl FnOnce(&[u8]) -> Result<Vec<u8>, E>,
+    ) -> Result<&[u8], E> {
+        if let Some(bytes) = self.gzipped.get() {
+            return Ok(bytes);
+        }
+        let bytes = compress(&self.bytes)?.into_boxed_slice();
+        Ok(self.gzipped.get_or_init(|| bytes))
     }
 
     /// The router hash of the RouterInfo encoded in `bytes`: SHA-256 of the RouterIdentity

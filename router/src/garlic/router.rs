@@ -35,6 +35,7 @@
 
 use super::GarlicError;
 use crate::crypto::noise::{self, OneWay, MAC_LEN};
+use crate::crypto::SharedSecrets;
 use rand::{CryptoRng, RngCore};
 use x25519_dalek::StaticSecret;
 
@@ -56,9 +57,10 @@ pub fn seal_to_router<R: RngCore + CryptoRng>(
     rng: &mut R,
     router_key: &[u8; 32],
     payload: &[u8],
+    memo: Option<&SharedSecrets>,
 ) -> Result<Vec<u8>, GarlicError> {
     let (ephemeral, OneWay { state, key }) =
-        OneWay::initiate(rng, router_key).ok_or(GarlicError::LowOrderKey)?;
+        OneWay::initiate(rng, router_key, memo).ok_or(GarlicError::LowOrderKey)?;
     let mut out = Vec::with_capacity(ONE_TIME_OVERHEAD + payload.len());
     out.extend_from_slice(&ephemeral);
     out.extend_from_slice(payload);
@@ -74,12 +76,13 @@ pub fn open_as_router(
     secret: &StaticSecret,
     public: &[u8; 32],
     message: &[u8],
+    memo: Option<&SharedSecrets>,
 ) -> Result<Vec<u8>, GarlicError> {
     let parts = Parts::split(message, EPHEMERAL_LEN)?;
     let mut ephemeral = [0u8; EPHEMERAL_LEN];
     ephemeral.copy_from_slice(parts.header);
     let OneWay { state, key } =
-        OneWay::respond(secret, public, &ephemeral).ok_or(GarlicError::Undecryptable)?;
+        OneWay::respond(secret, public, &ephemeral, memo).ok_or(GarlicError::Undecryptable)?;
     let mut payload = parts.ciphertext.to_vec();
     noise::open(&key, 0, state.handshake_hash(), &mut payload, parts.mac)
         .map_err(|_| GarlicError::Undecryptable)?;
@@ -190,7 +193,7 @@ mod tests {
         let (secret, public) = router(1);
         let payload = lookup_payload();
         let mut rng = ChaCha20Rng::seed_from_u64(2);
-        let message = seal_to_router(&mut rng, &public, &payload).expect("valid key");
+        let message = seal_to_router(&mut rng, &public, &payload, None).expect("valid key");
         assert_eq!(message.len(), 32 + payload.len() + 16);
 
         let ephemeral: [u8; 32] = message[..32].try_into().expect("32 bytes");
@@ -216,7 +219,7 @@ mod tests {
             .expect("decrypts by the spec's KDF");
         assert_eq!(plaintext, payload);
 
-        let opened = open_as_router(&secret, &public_of(&secret), &message).expect("ours");
+        let opened = open_as_router(&secret, &public_of(&secret), &message, None).expect("ours");
         assert_eq!(opened, payload);
         let blocks = parse_payload(&opened).expect("valid");
         assert_eq!(PayloadKind::NewSession.check(&blocks), Ok(()));
@@ -249,9 +252,9 @@ mod tests {
         let (_, public) = router(3);
         let (other, _) = router(4);
         let mut rng = ChaCha20Rng::seed_from_u64(5);
-        let message = seal_to_router(&mut rng, &public, b"payload").expect("valid key");
+        let message = seal_to_router(&mut rng, &public, b"payload", None).expect("valid key");
         assert_eq!(
-            open_as_router(&other, &public_of(&other), &message),
+            open_as_router(&other, &public_of(&other), &message, None),
             Err(GarlicError::Undecryptable)
         );
         let tagged = seal_with_tag(&[1; 32], [2; 8], b"payload");
@@ -265,12 +268,13 @@ mod tests {
     fn every_tampered_byte_fails() {
         let (secret, public) = router(6);
         let mut rng = ChaCha20Rng::seed_from_u64(7);
-        let message = seal_to_router(&mut rng, &public, b"attack at dawn").expect("valid key");
+        let message =
+            seal_to_router(&mut rng, &public, b"attack at dawn", None).expect("valid key");
         for at in 0..message.len() {
             let mut tampered = message.clone();
             tampered[at] ^= 0x01;
             assert!(
-                open_as_router(&secret, &public_of(&secret), &tampered).is_err(),
+                open_as_router(&secret, &public_of(&secret), &tampered, None).is_err(),
                 "byte {at}"
             );
         }
@@ -286,7 +290,7 @@ mod tests {
     fn short_messages_and_low_order_points() {
         let (secret, _) = router(8);
         assert_eq!(
-            open_as_router(&secret, &public_of(&secret), &[0; 47]),
+            open_as_router(&secret, &public_of(&secret), &[0; 47], None),
             Err(GarlicError::TooShort {
                 min: 48,
                 actual: 47
@@ -308,12 +312,12 @@ mod tests {
 
         // u = 0 is a low-order point, as sender's or as receiver's key.
         assert_eq!(
-            open_as_router(&secret, &public_of(&secret), &[0; 60]),
+            open_as_router(&secret, &public_of(&secret), &[0; 60], None),
             Err(GarlicError::Undecryptable)
         );
         let mut rng = ChaCha20Rng::seed_from_u64(9);
         assert_eq!(
-            seal_to_router(&mut rng, &[0; 32], b"x"),
+            seal_to_router(&mut rng, &[0; 32], b"x", None),
             Err(GarlicError::LowOrderKey)
         );
     }
@@ -322,8 +326,8 @@ mod tests {
     fn ephemeral_keys_are_fresh() {
         let (_, public) = router(10);
         let mut rng = ChaCha20Rng::seed_from_u64(11);
-        let a = seal_to_router(&mut rng, &public, b"same").expect("valid key");
-        let b = seal_to_router(&mut rng, &public, b"same").expect("valid key");
+        let a = seal_to_router(&mut rng, &public, b"same", None).expect("valid key");
+        let b = seal_to_router(&mut rng, &public, b"same", None).expect("valid key");
         assert_ne!(a[..32], b[..32]);
         assert_ne!(a, b);
     }
@@ -335,15 +339,15 @@ mod tests {
         fn round_trips(seed: u64, payload in proptest::collection::vec(any::<u8>(), 0..600), key: [u8; 32], tag: [u8; 8]) {
             let (secret, public) = router(seed);
             let mut rng = ChaCha20Rng::seed_from_u64(seed);
-            let sealed = seal_to_router(&mut rng, &public, &payload)?;
-            prop_assert_eq!(open_as_router(&secret, &public_of(&secret), &sealed)?, payload.clone());
+            let sealed = seal_to_router(&mut rng, &public, &payload, None)?;
+            prop_assert_eq!(open_as_router(&secret, &public_of(&secret), &sealed, None)?, payload.clone());
             prop_assert_eq!(open_with_tag(&key, &seal_with_tag(&key, tag, &payload))?, payload);
         }
 
         #[test]
         fn random_bytes_never_panic(bytes in any::<Vec<u8>>(), key: [u8; 32]) {
             let (secret, _) = router(12);
-            prop_assert!(open_as_router(&secret, &public_of(&secret), &bytes).is_err());
+            prop_assert!(open_as_router(&secret, &public_of(&secret), &bytes, None).is_err());
             prop_assert!(open_with_tag(&key, &bytes).is_err());
         }
     }

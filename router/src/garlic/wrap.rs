@@ -7,6 +7,7 @@
 use super::payload::{emit_payload, parse_payload_with, Block, Clove, CloveDelivery};
 use super::router::{open_as_router, open_with_tag, seal_to_router, seal_with_tag, TAG_LEN};
 use super::GarlicError;
+use crate::crypto::SharedSecrets;
 use crate::i2np::{Garlic, I2npMessage, KnownRouterInfos};
 use crate::time::Instant;
 use rand::{CryptoRng, RngCore};
@@ -26,10 +27,11 @@ pub fn for_router<R: RngCore + CryptoRng>(
     now: Instant,
     router_key: &[u8; 32],
     msg: I2npMessage,
+    memo: Option<&SharedSecrets>,
 ) -> Result<Garlic, GarlicError> {
     let payload = emit_payload(&[Block::DateTime(now.as_secs() as u32), local_clove(msg)])?;
     Ok(Garlic {
-        data: seal_to_router(rng, router_key, &payload)?,
+        data: seal_to_router(rng, router_key, &payload, memo)?,
     })
 }
 
@@ -52,8 +54,9 @@ pub fn open_for_router(
     public: &[u8; 32],
     garlic: &Garlic,
     known: &dyn KnownRouterInfos,
+    memo: Option<&SharedSecrets>,
 ) -> Result<Vec<I2npMessage>, GarlicError> {
-    local_messages(&open_as_router(secret, public, &garlic.data)?, known)
+    local_messages(&open_as_router(secret, public, &garlic.data, memo)?, known)
 }
 
 /// The messages of the locally delivered cloves in a reply under `key`; RouterInfos the
@@ -107,14 +110,20 @@ mod tests {
         let now = Instant::from_secs(1_700_000_000);
         let secret = StaticSecret::from([5u8; 32]);
         let public = PublicKey::from(&secret).to_bytes();
-        let garlic = for_router(&mut rng, now, &public, status()).expect("seals");
+        let garlic = for_router(&mut rng, now, &public, status(), None).expect("seals");
         assert_eq!(
-            open_for_router(&secret, &public, &garlic, &()),
+            open_for_router(&secret, &public, &garlic, &(), None),
             Ok(vec![status()])
         );
         let other = StaticSecret::from([6u8; 32]);
         assert_eq!(
-            open_for_router(&other, &PublicKey::from(&other).to_bytes(), &garlic, &()),
+            open_for_router(
+                &other,
+                &PublicKey::from(&other).to_bytes(),
+                &garlic,
+                &(),
+                None
+            ),
             Err(GarlicError::Undecryptable)
         );
 

@@ -220,14 +220,14 @@ impl DatabaseStore {
         }
         match &self.entry {
             StoreEntry::RouterInfo(ri) => {
-                let compressed = gzip(ri.as_bytes())?;
+                let compressed = ri.gzipped_with(gzip)?;
                 let len = u16::try_from(compressed.len()).map_err(|_| I2npError::TooLarge {
                     what: "database store: gzip'd router info",
                     max: usize::from(u16::MAX),
                     actual: compressed.len(),
                 })?;
                 out.extend_from_slice(&len.to_be_bytes());
-                out.extend_from_slice(&compressed);
+                out.extend_from_slice(compressed);
             }
             StoreEntry::LeaseSet2(lease_set) => out.extend_from_slice(lease_set.as_bytes()),
             StoreEntry::EncryptedLeaseSet(els) => out.extend_from_slice(els.as_bytes()),

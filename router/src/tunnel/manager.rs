@@ -24,7 +24,7 @@ use super::build::{
 };
 use super::data::{Delivery, Endpoint, Gateway, NextHop, Participant, ReplayFilter};
 use super::pool::{InboundLease, OwnInbound, OwnOutbound, Pool, PoolConfig, PoolId};
-use crate::crypto::RouterKeys;
+use crate::crypto::{RouterKeys, SharedSecrets};
 use crate::data::{Hash, RouterInfo, TunnelId};
 use crate::garlic::wrap;
 use crate::i2np::{
@@ -38,6 +38,7 @@ use crate::time::Instant;
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Tunnel parameters (DESIGN.md: exploratory 2 hops, 2 tunnels per direction, 10-minute
@@ -311,6 +312,8 @@ pub struct TunnelManager {
     accept_limiter: Option<Limiter>,
     load: TunnelLoad,
     actions: VecDeque<TunnelAction>,
+    /// Build secrets shared with the other routers of this process, when there are any.
+    shared_secrets: Option<Arc<SharedSecrets>>,
 }
 
 impl TunnelManager {
@@ -343,6 +346,7 @@ impl TunnelManager {
             check_pools_at: now,
             transit_messages: 0,
             actions: VecDeque::new(),
+            shared_secrets: None,
         }
     }
 
@@ -465,6 +469,12 @@ impl TunnelManager {
             limiter.clear();
         }
         self.check_pools_at = now;
+    }
+
+    /// Shares build secrets with the other routers of this process (see
+    /// [`SharedSecrets`]): a simulator's saving, never a change of behaviour.
+    pub fn share_secrets(&mut self, memo: Arc<SharedSecrets>) {
+        self.shared_secrets = Some(memo);
     }
 
     /// When [`TunnelManager::handle_timeout`] wants to run next.
@@ -702,7 +712,8 @@ impl TunnelManager {
         let taken = &self.participating;
         // Every rejection is code 30: ECIES build replies carry 0 or 30 only
         // (tunnel-creation-ecies), so that the code does not tell why.
-        let outcome = build::handle_request(keys, records, now, &mut self.rng, |request| {
+        let memo = self.shared_secrets.as_deref();
+        let outcome = build::handle_request(keys, records, now, &mut self.rng, memo, |request| {
             if throttle.is_some() || taken.contains_key(&request.receive_tunnel) {
                 // (A tunnel id in use is a collision or a replayed request.)
                 ReplyStatus::RejectBandwidth
@@ -1285,7 +1296,8 @@ impl TunnelManager {
             direction: build_direction,
             record_count: build::record_count(hops.len(), direction == Direction::Inbound),
         };
-        let Ok(new) = request.create(now, &mut self.rng) else {
+        let Ok(new) = request.create_with(now, &mut self.rng, self.shared_secrets.as_deref())
+        else {
             return false;
         };
         let reply_id = new.pending.reply_message_id();

@@ -177,6 +177,8 @@ pub struct World {
     /// Every router's current RouterInfo, verified once per publication and shared by the
     /// routers that receive it inside encrypted netDb replies.
     router_infos: Arc<RouterInfoRegistry>,
+    /// One-way handshake secrets, computed once for both ends.
+    shared_secrets: Arc<ramsons_router::crypto::SharedSecrets>,
     plugins: Plugins,
     /// The router being drained, if any (see `Cx::drain`).
     draining: Option<u32>,
@@ -225,6 +227,7 @@ impl World {
             metrics,
             drops: Drops::default(),
             router_infos: RouterInfoRegistry::new(),
+            shared_secrets: Arc::default(),
             plugins: Plugins::new(
                 crate::plugin::plugins(&scenario)
                     .into_iter()

@@ -42,6 +42,7 @@ impl World {
         let config = self.router_config(group, address);
         let mut router = Router::new(config, keys, rng, self.now);
         router.share_router_infos(self.router_infos.clone());
+        router.share_secrets(self.shared_secrets.clone());
         self.by_hash.insert(router.hash(), index);
         let plugins = &self.plugins;
         self.nodes.push(Node {

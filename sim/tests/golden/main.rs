@@ -12,6 +12,7 @@
 
 use ramsons_router::units::Span;
 use ramsons_sim::run::{simulate, write_run, LoadedScenario};
+use ramsons_sim::scenario::{Scenario, Servers};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,10 +21,22 @@ use std::time::Duration;
 /// the records it writes (every file of the run folder but the manifest, which holds the
 /// wall time).
 fn golden(name: &str, minutes: u64, trace: &str, records: &str) {
+    golden_with(name, minutes, trace, records, |_| {});
+}
+
+/// [`golden`] with the scenario changed by `adjust` first.
+fn golden_with(
+    name: &str,
+    minutes: u64,
+    trace: &str,
+    records: &str,
+    adjust: impl FnOnce(&mut Scenario),
+) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../scenarios")
         .join(format!("{name}.toml"));
     let mut loaded = LoadedScenario::load(&path).expect("the scenario is valid");
+    adjust(&mut loaded.scenario);
     let full = loaded.scenario.general.stop_time.0;
     let stop = Duration::from_secs(minutes * 60);
     assert!(
@@ -91,6 +104,23 @@ goldens! {
     tier_capture: "tier-capture", 26, "b68319031990441c", "6098a4212408caeb";
     tunnels_baseline: "tunnels-baseline", 3, "f602628c25c69fef", "82b617dbae6e9256";
     tunnels_exploratory: "tunnels-exploratory", 5, "e133d945e3e39d40", "9c3823d288e83061";
+}
+
+/// The real network is a benchmark (`sim/BENCHMARKS.md`), not a test: its golden run is
+/// the same file at a fiftieth of its routers, destinations and stream servers (1,000
+/// routers), for 3 minutes, enough for the streams' 2-minute timeout to pass.
+#[test]
+fn i2p_network() {
+    const NAME: &str = "i2p-network"; // "i2p-network", as the check below looks for it
+    golden_with(NAME, 3, "af937058b601929a", "4fc0690aeeb815d0", |s| {
+        for group in &mut s.routers {
+            group.count /= 50;
+        }
+        s.clients.destinations /= 50;
+        if let Some(streams) = s.streams.as_mut() {
+            streams.servers = Servers::Count(1);
+        }
+    });
 }
 
 /// Every scenario file has its golden run above.

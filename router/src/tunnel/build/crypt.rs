@@ -19,6 +19,7 @@ use super::record::{HopRole, REPLY_LEN, REQUEST_LEN};
 use super::BuildError;
 use crate::crypto::noise::{self, OneWay, SymmetricState, MAC_LEN};
 use crate::crypto::stream;
+use crate::crypto::SharedSecrets;
 use crate::data::Hash;
 use crate::i2np::SHORT_RECORD_LEN;
 use crate::tunnel::data::HopKeys;
@@ -103,10 +104,11 @@ pub(crate) fn encrypt_request(
     role: HopRole,
     request: &[u8; REQUEST_LEN],
     rng: &mut (impl RngCore + CryptoRng),
+    memo: Option<&SharedSecrets>,
 ) -> Result<(Record, RecordKeys), BuildError> {
     // A fresh ephemeral key per record: reused ones would let colluding hops link their
     // records.
-    let (ephemeral, OneWay { mut state, key }) = OneWay::initiate(rng, hop_key).ok_or(
+    let (ephemeral, OneWay { mut state, key }) = OneWay::initiate(rng, hop_key, memo).ok_or(
         BuildError::InvalidRequest("a hop's encryption key is a low-order point"),
     )?;
     let mut record = [0u8; SHORT_RECORD_LEN];
@@ -142,6 +144,7 @@ pub(crate) fn decrypt_request(
     secret: &StaticSecret,
     public: &[u8; 32],
     record: &Record,
+    memo: Option<&SharedSecrets>,
 ) -> Result<OpenedRequest, BuildError> {
     let mut ephemeral = [0u8; 32];
     ephemeral.copy_from_slice(&record[EPHEMERAL_AT..CIPHERTEXT_AT]);
@@ -149,7 +152,7 @@ pub(crate) fn decrypt_request(
     mac.copy_from_slice(&record[MAC_AT..]);
 
     let OneWay { mut state, key } =
-        OneWay::respond(secret, public, &ephemeral).ok_or(BuildError::Undecryptable)?;
+        OneWay::respond(secret, public, &ephemeral, memo).ok_or(BuildError::Undecryptable)?;
     let mut cleartext = [0u8; REQUEST_LEN];
     cleartext.copy_from_slice(&record[CIPHERTEXT_AT..MAC_AT]);
     noise::open(&key, 0, state.handshake_hash(), &mut cleartext, &mac)
@@ -241,10 +244,10 @@ mod tests {
             HopRole::OutboundEndpoint,
         ] {
             let (record, creator) =
-                encrypt_request(&hash, &public, role, &request, &mut rng).expect("valid key");
+                encrypt_request(&hash, &public, role, &request, &mut rng, None).expect("valid key");
             assert!(addressed_to(&record, &hash));
             assert_eq!(record[47] & 0x80, 0, "an X25519 key's top bit is clear");
-            let opened = decrypt_request(&secret, &public, &record).expect("ours");
+            let opened = decrypt_request(&secret, &public, &record, None).expect("ours");
             assert_eq!(opened.cleartext, request);
             let hop = opened.keys(role);
             assert_eq!(hop.reply_key, creator.reply_key);
@@ -273,9 +276,10 @@ mod tests {
             HopRole::Participant,
             &[0; REQUEST_LEN],
             &mut rng,
+            None,
         )
         .expect("valid key");
-        let opened = decrypt_request(&secret, &public, &record).expect("ours");
+        let opened = decrypt_request(&secret, &public, &record, None).expect("ours");
         let middle = opened.keys(HopRole::Participant);
         let endpoint = opened.keys(HopRole::OutboundEndpoint);
         assert_eq!(middle.reply_key, endpoint.reply_key);
@@ -295,17 +299,18 @@ mod tests {
             HopRole::Participant,
             &[1; REQUEST_LEN],
             &mut rng,
+            None,
         )
         .expect("valid key");
         assert!(matches!(
-            decrypt_request(&other, &public, &record),
+            decrypt_request(&other, &public, &record, None),
             Err(BuildError::Undecryptable)
         ));
         for at in [16, 47, 48, 120, 201, 202, 217] {
             let mut tampered = record;
             tampered[at] ^= 1;
             assert!(
-                decrypt_request(&secret, &public, &tampered).is_err(),
+                decrypt_request(&secret, &public, &tampered, None).is_err(),
                 "byte {at}"
             );
         }
@@ -313,7 +318,7 @@ mod tests {
         let mut low_order = record;
         low_order[EPHEMERAL_AT..CIPHERTEXT_AT].copy_from_slice(&[0; 32]);
         assert!(matches!(
-            decrypt_request(&secret, &public, &low_order),
+            decrypt_request(&secret, &public, &low_order, None),
             Err(BuildError::Undecryptable)
         ));
         assert!(matches!(
@@ -322,7 +327,8 @@ mod tests {
                 &[0; 32],
                 HopRole::Participant,
                 &[0; REQUEST_LEN],
-                &mut rng
+                &mut rng,
+                None
             ),
             Err(BuildError::InvalidRequest(_))
         ));

@@ -7,7 +7,7 @@ use super::{
     BuildError, GarlicReplyKey, BUILD_MESSAGE_LIFETIME, MAX_REQUEST_AGE_MIN, MAX_REQUEST_AHEAD_MIN,
     TUNNEL_LIFETIME_SECS,
 };
-use crate::crypto::RouterKeys;
+use crate::crypto::{RouterKeys, SharedSecrets};
 use crate::data::{Hash, Mapping};
 use crate::i2np::{BuildRecords, I2npMessage, MessageBody};
 use crate::time::Instant;
@@ -68,6 +68,7 @@ pub fn handle_request(
     records: &BuildRecords,
     now: Instant,
     rng: &mut (impl RngCore + CryptoRng),
+    memo: Option<&SharedSecrets>,
     policy: impl FnOnce(&RequestRecord) -> ReplyStatus,
 ) -> Result<ParticipantOutcome, BuildError> {
     let our_hash = keys.hash();
@@ -81,6 +82,7 @@ pub fn handle_request(
         keys.encryption_secret(),
         &keys.identity().encryption_key(),
         record,
+        memo,
     )?;
     let request = RequestRecord::parse(&opened.cleartext)?;
     check_fresh(request.request_time_min, now)?;

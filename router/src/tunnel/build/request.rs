@@ -5,6 +5,7 @@
 use super::crypt::{self, Record, RecordKeys};
 use super::record::{HopRole, LayerEncryption, RequestRecord};
 use super::{BuildError, GarlicReplyKey, BUILD_MESSAGE_LIFETIME, TUNNEL_LIFETIME_SECS};
+use crate::crypto::SharedSecrets;
 use crate::data::{Hash, Mapping};
 use crate::i2np::{BuildRecords, I2npMessage, MessageBody, SHORT_RECORD_LEN};
 use crate::time::Instant;
@@ -111,6 +112,17 @@ impl BuildRequest {
         now: Instant,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<NewBuild, BuildError> {
+        self.create_with(now, rng, None)
+    }
+
+    /// [`BuildRequest::create`], leaving each hop's shared secret in `memo` for the hop
+    /// when it runs in the same process (see [`SharedSecrets`]).
+    pub fn create_with(
+        &self,
+        now: Instant,
+        rng: &mut (impl RngCore + CryptoRng),
+        memo: Option<&SharedSecrets>,
+    ) -> Result<NewBuild, BuildError> {
         let (reply_router, reply_tunnel) = self.check()?;
         let hop_count = self.hops.len();
 
@@ -145,8 +157,14 @@ impl BuildRequest {
                 options: Mapping::new(),
             };
             let cleartext = request.encode(rng)?;
-            let (mut record, keys) =
-                crypt::encrypt_request(&hop.router, &hop.encryption_key, role, &cleartext, rng)?;
+            let (mut record, keys) = crypt::encrypt_request(
+                &hop.router,
+                &hop.encryption_key,
+                role,
+                &cleartext,
+                rng,
+                memo,
+            )?;
             // Each earlier hop masks this record on its way; apply the masks now so that
             // they cancel out and the record is in the clear when its hop gets it.
             for earlier in &hops {

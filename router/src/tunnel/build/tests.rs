@@ -92,7 +92,7 @@ impl World {
         let mut outcomes: Vec<ParticipantOutcome> = Vec::new();
         for index in 0..hops {
             let keys = self.keys_of(&to);
-            let outcome = handle_request(&keys, &records, NOW, &mut self.rng, |request| {
+            let outcome = handle_request(&keys, &records, NOW, &mut self.rng, None, |request| {
                 policy(index, request)
             })
             .expect("a record for this hop");
@@ -290,7 +290,7 @@ fn a_hop_reads_only_its_own_record() {
     let records = records_of(&build.msg);
     let own_slot = build.pending.hops[0].slot;
     for (slot, record) in records.records().iter().enumerate() {
-        let opened = crypt::decrypt_request(secret, &public, record);
+        let opened = crypt::decrypt_request(secret, &public, record, None);
         assert_eq!(opened.is_ok(), slot == own_slot, "slot {slot}");
     }
 
@@ -304,7 +304,7 @@ fn a_hop_reads_only_its_own_record() {
     stolen[..16].copy_from_slice(&hops[2].router.0[..16]);
     records.records_mut()[slot_2] = stolen;
     assert_eq!(
-        handle_request(&third, &records, NOW, &mut world.rng, |_| {
+        handle_request(&third, &records, NOW, &mut world.rng, None, |_| {
             ReplyStatus::Accept
         }),
         Err(BuildError::Undecryptable)
@@ -319,7 +319,7 @@ fn a_hop_finds_no_record_in_a_message_not_meant_for_it() {
     let records = records_of(&build.msg);
     let accept = |_: &RequestRecord| ReplyStatus::Accept;
     assert_eq!(
-        handle_request(&outsider, &records, NOW, &mut world.rng, accept),
+        handle_request(&outsider, &records, NOW, &mut world.rng, None, accept),
         Err(BuildError::NotForUs)
     );
     // Nor does a hop that has already answered: its slot now holds its reply.
@@ -327,7 +327,7 @@ fn a_hop_finds_no_record_in_a_message_not_meant_for_it() {
     let first = world.keys_of(&hops[0].router);
     let again = records_of(sent_message(&outcomes[0].send));
     assert_eq!(
-        handle_request(&first, &again, NOW, &mut world.rng, accept),
+        handle_request(&first, &again, NOW, &mut world.rng, None, accept),
         Err(BuildError::NotForUs)
     );
 }
@@ -343,7 +343,7 @@ fn tampered_records_fail_cleanly() {
         let mut records = records_of(&build.msg);
         records.records_mut()[slot][at] ^= 0x10;
         assert_eq!(
-            handle_request(&first, &records, NOW, &mut world.rng, accept),
+            handle_request(&first, &records, NOW, &mut world.rng, None, accept),
             Err(BuildError::Undecryptable),
             "byte {at}"
         );
@@ -402,7 +402,9 @@ fn stale_requests_are_dropped() {
         (NOW - minutes(1), true),
         (NOW - minutes(4), false),
     ] {
-        let result = handle_request(&hop, &records, now, &mut world.rng, |_| ReplyStatus::Accept);
+        let result = handle_request(&hop, &records, now, &mut world.rng, None, |_| {
+            ReplyStatus::Accept
+        });
         assert_eq!(result.is_ok(), fresh, "{now:?}");
         if !fresh {
             assert!(matches!(result, Err(BuildError::Stale { .. })));
@@ -495,7 +497,7 @@ proptest! {
         let mut records = BuildRecords::new(records).expect("4 records");
         records.records_mut()[ours][..16].copy_from_slice(&hops[0].router.0[..16]);
         let hop = world.keys_of(&hops[0].router);
-        let result = handle_request(&hop, &records, NOW, &mut world.rng, |_| ReplyStatus::Accept);
+        let result = handle_request(&hop, &records, NOW, &mut world.rng, None, |_| ReplyStatus::Accept);
         prop_assert!(result.is_err());
         prop_assert!(build.pending.handle_reply(&records).is_err());
     }
