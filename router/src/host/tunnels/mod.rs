@@ -1,0 +1,225 @@
+//! Client and server tunnels (I2PTunnel's, configured with i2pd's key names): local TCP
+//! ports that open streams to I2P destinations, I2P destinations whose streams are
+//! forwarded to local services, and the HTTP and SOCKS proxies ([`crate::host::proxy`]).
+//!
+//! - [`ini`] reads i2pd's `tunnels.conf`; [`spec`] checks a tunnel's keys, from that
+//!   file or from `[[tunnel]]` in `router.toml`.
+//! - [`names`] classifies and resolves the hosts applications name.
+//! - [`keys`] keeps the destinations' key files.
+//! - [`client`] and [`server`] move bytes between TCP and [`I2pStream`]s.
+//!
+//! Everything goes through the application backend the SAM bridge uses
+//! ([`RouterBackend`]): one destination per `keys` file (tunnels naming the same file
+//! share it), and one of its own for every tunnel without one, so that two client
+//! tunnels are never linkable by their destination (stream isolation).
+//!
+//! Listeners are bound when the router starts (a port in use is a start error); the
+//! destinations are created in the background, since their tunnels take seconds to
+//! minutes, and connections wait in the listen queue until then.
+
+pub mod client;
+pub mod ini;
+pub mod keys;
+pub mod names;
+pub mod server;
+pub mod spec;
+
+pub use spec::{SpecError, TunnelKind, TunnelSpec};
+
+use crate::host::apps::{I2pStream, RouterBackend, RouterSession};
+use crate::host::sam::backend::{Backend, IncomingStream, SessionOptions};
+use rand::{CryptoRng, RngCore};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tracing::{info, warn};
+
+/// How long to wait before asking again for a destination the router refused.
+const RETRY: Duration = Duration::from_secs(30);
+
+/// A tunnel ready to run: its checked configuration and its bound listener.
+#[derive(Debug)]
+struct Ready {
+    spec: Arc<TunnelSpec>,
+    listener: Option<TcpListener>,
+}
+
+/// Tunnels that share one destination.
+#[derive(Debug)]
+struct Group {
+    keys: crate::crypto::DestinationKeys,
+    tunnels: Vec<Ready>,
+}
+
+/// Every configured tunnel, bound and keyed; [`Tunnels::run`] runs them.
+#[derive(Debug)]
+pub struct Tunnels {
+    groups: Vec<Group>,
+}
+
+/// Why tunnels could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TunnelsError {
+    #[error("tunnel [{tunnel}]: cannot listen on {addr}: {source}")]
+    Bind {
+        tunnel: String,
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("tunnel [{tunnel}] keys: {source}")]
+    Keys {
+        tunnel: String,
+        source: keys::KeysError,
+    },
+}
+
+impl Tunnels {
+    /// Binds the client tunnels' listeners and loads (or creates) the key files.
+    /// Types this router does not run yet are skipped with a warning.
+    pub async fn bind(
+        specs: Vec<TunnelSpec>,
+        data_dir: &Path,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<Tunnels, TunnelsError> {
+        let mut by_keys: BTreeMap<String, usize> = BTreeMap::new();
+        let mut groups: Vec<Group> = Vec::new();
+        for spec in specs {
+            if !spec.kind.is_supported() {
+                warn!(tunnel = %spec.name, kind = ?spec.kind, "tunnel type not run yet: skipped");
+                continue;
+            }
+            if !spec.ignored.is_empty() {
+                info!(tunnel = %spec.name, ignored = ?spec.ignored, "i2pd keys without effect here");
+            }
+            let listener =
+                match spec.listen {
+                    Some(addr) => Some(TcpListener::bind(addr).await.map_err(|source| {
+                        TunnelsError::Bind {
+                            tunnel: spec.name.clone(),
+                            addr,
+                            source,
+                        }
+                    })?),
+                    None => None,
+                };
+            let ready = Ready {
+                spec: Arc::new(spec),
+                listener,
+            };
+            let shared = ready.spec.keys.as_ref().and_then(|k| by_keys.get(k));
+            if let Some(&index) = shared {
+                groups[index].tunnels.push(ready);
+                continue;
+            }
+            let keys =
+                match &ready.spec.keys {
+                    Some(name) => keys::load_or_create(&keys::path_of(data_dir, name), rng)
+                        .map_err(|source| TunnelsError::Keys {
+                            tunnel: ready.spec.name.clone(),
+                            source,
+                        })?,
+                    None => crate::crypto::DestinationKeys::generate(rng),
+                };
+            if let Some(name) = &ready.spec.keys {
+                by_keys.insert(name.clone(), groups.len());
+            }
+            groups.push(Group {
+                keys,
+                tunnels: vec![ready],
+            });
+        }
+        Ok(Tunnels { groups })
+    }
+
+    /// Where each client-side tunnel listens, by name (the configured port may be 0).
+    pub fn local_addrs(&self) -> Vec<(String, std::net::SocketAddr)> {
+        let all = self.groups.iter().flat_map(|g| &g.tunnels);
+        all.filter_map(|t| {
+            let addr = t.listener.as_ref()?.local_addr().ok()?;
+            Some((t.spec.name.clone(), addr))
+        })
+        .collect()
+    }
+
+    /// Runs every tunnel until the returned set is dropped or aborted.
+    /// `jump` are the address book's jump services, for the HTTP proxy's pages.
+    pub fn run(self, backend: RouterBackend, jump: Vec<String>) -> JoinSet<()> {
+        let mut tasks = JoinSet::new();
+        for group in self.groups {
+            tasks.spawn(run_group(group, backend.clone(), jump.clone()));
+        }
+        tasks
+    }
+}
+
+/// Creates the group's destination (retrying while the router refuses), then runs
+/// its tunnels; incoming streams go to the server tunnel for their port.
+async fn run_group(group: Group, backend: RouterBackend, jump: Vec<String>) {
+    let options = SessionOptions {
+        options: group.tunnels[0].spec.options.clone(),
+    };
+    let name = group.tunnels[0].spec.name.clone();
+    let created = loop {
+        match backend
+            .create_session(group.keys.clone(), options.clone())
+            .await
+        {
+            Ok(created) => break created,
+            Err(e) => {
+                warn!(tunnel = %name, "cannot start the destination: {e}; retrying");
+                tokio::time::sleep(RETRY).await;
+            }
+        }
+    };
+    info!(tunnel = %name, destination = %group.keys.destination().to_b32_address(), "tunnel destination ready");
+    let session = Arc::new(created.session);
+    let mut tasks = JoinSet::new();
+    let mut servers = Vec::new();
+    for ready in group.tunnels {
+        match ready.listener {
+            Some(listener) => {
+                let run = client::run(
+                    ready.spec,
+                    listener,
+                    backend.clone(),
+                    session.clone(),
+                    jump.clone(),
+                );
+                tasks.spawn(run);
+            }
+            None => servers.push(server::Server::new(ready.spec)),
+        }
+    }
+    dispatch(created.inbound, servers, session).await;
+    // The destination is gone (router stopping): the client tunnels go with it.
+    tasks.abort_all();
+}
+
+/// Hands each incoming stream to the server tunnel answering on its port (an exact
+/// `inport` first, else one answering on any port); others are closed.
+async fn dispatch(
+    mut inbound: tokio::sync::mpsc::Receiver<crate::host::sam::backend::Inbound<I2pStream>>,
+    servers: Vec<server::Server>,
+    _session: Arc<RouterSession>,
+) {
+    let mut streams = JoinSet::new();
+    while let Some(item) = inbound.recv().await {
+        let crate::host::sam::backend::Inbound::Stream(incoming) = item else {
+            continue;
+        };
+        let to = incoming.ports.to;
+        let server = servers
+            .iter()
+            .find(|s| s.spec.in_port == to && to != 0)
+            .or_else(|| servers.iter().find(|s| s.spec.in_port == 0));
+        match server {
+            Some(server) => server.accept(incoming, &mut streams),
+            None => drop::<IncomingStream<I2pStream>>(incoming),
+        }
+        // Reap finished connections so the set does not grow with every stream.
+        while streams.try_join_next().is_some() {}
+    }
+}
