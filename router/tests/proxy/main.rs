@@ -141,7 +141,8 @@ async fn a_page_through_the_http_proxy_and_an_echo_through_a_client_tunnel() {
     let client_tunnels = format!(
         "[[tunnel]]\nname = 'proxy'\ntype = 'httpproxy'\nport = 0\n\n\
          [[tunnel]]\nname = 'echo'\ntype = 'client'\nport = 0\ndestination = '{site_b32}'\n\
-         destinationport = 7\n"
+         destinationport = 7\n\n\
+         [[tunnel]]\nname = 'socks'\ntype = 'socks'\nport = 0\n"
     );
     let server = router_config(dir.path(), "server", &boot, &server_tunnels);
     let mut client = router_config(dir.path(), "client", &boot, &client_tunnels);
@@ -159,6 +160,7 @@ async fn a_page_through_the_http_proxy_and_an_echo_through_a_client_tunnel() {
         .expect("client");
     let proxy = addr_of(&client, "proxy");
     let echo_tunnel = addr_of(&client, "echo");
+    let socks = addr_of(&client, "socks");
     tokio::spawn(server.run(std::future::pending()));
     tokio::spawn(client.run(std::future::pending()));
 
@@ -222,10 +224,42 @@ async fn a_page_through_the_http_proxy_and_an_echo_through_a_client_tunnel() {
     );
 
     // The echo: through the client tunnel, the b32's LeaseSet found in the netDb.
-    let mut socket = TcpStream::connect(echo_tunnel)
+    let socket = TcpStream::connect(echo_tunnel)
         .await
         .expect("client tunnel");
-    let data: Vec<u8> = (0..64 * 1024).map(|i| (i % 251) as u8).collect();
+    echoes(socket, 64 * 1024).await;
+
+    // CONNECT through the HTTP proxy, to the echo's port.
+    let mut socket = TcpStream::connect(proxy).await.expect("proxy");
+    let connect = "CONNECT site.i2p:7 HTTP/1.1\r\nHost: site.i2p:7\r\n\r\n";
+    socket.write_all(connect.as_bytes()).await.expect("send");
+    let head = read_head(&mut socket).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    echoes(socket, 4096).await;
+
+    // SOCKS 5, by name, no authentication.
+    let mut socket = TcpStream::connect(socks).await.expect("socks");
+    socket.write_all(&[5, 1, 0]).await.expect("greeting");
+    let mut choice = [0u8; 2];
+    socket.read_exact(&mut choice).await.expect("method");
+    assert_eq!(choice, [5, 0]);
+    let mut request = vec![5, 1, 0, 3, 8];
+    request.extend_from_slice(b"site.i2p");
+    request.extend_from_slice(&7u16.to_be_bytes());
+    socket.write_all(&request).await.expect("request");
+    let mut reply = [0u8; 10];
+    let read = socket.read_exact(&mut reply);
+    tokio::time::timeout(Duration::from_secs(120), read)
+        .await
+        .expect("a SOCKS reply in time")
+        .expect("reply");
+    assert_eq!(reply[..2], [5, 0], "SOCKS 5 succeeded");
+    echoes(socket, 4096).await;
+}
+
+/// Sends `len` bytes and reads them back.
+async fn echoes(mut socket: TcpStream, len: usize) {
+    let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
     socket.write_all(&data).await.expect("send");
     let mut back = vec![0u8; data.len()];
     tokio::time::timeout(Duration::from_secs(120), socket.read_exact(&mut back))
@@ -233,4 +267,18 @@ async fn a_page_through_the_http_proxy_and_an_echo_through_a_client_tunnel() {
         .expect("echo in time")
         .expect("echo");
     assert!(back == data, "the echo is what was sent");
+}
+
+/// A response head, byte by byte (what follows it is the tunnel's).
+async fn read_head(socket: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 4096 {
+        let read = socket.read_exact(&mut byte);
+        match tokio::time::timeout(Duration::from_secs(120), read).await {
+            Ok(Ok(_)) => head.push(byte[0]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&head).into_owned()
 }
