@@ -111,12 +111,21 @@ pub struct TunnelSpec {
 pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
 
 /// A tunnel that cannot be used: which one, which key, why.
+/// An empty `tunnel` is a file that is not INI at all (the message has the line).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("tunnel [{tunnel}]{}: {message}", key.as_ref().map(|k| format!(" {k}")).unwrap_or_default())]
+#[error("{}{message}", where_of(tunnel, key))]
 pub struct SpecError {
     pub tunnel: String,
     pub key: Option<String>,
     pub message: String,
+}
+
+fn where_of(tunnel: &str, key: &Option<String>) -> String {
+    match (tunnel, key) {
+        ("", _) => String::new(),
+        (t, None) => format!("tunnel [{t}]: "),
+        (t, Some(k)) => format!("tunnel [{t}] {k}: "),
+    }
 }
 
 /// Keys that i2pd reads and that change nothing here (accepted, reported as ignored).
@@ -330,7 +339,7 @@ impl Reader<'_> {
 /// Reads a whole i2pd `tunnels.conf`.
 pub fn from_ini(text: &str) -> Result<Vec<TunnelSpec>, SpecError> {
     let sections = super::ini::parse(text).map_err(|e| SpecError {
-        tunnel: "tunnels.conf".into(),
+        tunnel: String::new(),
         key: None,
         message: e.to_string(),
     })?;
