@@ -6,6 +6,7 @@
 //! that are closed at once rather than queued (a local client that opens connections
 //! without end cannot grow the router's memory).
 
+use super::irc;
 use super::names::{resolve, I2pHost};
 use super::spec::{TunnelKind, TunnelSpec};
 use crate::host::apps::{RouterBackend, RouterSession};
@@ -108,6 +109,15 @@ async fn plain(mut socket: TcpStream, ctx: &ClientContext) {
             return;
         }
     };
+    if ctx.spec.kind == TunnelKind::IrcClient {
+        let (from_user, to_user) = socket.into_split();
+        let (from_net, to_net) = tokio::io::split(stream);
+        tokio::join!(
+            irc::pump(from_user, to_net, irc::outbound),
+            irc::pump(from_net, to_user, irc::inbound),
+        );
+        return;
+    }
     if let Err(e) = tokio::io::copy_bidirectional(&mut socket, &mut stream).await {
         debug!(tunnel = %name, "connection ended: {e}");
     }

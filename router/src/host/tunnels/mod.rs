@@ -19,6 +19,7 @@
 
 pub mod client;
 pub mod ini;
+pub mod irc;
 pub mod keys;
 pub mod names;
 pub mod server;

@@ -1,14 +1,17 @@
 //! The server side: streams that arrive for a destination, forwarded to a local TCP
 //! service. An `http` server tunnel speaks HTTP to both sides
 //! ([`crate::host::proxy::server`]): it adds who is asking (`X-I2P-DestHash`,
-//! `X-I2P-DestB64`, `X-I2P-DestB32`) and the Host the service expects.
+//! `X-I2P-DestB64`, `X-I2P-DestB32`) and the Host the service expects. An `irc`
+//! server tunnel first names the visitor in a WEBIRC line ([`super::irc`]).
 
+use super::irc;
 use super::spec::{TunnelKind, TunnelSpec};
 use crate::host::apps::I2pStream;
 use crate::host::proxy;
 use crate::host::sam::backend::IncomingStream;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 use tracing::debug;
@@ -71,6 +74,18 @@ async fn forward(incoming: IncomingStream<I2pStream>, spec: &TunnelSpec) {
     }
     let mut stream = incoming.stream;
     let mut service = service;
+    if spec.kind == TunnelKind::Irc {
+        if let Some(password) = &spec.webirc_password {
+            let line = irc::webirc(password, &incoming.peer.to_b32_address());
+            if service
+                .write_all(format!("{line}\r\n").as_bytes())
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
     if let Err(e) = tokio::io::copy_bidirectional(&mut stream, &mut service).await {
         debug!(tunnel = %spec.name, "connection ended: {e}");
     }

@@ -20,9 +20,9 @@ pub enum TunnelKind {
     Server,
     /// A server tunnel for a web server: Host rewritten, X-I2P-Dest* headers added.
     Http,
-    /// An IRC server tunnel, with the IRC filter (not run yet).
+    /// An IRC server tunnel (WEBIRC when `webircpassword` is set).
     Irc,
-    /// An IRC client tunnel, with the IRC filter (not run yet).
+    /// An IRC client tunnel, with the IRC filter ([`super::irc`]).
     IrcClient,
     /// The SOCKS 4a/5 proxy.
     Socks,
@@ -69,6 +69,8 @@ impl TunnelKind {
             TunnelKind::Client
                 | TunnelKind::Server
                 | TunnelKind::Http
+                | TunnelKind::Irc
+                | TunnelKind::IrcClient
                 | TunnelKind::Socks
                 | TunnelKind::HttpProxy
         )
@@ -97,6 +99,8 @@ pub struct TunnelSpec {
     pub access_list: Vec<Hash>,
     /// `hostoverride`: the Host header an http server tunnel sends.
     pub host_override: Option<String>,
+    /// `webircpassword` (irc server tunnels): sent in a WEBIRC line first.
+    pub webirc_password: Option<String>,
     /// `outproxy` (httpproxy): none here; a clearnet URL gets an error page.
     pub outproxy: Option<String>,
     /// `maxconns` (ours): connections at once through this tunnel.
@@ -136,7 +140,6 @@ const I2PD_ONLY: &[&str] = &[
     "gzip",
     "enableuniquelocal",
     "ssl",
-    "webircpassword",
     "addresshelper",
     "senduseragent",
     "httpproxy.outproxy",
@@ -222,6 +225,7 @@ impl Reader<'_> {
             keys: self.take("keys"),
             access_list: Vec::new(),
             host_override: None,
+            webirc_password: None,
             outproxy: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             options: BTreeMap::new(),
@@ -287,6 +291,7 @@ impl Reader<'_> {
             ));
         }
         spec.host_override = self.take("hostoverride");
+        spec.webirc_password = self.take("webircpassword");
         // i2pd's own name for the local address of outgoing connections.
         self.take("address");
         if let Some(list) = self.take("accesslist") {
