@@ -117,6 +117,7 @@ async fn a_page_through_the_http_proxy_and_an_echo_through_a_client_tunnel() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let web = web_server(seen.clone()).await;
     let echo = echo_server().await;
+    let udp_echo = udp_echo_server().await;
 
     // The site's keys exist before its router starts, so the other side can name it.
     let site_keys = dir.path().join("server").join("site.dat");
@@ -134,15 +135,19 @@ async fn a_page_through_the_http_proxy_and_an_echo_through_a_client_tunnel() {
         "[[tunnel]]\nname = 'web'\ntype = 'http'\nhost = '127.0.0.1'\nport = {}\n\
          keys = 'site.dat'\ninport = 80\n\n\
          [[tunnel]]\nname = 'echo'\ntype = 'server'\nhost = '127.0.0.1'\nport = {}\n\
-         keys = 'site.dat'\ninport = 7\n",
+         keys = 'site.dat'\ninport = 7\n\n\
+         [[tunnel]]\nname = 'udp'\ntype = 'udpserver'\nhost = '127.0.0.1'\nport = {}\n\
+         keys = 'site.dat'\n",
         web.port(),
-        echo.port()
+        echo.port(),
+        udp_echo.port()
     );
     let client_tunnels = format!(
         "[[tunnel]]\nname = 'proxy'\ntype = 'httpproxy'\nport = 0\n\n\
          [[tunnel]]\nname = 'echo'\ntype = 'client'\nport = 0\ndestination = '{site_b32}'\n\
          destinationport = 7\n\n\
-         [[tunnel]]\nname = 'socks'\ntype = 'socks'\nport = 0\n"
+         [[tunnel]]\nname = 'socks'\ntype = 'socks'\nport = 0\n\n\
+         [[tunnel]]\nname = 'udp'\ntype = 'udpclient'\nport = 0\ndestination = '{site_b32}'\n"
     );
     let server = router_config(dir.path(), "server", &boot, &server_tunnels);
     let mut client = router_config(dir.path(), "client", &boot, &client_tunnels);
@@ -161,6 +166,7 @@ async fn a_page_through_the_http_proxy_and_an_echo_through_a_client_tunnel() {
     let proxy = addr_of(&client, "proxy");
     let echo_tunnel = addr_of(&client, "echo");
     let socks = addr_of(&client, "socks");
+    let udp_tunnel = addr_of(&client, "udp");
     tokio::spawn(server.run(std::future::pending()));
     tokio::spawn(client.run(std::future::pending()));
 
@@ -255,6 +261,40 @@ async fn a_page_through_the_http_proxy_and_an_echo_through_a_client_tunnel() {
         .expect("reply");
     assert_eq!(reply[..2], [5, 0], "SOCKS 5 succeeded");
     echoes(socket, 4096).await;
+
+    // A datagram through the UDP tunnels and back (sent again until one returns).
+    let local = tokio::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("bind");
+    let mut back = vec![0u8; 2048];
+    let mut answer = None;
+    for _ in 0..20 {
+        local.send_to(b"datagram", udp_tunnel).await.expect("send");
+        let recv = local.recv_from(&mut back);
+        if let Ok(Ok((n, _))) = tokio::time::timeout(Duration::from_secs(3), recv).await {
+            answer = Some(back[..n].to_vec());
+            break;
+        }
+    }
+    assert_eq!(
+        answer.as_deref(),
+        Some(&b"datagram"[..]),
+        "the datagram came back"
+    );
+}
+
+async fn udp_echo_server() -> SocketAddr {
+    let socket = tokio::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("bind");
+    let addr = socket.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65536];
+        while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+            let _ = socket.send_to(&buf[..n], from).await;
+        }
+    });
+    addr
 }
 
 /// Sends `len` bytes and reads them back.

@@ -24,11 +24,14 @@ pub mod keys;
 pub mod names;
 pub mod server;
 pub mod spec;
+pub mod udp;
 
 pub use spec::{SpecError, TunnelKind, TunnelSpec};
 
-use crate::host::apps::{I2pStream, RouterBackend, RouterSession};
-use crate::host::sam::backend::{Backend, IncomingStream, SessionOptions};
+use crate::host::apps::{I2pStream, RouterBackend};
+use crate::host::sam::backend::{
+    Backend, Inbound, IncomingStream, ReceivedDatagram, SessionOptions,
+};
 use rand::{CryptoRng, RngCore};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -38,6 +41,8 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tracing::{info, warn};
 
+/// Datagrams waiting for one UDP tunnel, at most.
+const DATAGRAM_QUEUE: usize = 256;
 /// How long to wait before asking again for a destination the router refused.
 const RETRY: Duration = Duration::from_secs(30);
 
@@ -46,6 +51,8 @@ const RETRY: Duration = Duration::from_secs(30);
 struct Ready {
     spec: Arc<TunnelSpec>,
     listener: Option<TcpListener>,
+    /// A `udpclient`'s local port.
+    udp: Option<tokio::net::UdpSocket>,
 }
 
 /// Tunnels that share one destination.
@@ -95,21 +102,7 @@ impl Tunnels {
             if !spec.ignored.is_empty() {
                 info!(tunnel = %spec.name, ignored = ?spec.ignored, "i2pd keys without effect here");
             }
-            let listener =
-                match spec.listen {
-                    Some(addr) => Some(TcpListener::bind(addr).await.map_err(|source| {
-                        TunnelsError::Bind {
-                            tunnel: spec.name.clone(),
-                            addr,
-                            source,
-                        }
-                    })?),
-                    None => None,
-                };
-            let ready = Ready {
-                spec: Arc::new(spec),
-                listener,
-            };
+            let ready = bind_one(spec).await?;
             let shared = ready.spec.keys.as_ref().and_then(|k| by_keys.get(k));
             if let Some(&index) = shared {
                 groups[index].tunnels.push(ready);
@@ -139,7 +132,8 @@ impl Tunnels {
     pub fn local_addrs(&self) -> Vec<(String, std::net::SocketAddr)> {
         let all = self.groups.iter().flat_map(|g| &g.tunnels);
         all.filter_map(|t| {
-            let addr = t.listener.as_ref()?.local_addr().ok()?;
+            let tcp = t.listener.as_ref().and_then(|l| l.local_addr().ok());
+            let addr = tcp.or_else(|| t.udp.as_ref()?.local_addr().ok())?;
             Some((t.spec.name.clone(), addr))
         })
         .collect()
@@ -154,6 +148,29 @@ impl Tunnels {
         }
         tasks
     }
+}
+
+/// Binds a client-side tunnel's TCP listener or UDP socket.
+async fn bind_one(spec: TunnelSpec) -> Result<Ready, TunnelsError> {
+    let (mut listener, mut udp) = (None, None);
+    if let Some(addr) = spec.listen {
+        let failed = |source| TunnelsError::Bind {
+            tunnel: spec.name.clone(),
+            addr,
+            source,
+        };
+        match spec.kind {
+            TunnelKind::UdpClient => {
+                udp = Some(tokio::net::UdpSocket::bind(addr).await.map_err(failed)?)
+            }
+            _ => listener = Some(TcpListener::bind(addr).await.map_err(failed)?),
+        }
+    }
+    Ok(Ready {
+        spec: Arc::new(spec),
+        listener,
+        udp,
+    })
 }
 
 /// Creates the group's destination (retrying while the router refuses), then runs
@@ -179,7 +196,21 @@ async fn run_group(group: Group, backend: RouterBackend, jump: Vec<String>) {
     let session = Arc::new(created.session);
     let mut tasks = JoinSet::new();
     let mut servers = Vec::new();
+    let mut udp = Vec::new();
     for ready in group.tunnels {
+        if matches!(
+            ready.spec.kind,
+            TunnelKind::UdpClient | TunnelKind::UdpServer
+        ) {
+            let (tx, rx) = tokio::sync::mpsc::channel(DATAGRAM_QUEUE);
+            udp.push((ready.spec.in_port, tx));
+            let (spec, backend, session) = (ready.spec, backend.clone(), session.clone());
+            match ready.udp {
+                Some(socket) => tasks.spawn(udp::run_client(spec, socket, backend, session, rx)),
+                None => tasks.spawn(udp::run_server(spec, backend, session, rx)),
+            };
+            continue;
+        }
         match ready.listener {
             Some(listener) => {
                 let run = client::run(
@@ -194,22 +225,34 @@ async fn run_group(group: Group, backend: RouterBackend, jump: Vec<String>) {
             None => servers.push(server::Server::new(ready.spec)),
         }
     }
-    dispatch(created.inbound, servers, session).await;
+    dispatch(created.inbound, servers, udp).await;
     // The destination is gone (router stopping): the client tunnels go with it.
     tasks.abort_all();
 }
 
 /// Hands each incoming stream to the server tunnel answering on its port (an exact
-/// `inport` first, else one answering on any port); others are closed.
+/// `inport` first, else one answering on any port); others are closed. Datagrams go
+/// to the UDP tunnel for their port the same way; a full queue drops them, as UDP would.
 async fn dispatch(
-    mut inbound: tokio::sync::mpsc::Receiver<crate::host::sam::backend::Inbound<I2pStream>>,
+    mut inbound: tokio::sync::mpsc::Receiver<Inbound<I2pStream>>,
     servers: Vec<server::Server>,
-    _session: Arc<RouterSession>,
+    udp: Vec<(u16, tokio::sync::mpsc::Sender<ReceivedDatagram>)>,
 ) {
     let mut streams = JoinSet::new();
     while let Some(item) = inbound.recv().await {
-        let crate::host::sam::backend::Inbound::Stream(incoming) = item else {
-            continue;
+        let incoming = match item {
+            Inbound::Stream(incoming) => incoming,
+            Inbound::Datagram(datagram) => {
+                let to = datagram.ports.to;
+                let tunnel = udp
+                    .iter()
+                    .find(|(port, _)| *port == to && to != 0)
+                    .or_else(|| udp.iter().find(|(port, _)| *port == 0));
+                if let Some((_, queue)) = tunnel {
+                    let _ = queue.try_send(datagram);
+                }
+                continue;
+            }
         };
         let to = incoming.ports.to;
         let server = servers

@@ -28,7 +28,7 @@ pub enum TunnelKind {
     Socks,
     /// The HTTP proxy.
     HttpProxy,
-    /// Datagrams (not run yet).
+    /// Datagrams between a local UDP port and a destination ([`super::udp`]).
     UdpClient,
     UdpServer,
 }
@@ -73,6 +73,8 @@ impl TunnelKind {
                 | TunnelKind::IrcClient
                 | TunnelKind::Socks
                 | TunnelKind::HttpProxy
+                | TunnelKind::UdpClient
+                | TunnelKind::UdpServer
         )
     }
 }
