@@ -109,8 +109,20 @@ fn addr_of(host: &Host<Tokio>, name: &str) -> SocketAddr {
         .expect(name)
 }
 
-#[tokio::test]
-async fn a_page_through_the_http_proxy_and_an_echo_through_a_client_tunnel() {
+/// Two routers: `server` runs the site (an http server tunnel, a TCP and a UDP echo,
+/// one destination), `client` the proxies and client tunnels; what the test reaches.
+struct Pair {
+    proxy: SocketAddr,
+    echo_tunnel: SocketAddr,
+    socks: SocketAddr,
+    udp_tunnel: SocketAddr,
+    web_port: u16,
+    /// The request heads the web server saw.
+    seen: Arc<Mutex<Vec<String>>>,
+    _dir: tempfile::TempDir,
+}
+
+async fn start_pair() -> Pair {
     let dir = tempfile::tempdir().expect("temp dir");
     let boot = dir.path().join("boot");
     std::fs::create_dir_all(&boot).expect("boot folder");
@@ -169,7 +181,20 @@ async fn a_page_through_the_http_proxy_and_an_echo_through_a_client_tunnel() {
     let udp_tunnel = addr_of(&client, "udp");
     tokio::spawn(server.run(std::future::pending()));
     tokio::spawn(client.run(std::future::pending()));
+    Pair {
+        proxy,
+        echo_tunnel,
+        socks,
+        udp_tunnel,
+        web_port: web.port(),
+        seen,
+        _dir: dir,
+    }
+}
 
+/// The page, fetched again until the site's LeaseSet is out; what reached the server.
+async fn page_and_headers(pair: &Pair) {
+    let (proxy, seen) = (pair.proxy, &pair.seen);
     let started = Instant::now();
     let request = "GET http://site.i2p/hello HTTP/1.1\r\nHost: site.i2p\r\n\
                    User-Agent: Firefox/128\r\nReferer: http://secret.i2p/\r\n\
@@ -198,7 +223,7 @@ async fn a_page_through_the_http_proxy_and_an_echo_through_a_client_tunnel() {
     let lower = head.to_ascii_lowercase();
     assert!(lower.starts_with("get /hello http/1.1"), "{head}");
     assert!(
-        lower.contains(&format!("host: 127.0.0.1:{}", web.port())),
+        lower.contains(&format!("host: 127.0.0.1:{}", pair.web_port)),
         "{head}"
     );
     assert!(
@@ -209,7 +234,9 @@ async fn a_page_through_the_http_proxy_and_an_echo_through_a_client_tunnel() {
     for gone in ["referer", "accept-language", "firefox"] {
         assert!(!lower.contains(gone), "{gone} reached the server: {head}");
     }
+}
 
+async fn error_pages(proxy: SocketAddr) {
     let clearnet = through_proxy(
         proxy,
         "GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n",
@@ -228,7 +255,10 @@ async fn a_page_through_the_http_proxy_and_an_echo_through_a_client_tunnel() {
             || unknown.contains("address book"),
         "{unknown}"
     );
+}
 
+async fn streams(pair: &Pair) {
+    let (proxy, echo_tunnel, socks) = (pair.proxy, pair.echo_tunnel, pair.socks);
     // The echo: through the client tunnel, the b32's LeaseSet found in the netDb.
     let socket = TcpStream::connect(echo_tunnel)
         .await
@@ -261,7 +291,9 @@ async fn a_page_through_the_http_proxy_and_an_echo_through_a_client_tunnel() {
         .expect("reply");
     assert_eq!(reply[..2], [5, 0], "SOCKS 5 succeeded");
     echoes(socket, 4096).await;
+}
 
+async fn datagram(udp_tunnel: SocketAddr) {
     // A datagram through the UDP tunnels and back (sent again until one returns).
     let local = tokio::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
         .await
@@ -295,6 +327,15 @@ async fn udp_echo_server() -> SocketAddr {
         }
     });
     addr
+}
+
+#[tokio::test]
+async fn a_page_through_the_http_proxy_and_an_echo_through_a_client_tunnel() {
+    let pair = start_pair().await;
+    page_and_headers(&pair).await;
+    error_pages(pair.proxy).await;
+    streams(&pair).await;
+    datagram(pair.udp_tunnel).await;
 }
 
 /// Sends `len` bytes and reads them back.
