@@ -153,7 +153,15 @@ impl Tunnels {
 /// Binds a client-side tunnel's TCP listener or UDP socket.
 async fn bind_one(spec: TunnelSpec) -> Result<Ready, TunnelsError> {
     let (mut listener, mut udp) = (None, None);
+    if let Some(proxy) = &spec.outproxy {
+        warn!(tunnel = %spec.name, %proxy, "outproxies are not supported: clearnet hosts get an error page");
+    }
     if let Some(addr) = spec.listen {
+        if !addr.ip().is_loopback() {
+            // Nothing here authenticates local clients: whoever reaches the port uses
+            // the router's destinations.
+            warn!(tunnel = %spec.name, %addr, "listening beyond loopback: anyone who can reach it can use it");
+        }
         let failed = |source| TunnelsError::Bind {
             tunnel: spec.name.clone(),
             addr,
