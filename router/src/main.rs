@@ -36,11 +36,16 @@ enum Command {
     /// save_interval, and [tunnels] (enabled, exploratory_hops, exploratory_tunnels,
     /// client_hops, client_tunnels, allow_same_subnet, max_participating), [sam] and
     /// [addressbook] (hosts: local hosts.txt files, subscriptions, update_interval,
-    /// max_subscription_size, max_entries, jump_services).
+    /// max_subscription_size, max_entries, jump_services), [[tunnel]] tables (client and
+    /// server tunnels, the HTTP and SOCKS proxies, with the key names of i2pd's
+    /// tunnels.conf plus `name`) and tunnels_conf (an i2pd tunnels.conf, read as it is).
     Run {
         /// The configuration file (TOML).
         #[arg(long, short, default_value = "router.toml")]
         config: PathBuf,
+        /// An i2pd tunnels.conf to run as it is (instead of the file's `tunnels_conf`).
+        #[arg(long)]
+        tunnels_conf: Option<PathBuf>,
     },
     /// Write a configuration file with every field spelled out, and create the keys.
     ///
@@ -87,7 +92,10 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        Command::Run { config } => run(&config),
+        Command::Run {
+            config,
+            tunnels_conf,
+        } => run(&config, tunnels_conf),
         Command::Init {
             dir,
             net_id,
@@ -117,8 +125,13 @@ fn main() -> Result<()> {
     }
 }
 
-fn run(path: &Path) -> Result<()> {
-    let config = HostConfig::load(path)?;
+fn run(path: &Path, tunnels_conf: Option<PathBuf>) -> Result<()> {
+    let mut config = HostConfig::load(path)?;
+    if let Some(file) = tunnels_conf {
+        config.tunnels_conf = Some(file);
+        // Checked now, so that a mistake in it stops the router before anything runs.
+        config.tunnel_specs()?;
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

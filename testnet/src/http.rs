@@ -1,11 +1,13 @@
-//! A minimal HTTP GET client for the routers' status pages (`/status.json`, `/ping`).
-//! The status server answers one request per connection and closes it, so a response is
-//! everything up to the end of the stream.
+//! An HTTP GET client for the routers' status pages (`/status.json`, `/ping`), on
+//! hyper's client. The callers are plain threads (one per router), so each request
+//! runs on a small current-thread runtime of its own.
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::TokioIo;
 use ramsons_router::host::status::PingOutcome;
 use ramsons_router::host::Status;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -13,30 +15,42 @@ const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
 /// The router waits up to 30 s for a ping's delivery confirmation; a little more here.
 pub const PING_TIMEOUT: Duration = Duration::from_secs(40);
 
-/// `GET path` on `addr`: the status code and the body.
+/// `GET path` on `addr`: the status code and the body, all within `timeout`.
 pub fn get(addr: SocketAddr, path: &str, timeout: Duration) -> Result<(u16, String), String> {
-    let mut stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a runtime: {e}"))?;
+    runtime.block_on(async {
+        tokio::time::timeout(timeout, fetch(addr, path))
+            .await
+            .map_err(|_| format!("{addr}: no answer within {timeout:?}"))?
+    })
+}
+
+async fn fetch(addr: SocketAddr, path: &str) -> Result<(u16, String), String> {
+    let err = |e: &dyn std::fmt::Display| format!("{addr}: {e}");
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(addr))
+        .await
+        .map_err(|_| format!("cannot connect to {addr}: timed out"))?
         .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
-    let io = |e: std::io::Error| format!("{addr}: {e}");
-    stream.set_read_timeout(Some(timeout)).map_err(io)?;
-    stream.set_write_timeout(Some(timeout)).map_err(io)?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(io)?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).map_err(io)?;
-    let response = String::from_utf8_lossy(&response);
-    let (head, body) = response
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| format!("{addr}: incomplete HTTP response"))?;
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| format!("{addr}: not an HTTP response"))?;
-    Ok((code, body.to_owned()))
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| err(&e))?;
+    tokio::spawn(connection);
+    let request = http::Request::get(path)
+        .header(http::header::HOST, addr.to_string())
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| err(&e))?;
+    let response = sender.send_request(request).await.map_err(|e| err(&e))?;
+    let code = response.status().as_u16();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| err(&e))?
+        .to_bytes();
+    Ok((code, String::from_utf8_lossy(&body).into_owned()))
 }
 
 /// The router's `/status.json`.
@@ -73,6 +87,7 @@ pub fn ping(addr: SocketAddr, to: &str) -> Result<Ping, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
     use std::net::TcpListener;
 
     /// Serves one canned response; returns its address and the request it received.

@@ -6,6 +6,7 @@
 
 use crate::client::streaming::{ManagerConfig, StreamConfig};
 use crate::client::ClientConfig;
+use crate::host::tunnels::spec::{self, SpecError, TunnelSpec};
 use crate::netdb::NetDbConfig;
 use crate::tunnel::build::MAX_HOPS;
 use crate::tunnel::TunnelConfig;
@@ -51,6 +52,15 @@ pub struct HostConfig {
     pub client: ClientSection,
     pub sam: SamSection,
     pub addressbook: AddressBookSection,
+    /// An i2pd `tunnels.conf` to run as it is (relative to the configuration file's
+    /// folder); its tunnels run beside those of `[[tunnel]]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnels_conf: Option<PathBuf>,
+    /// `[[tunnel]]`: client and server tunnels and the proxies, with the key names of
+    /// i2pd's `tunnels.conf` plus `name` ([`crate::host::tunnels::spec`]). Not
+    /// `[[tunnels]]`: that name is the router's own `[tunnels]` section.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tunnel: Vec<toml::Table>,
 }
 
 /// `[addressbook]`: names for `.i2p` hosts ([`crate::host::addressbook`]).
@@ -255,6 +265,8 @@ impl Default for HostConfig {
             client: ClientSection::default(),
             sam: SamSection::default(),
             addressbook: AddressBookSection::default(),
+            tunnels_conf: None,
+            tunnel: Vec::new(),
         }
     }
 }
@@ -273,6 +285,19 @@ impl Default for TunnelsSection {
             max_participating: tunnels.max_participating,
         }
     }
+}
+
+fn unique_names(specs: &[TunnelSpec]) -> Result<(), SpecError> {
+    for (i, spec) in specs.iter().enumerate() {
+        if specs[..i].iter().any(|s| s.name == spec.name) {
+            return Err(SpecError {
+                tunnel: spec.name.clone(),
+                key: Some("name".into()),
+                message: "two tunnels have this name".into(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A configuration file that could not be used.
@@ -307,12 +332,25 @@ impl HostConfig {
         for hosts in &mut config.addressbook.hosts {
             *hosts = base.join(&*hosts);
         }
+        config.tunnels_conf = config.tunnels_conf.map(|t| base.join(t));
+        // A tunnels.conf with a mistake stops the router here, before anything binds.
+        config.tunnel_specs()?;
         Ok(config)
     }
 
     /// Parses and checks a configuration text; the message names the field at fault.
     pub fn parse(text: &str) -> Result<HostConfig, String> {
-        let config: HostConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        let config: HostConfig = toml::from_str(text).map_err(|e| {
+            // `[[tunnels]]` is what i2pd's users will write; say what to write instead.
+            let plural = toml::from_str::<toml::Table>(text)
+                .is_ok_and(|t| matches!(t.get("tunnels"), Some(toml::Value::Array(_))));
+            match plural {
+                true => "client and server tunnels are [[tunnel]] tables; [tunnels] is the \
+                         router's own tunnel settings"
+                    .to_string(),
+                false => e.to_string(),
+            }
+        })?;
         config.check()?;
         Ok(config)
     }
@@ -369,7 +407,42 @@ impl HostConfig {
             return Err("tunnel counts must be between 1 and 16".into());
         }
         self.sam.check()?;
-        self.addressbook.check()
+        self.addressbook.check()?;
+        self.inline_tunnels().map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    /// The `[[tunnel]]` tables, checked; names must be unique.
+    fn inline_tunnels(&self) -> Result<Vec<TunnelSpec>, SpecError> {
+        let specs = self
+            .tunnel
+            .iter()
+            .enumerate()
+            .map(|(i, t)| spec::from_toml(i, t))
+            .collect::<Result<Vec<_>, _>>()?;
+        unique_names(&specs)?;
+        Ok(specs)
+    }
+
+    /// Every tunnel to run: `[[tunnel]]`, then those of `tunnels_conf` (read now).
+    pub fn tunnel_specs(&self) -> Result<Vec<TunnelSpec>, ConfigError> {
+        let mut specs = self.inline_tunnels().map_err(|e| ConfigError::Invalid {
+            path: PathBuf::from("router.toml"),
+            message: e.to_string(),
+        })?;
+        if let Some(path) = &self.tunnels_conf {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let invalid = |e: SpecError| ConfigError::Invalid {
+                path: path.clone(),
+                message: e.to_string(),
+            };
+            specs.extend(spec::from_ini(&text).map_err(invalid)?);
+            unique_names(&specs).map_err(invalid)?;
+        }
+        Ok(specs)
     }
 
     /// The NTCP2 address we put in our RouterInfo.
@@ -507,6 +580,52 @@ mod tests {
         assert!(bad.contains("addressbook"), "{bad}");
         assert!(HostConfig::parse("[addressbook]\nmax_entries = 0").is_err());
         assert!(HostConfig::parse("[addressbook]\nupdate_interval = '1 min'").is_err());
+    }
+
+    #[test]
+    fn tunnels_are_tables_with_i2pds_keys() {
+        let text = "[[tunnel]]\nname = 'web'\ntype = 'http'\nhost = '127.0.0.1'\nport = 8080\n\
+                    keys = 'web.dat'\ninbound.length = 2\n\n[[tunnel]]\nname = 'proxy'\n\
+                    type = 'httpproxy'\n";
+        let config = HostConfig::parse(text).expect("valid");
+        let specs = config.tunnel_specs().expect("valid");
+        assert_eq!(specs.len(), 2);
+        assert_eq!(specs[0].options["inbound.length"], "2");
+        assert_eq!(HostConfig::parse(&config.to_toml()), Ok(config));
+        let plural = HostConfig::parse("[[tunnels]]\nname = 'a'").expect_err("plural");
+        assert!(plural.contains("[[tunnel]]"), "{plural}");
+        let bad = HostConfig::parse("[[tunnel]]\nname = 'a'\ntype = 'client'\nport = 1")
+            .expect_err("no destination");
+        assert!(bad.contains("tunnel [a] destination"), "{bad}");
+        let twice =
+            "[[tunnel]]\nname = 'p'\ntype = 'socks'\n[[tunnel]]\nname = 'p'\ntype = 'socks'\n";
+        assert!(HostConfig::parse(twice)
+            .expect_err("twice")
+            .contains("name"));
+    }
+
+    #[test]
+    fn an_i2pd_tunnels_conf_is_read_relative_to_the_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(
+            dir.path().join("router.toml"),
+            "tunnels_conf = 'tunnels.conf'\n",
+        )
+        .expect("write");
+        std::fs::write(
+            dir.path().join("tunnels.conf"),
+            "[p]\ntype = socks\nport = 1x\n",
+        )
+        .expect("write");
+        let e = HostConfig::load(&dir.path().join("router.toml")).expect_err("bad port");
+        let text = e.to_string();
+        assert!(
+            text.contains("tunnels.conf") && text.contains("tunnel [p] port"),
+            "{text}"
+        );
+        std::fs::write(dir.path().join("tunnels.conf"), "[p]\ntype = socks\n").expect("write");
+        let config = HostConfig::load(&dir.path().join("router.toml")).expect("valid");
+        assert_eq!(config.tunnel_specs().expect("valid")[0].name, "p");
     }
 
     #[test]

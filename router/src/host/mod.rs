@@ -15,6 +15,7 @@
 //! - [`sam`] is the SAM bridge, [`apps`] its backend over the router task.
 //! - [`addressbook`] keeps the address book (local hosts.txt files, subscriptions'
 //!   names in the data directory) that SAM and the proxies resolve names with.
+//! - [`tunnels`] runs client and server tunnels, [`proxy`] the HTTP and SOCKS proxies.
 
 pub mod addressbook;
 pub mod apps;
@@ -25,8 +26,10 @@ mod conn;
 pub mod datadir;
 mod events;
 pub mod net;
+pub mod proxy;
 pub mod sam;
 pub mod status;
+pub mod tunnels;
 
 pub use clock::Clock;
 pub use config::{ConfigError, HostConfig, SamSection};
@@ -89,6 +92,10 @@ pub enum HostError {
     Bootstrap(#[from] bootstrap::BootstrapError),
     #[error("cannot add the test destination: {0}")]
     Destination(#[from] crate::ClientError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Tunnels(#[from] tunnels::TunnelsError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -133,6 +140,7 @@ pub struct Host<N: Network> {
     status_listener: Option<N::Listener>,
     sam: Option<SamServer<apps::RouterBackend, N>>,
     book: addressbook::SharedBook,
+    tunnels: tunnels::Tunnels,
 }
 
 impl<N: Network> Host<N> {
@@ -210,6 +218,8 @@ impl<N: Network> Host<N> {
             }
             false => None,
         };
+        let specs = config.tunnel_specs()?;
+        let tunnels = tunnels::Tunnels::bind(specs, data.root(), &mut rng).await?;
         let (status_tx, _) = watch::channel(Status::default());
         let local = Arc::new(LocalRouter {
             info: router.router_info().clone(),
@@ -257,6 +267,7 @@ impl<N: Network> Host<N> {
             status_listener,
             sam,
             book,
+            tunnels,
         })
     }
 
@@ -289,6 +300,11 @@ impl<N: Network> Host<N> {
         apps::RouterBackend::new(self.driver.app_sender.clone(), self.book.clone())
     }
 
+    /// Where the client tunnels and proxies listen, by tunnel name.
+    pub fn tunnel_addrs(&self) -> Vec<(String, SocketAddr)> {
+        self.tunnels.local_addrs()
+    }
+
     /// The address book (SAM and the proxies resolve names with it).
     pub fn address_book(&self) -> addressbook::SharedBook {
         self.book.clone()
@@ -307,7 +323,8 @@ impl<N: Network> Host<N> {
             listener,
             status_listener,
             sam,
-            book: _,
+            book,
+            tunnels,
         } = self;
         let (accepted_tx, accepted_rx) = mpsc::channel(64);
         let acceptor = tokio::spawn(async move {
@@ -332,6 +349,10 @@ impl<N: Network> Host<N> {
         });
         // The bridge's clients end with the router: their sessions live in it.
         let sam_server = sam.map(|s| tokio::spawn(s.run(std::future::pending())));
+        let backend = apps::RouterBackend::new(driver.app_sender.clone(), book);
+        let jump = driver.config.addressbook.jump_services.clone();
+        // Dropped with the router: the set aborts every tunnel task.
+        let _tunnels = tunnels.run(backend, jump);
         let result = driver.run(accepted_rx, shutdown).await;
         if let Some(server) = sam_server {
             server.abort();

@@ -5,10 +5,16 @@
 
 use super::net::Network;
 use crate::data::Hash;
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use serde::Serialize;
+use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// How long `/ping` waits for the delivery confirmation.
@@ -233,15 +239,16 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Serves the status page until the listener fails. Each request gets one answer and
-/// the connection closes (HTTP/1.0 style: no keep-alive, nothing to time out later).
+/// Serves the status page until the listener fails. HTTP is hyper's; each connection
+/// may send its request head within 5 s and gets one answer (`Connection: close`, so
+/// nothing waits on an idle browser).
 pub(super) async fn serve<N: Network>(
     listener: N::Listener,
     status: watch::Receiver<Status>,
     pinger: Pinger,
 ) {
     loop {
-        let Ok((mut stream, _)) = N::accept(&listener).await else {
+        let Ok((stream, _)) = N::accept(&listener).await else {
             // Out of file descriptors and the like: back off, don't spin.
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
@@ -249,35 +256,52 @@ pub(super) async fn serve<N: Network>(
         let status = status.clone();
         let pinger = pinger.clone();
         tokio::spawn(async move {
-            let request =
-                tokio::time::timeout(Duration::from_secs(5), read_head(&mut stream)).await;
-            let Ok(Some(head)) = request else {
-                return;
-            };
-            let response = match ping_target(&head) {
-                Some(to) => {
-                    let outcome = ping(&pinger.requests, to).await;
-                    let body = serde_json::to_string_pretty(&outcome).unwrap_or_default();
-                    http_response("200 OK", "application/json", &body)
-                }
-                None => respond(&head, &status.borrow()),
-            };
-            let _ = stream.write_all(&response).await;
-            let _ = stream.shutdown().await;
+            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let (status, pinger) = (status.clone(), pinger.clone());
+                async move { Ok::<_, Infallible>(answer(&req, &status, &pinger).await) }
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .keep_alive(false)
+                .max_buf_size(MAX_HEAD)
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(5))
+                .serve_connection(TokioIo::new(stream), service);
+            let _ = connection.await;
         });
     }
 }
 
+/// The longest request head read.
+const MAX_HEAD: usize = 8192;
+
+async fn answer(
+    req: &Request<Incoming>,
+    status: &watch::Receiver<Status>,
+    pinger: &Pinger,
+) -> Response<Full<Bytes>> {
+    let (method, uri) = (req.method().as_str(), req.uri());
+    let (code, content_type, body) = match ping_target(method, uri.path(), uri.query()) {
+        Some(to) => {
+            let outcome = ping(&pinger.requests, to).await;
+            let body = serde_json::to_string_pretty(&outcome).unwrap_or_default();
+            (StatusCode::OK, "application/json", body)
+        }
+        None => respond(method, uri.path(), &status.borrow()),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = code;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 /// The `to` of a `GET /ping?to=...` request: `Some(Err)` when it is not a hash.
-fn ping_target(head: &str) -> Option<Result<Hash, String>> {
-    let mut words = head.split_whitespace();
-    let (method, target) = (words.next()?, words.next()?);
-    let query = target.strip_prefix("/ping")?;
-    if method != "GET" {
+fn ping_target(method: &str, path: &str, query: Option<&str>) -> Option<Result<Hash, String>> {
+    if method != "GET" || path != "/ping" {
         return None;
     }
     let to = query
-        .strip_prefix('?')
         .into_iter()
         .flat_map(|q| q.split('&'))
         .find_map(|pair| pair.strip_prefix("to="));
@@ -315,46 +339,24 @@ async fn ping(pings: &mpsc::Sender<PingRequest>, to: Result<Hash, String>) -> Pi
     }
 }
 
-/// Reads a request head (up to the blank line, at most 8 KiB).
-async fn read_head<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) -> Option<String> {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut buf).await.ok()?;
-        if n == 0 || head.len() + n > 8192 {
-            return None;
-        }
-        head.extend_from_slice(&buf[..n]);
-    }
-    String::from_utf8(head).ok()
-}
-
-/// The response to a request head.
-fn respond(head: &str, status: &Status) -> Vec<u8> {
-    let mut words = head.split_whitespace();
-    let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-    let (code, content_type, body) = match (method, path) {
+/// The answer to a request for `path`: status, content type, body.
+fn respond(method: &str, path: &str, status: &Status) -> (StatusCode, &'static str, String) {
+    match (method, path) {
         ("GET", "/") | ("GET", "/index.html") => {
-            ("200 OK", "text/html; charset=utf-8", status.to_html())
+            (StatusCode::OK, "text/html; charset=utf-8", status.to_html())
         }
         ("GET", "/status.json") => (
-            "200 OK",
+            StatusCode::OK,
             "application/json",
             serde_json::to_string_pretty(status).unwrap_or_default(),
         ),
-        ("GET", _) => ("404 Not Found", "text/plain", "not found\n".into()),
-        _ => ("405 Method Not Allowed", "text/plain", "GET only\n".into()),
-    };
-    http_response(code, content_type, &body)
-}
-
-fn http_response(code: &str, content_type: &str, body: &str) -> Vec<u8> {
-    format!(
-        "HTTP/1.1 {code}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
-         Cache-Control: no-store\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
+        ("GET", _) => (StatusCode::NOT_FOUND, "text/plain", "not found\n".into()),
+        _ => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain",
+            "GET only\n".into(),
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -367,38 +369,58 @@ mod tests {
             router: "abc<def>".into(),
             ..Status::default()
         };
-        let json = String::from_utf8(respond("GET /status.json HTTP/1.1\r\n\r\n", &status))
-            .expect("utf-8");
-        assert!(json.starts_with("HTTP/1.1 200 OK"));
-        let body = json.split("\r\n\r\n").nth(1).expect("body");
-        let back: Status = serde_json::from_str(body).expect("valid JSON");
+        let (code, kind, json) = respond("GET", "/status.json", &status);
+        assert_eq!((code, kind), (StatusCode::OK, "application/json"));
+        let back: Status = serde_json::from_str(&json).expect("valid JSON");
         assert_eq!(back, status);
 
-        let html = String::from_utf8(respond("GET / HTTP/1.1\r\n\r\n", &status)).expect("utf-8");
+        let (_, _, html) = respond("GET", "/", &status);
         assert!(html.contains("abc&lt;def&gt;"), "unescaped: {html}");
 
-        let missing =
-            String::from_utf8(respond("GET /nope HTTP/1.1\r\n\r\n", &status)).expect("utf-8");
-        assert!(missing.starts_with("HTTP/1.1 404"));
-        let post = String::from_utf8(respond("POST / HTTP/1.1\r\n\r\n", &status)).expect("utf-8");
-        assert!(post.starts_with("HTTP/1.1 405"));
+        assert_eq!(respond("GET", "/nope", &status).0, StatusCode::NOT_FOUND);
+        assert_eq!(
+            respond("POST", "/", &status).0,
+            StatusCode::METHOD_NOT_ALLOWED
+        );
     }
 
     #[test]
     fn ping_targets() {
         let hash = Hash::from([7; 32]);
-        let head = format!("GET /ping?to={} HTTP/1.1\r\n\r\n", hash.to_base64());
-        assert_eq!(ping_target(&head), Some(Ok(hash)));
-        let escaped = head.replace('=', "%3D").replacen("to%3D", "to=", 1);
-        assert_eq!(ping_target(&escaped), Some(Ok(hash)));
+        let query = format!("to={}", hash.to_base64());
+        assert_eq!(ping_target("GET", "/ping", Some(&query)), Some(Ok(hash)));
+        let escaped = query.replace('=', "%3D").replacen("to%3D", "to=", 1);
+        assert_eq!(ping_target("GET", "/ping", Some(&escaped)), Some(Ok(hash)));
+        assert!(matches!(ping_target("GET", "/ping", None), Some(Err(_))));
         assert!(matches!(
-            ping_target("GET /ping HTTP/1.1\r\n\r\n"),
+            ping_target("GET", "/ping", Some("to=zz")),
             Some(Err(_))
         ));
-        assert!(matches!(
-            ping_target("GET /ping?to=zz HTTP/1.1\r\n\r\n"),
-            Some(Err(_))
-        ));
-        assert_eq!(ping_target("GET /status.json HTTP/1.1\r\n\r\n"), None);
+        assert_eq!(ping_target("GET", "/status.json", None), None);
+    }
+
+    /// The whole server over a socket: hyper answers, and closes after one answer.
+    #[tokio::test]
+    async fn serves_over_a_socket() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (_tx, status) = watch::channel(Status::default());
+        let (pings, _) = mpsc::channel(1);
+        let pinger = Pinger::new(pings);
+        tokio::spawn(serve::<super::super::Tokio>(listener, status, pinger));
+        let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        socket
+            .write_all(b"GET /status.json HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("send");
+        let mut answer = String::new();
+        socket.read_to_string(&mut answer).await.expect("read");
+        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+        assert!(answer
+            .to_ascii_lowercase()
+            .contains("cache-control: no-store"));
     }
 }
