@@ -6,12 +6,10 @@
 //! payload is only the owed blocks. Without it one-way traffic (datagrams, a stream's
 //! data one way while its ACKs lag) stays on expensive New Sessions and one tag set.
 
-use super::send::choose_lease;
+use super::send::{choose_lease, send_garlic};
 use super::Clients;
-use crate::i2np::{Garlic, I2npMessage, MessageBody};
 use crate::netdb::NetDb;
 use crate::time::Instant;
-use crate::tunnel::data::Delivery;
 use crate::tunnel::TunnelManager;
 use std::time::Duration;
 
@@ -40,15 +38,17 @@ impl Clients {
                     continue;
                 };
                 let expiration_ms = (now + Duration::from_secs(60)).as_millis();
-                let garlic = MessageBody::Garlic(Garlic {
-                    data: sealed.message,
-                });
-                let msg = I2npMessage::with_random_id(&mut self.rng, expiration_ms, garlic);
-                let delivery = Delivery::Tunnel {
-                    tunnel: lease.tunnel_id,
-                    gateway: lease.gateway,
-                };
-                if tunnels.send_out(now, local.pool, delivery, &msg) {
+                let message = sealed.message;
+                let pool = local.pool;
+                if send_garlic(
+                    now,
+                    expiration_ms,
+                    message,
+                    pool,
+                    &lease,
+                    tunnels,
+                    &mut self.rng,
+                ) {
                     self.responses_sent += 1;
                 }
             }

@@ -14,6 +14,7 @@ use crate::i2np::{
 use crate::netdb::NetDb;
 use crate::time::Instant;
 use crate::tunnel::data::Delivery;
+use crate::tunnel::PoolId;
 use crate::tunnel::TunnelManager;
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -275,18 +276,39 @@ impl Clients {
         let Some(sealed) = sealed else {
             return fail(&mut self.events, SendFailure::TooLarge);
         };
-        let garlic = MessageBody::Garlic(Garlic {
-            data: sealed.message,
-        });
-        let msg = I2npMessage::with_random_id(&mut self.rng, expiration_ms, garlic);
-        let delivery = Delivery::Tunnel {
-            tunnel: lease.tunnel_id,
-            gateway: lease.gateway,
-        };
-        if !tunnels.send_out(now, local.pool, delivery, &msg) {
+        let sent = send_garlic(
+            now,
+            expiration_ms,
+            sealed.message,
+            local.pool,
+            &lease,
+            tunnels,
+            &mut self.rng,
+        );
+        if !sent {
             fail(&mut self.events, SendFailure::NoTunnel);
         }
     }
+}
+
+/// Sends sealed ratchet `data` as a Garlic message through an outbound tunnel of `pool`
+/// to `lease`; false when the pool has no outbound tunnel.
+pub(super) fn send_garlic(
+    now: Instant,
+    expiration_ms: u64,
+    data: Vec<u8>,
+    pool: PoolId,
+    lease: &Lease2,
+    tunnels: &mut TunnelManager,
+    rng: &mut ChaCha20Rng,
+) -> bool {
+    let garlic = MessageBody::Garlic(Garlic { data });
+    let msg = I2npMessage::with_random_id(rng, expiration_ms, garlic);
+    let delivery = Delivery::Tunnel {
+        tunnel: lease.tunnel_id,
+        gateway: lease.gateway,
+    };
+    tunnels.send_out(now, pool, delivery, &msg)
 }
 
 /// The lease of `remote` that `local` sends through: the one kept for it while still
