@@ -164,10 +164,8 @@ impl Connection {
         let mut c = Self::new(now, config, Role::Responder, local_id, ports);
         c.remote_id = syn.recv_stream_id;
         c.events.push_back(StreamEvent::Connected);
-        // The spec lets our SYN wait a little for the application's first data, which
-        // pays when the SYN carried a request to answer. A bare SYN means the initiator
-        // waits for us before it says anything (SAM's STREAM CONNECT does): answer at
-        // once, or every such connect costs the whole ack delay.
+        // Our SYN may wait for the application's answer to a request the SYN carried; a
+        // bare SYN's sender waits for us (SAM's STREAM CONNECT): answer that at once.
         let bare = syn.payload.is_empty() && !syn.is_close();
         c.handle_packet(now, syn);
         c.ack_immediately |= bare;
