@@ -229,7 +229,9 @@ fn i2pd_starts_writes_a_router_info_we_accept_and_listens() {
         .wait_for_router_info(WAIT)
         .unwrap_or_else(|e| panic!("{e}"));
     i2pd.wait_listening(WAIT).unwrap_or_else(|e| panic!("{e}"));
-    let ident = i2pd.router_ident(WAIT).unwrap_or_else(|e| panic!("{e}"));
+    let ident = i2pd
+        .router_ident(Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{e}"));
 
     let ri = RouterInfo::parse(&bytes).expect("verified");
     assert_eq!(ri.hash().to_base64(), ident, "our hash is i2pd's ident");
@@ -428,7 +430,7 @@ fn i2pd_dials_our_floodfill_stores_looks_up_and_builds_tunnels_through_it() {
     let started = std::time::Instant::now();
     let mut i2pd =
         I2pd::start(&binary, dir.path().join("i2pd").as_path(), options).expect("i2pd starts");
-    let ident = i2pd.router_ident(WAIT).unwrap_or_else(|e| panic!("{e}"));
+    let ident = i2pd.router_hash(WAIT).unwrap_or_else(|e| panic!("{e}"));
     let mut seen = Milestones::default();
     while !seen.complete() && started.elapsed() < Duration::from_secs(150) {
         std::thread::sleep(Duration::from_millis(250));
@@ -529,7 +531,7 @@ fn we_dial_i2pd_and_build_tunnels_through_it() {
         .unwrap_or_else(|e| panic!("{e}"));
     // Not `wait_listening`: i2pd would hold that probe from 198.18.0.2 as a pending
     // session for a while and refuse our real one from the same address.
-    let ident = i2pd.router_ident(WAIT).unwrap_or_else(|e| panic!("{e}"));
+    let ident = i2pd.router_hash(WAIT).unwrap_or_else(|e| panic!("{e}"));
     let boot = dir.path().join("i2pd.dat");
     std::fs::write(&boot, &info).expect("write i2pd's RouterInfo");
 
