@@ -310,12 +310,32 @@ impl Clients {
                 to_port: transmit.ports.to,
                 data: transmit.payload,
             };
+            if transmit.path_suspect {
+                self.suspect_path(id, transmit.to);
+            }
             let message = Outgoing {
                 reference: INTERNAL_REFERENCE,
                 payload: app.encode(compress_by_default(protocol::STREAMING)),
-                confirm: false,
+                // A packet on a suspect path asks for a DeliveryStatus: left
+                // unconfirmed, it marks the path stale (a fresh LeaseSet lookup, a new
+                // session).
+                confirm: transmit.path_suspect,
             };
             self.send(now, id, transmit.to, message, netdb, tunnels);
+        }
+    }
+
+    /// A stream to `to` lost packets one way or the other: its packets carry no
+    /// DeliveryStatus, so nothing else would notice a dead lease or a lost first
+    /// message. The next one leaves the lease kept for `to` (avoided while another is
+    /// usable) and carries our LeaseSet again (the peer may never have got it, and
+    /// cannot answer without it).
+    fn suspect_path(&mut self, id: DestinationId, to: Hash) {
+        if let Some(local) = self.locals.get_mut(&id) {
+            if let Some(lease) = local.routes.remove(&to) {
+                local.avoided.entry(to).or_default().push(lease);
+            }
+            local.informed.remove(&to);
         }
     }
 

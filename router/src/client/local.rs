@@ -91,6 +91,9 @@ pub(super) struct Local {
     pub(super) stale: BTreeSet<Hash>,
     /// The lease each recipient is sent through, with `sticky_leases`.
     pub(super) routes: BTreeMap<Hash, Lease2>,
+    /// Leases a stream found dead (see `Clients::suspect_path`), not drawn again
+    /// while the recipient has others; dropped as they expire.
+    pub(super) avoided: BTreeMap<Hash, Vec<Lease2>>,
     /// Its streams, once it streamed at all (see [`apps`](super::apps)).
     pub(super) streams: Option<StreamManager>,
 }

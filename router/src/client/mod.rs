@@ -57,7 +57,7 @@ pub use local::{HiddenDestination, LeaseSetEncryption};
 use publish::{Publication, Published};
 
 use crate::crypto::DestinationKeys;
-use crate::data::{B33Address, ClientAuthorization, Hash};
+use crate::data::{B33Address, ClientAuthorization, Hash, Lease2};
 use crate::garlic::ratchet::{RatchetEndpoint, SEND_NEXT_KEY_AT};
 use crate::netdb::NetDb;
 use crate::profile::SelectionRules;
@@ -156,6 +156,11 @@ impl Clients {
         self.locals.get(&id).map(|l| &l.ratchet)
     }
 
+    /// The lease destination `id` keeps sending to `to` through (with `sticky_leases`).
+    pub fn route(&self, id: DestinationId, to: &Hash) -> Option<Lease2> {
+        self.locals.get(&id)?.routes.get(to).copied()
+    }
+
     /// Ratchet-layer responses (owed ACKs and NextKeys) sent without other traffic.
     pub fn ratchet_responses_sent(&self) -> u64 {
         self.responses_sent
@@ -164,10 +169,17 @@ impl Clients {
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
         loop {
             let event = self.events.pop_front()?;
-            // Our own messages' failures are not the caller's: a stream packet that
-            // could not leave is resent or fails its stream in time.
-            if !matches!(event, ClientEvent::SendFailed { reference, .. } if reference >= apps::INTERNAL_REFERENCE)
-            {
+            // Our own messages' fates are not the caller's: a stream packet that could
+            // not leave is resent or fails its stream in time, and one confirmed (a
+            // resend after a timeout asks) has told the path all it had to.
+            let internal = match &event {
+                ClientEvent::SendFailed { reference, .. }
+                | ClientEvent::Delivered { reference, .. } => {
+                    *reference >= apps::INTERNAL_REFERENCE
+                }
+                _ => false,
+            };
+            if !internal {
                 return Some(event);
             }
         }
@@ -336,6 +348,7 @@ impl Clients {
                 unconfirmed: BTreeMap::new(),
                 stale: BTreeSet::new(),
                 routes: BTreeMap::new(),
+                avoided: BTreeMap::new(),
                 streams: None,
             },
         );
@@ -355,6 +368,7 @@ impl Clients {
             local.unconfirmed.clear();
             local.stale.clear();
             local.routes.clear();
+            local.avoided.clear();
             local.streams = None;
         }
         self.hidden.clear();

@@ -312,7 +312,8 @@ pub(super) fn send_garlic(
 }
 
 /// The lease of `remote` that `local` sends through: the one kept for it while still
-/// usable and listed, else a random usable one (then kept, with sticky leases).
+/// usable and listed, else a random usable one, not one found dead while there are
+/// others (then kept, with sticky leases).
 pub(super) fn choose_lease(
     now: Instant,
     local: &mut Local,
@@ -330,7 +331,16 @@ pub(super) fn choose_lease(
         .copied();
     let lease = kept.or_else(|| {
         let leases: Vec<&Lease2> = remote.leases().iter().filter(|l| usable(l)).collect();
-        leases.choose(rng).map(|l| **l)
+        let avoided = local.avoided.get_mut(&to).map(|a| {
+            a.retain(usable);
+            &*a
+        });
+        let alive: Vec<&Lease2> = match avoided {
+            Some(a) if !a.is_empty() => leases.iter().copied().filter(|l| !a.contains(l)).collect(),
+            _ => Vec::new(),
+        };
+        let from = if alive.is_empty() { &leases } else { &alive };
+        from.choose(rng).map(|l| **l)
     })?;
     if sticky && remote.x25519_key().is_some() {
         local.routes.insert(to, lease);

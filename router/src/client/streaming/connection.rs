@@ -120,6 +120,9 @@ pub struct Connection {
     rtt: RttEstimator,
     cc: Congestion,
     rto_deadline: Option<Instant>,
+    /// When the retransmission timer last fired, while packets sent before it may still
+    /// be lost (see [`Connection::resend_after_timeout`]).
+    timed_out_at: Option<Instant>,
     /// The peer chokes us: only probes until it unchokes.
     choked: bool,
     probe_deadline: Option<Instant>,
@@ -195,6 +198,7 @@ impl Connection {
             close_state: CloseState::Open,
             retransmit: BTreeSet::new(),
             rto_deadline: None,
+            timed_out_at: None,
             choked: false,
             probe_deadline: None,
             probe_allowed: false,
@@ -390,6 +394,7 @@ impl Connection {
                 self.rtt.on_sample(sample);
             }
             self.cc.on_ack(acked.packets);
+            self.resend_after_timeout();
             // New data got through, so the receiver had room: covers a lost unchoke.
             self.choked = false;
             self.rto_deadline = (self.send.in_flight_len() > 0).then(|| now + self.rtt.rto());
@@ -425,31 +430,6 @@ impl Connection {
         } else {
             self.choked = false;
         }
-    }
-
-    /// The choke is over. What this packet's ACK left unacknowledged, sent at least an
-    /// RTT ago, was refused by the full receiver: send it again now rather than one
-    /// packet per timeout.
-    fn on_unchoke(&mut self, now: Instant) {
-        self.probes = 0;
-        self.probe_deadline = None;
-        let srtt = self.rtt.srtt().unwrap_or_else(|| self.rtt.rto());
-        let refused = self
-            .send
-            .in_flight_seqs()
-            .filter(|(_, last_sent)| now.saturating_duration_since(*last_sent) >= srtt)
-            .map(|(seq, _)| seq);
-        self.retransmit.extend(refused);
-        if !self.retransmit.is_empty() {
-            self.rto_deadline = Some(now + self.rtt.rto());
-        }
-    }
-
-    /// The persist timer of a choked sender: the RTO, doubled for each probe so far.
-    fn probe_interval(&mut self) -> Duration {
-        let factor = 1u32 << self.probes.min(16);
-        self.probes += 1;
-        (self.rtt.rto() * factor).min(self.config.max_rto)
     }
 
     fn on_data(&mut self, now: Instant, packet: Packet) {
@@ -756,30 +736,6 @@ impl Connection {
         }
     }
 
-    /// The retransmission timer fired (RFC 6298 5.4-5.6): resend the oldest packet,
-    /// back off, collapse the window. For a choked peer this is the persist timer: the
-    /// resend is a probe, not a loss.
-    fn on_rto(&mut self, now: Instant) {
-        let Some((seq, packet)) = self.send.oldest_in_flight() else {
-            self.rto_deadline = None;
-            return;
-        };
-        if self.choked {
-            self.retransmit.insert(seq);
-            self.rto_deadline = Some(now + self.probe_interval());
-            return;
-        }
-        if packet.resends >= self.config.max_resends {
-            self.fail(StreamEvent::TimedOut(TimeoutKind::Retransmissions), true);
-            return;
-        }
-        self.stats.timeouts += 1;
-        self.retransmit.insert(seq);
-        self.rtt.backoff();
-        self.cc.on_timeout(self.next_seq);
-        self.rto_deadline = Some(now + self.rtt.rto());
-    }
-
     fn fail(&mut self, event: StreamEvent, send_reset: bool) {
         // Without the peer's id a RESET could not reach its stream.
         self.reset_pending = send_reset && self.remote_id != 0;
@@ -788,12 +744,16 @@ impl Connection {
         self.recv.clear();
         self.retransmit.clear();
         self.rto_deadline = None;
+        self.timed_out_at = None;
         self.ack_deadline = None;
         self.probe_deadline = None;
         self.connect_deadline = None;
         self.events.push_back(event);
     }
 }
+
+#[path = "connection_recovery.rs"]
+mod recovery;
 
 #[cfg(test)]
 #[path = "connection_tests.rs"]

@@ -91,6 +91,47 @@ fn timeout_resends_the_oldest_and_backs_off() {
     assert_eq!(a.stats().timeouts, 1);
 }
 
+/// Five packets die in a dead tunnel. The timer resends the first; once its ACK comes,
+/// the rest go again as the reopening window allows, not one per doubled timeout.
+#[test]
+fn after_a_timeout_an_ack_resends_what_was_lost_with_the_oldest() {
+    let (mut a, mut b, now) = pair(StreamConfig::default());
+    a.write(&vec![3u8; 5 * 1730]);
+    let lost = drain(&mut a, now);
+    assert_eq!(lost.len(), 5);
+    let deadline = a.poll_timeout().expect("RTO armed");
+    a.handle_timeout(deadline);
+    let resent = drain(&mut a, deadline);
+    assert_eq!(resent.iter().map(|p| p.seq).collect::<Vec<_>>(), [1]);
+
+    let mut now = deadline + RTT / 2;
+    b.handle_packet(now, resent[0].clone());
+    let mut order = vec![1];
+    for _ in 0..4 {
+        // B acknowledges once its ACK delay is over.
+        now += Duration::from_secs(2);
+        let acks = drain(&mut b, now);
+        now += RTT / 2;
+        for ack in acks {
+            a.handle_packet(now, ack);
+        }
+        let again = drain(&mut a, now);
+        assert!(!again.is_empty(), "each ACK sends more of what was lost");
+        now += RTT / 2;
+        for packet in again {
+            order.push(packet.seq);
+            b.handle_packet(now, packet);
+        }
+        if order.len() == 5 {
+            break;
+        }
+    }
+    assert_eq!(order, [1, 2, 3, 4, 5]);
+    assert_eq!(a.stats().timeouts, 1, "no further timeout");
+    let mut buf = vec![0u8; 10_000];
+    assert_eq!(b.read(&mut buf), 5 * 1730);
+}
+
 #[test]
 fn slow_start_opens_the_window() {
     let (mut a, mut b, mut now) = pair(StreamConfig {

@@ -70,6 +70,11 @@ pub struct Transmit {
     pub to: Hash,
     pub ports: Ports,
     pub payload: Vec<u8>,
+    /// Since the stream's last packet went out, its retransmission timer expired (our
+    /// packets are lost) or the peer sent again what we had acknowledged (our ACKs
+    /// are): the path may be dead, and this packet should try another (see
+    /// `Clients::flush_streams`).
+    pub path_suspect: bool,
 }
 
 /// Why a SYN was refused (always with a RESET: `limitAction=reset`).
@@ -116,6 +121,20 @@ struct Stream {
     conn: Connection,
     peer: PeerKey,
     remote: Hash,
+    /// The connection's RTO expiries and duplicates received, as last reported in a
+    /// [`Transmit`].
+    losses_reported: (u64, u64),
+}
+
+impl Stream {
+    fn new(conn: Connection, peer: PeerKey, remote: Hash) -> Self {
+        Stream {
+            conn,
+            peer,
+            remote,
+            losses_reported: (0, 0),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -261,14 +280,7 @@ impl StreamManager {
         let id = self.fresh_id();
         let conn = Connection::connect(now, self.config.stream.clone(), id.0, ports);
         let peer = PeerKey::Destination(remote);
-        self.streams.insert(
-            id,
-            Stream {
-                conn,
-                peer,
-                remote: hash,
-            },
-        );
+        self.streams.insert(id, Stream::new(conn, peer, hash));
         Ok(id)
     }
 
@@ -445,7 +457,7 @@ impl StreamManager {
                 conn.handle_packet(now, early.packet);
             }
         }
-        self.streams.insert(id, Stream { conn, peer, remote });
+        self.streams.insert(id, Stream::new(conn, peer, remote));
         self.inbound.insert((remote_stream, remote), id);
         self.backlog.push_back(id);
         self.events.push_back(ManagerEvent::Incoming {
@@ -505,6 +517,7 @@ impl StreamManager {
                     to: remote,
                     ports: ports.reversed(),
                     payload,
+                    path_suspect: false,
                 });
             }
         }
@@ -560,7 +573,15 @@ impl StreamManager {
         });
         let (id, packet) = found?;
         self.cursor = id.0;
-        Some(self.finish(id, packet))
+        let stream = self.streams.get_mut(&id)?;
+        let stats = stream.conn.stats();
+        let losses = (stats.timeouts, stats.duplicates_received);
+        let path_suspect = losses != stream.losses_reported;
+        stream.losses_reported = losses;
+        Some(Transmit {
+            path_suspect,
+            ..self.finish(id, packet)
+        })
     }
 
     /// Adds our identity to a connection's packet: FROM (and, from the initiator, the
@@ -584,6 +605,7 @@ impl StreamManager {
             to: stream.remote,
             ports: stream.conn.ports(),
             payload,
+            path_suspect: false,
         }
     }
 
