@@ -23,6 +23,7 @@ use super::build::{
     ReplyStatus,
 };
 use super::data::{Delivery, Endpoint, Gateway, NextHop, Participant, ReplayFilter};
+use super::direct::DirectPeers;
 use super::pool::{InboundLease, OwnInbound, OwnOutbound, Pool, PoolConfig, PoolId};
 use crate::crypto::{RouterKeys, SharedSecrets};
 use crate::data::{Hash, RouterInfo, TunnelId};
@@ -314,6 +315,8 @@ pub struct TunnelManager {
     actions: VecDeque<TunnelAction>,
     /// Build secrets shared with the other routers of this process, when there are any.
     shared_secrets: Option<Arc<SharedSecrets>>,
+    /// For a router that cannot be dialled: the peers it holds sessions with.
+    direct: Option<DirectPeers>,
 }
 
 impl TunnelManager {
@@ -347,6 +350,20 @@ impl TunnelManager {
             transit_messages: 0,
             actions: VecDeque::new(),
             shared_secrets: None,
+            direct: None,
+        }
+    }
+
+    /// We cannot be dialled: the last hop of each inbound tunnel of ours is a peer we
+    /// hold a session with ([`DirectPeers`]).
+    pub fn firewall(&mut self) {
+        self.direct = Some(DirectPeers::default());
+    }
+
+    /// We sent to `peers` directly at `now` (noted only when we cannot be dialled).
+    pub fn sent_directly<'a>(&mut self, now: Instant, peers: impl Iterator<Item = &'a Hash>) {
+        if let Some(direct) = self.direct.as_mut() {
+            peers.for_each(|p| direct.note(now, *p));
         }
     }
 
@@ -1181,7 +1198,10 @@ impl TunnelManager {
             return;
         }
         if self.tiers.due(now, &self.config.tiers) {
-            self.tiers = Tiers::sort(profiles, peers.hashes().copied(), now, &self.config.tiers);
+            // Peers that cannot be dialled carry no tunnels: the hop before them could
+            // not reach them.
+            let dialable = peers.dialable().copied();
+            self.tiers = Tiers::sort(profiles, dialable, now, &self.config.tiers);
         }
         for (pool, direction, n) in missing {
             let may_build_at = self.pools.get(&pool).map_or(now, |p| p.may_build_at());
@@ -1211,7 +1231,7 @@ impl TunnelManager {
             return false;
         };
         let hop_count = pool.config.hops;
-        let Some(chosen) = pool.selector(direction).select(
+        let Some(mut chosen) = pool.selector(direction).select(
             &self.tiers,
             hop_count,
             direction,
@@ -1221,6 +1241,19 @@ impl TunnelManager {
         ) else {
             return false;
         };
+        if let (Direction::Inbound, Some(direct), Some((last, others))) =
+            (direction, &self.direct, chosen.split_last_mut())
+        {
+            let me = self.me;
+            let usable = |h: &Hash| *h != me && peers.get(h).is_some_and(|i| i.is_reachable());
+            let Some(adjacent) = direct.adjacent(now, others, usable, &mut self.rng) else {
+                // No session yet to end an inbound tunnel at: our outbound builds and
+                // netDb traffic open some; the other pools may build meanwhile.
+                self.check_pools_at = self.check_pools_at.min(now + Duration::from_secs(10));
+                return true;
+            };
+            *last = adjacent;
+        }
         self.start_build(now, pool_id, direction, chosen, None, peers)
     }
 
