@@ -249,7 +249,6 @@ enum Throttle {
 #[derive(Debug)]
 struct Hop {
     role: HopState,
-    expires: Instant,
 }
 
 #[derive(Debug)]
@@ -294,6 +293,9 @@ pub struct TunnelManager {
     rng: ChaCha20Rng,
     replays: ReplayFilter,
     participating: BTreeMap<TunnelId, Hop>,
+    /// The participating hops by expiry, so that the next one is found without a scan
+    /// (a busy router takes part in thousands). Hops leave only by expiring.
+    hop_expiries: BTreeSet<(Instant, TunnelId)>,
     pools: BTreeMap<PoolId, Pool>,
     next_client_pool: u32,
     next_request: u64,
@@ -339,6 +341,7 @@ impl TunnelManager {
             rng,
             replays,
             participating: BTreeMap::new(),
+            hop_expiries: BTreeSet::new(),
             pools: BTreeMap::from([(PoolId::Exploratory, exploratory)]),
             next_client_pool: 0,
             next_request: 0,
@@ -472,6 +475,7 @@ impl TunnelManager {
     /// Forgets everything, as after a crash: tunnels do not survive a restart.
     pub fn restart(&mut self, now: Instant) {
         self.participating.clear();
+        self.hop_expiries.clear();
         for pool in self.pools.values_mut() {
             pool.clear();
         }
@@ -516,7 +520,7 @@ impl TunnelManager {
             .values()
             .flat_map(|p| &p.outbound)
             .flat_map(|t| [rebuild(t.expires, t.replacing), t.next_test]);
-        let hops = self.participating.values().map(|h| h.expires);
+        let hops = self.hop_expiries.first().map(|(at, _)| *at);
         pending
             .chain(tests)
             .chain(inbound)
@@ -593,7 +597,13 @@ impl TunnelManager {
         peers: &RouterInfoStore,
         profiles: &mut Profiles,
     ) {
-        self.participating.retain(|_, hop| hop.expires > now);
+        while let Some(&(at, id)) = self.hop_expiries.first() {
+            if at > now {
+                break;
+            }
+            self.hop_expiries.pop_first();
+            self.participating.remove(&id);
+        }
         for hop in self.participating.values_mut() {
             if let HopState::OutboundEndpoint(endpoint) = &mut hop.role {
                 endpoint.handle_timeout(now);
@@ -783,13 +793,10 @@ impl TunnelManager {
                     HopState::OutboundEndpoint(Endpoint::outbound(&hop.layer_keys))
                 }
             };
-            self.participating.insert(
-                hop.receive_tunnel,
-                Hop {
-                    role,
-                    expires: hop.expires_at,
-                },
-            );
+            // A request for a tunnel id in use was rejected above: nothing is replaced.
+            self.participating.insert(hop.receive_tunnel, Hop { role });
+            self.hop_expiries
+                .insert((hop.expires_at, hop.receive_tunnel));
         }
         match outcome.send {
             BuildSend::NextHop { router, msg } => self
