@@ -7,27 +7,30 @@
 //! the polling order of quinn-proto's `Connection` and str0m's `Rtc`.
 
 mod apps;
+mod config;
 mod shared;
 
+pub use config::RouterConfig;
+
 use crate::client::{
-    ClientConfig, ClientEvent, Clients, CreateTunnelError, DestinationId, HiddenDestination,
-    LeaseSetEncryption, Outgoing, PublishError,
+    ClientEvent, Clients, CreateTunnelError, DestinationId, HiddenDestination, LeaseSetEncryption,
+    Outgoing, PublishError,
 };
 use crate::crypto::{DestinationKeys, RouterKeys, SharedSecrets};
-use crate::data::{Hash, Lease2, LeaseSet2, Mapping, MetaLeaseSet, RouterAddress, RouterInfo};
+use crate::data::{Hash, Lease2, LeaseSet2, MetaLeaseSet, RouterInfo};
 use crate::garlic::{self, replies::ReplyKeys, wrap};
 use crate::i2np::{
     DatabaseLookup, DatabaseStore, Garlic, I2npMessage, MessageBody, ReplyEncryption, TunnelGateway,
 };
 use crate::netdb::{
-    Action, Known, LookupId, NetDb, NetDbConfig, NetDbEvent, NetDbLoad, Purpose, RouterInfoRegistry,
+    Action, Known, LookupId, NetDb, NetDbEvent, NetDbLoad, Purpose, RouterInfoRegistry,
 };
 use crate::profile::selection::Direction;
 use crate::profile::{Observation, Profiles, SelectionRules};
 use crate::time::Instant;
 use crate::tunnel::data::Delivery;
 use crate::tunnel::{
-    PoolId, TunnelAction, TunnelConfig, TunnelEvent, TunnelLoad, TunnelManager, TunnelRequestId,
+    PoolId, TunnelAction, TunnelEvent, TunnelLoad, TunnelManager, TunnelRequestId,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -37,66 +40,6 @@ use std::time::Duration;
 
 /// The I2NP API version we announce in `router.version`.
 pub const ROUTER_VERSION: &str = "0.9.66";
-
-/// How a router is set up. The defaults are a non-floodfill router on the main network.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RouterConfig {
-    /// Serve the netDb as a floodfill.
-    pub floodfill: bool,
-    /// The I2P network id; 2 is the main network, others are private testnets.
-    pub net_id: u8,
-    /// Bandwidth class letter for `caps` (K, L, M, N, O, P, X).
-    pub bandwidth_class: char,
-    /// Addresses published in our RouterInfo.
-    pub addresses: Vec<RouterAddress>,
-    /// Lifetime stamped on the messages we send; receivers drop them once expired.
-    pub message_lifetime: Duration,
-    pub netdb: NetDbConfig,
-    /// Build exploratory tunnels and take part in others' (off: netDb only).
-    pub tunnels: Option<TunnelConfig>,
-    /// How local destinations' tunnels are made (they need `tunnels`).
-    pub clients: ClientConfig,
-}
-
-impl Default for RouterConfig {
-    fn default() -> Self {
-        Self {
-            floodfill: false,
-            net_id: 2,
-            bandwidth_class: 'O',
-            addresses: Vec::new(),
-            message_lifetime: Duration::from_secs(60),
-            netdb: NetDbConfig::default(),
-            tunnels: None,
-            clients: ClientConfig::default(),
-        }
-    }
-}
-
-impl RouterConfig {
-    /// The RouterInfo a router with this configuration and `keys` publishes at `now`:
-    /// caps, network id and version, signed. Public so that a simulated adversary can
-    /// sign RouterInfos for identities no router runs, exactly as a router would.
-    pub fn sign_router_info(&self, keys: &RouterKeys, now: Instant) -> RouterInfo {
-        let mut caps = String::new();
-        caps.push(self.bandwidth_class);
-        if self.floodfill {
-            caps.push('f');
-        }
-        caps.push('R');
-        let mut options = Mapping::new();
-        for (key, value) in [
-            ("caps", caps),
-            ("netId", self.net_id.to_string()),
-            ("router.version", ROUTER_VERSION.to_string()),
-        ] {
-            options
-                .insert(key, value)
-                .expect("fixed option keys and short values fit a Mapping");
-        }
-        keys.sign_router_info(now.as_millis(), self.addresses.clone(), options)
-    }
-}
 
 /// What the router wants done, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,7 +115,14 @@ pub enum ClientError {
 
 impl Router {
     /// A router with identity `keys`, drawing all its randomness from `rng`.
-    pub fn new(config: RouterConfig, keys: RouterKeys, mut rng: ChaCha20Rng, now: Instant) -> Self {
+    pub fn new(
+        mut config: RouterConfig,
+        keys: RouterKeys,
+        mut rng: ChaCha20Rng,
+        now: Instant,
+    ) -> Self {
+        // Nobody could reach a floodfill that cannot be dialled.
+        config.floodfill &= config.reachable;
         let netdb_rng = ChaCha20Rng::from_seed(rng.gen());
         let netdb = NetDb::new(
             config.netdb.clone(),
@@ -184,7 +134,11 @@ impl Router {
         );
         let tunnels = config.tunnels.clone().map(|tunnel_config| {
             let tunnel_rng = ChaCha20Rng::from_seed(rng.gen());
-            TunnelManager::new(tunnel_config, keys.hash(), now, tunnel_rng)
+            let mut tunnels = TunnelManager::new(tunnel_config, keys.hash(), now, tunnel_rng);
+            if !config.reachable {
+                tunnels.firewall();
+            }
+            tunnels
         });
         let clients = Clients::new(config.clients.clone(), ChaCha20Rng::from_seed(rng.gen()));
         let info = Arc::new(config.sign_router_info(&keys, now));
@@ -565,8 +519,22 @@ impl Router {
         })
     }
 
-    /// Turns the netDb's and the tunnel manager's actions into outputs.
+    /// Turns the netDb's and the tunnel manager's actions into outputs. A firewalled
+    /// router notes whom it sends to: those are the peers it holds sessions with.
     fn collect(&mut self, now: Instant) {
+        self.collect_actions(now);
+        if let Some(tunnels) = self.tunnels.as_mut() {
+            tunnels.sent_directly(
+                now,
+                self.outputs.iter().filter_map(|o| match o {
+                    Output::Send { to, .. } => Some(to),
+                    _ => None,
+                }),
+            );
+        }
+    }
+
+    fn collect_actions(&mut self, now: Instant) {
         loop {
             self.collect_netdb(now);
             while let Some(event) = self.clients.poll_event() {

@@ -426,8 +426,9 @@ fn print_summary(dir: &Path, simulated: &Simulated, plots: usize) -> std::io::Re
     let d = simulated.drops;
     writeln!(
         out,
-        "  messages dropped: {} lost, {} across a partition, {} to offline routers",
-        d.lost, d.partitioned, d.offline
+        "  messages dropped: {} lost, {} across a partition, {} to offline routers, {} to \
+         undialable routers without a session",
+        d.lost, d.partitioned, d.offline, d.undialable
     )?;
     writeln!(
         out,

@@ -23,6 +23,8 @@ pub struct RouterInfo {
     /// Options the netDb reads on every store, parsed once.
     net_id: Option<u8>,
     floodfill: bool,
+    /// "caps" has 'U': the router cannot be dialled (behind NAT or a firewall).
+    unreachable: bool,
     /// The gzip'd bytes a DatabaseStore carries, compressed on first use: a RouterInfo is
     /// sent many times (lookup replies, floods), and building a compressor costs far
     /// more than the compression. The encoding is deterministic, so caching it changes
@@ -39,7 +41,8 @@ impl RouterInfo {
         options: Mapping,
     ) -> RouterInfo {
         let net_id = options.get("netId").and_then(|v| v.parse().ok());
-        let floodfill = options.get("caps").is_some_and(|caps| caps.contains('f'));
+        let caps = options.get("caps").unwrap_or("");
+        let (floodfill, unreachable) = (caps.contains('f'), caps.contains('U'));
         RouterInfo {
             bytes,
             identity,
@@ -48,6 +51,7 @@ impl RouterInfo {
             options,
             net_id,
             floodfill,
+            unreachable,
             gzipped: OnceLock::new(),
         }
     }
@@ -199,6 +203,13 @@ impl RouterInfo {
     /// Whether "caps" has the floodfill flag 'f'.
     pub fn is_floodfill(&self) -> bool {
         self.floodfill
+    }
+
+    /// Whether the router can be dialled: "caps" lacks the unreachable flag 'U'. A router
+    /// behind NAT or a firewall publishes 'U' and is reached only over sessions it opened
+    /// itself (real routers add SSU2 introducers, which we do not model).
+    pub fn is_reachable(&self) -> bool {
+        !self.unreachable
     }
 
     /// The "netId" option (2 is the main network); `None` if absent or not a number.

@@ -180,6 +180,14 @@ impl RouterInfoStore {
         self.entries.keys()
     }
 
+    /// The routers that can be dialled (their RouterInfo lacks caps 'U'), in hash order.
+    pub fn dialable(&self) -> impl Iterator<Item = &Hash> + '_ {
+        self.entries
+            .iter()
+            .filter(|(_, e)| e.info.is_reachable())
+            .map(|(h, _)| h)
+    }
+
     pub fn floodfills(&self) -> impl Iterator<Item = &Hash> + '_ {
         self.floodfills.iter()
     }

@@ -23,6 +23,7 @@ use super::build::{
     ReplyStatus,
 };
 use super::data::{Delivery, Endpoint, Gateway, NextHop, Participant, ReplayFilter};
+use super::direct::DirectPeers;
 use super::pool::{InboundLease, OwnInbound, OwnOutbound, Pool, PoolConfig, PoolId};
 use crate::crypto::{RouterKeys, SharedSecrets};
 use crate::data::{Hash, RouterInfo, TunnelId};
@@ -248,7 +249,6 @@ enum Throttle {
 #[derive(Debug)]
 struct Hop {
     role: HopState,
-    expires: Instant,
 }
 
 #[derive(Debug)]
@@ -293,6 +293,9 @@ pub struct TunnelManager {
     rng: ChaCha20Rng,
     replays: ReplayFilter,
     participating: BTreeMap<TunnelId, Hop>,
+    /// The participating hops by expiry, so that the next one is found without a scan
+    /// (a busy router takes part in thousands). Hops leave only by expiring.
+    hop_expiries: BTreeSet<(Instant, TunnelId)>,
     pools: BTreeMap<PoolId, Pool>,
     next_client_pool: u32,
     next_request: u64,
@@ -314,6 +317,8 @@ pub struct TunnelManager {
     actions: VecDeque<TunnelAction>,
     /// Build secrets shared with the other routers of this process, when there are any.
     shared_secrets: Option<Arc<SharedSecrets>>,
+    /// For a router that cannot be dialled: the peers it holds sessions with.
+    direct: Option<DirectPeers>,
 }
 
 impl TunnelManager {
@@ -336,6 +341,7 @@ impl TunnelManager {
             rng,
             replays,
             participating: BTreeMap::new(),
+            hop_expiries: BTreeSet::new(),
             pools: BTreeMap::from([(PoolId::Exploratory, exploratory)]),
             next_client_pool: 0,
             next_request: 0,
@@ -347,6 +353,20 @@ impl TunnelManager {
             transit_messages: 0,
             actions: VecDeque::new(),
             shared_secrets: None,
+            direct: None,
+        }
+    }
+
+    /// We cannot be dialled: the last hop of each inbound tunnel of ours is a peer we
+    /// hold a session with ([`DirectPeers`]).
+    pub fn firewall(&mut self) {
+        self.direct = Some(DirectPeers::default());
+    }
+
+    /// We sent to `peers` directly at `now` (noted only when we cannot be dialled).
+    pub fn sent_directly<'a>(&mut self, now: Instant, peers: impl Iterator<Item = &'a Hash>) {
+        if let Some(direct) = self.direct.as_mut() {
+            peers.for_each(|p| direct.note(now, *p));
         }
     }
 
@@ -455,6 +475,7 @@ impl TunnelManager {
     /// Forgets everything, as after a crash: tunnels do not survive a restart.
     pub fn restart(&mut self, now: Instant) {
         self.participating.clear();
+        self.hop_expiries.clear();
         for pool in self.pools.values_mut() {
             pool.clear();
         }
@@ -499,7 +520,7 @@ impl TunnelManager {
             .values()
             .flat_map(|p| &p.outbound)
             .flat_map(|t| [rebuild(t.expires, t.replacing), t.next_test]);
-        let hops = self.participating.values().map(|h| h.expires);
+        let hops = self.hop_expiries.first().map(|(at, _)| *at);
         pending
             .chain(tests)
             .chain(inbound)
@@ -576,7 +597,13 @@ impl TunnelManager {
         peers: &RouterInfoStore,
         profiles: &mut Profiles,
     ) {
-        self.participating.retain(|_, hop| hop.expires > now);
+        while let Some(&(at, id)) = self.hop_expiries.first() {
+            if at > now {
+                break;
+            }
+            self.hop_expiries.pop_first();
+            self.participating.remove(&id);
+        }
         for hop in self.participating.values_mut() {
             if let HopState::OutboundEndpoint(endpoint) = &mut hop.role {
                 endpoint.handle_timeout(now);
@@ -766,13 +793,10 @@ impl TunnelManager {
                     HopState::OutboundEndpoint(Endpoint::outbound(&hop.layer_keys))
                 }
             };
-            self.participating.insert(
-                hop.receive_tunnel,
-                Hop {
-                    role,
-                    expires: hop.expires_at,
-                },
-            );
+            // A request for a tunnel id in use was rejected above: nothing is replaced.
+            self.participating.insert(hop.receive_tunnel, Hop { role });
+            self.hop_expiries
+                .insert((hop.expires_at, hop.receive_tunnel));
         }
         match outcome.send {
             BuildSend::NextHop { router, msg } => self
@@ -1181,7 +1205,10 @@ impl TunnelManager {
             return;
         }
         if self.tiers.due(now, &self.config.tiers) {
-            self.tiers = Tiers::sort(profiles, peers.hashes().copied(), now, &self.config.tiers);
+            // Peers that cannot be dialled carry no tunnels: the hop before them could
+            // not reach them.
+            let dialable = peers.dialable().copied();
+            self.tiers = Tiers::sort(profiles, dialable, now, &self.config.tiers);
         }
         for (pool, direction, n) in missing {
             let may_build_at = self.pools.get(&pool).map_or(now, |p| p.may_build_at());
@@ -1211,7 +1238,7 @@ impl TunnelManager {
             return false;
         };
         let hop_count = pool.config.hops;
-        let Some(chosen) = pool.selector(direction).select(
+        let Some(mut chosen) = pool.selector(direction).select(
             &self.tiers,
             hop_count,
             direction,
@@ -1221,6 +1248,19 @@ impl TunnelManager {
         ) else {
             return false;
         };
+        if let (Direction::Inbound, Some(direct), Some((last, others))) =
+            (direction, &self.direct, chosen.split_last_mut())
+        {
+            let me = self.me;
+            let usable = |h: &Hash| *h != me && peers.get(h).is_some_and(|i| i.is_reachable());
+            let Some(adjacent) = direct.adjacent(now, others, usable, &mut self.rng) else {
+                // No session yet to end an inbound tunnel at: our outbound builds and
+                // netDb traffic open some; the other pools may build meanwhile.
+                self.check_pools_at = self.check_pools_at.min(now + Duration::from_secs(10));
+                return true;
+            };
+            *last = adjacent;
+        }
         self.start_build(now, pool_id, direction, chosen, None, peers)
     }
 

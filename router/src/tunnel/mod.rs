@@ -10,9 +10,11 @@
 
 pub mod build;
 pub mod data;
+pub mod direct;
 pub mod manager;
 pub mod pool;
 
+pub use direct::{DirectPeers, SESSION_IDLE};
 pub use manager::{
     BuildOutcome, BuildThroughError, TunnelAction, TunnelConfig, TunnelEvent, TunnelLoad,
     TunnelManager, TunnelRequestId, TunnelStatus,

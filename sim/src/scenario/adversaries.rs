@@ -335,6 +335,7 @@ impl AdversarySpec {
             region: self.region,
             start: self.start,
             start_spread: self.start_spread,
+            dialable: true,
             adversary: None,
         };
         Ok(Adversary { group, behaviour })

@@ -210,6 +210,10 @@ pub struct RouterGroup {
     pub start: Span,
     #[serde(default = "default_start_spread")]
     pub start_spread: Span,
+    /// Whether others can dial these routers. `false`: behind NAT or a firewall; they
+    /// publish caps 'U', dial out, and are reached only over sessions they opened.
+    #[serde(default = "default_dialable")]
+    pub dialable: bool,
     /// The index in `Scenario::adversaries` when an `[[adversaries]]` entry made the group.
     #[serde(skip)]
     pub adversary: Option<usize>,
@@ -217,6 +221,10 @@ pub struct RouterGroup {
 
 fn default_bandwidth_class() -> char {
     'O'
+}
+
+fn default_dialable() -> bool {
+    true
 }
 
 fn default_start_spread() -> Span {
@@ -477,6 +485,12 @@ impl Scenario {
                 return Err(invalid(
                     format!("routers[{i}].bandwidth_class"),
                     "expected one of K, L, M, N, O, P, X",
+                ));
+            }
+            if group.role == Role::Floodfill && !group.dialable {
+                return Err(invalid(
+                    format!("routers[{i}].dialable"),
+                    "a floodfill must be dialable: nobody could store to it",
                 ));
             }
             if let Some(region) = &group.region {

@@ -6,6 +6,7 @@
 //! they arrived). A scenario's two-sided partition is a `partition` between the routers
 //! it chose and every other router.
 
+use super::sessions::{End, Reach, DIAL_TIMEOUT};
 use super::support::BuildHashPrefix;
 use super::{tag, Ev, NodeState, World};
 use ramsons_router::data::Hash;
@@ -40,6 +41,11 @@ impl World {
             self.trace.record(t, tag::DROP, &[u64::from(from), 0]);
             return;
         };
+        if !self.reaches(from, to) {
+            self.drops.undialable += 1;
+            self.trace.record(t, tag::DROP, &[u64::from(from), 3]);
+            return;
+        }
         if self.links.lost(&mut self.net_rng) {
             self.drops.lost += 1;
             self.trace.record(t, tag::DROP, &[u64::from(from), 1]);
@@ -73,6 +79,48 @@ impl World {
                 size: size as u32,
             },
         );
+    }
+
+    /// Whether a message from `from` may cross to `to`: always, unless `to` cannot be
+    /// dialled and holds no session with `from` (see `sessions`). A failed dial is
+    /// reported to the sender after the connect timeout.
+    fn reaches(&mut self, from: u32, to: u32) -> bool {
+        let end = |i: u32| End {
+            index: i,
+            epoch: self.nodes[i as usize].epoch,
+        };
+        let (a, b) = (end(from), end(to));
+        if from == to {
+            return true;
+        }
+        if self.nodes[to as usize].dialable {
+            if !self.nodes[from as usize].dialable {
+                self.sessions.send_out(self.now, a, b);
+            }
+            return true;
+        }
+        match self.sessions.send_in(self.now, a, b) {
+            Reach::Carried => true,
+            Reach::FailedAgain => false,
+            Reach::Failed => {
+                let failed = Ev::DialFailed {
+                    router: from,
+                    epoch: a.epoch,
+                    peer: to,
+                };
+                self.queue.push(self.now + DIAL_TIMEOUT, failed);
+                false
+            }
+        }
+    }
+
+    /// Router `router`'s dial of `peer` timed out: what waited on it fails now.
+    pub(super) fn dial_failed(&mut self, router: u32, peer: u32) {
+        let (now, peer) = (self.now, self.nodes[peer as usize].router.hash());
+        self.nodes[router as usize]
+            .router
+            .handle_unreachable(now, peer);
+        self.drain(router);
     }
 
     /// Whether a fault of `kind` lies between routers `a` and `b`.

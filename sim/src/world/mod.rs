@@ -35,6 +35,7 @@ mod links;
 mod nodes;
 mod outputs;
 mod sample;
+mod sessions;
 mod support;
 
 pub use cx::Cx;
@@ -56,6 +57,8 @@ struct Node {
     group: u16,
     region: u16,
     floodfill: bool,
+    /// False behind NAT or a firewall: reached only over sessions it opened.
+    dialable: bool,
     bandwidth: Bandwidth,
     state: NodeState,
     /// Bumped at every state change, so that scheduled state changes from an earlier
@@ -94,6 +97,12 @@ enum Ev {
         epoch: u32,
     },
     Sample,
+    /// A dial of `peer` by `router` (in life `epoch`) found no session and timed out.
+    DialFailed {
+        router: u32,
+        epoch: u32,
+        peer: u32,
+    },
     /// A timer of plug-in `plugin`.
     Plugin {
         plugin: u16,
@@ -112,6 +121,7 @@ mod tag {
     pub const SEND: u8 = 8;
     pub const DROP: u8 = 9;
     pub const DEGRADE: u8 = 12;
+    pub const DIAL_FAILED: u8 = 15;
     // The plug-ins' own: 7 lookups, 10 messages, 11 flooders, 13 signers, 14 streams.
 }
 
@@ -123,6 +133,8 @@ pub struct Outcome {
     pub routers: u64,
     pub metrics: Collector,
     pub floodfills: Vec<u32>,
+    /// Messages to routers that cannot be dialled, carried over sessions they opened.
+    pub carried_to_undialable: u64,
     /// The plug-ins as the run left them: their logs.
     pub plugins: Plugins,
 }
@@ -149,6 +161,8 @@ pub struct Drops {
     pub lost: u64,
     pub partitioned: u64,
     pub offline: u64,
+    /// To a router that cannot be dialled, over no session it opened.
+    pub undialable: u64,
 }
 
 #[derive(Debug)]
@@ -165,6 +179,7 @@ pub struct World {
     links: LinkModel,
     wire_sizes: links::WireSizes,
     link_faults: links::LinkFaults,
+    sessions: sessions::Sessions,
     /// Link delays and losses.
     net_rng: ChaCha20Rng,
     /// Scenario faults, churn, reseed and workload choices.
@@ -220,6 +235,7 @@ impl World {
             links,
             wire_sizes: links::WireSizes::default(),
             link_faults: links::LinkFaults::default(),
+            sessions: sessions::Sessions::default(),
             net_rng: derive_rng(seed, Stream::Network, 0),
             world_rng: derive_rng(seed, Stream::World, 0),
             sample_rng: derive_rng(seed, Stream::Sample, 0),
@@ -311,6 +327,7 @@ impl World {
             routers: self.nodes.len() as u64,
             metrics: self.metrics,
             floodfills,
+            carried_to_undialable: self.sessions.carried,
             plugins: self.plugins,
         };
         (outcome, self.drops)
@@ -356,6 +373,16 @@ impl World {
             }
             Ev::Plugin { plugin, timer } => {
                 self.with_plugin(usize::from(plugin), |p, cx| p.on_timer(cx, timer))
+            }
+            Ev::DialFailed {
+                router,
+                epoch,
+                peer,
+            } => {
+                if self.live(router, epoch) {
+                    self.trace.record(t, tag::DIAL_FAILED, &[u64::from(router)]);
+                    self.dial_failed(router, peer);
+                }
             }
             Ev::Restart { router, epoch } => {
                 let node = &self.nodes[router as usize];

@@ -1,5 +1,7 @@
 //! Exploratory tunnels in the simulator: built, tested and measured.
 
+mod nat;
+
 use ramsons_sim::run::{simulate, LoadedScenario, Simulated};
 use std::path::Path;
 
