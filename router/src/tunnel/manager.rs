@@ -1395,5 +1395,8 @@ fn slash16(info: &RouterInfo) -> Option<[u8; 2]> {
     })
 }
 
+mod view;
+pub use view::{OwnTunnelView, TransitRole, TransitView};
+
 #[cfg(test)]
 mod tests;

@@ -184,10 +184,15 @@ async fn bind_one(spec: TunnelSpec) -> Result<Ready, TunnelsError> {
 /// Creates the group's destination (retrying while the router refuses), then runs
 /// its tunnels; incoming streams go to the server tunnel for their port.
 async fn run_group(group: Group, backend: RouterBackend, jump: Vec<String>) {
-    let options = SessionOptions {
+    let name = group.tunnels[0].spec.name.clone();
+    let mut options = SessionOptions {
         options: group.tunnels[0].spec.options.clone(),
     };
-    let name = group.tunnels[0].spec.name.clone();
+    // The console lists the destination under the tunnel's name.
+    options
+        .options
+        .entry("inbound.nickname".into())
+        .or_insert_with(|| name.clone());
     let created = loop {
         match backend
             .create_session(group.keys.clone(), options.clone())
