@@ -367,6 +367,7 @@ impl<N: Network> Host<N> {
                 password: driver.config.console.password.clone(),
                 addr,
                 log,
+                tunnels: tunnels.infos(),
             };
             let max_clients = driver.config.console.max_clients;
             tokio::spawn(console::serve::<N>(l, Arc::new(console), max_clients))

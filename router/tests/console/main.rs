@@ -205,6 +205,40 @@ fn expectations(s: &Status) -> Vec<(&'static str, Vec<String>)> {
     ]
 }
 
+/// The API: the snapshot, one endpoint per page, a wrong token refused, and an
+/// address-book addition (which the address-book page then shows). The token.
+async fn check_api(addr: SocketAddr, s: &Status) -> String {
+    let (code, body) = http(addr, "GET", "/api/status", "").await;
+    assert_eq!(code, 200);
+    let api: Status = serde_json::from_str(&body).expect("a status");
+    assert_eq!(api.router, s.router);
+    for path in [
+        "/api/overview",
+        "/api/peers",
+        "/api/tunnels",
+        "/api/netdb",
+        "/api/destinations",
+        "/api/addressbook",
+        "/api/log",
+    ] {
+        let (code, body) = http(addr, "GET", path, "").await;
+        assert_eq!(code, 200, "{path}");
+        serde_json::from_str::<serde_json::Value>(&body).expect("JSON");
+    }
+    let (_, token) = http(addr, "GET", "/api/token", "").await;
+    let token: serde_json::Value = serde_json::from_str(&token).expect("JSON");
+    let token = token["token"].as_str().expect("token").to_owned();
+    let dest = ramsons_router::crypto::DestinationKeys::generate(&mut rand::thread_rng())
+        .destination()
+        .to_base64();
+    let form = format!("token={token}&name=console-test.i2p&destination={dest}");
+    let (code, body) = http(addr, "POST", "/api/addressbook", &form).await;
+    assert_eq!(code, 200, "{body}");
+    let (code, _) = http(addr, "POST", "/api/shutdown", "token=wrong").await;
+    assert_eq!(code, 403, "a wrong token must not stop the router");
+    token
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_in_chromium_and_the_api() {
     let Some(browser) = chromium() else {
@@ -227,33 +261,7 @@ async fn every_page_in_chromium_and_the_api() {
     }
     tracing::warn!("{WARNING}");
 
-    // The API: the snapshot, one endpoint per page, and an address-book addition.
-    let (code, body) = http(addr, "GET", "/api/status", "").await;
-    assert_eq!(code, 200);
-    let api: Status = serde_json::from_str(&body).expect("a status");
-    assert_eq!(api.router, s.router);
-    for path in [
-        "/api/overview",
-        "/api/peers",
-        "/api/tunnels",
-        "/api/netdb",
-        "/api/log",
-    ] {
-        let (code, body) = http(addr, "GET", path, "").await;
-        assert_eq!(code, 200, "{path}");
-        serde_json::from_str::<serde_json::Value>(&body).expect("JSON");
-    }
-    let (_, token) = http(addr, "GET", "/api/token", "").await;
-    let token: serde_json::Value = serde_json::from_str(&token).expect("JSON");
-    let token = token["token"].as_str().expect("token").to_owned();
-    let dest = ramsons_router::crypto::DestinationKeys::generate(&mut rand::thread_rng())
-        .destination()
-        .to_base64();
-    let form = format!("token={token}&name=console-test.i2p&destination={dest}");
-    let (code, body) = http(addr, "POST", "/api/addressbook", &form).await;
-    assert_eq!(code, 200, "{body}");
-    let (code, _) = http(addr, "POST", "/api/shutdown", "token=wrong").await;
-    assert_eq!(code, 403, "a wrong token must not stop the router");
+    let token = check_api(addr, &s).await;
 
     // Every page in the browser.
     let browser_dir = tempfile::tempdir().expect("profile dir");

@@ -34,7 +34,10 @@ pub(super) fn get(console: &Console, s: &Status, path: &str, query: &[(String, S
         "/api/peers" => Answer::json(&s.peers),
         "/api/tunnels" => Answer::json(&json!({ "tunnels": s.tunnels, "tiers": s.tiers })),
         "/api/netdb" => Answer::json(&s.netdb),
-        "/api/destinations" => Answer::json(&s.destinations),
+        "/api/destinations" => Answer::json(&json!({
+            "destinations": s.destinations,
+            "tunnels": console.tunnels,
+        })),
         "/api/log" => Answer::json(&console.log.recent()),
         "/api/token" => Answer::json(&json!({ "token": console.token })),
         "/api/addressbook" => {

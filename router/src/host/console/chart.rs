@@ -86,7 +86,7 @@ fn draw(svg: &mut String, samples: &[BandwidthSample]) -> Result<(), Box<dyn std
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(SeriesLabelPosition::UpperRight)
         .label_font((FONT, 13).into_font())
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(205, 205, 205))

@@ -68,6 +68,8 @@ pub struct Console {
     /// Where the console listens, for the `Host` check.
     pub(super) addr: SocketAddr,
     pub(super) log: LogRing,
+    /// The configured client and server tunnels (fixed while the router runs).
+    pub(super) tunnels: Vec<super::tunnels::TunnelInfo>,
 }
 
 /// A response before it becomes hyper's.

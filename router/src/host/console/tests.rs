@@ -34,6 +34,7 @@ async fn start(password: Option<&str>) -> Running {
         password: password.map(str::to_owned),
         addr,
         log: LogRing::new(),
+        tunnels: Vec::new(),
     };
     let token = console.token.clone();
     tokio::spawn(serve::<Tokio>(listener, Arc::new(console), 4));

@@ -62,6 +62,20 @@ struct Group {
     tunnels: Vec<Ready>,
 }
 
+/// A configured tunnel, for the console.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TunnelInfo {
+    pub name: String,
+    /// `client`, `server`, `http`, `httpproxy`, `socks`, ...
+    pub kind: String,
+    /// Where a client-side tunnel listens.
+    pub local: Option<String>,
+    /// Where a server tunnel forwards to (`host:port`), or a client tunnel's destination.
+    pub target: Option<String>,
+    /// The tunnel's destination (shared by tunnels with the same keys).
+    pub b32: String,
+}
+
 /// Every configured tunnel, bound and keyed; [`Tunnels::run`] runs them.
 #[derive(Debug)]
 pub struct Tunnels {
@@ -137,6 +151,32 @@ impl Tunnels {
             Some((t.spec.name.clone(), addr))
         })
         .collect()
+    }
+
+    /// Every tunnel as the console lists it, with its destination's b32 address.
+    pub fn infos(&self) -> Vec<TunnelInfo> {
+        let mut infos = Vec::new();
+        for group in &self.groups {
+            let b32 = group.keys.destination().to_b32_address();
+            for t in &group.tunnels {
+                let tcp = t.listener.as_ref().and_then(|l| l.local_addr().ok());
+                let local = tcp.or_else(|| t.udp.as_ref()?.local_addr().ok());
+                let spec = &t.spec;
+                let target = match (&spec.forward, &spec.destination) {
+                    (Some((host, port)), _) => Some(format!("{host}:{port}")),
+                    (None, Some(dest)) => Some(dest.clone()),
+                    (None, None) => None,
+                };
+                infos.push(TunnelInfo {
+                    name: spec.name.clone(),
+                    kind: format!("{:?}", spec.kind).to_lowercase(),
+                    local: local.map(|a| a.to_string()),
+                    target,
+                    b32: b32.clone(),
+                });
+            }
+        }
+        infos
     }
 
     /// Runs every tunnel until the returned set is dropped or aborted.

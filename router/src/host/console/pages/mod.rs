@@ -41,7 +41,7 @@ pub(super) fn get(
         "/peers" => peers::render(status),
         "/tunnels" => tunnels::render(status),
         "/netdb" => netdb::render(status),
-        "/destinations" => destinations::render(status),
+        "/destinations" => destinations::render(status, &console.tunnels),
         "/addressbook" => addressbook::render(console, query),
         "/log" => log::render(&console.log.recent()),
         _ => {
