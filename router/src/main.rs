@@ -4,10 +4,13 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use ramsons_router::data::RouterInfo;
 use ramsons_router::host::bootstrap;
+use ramsons_router::host::console::LogRing;
 use ramsons_router::host::{Host, HostConfig, Start, Tokio};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 /// An I2P router: NTCP2 on real sockets, the same core the simulator runs.
 ///
@@ -32,9 +35,11 @@ enum Command {
     /// RouterInfo if not `listen`), max_connections, idle_timeout ("5 min"),
     /// bootstrap (read at start: a folder or file of RouterInfos, the reseed of a private
     /// network, or an .su3 reseed bundle of the main network, checked against the reseed
-    /// signer certificates the router ships), status (status page address, HTML at / and JSON at /status.json),
-    /// save_interval, and [tunnels] (enabled, exploratory_hops, exploratory_tunnels,
-    /// client_hops, client_tunnels, allow_same_subnet, max_participating), [sam] and
+    /// signer certificates the router ships), status (the console's address: pages at
+    /// /, a JSON API under /api/), save_interval, [console] (password: required when
+    /// status is not loopback; max_clients), [tunnels] (enabled, exploratory_hops,
+    /// exploratory_tunnels, client_hops, client_tunnels, allow_same_subnet,
+    /// max_participating), [sam] and
     /// [addressbook] (hosts: local hosts.txt files, subscriptions, update_interval,
     /// max_subscription_size, max_entries, jump_services), [[tunnel]] tables (client and
     /// server tunnels, the HTTP and SOCKS proxies, with the key names of i2pd's
@@ -64,7 +69,8 @@ enum Command {
         /// NTCP2 listen address.
         #[arg(long, default_value = "127.0.0.1:12345")]
         listen: SocketAddr,
-        /// Status page address; "none" for no status page.
+        /// Console address; "none" for no console. Beyond loopback it needs
+        /// `[console] password` in the written file.
         #[arg(long, default_value = "127.0.0.1:7070")]
         status: String,
         /// Folder or file of RouterInfos, or an .su3 reseed bundle, to bootstrap from.
@@ -85,17 +91,23 @@ enum Command {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    // Logs to stderr, and the recent warnings into a ring the console's log page shows.
+    let log = LogRing::new();
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(
+                    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+                ),
         )
-        .with_writer(std::io::stderr)
+        .with(log.layer())
         .init();
     match cli.command {
         Command::Run {
             config,
             tunnels_conf,
-        } => run(&config, tunnels_conf),
+        } => run(&config, tunnels_conf, log),
         Command::Init {
             dir,
             net_id,
@@ -125,7 +137,7 @@ fn main() -> Result<()> {
     }
 }
 
-fn run(path: &Path, tunnels_conf: Option<PathBuf>) -> Result<()> {
+fn run(path: &Path, tunnels_conf: Option<PathBuf>, log: LogRing) -> Result<()> {
     let mut config = HostConfig::load(path)?;
     if let Some(file) = tunnels_conf {
         config.tunnels_conf = Some(file);
@@ -137,7 +149,8 @@ fn run(path: &Path, tunnels_conf: Option<PathBuf>) -> Result<()> {
         .build()
         .context("cannot start the tokio runtime")?;
     runtime.block_on(async {
-        let host = Host::start(config, Tokio, Start::system()).await?;
+        let mut host = Host::start(config, Tokio, Start::system()).await?;
+        host.set_log(log);
         host.run(stop_signal()).await?;
         Ok(())
     })

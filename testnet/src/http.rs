@@ -12,6 +12,10 @@ use std::time::Duration;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
+/// The console password of a docker testnet's routers (their consoles listen on every
+/// interface of their container, which needs one). Sent to every router: a console on
+/// loopback ignores it.
+pub const CONSOLE_PASSWORD: &str = "ramsons-testnet";
 /// The router waits up to 30 s for a ping's delivery confirmation; a little more here.
 pub const PING_TIMEOUT: Duration = Duration::from_secs(40);
 
@@ -38,8 +42,10 @@ async fn fetch(addr: SocketAddr, path: &str) -> Result<(u16, String), String> {
         .await
         .map_err(|e| err(&e))?;
     tokio::spawn(connection);
+    let basic = data_encoding::BASE64.encode(format!("testnet:{CONSOLE_PASSWORD}").as_bytes());
     let request = http::Request::get(path)
         .header(http::header::HOST, addr.to_string())
+        .header(http::header::AUTHORIZATION, format!("Basic {basic}"))
         .body(Empty::<Bytes>::new())
         .map_err(|e| err(&e))?;
     let response = sender.send_request(request).await.map_err(|e| err(&e))?;

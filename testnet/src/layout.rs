@@ -157,6 +157,11 @@ impl Node {
             bootstrap: Some("../netDb".into()),
             ..HostConfig::default()
         };
+        // Inside a container the console listens beyond loopback, so it needs a
+        // password; the port is published on the host's loopback only.
+        if spec.mode == Mode::Docker {
+            config.console.password = Some(crate::http::CONSOLE_PASSWORD.into());
+        }
         // Every router of a loopback testnet is 127.0.0.1, of a docker one in one /24.
         config.tunnels.allow_same_subnet = true;
         // For `status`'s end-to-end check: /ping sends from it, others send to it.

@@ -15,7 +15,11 @@
 
 use super::config::AddressBookSection;
 use super::datadir::{write_file, DataDir, DataDirError};
-use crate::naming::{AddressBook, BookDestination, Fetched, MergeError, Report, Subscription};
+use crate::data::Hash;
+use crate::naming::{
+    AddressBook, BookDestination, Fetched, HostName, Insert, MergeError, Report, Source,
+    Subscription,
+};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -113,6 +117,39 @@ impl SharedBook {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Adds a name from the console (kept like a subscription's, with source
+    /// `console`, so it is saved and survives restarts) and saves the book. Blocking
+    /// file I/O, like [`SharedBook::apply_fetch`].
+    pub fn add(&self, name: HostName, dest: BookDestination, now_secs: u64) -> Insert {
+        let mut inner = self.write();
+        let insert = inner.book.insert_learned(name, dest, "console", now_secs);
+        if insert == Insert::Added {
+            if let Err(e) = inner.save() {
+                warn!("address book not saved: {e}");
+            }
+        }
+        insert
+    }
+
+    /// Up to `max` entries in name order, from the first name at or after `from`:
+    /// name, destination hash, and where it came from.
+    pub fn entries(&self, from: &str, max: usize) -> Vec<(String, Hash, String)> {
+        let inner = self.read();
+        inner
+            .book
+            .entries()
+            .filter(|(name, _)| name.as_str() >= from)
+            .take(max)
+            .map(|(name, entry)| {
+                let source = match &entry.source {
+                    Source::Local => "local".to_string(),
+                    Source::Subscription(url) => url.clone(),
+                };
+                (name.as_str().to_owned(), entry.dest.hash(), source)
+            })
+            .collect()
     }
 
     /// The configured subscriptions with what their last fetch left (for the fetcher:

@@ -43,8 +43,9 @@ pub struct HostConfig {
     /// RouterInfo file (the reseed of a private network), or an `.su3` reseed bundle
     /// checked against the shipped reseed signer certificates (the main network).
     pub bootstrap: Option<PathBuf>,
-    /// The status page (HTML at `/`, JSON at `/status.json`, `/ping`), e.g.
-    /// "127.0.0.1:7070"; none when left out (`init` writes one).
+    /// The console (pages at `/`, the JSON API under `/api/`, `/status.json`, `/ping`),
+    /// e.g. "127.0.0.1:7070"; none when left out (`init` writes one). Beyond loopback
+    /// it needs `[console] password`.
     pub status: Option<SocketAddr>,
     /// How often the netDb and profiles are written to the data directory.
     pub save_interval: Span,
@@ -52,6 +53,7 @@ pub struct HostConfig {
     pub client: ClientSection,
     pub sam: SamSection,
     pub addressbook: AddressBookSection,
+    pub console: ConsoleSection,
     /// An i2pd `tunnels.conf` to run as it is (relative to the configuration file's
     /// folder); its tunnels run beside those of `[[tunnel]]`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -121,6 +123,27 @@ impl AddressBookSection {
             return Err("[addressbook] max_entries must be between 1 and 10000000".into());
         }
         Ok(())
+    }
+}
+
+/// `[console]`: who may use the console at `status`, and how much of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleSection {
+    /// Required when `status` is not a loopback address (HTTP basic auth, any user
+    /// name); at least 8 characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Connections served at once; more are closed at once.
+    pub max_clients: usize,
+}
+
+impl Default for ConsoleSection {
+    fn default() -> Self {
+        Self {
+            password: None,
+            max_clients: 16,
+        }
     }
 }
 
@@ -265,6 +288,7 @@ impl Default for HostConfig {
             client: ClientSection::default(),
             sam: SamSection::default(),
             addressbook: AddressBookSection::default(),
+            console: ConsoleSection::default(),
             tunnels_conf: None,
             tunnel: Vec::new(),
         }
@@ -408,6 +432,13 @@ impl HostConfig {
         }
         self.sam.check()?;
         self.addressbook.check()?;
+        if let Some(addr) = self.status {
+            crate::host::console::auth::check_bind(addr, self.console.password.as_deref())
+                .map_err(|e| e.to_string())?;
+        }
+        if !(1..=1024).contains(&self.console.max_clients) {
+            return Err("[console] max_clients must be between 1 and 1024".into());
+        }
         self.inline_tunnels().map_err(|e| e.to_string())?;
         Ok(())
     }
@@ -524,6 +555,20 @@ mod tests {
         let without = HostConfig::default();
         assert_eq!(without.status, None);
         assert_eq!(HostConfig::parse(&without.to_toml()), Ok(without));
+    }
+
+    #[test]
+    fn a_console_beyond_loopback_needs_a_password() {
+        let open = HostConfig::parse("status = '0.0.0.0:7070'").expect_err("no password");
+        assert!(open.contains("[console] password"), "{open}");
+        let short = "status = '0.0.0.0:7070'\n[console]\npassword = 'abc'";
+        assert!(HostConfig::parse(short).is_err());
+        let config =
+            HostConfig::parse("status = '0.0.0.0:7070'\n[console]\npassword = 'long enough'")
+                .expect("valid");
+        assert_eq!(config.console.max_clients, 16);
+        assert_eq!(HostConfig::parse(&config.to_toml()), Ok(config));
+        assert!(HostConfig::parse("[console]\nmax_clients = 0").is_err());
     }
 
     #[test]

@@ -13,6 +13,9 @@ pub(super) struct Counters {
     pub(super) stores_received: u64,
     pub(super) builds_succeeded: u64,
     pub(super) builds_failed: u64,
+    /// Sessions established since start, by who dialled (the console's reachability).
+    pub(super) inbound_sessions: u64,
+    pub(super) outbound_sessions: u64,
 }
 
 #[derive(Debug)]
@@ -63,8 +66,8 @@ pub(super) struct Driver<N: Network> {
     pub(super) pings: HashMap<u64, oneshot::Sender<PingOutcome>>,
     pub(super) next_ping: u64,
     pub(super) status: watch::Sender<Status>,
-    /// Traffic totals at the last status refresh, for rates.
-    pub(super) last_traffic: (u64, u64, Instant),
+    /// Traffic over time, for the status' rates and the console's chart.
+    pub(super) bandwidth: console::history::Bandwidth,
 }
 
 impl<N: Network> Driver<N> {
@@ -75,6 +78,8 @@ impl<N: Network> Driver<N> {
     ) -> Result<(), HostError> {
         tokio::pin!(shutdown);
         let mut status_tick = tokio::time::interval(STATUS_REFRESH);
+        // Missed ticks are skipped, not caught up in a burst of refreshes.
+        status_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut save_tick = tokio::time::interval(self.config.save_interval.0);
         save_tick.tick().await; // the first tick is immediate; nothing to save yet
         loop {
@@ -280,6 +285,10 @@ impl<N: Network> Driver<N> {
                 conn.established = true;
                 let inbound = conn.inbound.is_some();
                 debug!(%peer, id, inbound, "session established");
+                match inbound {
+                    true => self.counters.inbound_sessions += 1,
+                    false => self.counters.outbound_sessions += 1,
+                }
                 self.unreachable.remove(&peer);
                 // Two routers that dial each other at once get two sessions. Both sides
                 // send on the same one, the session dialled by the larger hash; the other
@@ -378,86 +387,5 @@ impl<N: Network> Driver<N> {
     /// The final save, at shutdown.
     pub(super) fn save(&mut self) {
         save(&self.data, &self.netdb_snapshot(), self.router.profiles());
-    }
-
-    pub(super) fn refresh_status(&mut self) {
-        // Pings whose caller gave up are forgotten.
-        self.pings.retain(|_, reply| !reply.is_closed());
-        let now = self.clock.now();
-        let router = &self.router;
-        let netdb = router.netdb();
-        let traffic = &self.ctx.traffic;
-        let (total_in, total_out) = (
-            traffic.received.load(Ordering::Relaxed),
-            traffic.sent.load(Ordering::Relaxed),
-        );
-        let (last_in, last_out, last_at) = self.last_traffic;
-        let secs = now
-            .saturating_duration_since(last_at)
-            .as_secs_f64()
-            .max(1e-3);
-        let rate = |now: u64, then: u64| (now.saturating_sub(then) as f64 / secs) as u64;
-        let bandwidth = status::BandwidthStatus {
-            in_bps: rate(total_in, last_in),
-            out_bps: rate(total_out, last_out),
-            total_in,
-            total_out,
-        };
-        self.last_traffic = (total_in, total_out, now);
-
-        let established = self.conns.values().filter(|c| c.established);
-        let mut list: Vec<String> = established
-            .clone()
-            .filter_map(|c| c.peer.map(|p| p.to_base64()))
-            .collect();
-        list.sort();
-        let inbound = established.clone().filter(|c| c.inbound.is_some()).count();
-        let peers = status::PeerStatus {
-            connected: list.len(),
-            connecting: self.conns.len() - list.len(),
-            inbound,
-            outbound: list.len() - inbound,
-            list,
-        };
-        let c = &self.counters;
-        let tunnels = router.tunnels();
-        let (exploratory_inbound, exploratory_outbound) =
-            tunnels.map_or((0, 0), |t| t.pool_tunnels(PoolId::Exploratory));
-        let tier = |tier| tunnels.map_or(0, |t| t.tiers().members(tier).len());
-        let status = Status {
-            router: router.hash().to_base64(),
-            version: crate::router::ROUTER_VERSION.into(),
-            net_id: self.config.net_id,
-            floodfill: self.config.floodfill,
-            published: self.config.published_address().to_string(),
-            destination: self.destination.map(|(_, hash)| hash.to_base64()),
-            uptime_secs: now.saturating_duration_since(self.started).as_secs(),
-            peers,
-            netdb: status::NetDbStatus {
-                routers: netdb.store().len(),
-                floodfills: netdb.store().floodfill_count(),
-                lease_sets: netdb.lease_sets().len(),
-                lookups_succeeded: c.lookups_succeeded,
-                lookups_failed: c.lookups_failed,
-                lookups_received: c.lookups_received,
-                stores_received: c.stores_received,
-            },
-            tunnels: status::TunnelStatus {
-                enabled: tunnels.is_some(),
-                exploratory_inbound,
-                exploratory_outbound,
-                participating: tunnels.map_or(0, |t| t.participating()),
-                builds_succeeded: c.builds_succeeded,
-                builds_failed: c.builds_failed,
-            },
-            tiers: status::TierStatus {
-                fast: tier(Tier::Fast),
-                high_capacity: tier(Tier::HighCapacity),
-                not_failing: tier(Tier::NotFailing),
-                failing: tier(Tier::Failing),
-            },
-            bandwidth,
-        };
-        self.status.send_replace(status);
     }
 }

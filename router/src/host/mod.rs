@@ -10,8 +10,9 @@
 //! - [`datadir`] keeps keys, netDb and profiles on disk, written atomically.
 //! - [`net`] abstracts tokio's or turmoil's sockets.
 //! - [`clock`] derives the core's UNIX-time [`Instant`] from tokio's clock.
-//! - [`status`] serves the status page and `/ping`; `events` turns the router's events
-//!   into its counters, ping answers and the applications' share.
+//! - [`status`] is the router's snapshot of itself and `/ping`; [`console`] serves them
+//!   as pages and a JSON API; `events` turns the router's events into counters, ping
+//!   answers and the applications' share.
 //! - [`sam`] is the SAM bridge, [`apps`] its backend over the router task.
 //! - [`addressbook`] keeps the address book (local hosts.txt files, subscriptions'
 //!   names in the data directory) that SAM and the proxies resolve names with.
@@ -23,6 +24,7 @@ pub mod bootstrap;
 pub mod clock;
 pub mod config;
 mod conn;
+pub mod console;
 pub mod datadir;
 mod driver;
 use driver::{Counters, Driver};
@@ -42,12 +44,10 @@ pub use status::{PingOutcome, Pinger, Status};
 use crate::client::DestinationId;
 use crate::data::{Hash, RouterInfo};
 use crate::i2np::I2npMessage;
-use crate::profile::Tier;
 use crate::time::Instant;
 use crate::transport::ntcp2::{
     LocalRouter, Ntcp2Keys, Ntcp2Peer, ReplayCache, Session, TerminationReason,
 };
-use crate::tunnel::PoolId;
 use crate::{Output, Router};
 use apps::AppRequest;
 use conn::{ConnCommand, ConnContext, ConnEvent, ConnEventKind, ConnId};
@@ -58,7 +58,7 @@ use status::PingRequest;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -98,6 +98,8 @@ pub enum HostError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Tunnels(#[from] tunnels::TunnelsError),
+    #[error(transparent)]
+    Console(#[from] console::auth::BindError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -143,6 +145,8 @@ pub struct Host<N: Network> {
     sam: Option<SamServer<apps::RouterBackend, N>>,
     book: addressbook::SharedBook,
     tunnels: tunnels::Tunnels,
+    /// Recent warnings for the console's log page (empty unless [`Host::set_log`]).
+    log: console::LogRing,
 }
 
 impl<N: Network> Host<N> {
@@ -159,7 +163,12 @@ impl<N: Network> Host<N> {
 
         let listener = bind(&net, config.listen).await?;
         let status_listener = match config.status {
-            Some(addr) => Some(bind(&net, addr).await?),
+            Some(addr) => {
+                // Also checked when the file is read; a configuration made in code
+                // must not slip past it.
+                console::auth::check_bind(addr, config.console.password.as_deref())?;
+                Some(bind(&net, addr).await?)
+            }
             None => None,
         };
 
@@ -261,7 +270,7 @@ impl<N: Network> Host<N> {
             pings: HashMap::new(),
             next_ping: 0,
             status: status_tx,
-            last_traffic: (0, 0, now),
+            bandwidth: console::history::Bandwidth::new(now),
         };
         Ok(Host {
             driver,
@@ -270,7 +279,21 @@ impl<N: Network> Host<N> {
             sam,
             book,
             tunnels,
+            log: console::LogRing::new(),
         })
+    }
+
+    /// The ring the console's log page shows: the one a [`console::LogLayer`] of the
+    /// process' tracing subscriber fills.
+    pub fn set_log(&mut self, log: console::LogRing) {
+        self.log = log;
+    }
+
+    /// Where the console listens (the configured port may have been 0).
+    pub fn console_addr(&self) -> Option<SocketAddr> {
+        self.status_listener
+            .as_ref()
+            .and_then(|l| N::local_addr(l).ok())
     }
 
     pub fn hash(&self) -> Hash {
@@ -327,28 +350,34 @@ impl<N: Network> Host<N> {
             sam,
             book,
             tunnels,
+            log,
         } = self;
         let (accepted_tx, accepted_rx) = mpsc::channel(64);
-        let acceptor = tokio::spawn(async move {
-            loop {
-                match N::accept(&listener).await {
-                    Ok(accepted) => {
-                        if accepted_tx.send(accepted).await.is_err() {
-                            return;
-                        }
-                    }
-                    // Out of file descriptors and the like: back off, don't spin.
-                    Err(e) => {
-                        warn!("accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                }
-            }
-        });
+        let acceptor = tokio::spawn(accept_loop::<N>(listener, accepted_tx));
+        // The console's shutdown button stops the router as a signal does.
+        let stop = Arc::new(tokio::sync::Notify::new());
         let status_server = status_listener.map(|l| {
-            let pinger = Pinger::new(driver.ping_sender.clone());
-            tokio::spawn(status::serve::<N>(l, driver.status.subscribe(), pinger))
+            let addr = N::local_addr(&l).unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+            let console = console::Console {
+                status: driver.status.subscribe(),
+                pinger: Pinger::new(driver.ping_sender.clone()),
+                book: book.clone(),
+                stop: stop.clone(),
+                token: console::auth::new_token(),
+                password: driver.config.console.password.clone(),
+                addr,
+                log,
+                tunnels: tunnels.infos(),
+            };
+            let max_clients = driver.config.console.max_clients;
+            tokio::spawn(console::serve::<N>(l, Arc::new(console), max_clients))
         });
+        let shutdown = async move {
+            tokio::select! {
+                () = shutdown => {}
+                () = stop.notified() => {}
+            }
+        };
         // The bridge's clients end with the router: their sessions live in it.
         let sam_server = sam.map(|s| tokio::spawn(s.run(std::future::pending())));
         let backend = apps::RouterBackend::new(driver.app_sender.clone(), book);
@@ -364,6 +393,27 @@ impl<N: Network> Host<N> {
             server.abort();
         }
         result
+    }
+}
+
+/// Hands accepted NTCP2 connections to the router task.
+async fn accept_loop<N: Network>(
+    listener: N::Listener,
+    accepted: mpsc::Sender<(N::Stream, SocketAddr)>,
+) {
+    loop {
+        match N::accept(&listener).await {
+            Ok(connection) => {
+                if accepted.send(connection).await.is_err() {
+                    return;
+                }
+            }
+            // Out of file descriptors and the like: back off, don't spin.
+            Err(e) => {
+                warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
     }
 }
 

@@ -1,27 +1,20 @@
-//! The status page: what a person (HTML at `/`) or a script (JSON at `/status.json`)
-//! wants to know about a running router, and `/ping?to=<destination>`, which sends one
-//! message from the router's test destination and reports whether it was delivered.
-//! Served on loopback by default.
+//! What the router task reports about itself: the [`Status`] snapshot the console
+//! ([`super::console`]) renders as pages and JSON, and `/ping`, which sends one message
+//! from the router's test destination and reports whether it was delivered.
+//!
+//! New fields carry `#[serde(default)]` so that a client reading an older router's JSON
+//! (the testnet's `status`) still parses it.
 
-use super::net::Network;
 use crate::data::Hash;
-use bytes::Bytes;
-use http::header::{self, HeaderValue};
-use http::{Request, Response, StatusCode};
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use serde::Serialize;
-use std::convert::Infallible;
-use std::fmt::Write as _;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 
 /// How long `/ping` waits for the delivery confirmation.
 const PING_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A snapshot, refreshed about once a second by the router task.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Status {
     pub router: String,
     pub version: String,
@@ -36,9 +29,110 @@ pub struct Status {
     pub tunnels: TunnelStatus,
     pub tiers: TierStatus,
     pub bandwidth: BandwidthStatus,
+    /// Whether peers can reach us, and why we think so.
+    #[serde(default)]
+    pub network: NetworkStatus,
+    /// Local destinations: the test destination, SAM sessions, client and server tunnels.
+    #[serde(default)]
+    pub destinations: Vec<DestinationStatus>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+/// Reachable, firewalled or not known yet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reachability {
+    Reachable,
+    Firewalled,
+    #[default]
+    Unknown,
+}
+
+impl Reachability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reachability::Reachable => "reachable",
+            Reachability::Firewalled => "firewalled",
+            Reachability::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetworkStatus {
+    pub state: Reachability,
+    /// Sentences a person reads: what the state rests on, what to check.
+    pub reasons: Vec<String>,
+}
+
+/// One connected peer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PeerDetail {
+    /// Base64 router hash.
+    pub hash: String,
+    /// It dialled us.
+    pub inbound: bool,
+    /// The address the session runs over (theirs for inbound, the dialled one otherwise).
+    pub address: Option<String>,
+    /// From its RouterInfo, when we hold it.
+    pub caps: String,
+    pub version: String,
+}
+
+/// One of our own tunnels.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OwnTunnel {
+    /// "exploratory" or "client N".
+    pub pool: String,
+    pub inbound: bool,
+    /// Base64 hashes, gateway first for outbound tunnels, endpoint last for inbound ones.
+    pub hops: Vec<String>,
+    pub expires_in_secs: u64,
+}
+
+/// A tunnel of others we are a hop of.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TransitTunnel {
+    /// The tunnel id we receive on.
+    pub tunnel_id: u32,
+    /// "inbound gateway", "participant" or "outbound endpoint".
+    pub role: String,
+    pub expires_in_secs: u64,
+}
+
+/// A router of the netDb.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KnownRouter {
+    pub hash: String,
+    pub caps: String,
+    pub version: String,
+    pub address: Option<String>,
+    pub floodfill: bool,
+    pub published_secs_ago: u64,
+}
+
+/// A destination this router runs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DestinationStatus {
+    /// The tunnel's name, the SAM session's nickname, or "test destination".
+    pub name: String,
+    /// `<52 chars>.b32.i2p`.
+    pub b32: String,
+    /// "building tunnels", "publishing LeaseSet" or "ready".
+    pub state: String,
+    pub inbound_tunnels: usize,
+    pub outbound_tunnels: usize,
+}
+
+/// Traffic over ten seconds, the unit of the console's chart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct BandwidthSample {
+    /// Seconds since the router started, at the end of the interval.
+    pub uptime_secs: u64,
+    pub in_bps: u64,
+    pub out_bps: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PeerStatus {
     /// Established NTCP2 sessions.
     pub connected: usize,
@@ -48,9 +142,12 @@ pub struct PeerStatus {
     pub outbound: usize,
     /// Established sessions' peers, base64 hashes, sorted.
     pub list: Vec<String>,
+    /// The same peers with what we know of them, in the same order.
+    #[serde(default)]
+    pub details: Vec<PeerDetail>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NetDbStatus {
     pub routers: usize,
     pub floodfills: usize,
@@ -60,9 +157,16 @@ pub struct NetDbStatus {
     /// Lookups and stores other routers sent us (floodfills see most).
     pub lookups_received: u64,
     pub stores_received: u64,
+    /// Routers we hold, floodfills first, at most [`MAX_ROWS`].
+    #[serde(default)]
+    pub known: Vec<KnownRouter>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+/// Rows of a list in the snapshot, at most: a floodfill of the main network holds
+/// thousands of RouterInfos, and the snapshot is rebuilt every second.
+pub const MAX_ROWS: usize = 500;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TunnelStatus {
     pub enabled: bool,
     /// Our exploratory tunnels, built and not expired.
@@ -72,9 +176,15 @@ pub struct TunnelStatus {
     pub participating: usize,
     pub builds_succeeded: u64,
     pub builds_failed: u64,
+    /// Our tunnels, exploratory and client, by pool.
+    #[serde(default)]
+    pub own: Vec<OwnTunnel>,
+    /// At most [`MAX_ROWS`], soonest to expire first.
+    #[serde(default)]
+    pub transit: Vec<TransitTunnel>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TierStatus {
     pub fast: usize,
     pub high_capacity: usize,
@@ -82,17 +192,21 @@ pub struct TierStatus {
     pub failing: usize,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BandwidthStatus {
-    /// Bytes per second over the last refresh.
+    /// Bytes per second over the last ten seconds (one second is too short: a quiet
+    /// second between bursts of traffic read 0).
     pub in_bps: u64,
     pub out_bps: u64,
     pub total_in: u64,
     pub total_out: u64,
+    /// Ten-second samples over the last hour, oldest first.
+    #[serde(default)]
+    pub history: Vec<BandwidthSample>,
 }
 
 /// What `/ping` answers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PingOutcome {
     /// The recipient's router confirmed the message (its DeliveryStatus came back).
     pub delivered: bool,
@@ -114,7 +228,7 @@ impl PingOutcome {
 /// programs and tests that hold the [`Host`](super::Host) rather than its status page.
 #[derive(Debug, Clone)]
 pub struct Pinger {
-    requests: mpsc::Sender<PingRequest>,
+    pub(super) requests: mpsc::Sender<PingRequest>,
 }
 
 impl Pinger {
@@ -136,180 +250,17 @@ pub(super) struct PingRequest {
     pub reply: oneshot::Sender<PingOutcome>,
 }
 
-impl Status {
-    /// The page a person reads.
-    pub fn to_html(&self) -> String {
-        let mut rows = String::new();
-        let mut row = |name: &str, value: String| {
-            let _ = writeln!(
-                rows,
-                "<tr><th>{}</th><td>{}</td></tr>",
-                escape(name),
-                escape(&value)
-            );
-        };
-        row("router", self.router.clone());
-        row("version", self.version.clone());
-        row("network id", self.net_id.to_string());
-        row("floodfill", yes_no(self.floodfill));
-        row("published address", self.published.clone());
-        if let Some(destination) = &self.destination {
-            row("test destination", destination.clone());
-        }
-        row("uptime", format!("{} s", self.uptime_secs));
-        let p = &self.peers;
-        row(
-            "peers",
-            format!(
-                "{} connected ({} in, {} out), {} connecting",
-                p.connected, p.inbound, p.outbound, p.connecting
-            ),
-        );
-        let n = &self.netdb;
-        row(
-            "netDb",
-            format!(
-                "{} routers ({} floodfills), {} LeaseSets",
-                n.routers, n.floodfills, n.lease_sets
-            ),
-        );
-        row(
-            "lookups",
-            format!(
-                "{} found, {} failed; received {} lookups, {} stores",
-                n.lookups_succeeded, n.lookups_failed, n.lookups_received, n.stores_received
-            ),
-        );
-        let t = &self.tunnels;
-        row(
-            "tunnels",
-            if t.enabled {
-                format!(
-                    "exploratory {} in / {} out; participating in {}; builds {} ok, {} failed",
-                    t.exploratory_inbound,
-                    t.exploratory_outbound,
-                    t.participating,
-                    t.builds_succeeded,
-                    t.builds_failed
-                )
-            } else {
-                "off".into()
-            },
-        );
-        let tiers = &self.tiers;
-        row(
-            "tiers",
-            format!(
-                "fast {}, high capacity {}, not failing {}, failing {}",
-                tiers.fast, tiers.high_capacity, tiers.not_failing, tiers.failing
-            ),
-        );
-        let b = &self.bandwidth;
-        row(
-            "bandwidth",
-            format!(
-                "in {} B/s, out {} B/s; total in {} B, out {} B",
-                b.in_bps, b.out_bps, b.total_in, b.total_out
-            ),
-        );
-        let peers: String = p
-            .list
-            .iter()
-            .map(|h| format!("<li><code>{}</code></li>", escape(h)))
-            .collect();
-        format!(
-            "<!doctype html>\n<html><head><meta charset=\"utf-8\">\
-             <meta http-equiv=\"refresh\" content=\"5\"><title>ramsons router</title>\
-             <style>body{{font-family:sans-serif;margin:2em}}th{{text-align:left;padding-right:1em}}</style>\
-             </head><body><h1>ramsons router</h1><table>\n{rows}</table>\
-             <h2>Connected peers</h2><ul>{peers}</ul>\
-             <p><a href=\"/status.json\">JSON</a></p></body></html>\n"
-        )
-    }
-}
-
-fn yes_no(b: bool) -> String {
-    if b { "yes" } else { "no" }.into()
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// Serves the status page until the listener fails. HTTP is hyper's; each connection
-/// may send its request head within 5 s and gets one answer (`Connection: close`, so
-/// nothing waits on an idle browser).
-pub(super) async fn serve<N: Network>(
-    listener: N::Listener,
-    status: watch::Receiver<Status>,
-    pinger: Pinger,
-) {
-    loop {
-        let Ok((stream, _)) = N::accept(&listener).await else {
-            // Out of file descriptors and the like: back off, don't spin.
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            continue;
-        };
-        let status = status.clone();
-        let pinger = pinger.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let (status, pinger) = (status.clone(), pinger.clone());
-                async move { Ok::<_, Infallible>(answer(&req, &status, &pinger).await) }
-            });
-            let connection = hyper::server::conn::http1::Builder::new()
-                .keep_alive(false)
-                .max_buf_size(MAX_HEAD)
-                .timer(TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(5))
-                .serve_connection(TokioIo::new(stream), service);
-            let _ = connection.await;
-        });
-    }
-}
-
-/// The longest request head read.
-const MAX_HEAD: usize = 8192;
-
-async fn answer(
-    req: &Request<Incoming>,
-    status: &watch::Receiver<Status>,
-    pinger: &Pinger,
-) -> Response<Full<Bytes>> {
-    let (method, uri) = (req.method().as_str(), req.uri());
-    let (code, content_type, body) = match ping_target(method, uri.path(), uri.query()) {
-        Some(to) => {
-            let outcome = ping(&pinger.requests, to).await;
-            let body = serde_json::to_string_pretty(&outcome).unwrap_or_default();
-            (StatusCode::OK, "application/json", body)
-        }
-        None => respond(method, uri.path(), &status.borrow()),
-    };
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = code;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-/// The `to` of a `GET /ping?to=...` request: `Some(Err)` when it is not a hash.
-fn ping_target(method: &str, path: &str, query: Option<&str>) -> Option<Result<Hash, String>> {
-    if method != "GET" || path != "/ping" {
-        return None;
-    }
+/// The `to` of a `/ping?to=...` query: an error when it is missing or not a hash.
+pub(super) fn ping_target(query: Option<&str>) -> Result<Hash, String> {
     let to = query
         .into_iter()
         .flat_map(|q| q.split('&'))
         .find_map(|pair| pair.strip_prefix("to="));
-    Some(match to {
+    match to {
         Some(to) => Hash::from_base64(&percent_decode(to))
             .map_err(|e| format!("`to` is not a base64 destination hash: {e}")),
         None => Err("usage: /ping?to=<base64 destination hash>".into()),
-    })
+    }
 }
 
 /// Undoes the URL escapes a client may apply to base64's `=` (and, rarely, `~`).
@@ -320,7 +271,10 @@ fn percent_decode(s: &str) -> String {
         .replace("%7e", "~")
 }
 
-async fn ping(pings: &mpsc::Sender<PingRequest>, to: Result<Hash, String>) -> PingOutcome {
+pub(super) async fn ping(
+    pings: &mpsc::Sender<PingRequest>,
+    to: Result<Hash, String>,
+) -> PingOutcome {
     let to = match to {
         Ok(to) => to,
         Err(e) => return PingOutcome::failed(e),
@@ -339,88 +293,30 @@ async fn ping(pings: &mpsc::Sender<PingRequest>, to: Result<Hash, String>) -> Pi
     }
 }
 
-/// The answer to a request for `path`: status, content type, body.
-fn respond(method: &str, path: &str, status: &Status) -> (StatusCode, &'static str, String) {
-    match (method, path) {
-        ("GET", "/") | ("GET", "/index.html") => {
-            (StatusCode::OK, "text/html; charset=utf-8", status.to_html())
-        }
-        ("GET", "/status.json") => (
-            StatusCode::OK,
-            "application/json",
-            serde_json::to_string_pretty(status).unwrap_or_default(),
-        ),
-        ("GET", _) => (StatusCode::NOT_FOUND, "text/plain", "not found\n".into()),
-        _ => (
-            StatusCode::METHOD_NOT_ALLOWED,
-            "text/plain",
-            "GET only\n".into(),
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn json_and_html_and_errors() {
-        let status = Status {
-            router: "abc<def>".into(),
-            ..Status::default()
-        };
-        let (code, kind, json) = respond("GET", "/status.json", &status);
-        assert_eq!((code, kind), (StatusCode::OK, "application/json"));
-        let back: Status = serde_json::from_str(&json).expect("valid JSON");
-        assert_eq!(back, status);
-
-        let (_, _, html) = respond("GET", "/", &status);
-        assert!(html.contains("abc&lt;def&gt;"), "unescaped: {html}");
-
-        assert_eq!(respond("GET", "/nope", &status).0, StatusCode::NOT_FOUND);
-        assert_eq!(
-            respond("POST", "/", &status).0,
-            StatusCode::METHOD_NOT_ALLOWED
-        );
-    }
-
-    #[test]
     fn ping_targets() {
         let hash = Hash::from([7; 32]);
         let query = format!("to={}", hash.to_base64());
-        assert_eq!(ping_target("GET", "/ping", Some(&query)), Some(Ok(hash)));
+        assert_eq!(ping_target(Some(&query)), Ok(hash));
         let escaped = query.replace('=', "%3D").replacen("to%3D", "to=", 1);
-        assert_eq!(ping_target("GET", "/ping", Some(&escaped)), Some(Ok(hash)));
-        assert!(matches!(ping_target("GET", "/ping", None), Some(Err(_))));
-        assert!(matches!(
-            ping_target("GET", "/ping", Some("to=zz")),
-            Some(Err(_))
-        ));
-        assert_eq!(ping_target("GET", "/status.json", None), None);
+        assert_eq!(ping_target(Some(&escaped)), Ok(hash));
+        assert!(ping_target(None).is_err());
+        assert!(ping_target(Some("to=zz")).is_err());
     }
 
-    /// The whole server over a socket: hyper answers, and closes after one answer.
-    #[tokio::test]
-    async fn serves_over_a_socket() {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (_tx, status) = watch::channel(Status::default());
-        let (pings, _) = mpsc::channel(1);
-        let pinger = Pinger::new(pings);
-        tokio::spawn(serve::<super::super::Tokio>(listener, status, pinger));
-        let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        socket
-            .write_all(b"GET /status.json HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .expect("send");
-        let mut answer = String::new();
-        socket.read_to_string(&mut answer).await.expect("read");
-        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
-        assert!(answer
-            .to_ascii_lowercase()
-            .contains("cache-control: no-store"));
+    /// A client reading an older router's JSON (without the console's fields) still
+    /// gets a status.
+    #[test]
+    fn older_json_parses() {
+        let mut json = serde_json::to_value(Status::default()).expect("json");
+        let map = json.as_object_mut().expect("object");
+        map.remove("network");
+        map.remove("destinations");
+        let back: Status = serde_json::from_value(json).expect("parses");
+        assert_eq!(back, Status::default());
     }
 }

@@ -1435,5 +1435,8 @@ fn slash16(info: &RouterInfo) -> Option<[u8; 2]> {
     })
 }
 
+mod view;
+pub use view::{OwnTunnelView, TransitRole, TransitView};
+
 #[cfg(test)]
 mod tests;

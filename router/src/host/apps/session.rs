@@ -40,6 +40,8 @@ type ConnectReply = oneshot::Sender<Result<I2pStream, ConnectError>>;
 
 #[derive(Debug)]
 struct Session {
+    /// What the console calls it: `inbound.nickname`, as SAM clients and tunnels set.
+    label: String,
     inbound: mpsc::Sender<Inbound<I2pStream>>,
     /// The bridge's answer, until the destination's LeaseSet is first published.
     created: Option<(CreateReply, mpsc::Receiver<Inbound<I2pStream>>)>,
@@ -89,6 +91,13 @@ impl Apps {
             lookups: HashMap::new(),
             scratch: vec![0u8; CHUNK],
         }
+    }
+
+    /// The sessions, for the console: id, label, and whether the LeaseSet is out yet.
+    pub(crate) fn sessions(&self) -> impl Iterator<Item = (DestinationId, &str, bool)> {
+        self.sessions
+            .iter()
+            .map(|(id, s)| (*id, s.label.as_str(), s.created.is_none()))
     }
 
     pub(crate) fn on_request(&mut self, router: &mut Router, now: Instant, request: AppRequest) {
@@ -188,7 +197,17 @@ impl Apps {
                 router.stream_listen(now, id, true);
                 let (inbound, rx) = mpsc::channel(INBOUND_QUEUE);
                 let created = Some((reply, rx));
-                self.sessions.insert(id, Session { inbound, created });
+                let label = options
+                    .options
+                    .get("inbound.nickname")
+                    .cloned()
+                    .unwrap_or_else(|| "SAM session".into());
+                let session = Session {
+                    label,
+                    inbound,
+                    created,
+                };
+                self.sessions.insert(id, session);
             }
             Err(e) => {
                 let _ = reply.send(Err(BackendError::Other(e.to_string())));

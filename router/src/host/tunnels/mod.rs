@@ -62,6 +62,20 @@ struct Group {
     tunnels: Vec<Ready>,
 }
 
+/// A configured tunnel, for the console.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TunnelInfo {
+    pub name: String,
+    /// `client`, `server`, `http`, `httpproxy`, `socks`, ...
+    pub kind: String,
+    /// Where a client-side tunnel listens.
+    pub local: Option<String>,
+    /// Where a server tunnel forwards to (`host:port`), or a client tunnel's destination.
+    pub target: Option<String>,
+    /// The tunnel's destination (shared by tunnels with the same keys).
+    pub b32: String,
+}
+
 /// Every configured tunnel, bound and keyed; [`Tunnels::run`] runs them.
 #[derive(Debug)]
 pub struct Tunnels {
@@ -139,6 +153,32 @@ impl Tunnels {
         .collect()
     }
 
+    /// Every tunnel as the console lists it, with its destination's b32 address.
+    pub fn infos(&self) -> Vec<TunnelInfo> {
+        let mut infos = Vec::new();
+        for group in &self.groups {
+            let b32 = group.keys.destination().to_b32_address();
+            for t in &group.tunnels {
+                let tcp = t.listener.as_ref().and_then(|l| l.local_addr().ok());
+                let local = tcp.or_else(|| t.udp.as_ref()?.local_addr().ok());
+                let spec = &t.spec;
+                let target = match (&spec.forward, &spec.destination) {
+                    (Some((host, port)), _) => Some(format!("{host}:{port}")),
+                    (None, Some(dest)) => Some(dest.clone()),
+                    (None, None) => None,
+                };
+                infos.push(TunnelInfo {
+                    name: spec.name.clone(),
+                    kind: format!("{:?}", spec.kind).to_lowercase(),
+                    local: local.map(|a| a.to_string()),
+                    target,
+                    b32: b32.clone(),
+                });
+            }
+        }
+        infos
+    }
+
     /// Runs every tunnel until the returned set is dropped or aborted.
     /// `jump` are the address book's jump services, for the HTTP proxy's pages.
     pub fn run(self, backend: RouterBackend, jump: Vec<String>) -> JoinSet<()> {
@@ -184,10 +224,15 @@ async fn bind_one(spec: TunnelSpec) -> Result<Ready, TunnelsError> {
 /// Creates the group's destination (retrying while the router refuses), then runs
 /// its tunnels; incoming streams go to the server tunnel for their port.
 async fn run_group(group: Group, backend: RouterBackend, jump: Vec<String>) {
-    let options = SessionOptions {
+    let name = group.tunnels[0].spec.name.clone();
+    let mut options = SessionOptions {
         options: group.tunnels[0].spec.options.clone(),
     };
-    let name = group.tunnels[0].spec.name.clone();
+    // The console lists the destination under the tunnel's name.
+    options
+        .options
+        .entry("inbound.nickname".into())
+        .or_insert_with(|| name.clone());
     let created = loop {
         match backend
             .create_session(group.keys.clone(), options.clone())
