@@ -31,7 +31,9 @@ fuzz_target!(|data: &[u8]| {
         // We accept somewhat larger datagrams than we send.
         if unsigned && datagram.encoded_len() <= MAX_DATAGRAM_LEN {
             let keys = DestinationKeys::from_secret_bytes(&[1; 96]);
-            let encoded = datagram.emit(&keys, &to).expect("unsigned and small enough");
+            let encoded = datagram
+                .emit(&keys, &to)
+                .expect("unsigned and small enough");
             assert_eq!(
                 Datagram::parse(NOW, protocol, &encoded, &to).expect("re-parses"),
                 datagram

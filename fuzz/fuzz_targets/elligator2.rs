@@ -8,6 +8,7 @@ use ramsons_router::crypto::elligator2::{public_key, representative};
 use ramsons_router::crypto::RouterKeys;
 use ramsons_router::garlic::ratchet::RatchetEndpoint;
 use ramsons_router::time::Instant;
+use std::sync::OnceLock;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(bytes) = <[u8; 32]>::try_from(data) {
@@ -17,7 +18,8 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(public_key(&back), Some(point));
         }
     }
-    let keys = RouterKeys::from_secret_bytes(&[7; 96]);
+    static KEYS: OnceLock<RouterKeys> = OnceLock::new();
+    let keys = KEYS.get_or_init(|| RouterKeys::from_secret_bytes(&[7; 96]));
     let mut endpoint = RatchetEndpoint::new(keys.encryption_secret().clone());
     let _ = endpoint.open(Instant::from_secs(1_700_000_000), data);
 });

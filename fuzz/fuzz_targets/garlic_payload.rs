@@ -18,7 +18,11 @@ fuzz_target!(|data: &[u8]| {
     match mode % 3 {
         0 => {
             // What the ratchet takes out of every Existing Session payload.
-            let owned = [block_type::NEXT_KEY, block_type::ACK, block_type::ACK_REQUEST];
+            let owned = [
+                block_type::NEXT_KEY,
+                block_type::ACK,
+                block_type::ACK_REQUEST,
+            ];
             let taken = take_blocks(bytes, &owned);
             if let Ok(blocks) = parse_payload(bytes) {
                 let (_, rest) = taken.expect("a payload that parses frames");
@@ -42,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
         1 => {
             let keys = RouterKeys::from_secret_bytes(&[7; 96]);
             let public = keys.identity().encryption_key();
-            let _ = open_as_router(keys.encryption_secret(), &public, bytes);
+            let _ = open_as_router(keys.encryption_secret(), &public, bytes, None);
         }
         _ => {
             let _ = open_with_tag(&[7; 32], bytes);

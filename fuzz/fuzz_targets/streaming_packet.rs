@@ -11,6 +11,7 @@ use ramsons_router::crypto::DestinationKeys;
 use ramsons_router::time::Instant;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 const NOW: Instant = Instant::from_secs(1_800_000_000);
@@ -20,9 +21,14 @@ fn drive(bytes: &[u8]) {
         listen: true,
         ..ManagerConfig::default()
     };
-    let peer = DestinationKeys::from_secret_bytes(&[9; 96]);
-    let keys = DestinationKeys::from_secret_bytes(&[7; 96]);
-    let mut manager = StreamManager::new(keys, config, ChaCha20Rng::seed_from_u64(1));
+    static KEYS: OnceLock<(DestinationKeys, DestinationKeys)> = OnceLock::new();
+    let (peer, keys) = KEYS.get_or_init(|| {
+        (
+            DestinationKeys::from_secret_bytes(&[9; 96]),
+            DestinationKeys::from_secret_bytes(&[7; 96]),
+        )
+    });
+    let mut manager = StreamManager::new(keys.clone(), config, ChaCha20Rng::seed_from_u64(1));
     let Ok(id) = manager.connect(NOW, peer.destination().clone(), Ports::default()) else {
         return;
     };

@@ -17,6 +17,8 @@ const CERT_HEADER: usize = 3;
 /// 100 bytes).
 pub const MIN_BASE64_LEN: usize = 516;
 pub const MAX_BASE64_LEN: usize = 616;
+/// The most bytes whose base64 fits [`MAX_BASE64_LEN`] characters.
+const MAX_LEN: usize = MAX_BASE64_LEN / 4 * 3;
 const CERT_NULL: u8 = 0;
 const CERT_KEY: u8 = 5;
 /// Signature type of a destination without a KEY certificate.
@@ -50,6 +52,12 @@ impl BookDestination {
 
     /// Checks the shape of destination bytes.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<BookDestination, DestError> {
+        // What the book keeps must read back from the base64 it writes.
+        if bytes.len() > MAX_LEN {
+            return Err(DestError::Shape(
+                "longer than a destination's base64 may be",
+            ));
+        }
         let header = bytes
             .get(KEY_AREA..KEY_AREA + CERT_HEADER)
             .ok_or(DestError::Shape("shorter than keys and certificate header"))?;
@@ -153,5 +161,31 @@ mod tests {
         null_with_data.extend_from_slice(&[0, 0, 1, 0]);
         assert!(BookDestination::from_bytes(null_with_data).is_err());
         assert!(BookDestination::from_bytes(Vec::new()).is_err());
+    }
+
+    /// Found by the identity fuzz target: a 504-byte destination (a 117-byte KEY
+    /// certificate) was taken from bytes, but its 672 characters of base64 are refused
+    /// when read back.
+    #[test]
+    fn what_is_taken_from_bytes_reads_back_from_base64() {
+        let shaped = |len: usize| {
+            let mut bytes = vec![7u8; KEY_AREA];
+            let cert_len = (len - KEY_AREA - CERT_HEADER) as u16;
+            bytes.push(CERT_KEY);
+            bytes.extend_from_slice(&cert_len.to_be_bytes());
+            bytes.extend_from_slice(&[0, 7, 0, 4]);
+            bytes.resize(len, 0x74);
+            bytes
+        };
+        assert_eq!(
+            BookDestination::from_bytes(shaped(504)),
+            Err(DestError::Shape(
+                "longer than a destination's base64 may be"
+            ))
+        );
+        let longest = BookDestination::from_bytes(shaped(MAX_LEN)).expect("fits");
+        let text = longest.to_base64();
+        assert_eq!(text.len(), MAX_BASE64_LEN);
+        assert_eq!(BookDestination::parse_base64(&text), Ok(longest));
     }
 }

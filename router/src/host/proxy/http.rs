@@ -93,6 +93,10 @@ impl RequestTarget {
             }
         };
         let (path, helper) = strip_helper(uri.path(), uri.query());
+        // The asterisk form (`OPTIONS *`) parses as a URI but is no path to forward.
+        if !path.starts_with('/') {
+            return Err(bad("the request target is not a path"));
+        }
         Ok(RequestTarget {
             host: name,
             port,

@@ -48,6 +48,18 @@ fn what_the_proxy_cannot_serve_is_a_bad_request() {
     assert!(RequestTarget::parse("GET", "not a uri", None).is_err());
 }
 
+/// Found by the proxy_request fuzz target: `*` (the asterisk form) with a Host header was
+/// taken, with `*` as the path to send on.
+#[test]
+fn the_asterisk_form_is_a_bad_request() {
+    for method in ["=]", "GET", "OPTIONS"] {
+        let parsed = RequestTarget::parse(method, "*", Some("*n&ae"));
+        assert!(matches!(parsed, Err(Problem::BadRequest(_))), "{method}");
+        let parsed = RequestTarget::parse(method, "*", Some("site.i2p"));
+        assert!(matches!(parsed, Err(Problem::BadRequest(_))), "{method}");
+    }
+}
+
 proptest! {
     #[test]
     fn never_panics(method in "[A-Z]{0,8}", uri in "\\PC{0,100}", host in proptest::option::of("\\PC{0,40}")) {

@@ -76,6 +76,9 @@ fn value(text: &str) -> Result<(String, &str), SamError> {
                 return Ok((value, after));
             }
             '"' => return Err(SamError::Syntax("a quote inside a bare value")),
+            // A line ends at `\n` (its `\r` is cut before); one inside a value could not
+            // be written back, as replies turn line breaks into spaces.
+            '\r' | '\n' => return Err(SamError::Syntax("a line break inside a value")),
             c if !quoted && is_space(c) => return Ok((value, &body[i..])),
             c => value.push(c),
         }
@@ -189,5 +192,22 @@ mod tests {
             assert_eq!(opts(&line), vec![pair("K", v)], "{line}");
         }
         assert_eq!(quote_always("a\nb"), r#""a b""#);
+    }
+
+    /// Found by the sam_command fuzz target: a bare value holding a backslash and a `\r`
+    /// parsed, was written back quoted with the `\r` as a space, and read back different.
+    #[test]
+    fn line_breaks_inside_values_are_refused() {
+        for bad in ["A=x\ry", "A=\"x\ry\"", "A=x\ny", "A=a\\b\rc"] {
+            assert_eq!(
+                parse_options(bad),
+                Err(SamError::Syntax("a line break inside a value")),
+                "{bad:?}"
+            );
+        }
+        let crash = "SESSION CREATE STYLE=DATAGRAM ID=udp DESTINATION=Tu76q\\7v\rse PORT=7655";
+        assert!(super::super::Command::parse(crash).is_err());
+        // The line's own trailing \r is still cut before its options are read.
+        assert!(super::super::Command::parse("HELLO VERSION MIN=3.0 MAX=3.3\r").is_ok());
     }
 }

@@ -13,6 +13,7 @@ pub(crate) enum Role {
 }
 
 /// One direction: the AEAD key, the next nonce (= frames done so far) and the length mask.
+#[cfg_attr(fuzzing, derive(Clone))]
 pub(crate) struct FrameCipher {
     key: [u8; 32],
     nonce: u64,
@@ -20,6 +21,7 @@ pub(crate) struct FrameCipher {
 }
 
 /// Both directions, as seen from one end.
+#[cfg_attr(fuzzing, derive(Clone))]
 pub(crate) struct DataKeys {
     pub(crate) send: FrameCipher,
     pub(crate) recv: FrameCipher,

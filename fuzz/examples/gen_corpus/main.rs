@@ -1,5 +1,7 @@
 //! Writes valid encodings into `corpus/<target>/` so fuzzing starts from real structures.
-//! Run from `fuzz/`: `cargo run --bin gen_corpus`.
+//! Run from `fuzz/`: `cargo run --example gen_corpus`.
+
+mod more;
 
 use ramsons_router::client::streaming::{ManagerConfig, Ports, StreamManager};
 use ramsons_router::crypto::blinding::Credential;
@@ -11,8 +13,9 @@ use ramsons_router::data::{
 use ramsons_router::garlic::payload::{emit_payload, Block, Clove, CloveDelivery};
 use ramsons_router::garlic::router::{seal_to_router, seal_with_tag};
 use ramsons_router::i2np::{
-    DataMessage, DatabaseLookup, DatabaseSearchReply, DatabaseStore, DeliveryStatus, Garlic,
-    I2npMessage, LookupKind, MessageBody, ReplyEncryption, StoreEntry, StoreReply,
+    BuildRecords, DataMessage, DatabaseLookup, DatabaseSearchReply, DatabaseStore, DeliveryStatus,
+    Garlic, I2npMessage, LookupKind, MessageBody, ReplyEncryption, StoreEntry, StoreReply,
+    TunnelData, TunnelGateway, SHORT_RECORD_LEN,
 };
 use ramsons_router::time::Instant;
 use rand::SeedableRng;
@@ -187,7 +190,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 body: MessageBody::Data(DataMessage {
                     payload: b"hello".to_vec(),
                 }),
-                ..status
+                ..status.clone()
             },
         }),
         Block::Padding(7),
@@ -195,7 +198,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The first byte selects the mode in the garlic_payload target; the fixed keys are
     // the ones it opens with.
     let fuzz_keys = RouterKeys::from_secret_bytes(&[7; 96]);
-    let one_time = seal_to_router(&mut rng, &fuzz_keys.identity().encryption_key(), &payload)?;
+    let one_time = seal_to_router(
+        &mut rng,
+        &fuzz_keys.identity().encryption_key(),
+        &payload,
+        None,
+    )?;
     let tagged = seal_with_tag(&[7; 32], [5; 8], &payload);
     write(
         "garlic_payload",
@@ -216,6 +224,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             MessageBody::Data(DataMessage {
                 payload: b"hello".to_vec(),
             }),
+        ),
+        (
+            "tunnel_data",
+            MessageBody::TunnelData(TunnelData {
+                tunnel_id: TunnelId(1234),
+                iv: [3; 16],
+                data: Box::new([4; TunnelData::DATA_LEN]),
+            }),
+        ),
+        (
+            "tunnel_gateway",
+            MessageBody::TunnelGateway(TunnelGateway {
+                tunnel_id: TunnelId(1234),
+                message: status.try_encode()?,
+            }),
+        ),
+        (
+            "short_tunnel_build",
+            MessageBody::ShortTunnelBuild(BuildRecords::new(vec![[5; SHORT_RECORD_LEN]; 4])?),
         ),
     ]);
     for (name, body) in bodies {
@@ -258,6 +285,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     streaming("syn_reply", 0, &reply.payload)?;
     streaming("to_stream", 1, &reply.payload)?;
 
+    more::write_all(&mut rng, &ri)?;
     println!("corpus written to fuzz/corpus/");
     Ok(())
 }
