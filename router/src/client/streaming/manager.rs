@@ -124,6 +124,8 @@ struct Stream {
     /// The connection's RTO expiries and duplicates received, as last reported in a
     /// [`Transmit`].
     losses_reported: (u64, u64),
+    /// When a [`Transmit`] last said the path was suspect.
+    suspected_at: Option<Instant>,
 }
 
 impl Stream {
@@ -133,6 +135,7 @@ impl Stream {
             peer,
             remote,
             losses_reported: (0, 0),
+            suspected_at: None,
         }
     }
 }
@@ -576,8 +579,17 @@ impl StreamManager {
         let stream = self.streams.get_mut(&id)?;
         let stats = stream.conn.stats();
         let losses = (stats.timeouts, stats.duplicates_received);
-        let path_suspect = losses != stream.losses_reported;
+        let fresh = losses != stream.losses_reported;
         stream.losses_reported = losses;
+        // At most once per RTO: the duplicates of one resent flight, each answered at
+        // once, are one loss, not one per packet.
+        let rested = stream
+            .suspected_at
+            .is_none_or(|at| now.saturating_duration_since(at) >= stream.conn.rto());
+        let path_suspect = fresh && rested;
+        if path_suspect {
+            stream.suspected_at = Some(now);
+        }
         Some(Transmit {
             path_suspect,
             ..self.finish(id, packet)

@@ -66,21 +66,21 @@ impl TunnelManager {
 
     /// The tunnels we are a hop of, soonest to expire first, at most `max`.
     pub fn transit_list(&self, max: usize) -> Vec<TransitView> {
-        let mut list: Vec<TransitView> = self
-            .participating
+        self.hop_expiries
             .iter()
-            .map(|(id, hop)| TransitView {
-                tunnel: *id,
-                role: match hop.role {
+            .filter_map(|(expires, id)| {
+                let role = match self.participating.get(id)?.role {
                     HopState::InboundGateway(_) => TransitRole::InboundGateway,
                     HopState::Participant(_) => TransitRole::Participant,
                     HopState::OutboundEndpoint(_) => TransitRole::OutboundEndpoint,
-                },
-                expires: hop.expires,
+                };
+                Some(TransitView {
+                    tunnel: *id,
+                    role,
+                    expires: *expires,
+                })
             })
-            .collect();
-        list.sort_by_key(|t| (t.expires, t.tunnel.0));
-        list.truncate(max);
-        list
+            .take(max)
+            .collect()
     }
 }
