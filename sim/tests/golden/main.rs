@@ -99,7 +99,7 @@ goldens! {
     multihoming_naive: "multihoming-naive", 20, "52d5f63339a1cedd", "9707f8be1a4fcc18";
     netdb_baseline: "netdb-baseline", 6, "06a221b714097b25", "8889d953d7ee5aa9";
     predecessor: "predecessor", 20, "ac8e124690527b1c", "7b071e6f39992812";
-    streams: "streams", 15, "5c18b37842eaf353", "c9845ff9d49e0fba";
+    streams: "streams", 15, "bf89dc66a781642c", "c5fd0435eeb91609";
     sybil_floodfill: "sybil-floodfill", 46, "67c97093dd28f064", "cf49e0a7db5213fe";
     tier_capture: "tier-capture", 26, "b68319031990441c", "6098a4212408caeb";
     tunnels_baseline: "tunnels-baseline", 3, "f602628c25c69fef", "82b617dbae6e9256";
