@@ -330,17 +330,16 @@ pub(super) fn choose_lease(
         .filter(|l| usable(l) && remote.leases().contains(l))
         .copied();
     let lease = kept.or_else(|| {
-        let leases: Vec<&Lease2> = remote.leases().iter().filter(|l| usable(l)).collect();
-        let avoided = local.avoided.get_mut(&to).map(|a| {
+        let avoided = local.avoided.get_mut(&to).map_or(&[][..], |a| {
             a.retain(usable);
-            &*a
+            a.as_slice()
         });
-        let alive: Vec<&Lease2> = match avoided {
-            Some(a) if !a.is_empty() => leases.iter().copied().filter(|l| !a.contains(l)).collect(),
-            _ => Vec::new(),
-        };
-        let from = if alive.is_empty() { &leases } else { &alive };
-        from.choose(rng).map(|l| **l)
+        let usable_leases = || remote.leases().iter().filter(|l| usable(l));
+        let mut leases: Vec<&Lease2> = usable_leases().filter(|l| !avoided.contains(l)).collect();
+        if leases.is_empty() {
+            leases = usable_leases().collect();
+        }
+        leases.choose(rng).copied().copied()
     })?;
     if sticky && remote.x25519_key().is_some() {
         local.routes.insert(to, lease);

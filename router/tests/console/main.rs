@@ -7,12 +7,16 @@
 //! With `CONSOLE_SCREENSHOTS=<folder>` the test also saves a screenshot of every page
 //! there (how `docs/console/*.png` are made).
 
+#[path = "../support/host.rs"]
+mod support;
+
 use ramsons_router::host::console::LogRing;
-use ramsons_router::host::{self, Host, HostConfig, SamSection, Start, Status, Tokio};
+use ramsons_router::host::{self, Host, HostConfig, Start, Status, Tokio};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+use support::loopback_config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 use tracing_subscriber::layer::SubscriberExt;
@@ -23,13 +27,6 @@ const WAIT: Duration = Duration::from_secs(180);
 /// Uptime before screenshots are taken (with `CONSOLE_SCREENSHOTS`).
 const SCREENSHOT_UPTIME: u64 = 240;
 const WARNING: &str = "console test: a warning for the log page";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 fn chromium() -> Option<PathBuf> {
     ["chromium", "chromium-browser"].iter().find_map(|name| {
@@ -42,18 +39,8 @@ fn chromium() -> Option<PathBuf> {
 }
 
 fn router_config(dir: &Path, name: &str, boot: &Path, extra: &str) -> HostConfig {
-    let mut config = HostConfig::parse(extra).expect("valid configuration");
-    config.data_dir = dir.join(name);
-    config.net_id = NET_ID;
+    let mut config = loopback_config(dir, name, boot, NET_ID, extra);
     config.floodfill = name.starts_with("ff");
-    config.listen = (Ipv4Addr::LOCALHOST, free_port()).into();
-    config.bootstrap = Some(boot.to_owned());
-    config.sam = SamSection::disabled();
-    config.addressbook.subscriptions.clear();
-    config.tunnels.exploratory_hops = 1;
-    config.tunnels.client_hops = 1;
-    config.tunnels.client_tunnels = 1;
-    config.tunnels.allow_same_subnet = true;
     config
 }
 

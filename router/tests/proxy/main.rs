@@ -3,13 +3,17 @@
 //! `http` server tunnel on one router and the HTTP proxy on the other, and an echo
 //! through a plain client tunnel to a plain server tunnel.
 
+#[path = "../support/host.rs"]
+mod support;
+
 use ramsons_router::host::tunnels::keys;
-use ramsons_router::host::{self, Host, HostConfig, SamSection, Start, Tokio};
+use ramsons_router::host::{self, Host, HostConfig, Start, Tokio};
 use rand::SeedableRng;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::loopback_config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -17,27 +21,10 @@ const NET_ID: u8 = 41;
 /// How long the routers get to build tunnels and publish LeaseSets.
 const WAIT: Duration = Duration::from_secs(240);
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 fn router_config(dir: &Path, name: &str, boot: &Path, tunnels: &str) -> HostConfig {
-    let mut config = HostConfig::parse(tunnels).expect("valid tunnels");
-    config.data_dir = dir.join(name);
-    config.net_id = NET_ID;
+    let mut config = loopback_config(dir, name, boot, NET_ID, tunnels);
     config.floodfill = true;
-    config.listen = (Ipv4Addr::LOCALHOST, free_port()).into();
-    config.bootstrap = Some(boot.to_owned());
     config.status = None;
-    config.sam = SamSection::disabled();
-    config.addressbook.subscriptions.clear();
-    config.tunnels.exploratory_hops = 1;
-    config.tunnels.client_hops = 1;
-    config.tunnels.client_tunnels = 1;
-    config.tunnels.allow_same_subnet = true;
     config
 }
 
