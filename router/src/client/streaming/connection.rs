@@ -309,7 +309,9 @@ impl Connection {
     /// [`Connection::is_read_finished`] for the end of the stream).
     pub fn read(&mut self, buf: &mut [u8]) -> usize {
         let n = self.recv.read(buf);
-        if self.choking && self.recv.buffered() <= self.recv.capacity() / 2 {
+        // Only the unread part: packets queued behind a hole wait on the sender, and a
+        // choked sender would not send what fills it.
+        if self.choking && self.recv.readable_len() <= self.recv.capacity() / 2 {
             self.choking = false;
             self.unchoke_signals = UNCHOKE_SIGNALS;
             self.ack_immediately = true;

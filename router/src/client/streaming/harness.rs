@@ -61,6 +61,8 @@ impl Default for LinkConfig {
 pub(crate) enum Verdict {
     Pass,
     Delay(Duration),
+    /// Lost, whatever the link's loss rate.
+    Drop,
 }
 
 type Filter = Box<dyn FnMut(Side, &Packet) -> Verdict>;
@@ -269,13 +271,15 @@ impl Harness {
         self.trace.push((self.now, from, packet.clone()));
         self.link_stats.sent += 1;
         let mut delay = self.link.latency;
+        let mut dropped = false;
         if let Some(filter) = &mut self.filter {
             match filter(from, &packet) {
                 Verdict::Pass => {}
                 Verdict::Delay(extra) => delay += extra,
+                Verdict::Drop => dropped = true,
             }
         }
-        if self.silent == Some(from.other()) || self.rng.gen_bool(self.link.loss) {
+        if dropped || self.silent == Some(from.other()) || self.rng.gen_bool(self.link.loss) {
             self.link_stats.lost += 1;
             return;
         }

@@ -49,8 +49,10 @@
 //!   window, a timeout drops it to the minimum, at most once per window of data.
 //! - Flow control: the send buffer takes at most `send_buffer` unsent bytes (`write`
 //!   returns what it took, `Writable` says when there is room again). The receiver keeps
-//!   at most `receive_buffer` bytes (read and out of order); a packet that does not fit is
-//!   dropped and the receiver chokes the sender (optional delay 60001). The choked sender
+//!   `receive_buffer` bytes unread; the next expected packet that does not fit beside
+//!   them is dropped and the receiver chokes the sender (optional delay 60001). Packets
+//!   ahead of a hole are dropped, without a choke, when they do not fit beside all that
+//!   is held (`recv_buffer` explains the two bounds). The choked sender
 //!   sends only probes (a persist timer: one RTO, then twice as long each time, up to the
 //!   maximum RTO); the receiver unchokes (delay 0 on its next packets) once the
 //!   application has read half its buffer, and an ACK of new data unchokes too, in case

@@ -1,7 +1,17 @@
 //! The receiving half: reassembly of packets by sequence number into the byte stream
-//! the application reads, bounded in bytes (what does not fit is refused, and the
-//! connection chokes the sender) and in how far ahead a packet may be; and the ACK
-//! fields that describe what arrived (ackThrough and the NACKed holes below it).
+//! the application reads, bounded in bytes and in how far ahead a packet may be; and the
+//! ACK fields that describe what arrived (ackThrough and the NACKed holes below it).
+//!
+//! The byte bound has two parts, because what waits on the application and what waits
+//! on the sender are cured by different parties. The next expected packet is refused
+//! only when the application has not read enough (`Full`: the connection chokes the
+//! sender); it is never refused for the packets queued behind it, which only it can make
+//! readable. A packet ahead of a hole is refused when everything held would pass the
+//! capacity (`OutOfWindow`: the sender resends it once the hole is filled). Counting the
+//! queued packets against the next expected one deadlocked a stream from i2pd: with a
+//! buffer's worth queued behind a hole, the packet that filled it never fitted, and every
+//! resend was refused. Held bytes stay below twice the capacity (the queued packets,
+//! at most one capacity, join a readable part of at most one).
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -17,9 +27,10 @@ pub(crate) enum Arrival {
     OutOfOrder,
     /// Already had it.
     Duplicate,
-    /// No room: the buffer is full.
+    /// The next expected packet, and the application has not read enough to take it.
     Full,
-    /// Too far ahead of the next expected packet, or after the CLOSE.
+    /// Too far ahead of the next expected packet (in packets, or in bytes: no room
+    /// beside what is held), or after the CLOSE.
     OutOfWindow,
 }
 
@@ -78,8 +89,12 @@ impl RecvBuffer {
         if after_close || seq - self.next_seq >= self.max_ahead {
             return Arrival::OutOfWindow;
         }
-        if self.buffered() + payload.len() > self.capacity {
-            return Arrival::Full;
+        if seq == self.next_seq {
+            if self.readable.len() + payload.len() > self.capacity {
+                return Arrival::Full;
+            }
+        } else if self.buffered() + payload.len() > self.capacity {
+            return Arrival::OutOfWindow;
         }
         self.highest = Some(self.highest.map_or(seq, |h| h.max(seq)));
         if close {
@@ -185,6 +200,23 @@ mod tests {
         assert_eq!(recv.insert(1, vec![0; 4], false), Arrival::InOrder);
         assert_eq!(recv.insert(6, vec![], false), Arrival::OutOfWindow);
         assert_eq!(recv.insert(5, vec![], false), Arrival::OutOfOrder);
+    }
+
+    #[test]
+    fn the_packet_that_fills_a_hole_is_never_refused_for_what_waits_behind_it() {
+        let mut recv = RecvBuffer::new(10, 8);
+        assert_eq!(recv.insert(1, vec![1; 5], false), Arrival::OutOfOrder);
+        assert_eq!(recv.insert(2, vec![2; 5], false), Arrival::OutOfOrder);
+        // Nothing more fits ahead of the hole...
+        assert_eq!(recv.insert(3, vec![3; 1], false), Arrival::OutOfWindow);
+        // ...but the hole's own packet does: only it can make the rest readable.
+        assert_eq!(recv.insert(0, vec![0; 5], false), Arrival::InOrder);
+        assert_eq!(recv.buffered(), 15);
+        // Now the application is behind: the next packet waits for it to read.
+        assert_eq!(recv.insert(3, vec![3; 1], false), Arrival::Full);
+        let mut buf = [0u8; 15];
+        assert_eq!(recv.read(&mut buf), 15);
+        assert_eq!(recv.insert(3, vec![3; 1], false), Arrival::InOrder);
     }
 
     #[test]

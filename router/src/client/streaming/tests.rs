@@ -277,6 +277,54 @@ fn a_receiver_that_does_not_read_chokes_the_sender() {
     assert!(h.b.errors.is_empty());
 }
 
+/// A sender whose window is larger than the receiver's buffer loses one packet: what
+/// follows it fills the buffer, out of order. The lost packet's resend must still be
+/// taken (it alone makes the rest readable) and the receiver must not stay choked on
+/// bytes only the sender can release. Both held this stream forever before (seen with
+/// i2pd as the sender, whose window grows past our buffer).
+#[test]
+fn a_hole_behind_a_full_buffer_is_still_filled() {
+    let mtu = StreamConfig::default().max_message_size;
+    let small = StreamConfig {
+        receive_buffer: 16 * mtu,
+        ..StreamConfig::default()
+    };
+    let wide = StreamConfig {
+        initial_window: 64,
+        ..StreamConfig::default()
+    };
+    let mut h = Harness::new(
+        9,
+        LinkConfig::default(),
+        config(wide),
+        ManagerConfig {
+            listen: true,
+            ..config(small)
+        },
+    );
+    let mut dropped = false;
+    h.filter = Some(Box::new(move |side, packet| {
+        if side == Side::A && packet.seq == 3 && !packet.payload.is_empty() && !dropped {
+            dropped = true;
+            Verdict::Drop
+        } else {
+            Verdict::Pass
+        }
+    }));
+    let data = random_bytes(9, 64 * mtu);
+    let a_id = h.connect();
+    h.a.send(a_id, data.clone(), true);
+    let arrived = h.run_until(Duration::from_secs(120), |h| {
+        h.b.accepted
+            .first()
+            .and_then(|id| h.b.received.get(id))
+            .is_some_and(|r| r.len() == data.len())
+    });
+    assert!(arrived, "the stream stalled behind its hole");
+    let b_id = accepted(&h);
+    assert!(h.b.received[&b_id] == data);
+}
+
 #[test]
 fn data_rides_in_the_syn() {
     let mut h = Harness::pair(7, LinkConfig::default(), config(StreamConfig::default()));

@@ -343,9 +343,17 @@ impl Apps {
                         }
                         self.pump_read(router, now, key);
                     }
-                    StreamEvent::Readable | StreamEvent::PeerClosed | StreamEvent::Closed => {
+                    StreamEvent::PeerClosed => {
+                        // The stream's counters, while it still exists: what an operator
+                        // (or a developer chasing a slow transfer) asks first.
+                        if let Some(stats) =
+                            router.streams(id).and_then(|s| s.stream_stats(*stream))
+                        {
+                            debug!(?id, ?stream, ?stats, "stream: the peer closed");
+                        }
                         self.pump_read(router, now, key)
                     }
+                    StreamEvent::Readable | StreamEvent::Closed => self.pump_read(router, now, key),
                 }
             }
             ManagerEvent::Refused { .. } => {}
