@@ -176,12 +176,30 @@ pub struct TunnelStatus {
     pub participating: usize,
     pub builds_succeeded: u64,
     pub builds_failed: u64,
+    /// What became of other routers' build requests: the first thing to read when
+    /// their builds through us time out.
+    #[serde(default)]
+    pub requests: TransitRequests,
     /// Our tunnels, exploratory and client, by pool.
     #[serde(default)]
     pub own: Vec<OwnTunnel>,
     /// At most [`MAX_ROWS`], soonest to expire first.
     #[serde(default)]
     pub transit: Vec<TransitTunnel>,
+}
+
+/// Other routers' build requests, cumulative since start (the tunnel manager's
+/// [`crate::tunnel::TunnelLoad`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitRequests {
+    /// Records addressed to us that we decrypted (one X25519 each).
+    pub decrypted: u64,
+    /// Rejected (code 30): their previous hop over its limit, our accept rate, or full.
+    pub rejected_per_hop: u64,
+    pub rejected_rate: u64,
+    pub rejected_full: u64,
+    /// Dropped unread, without an answer: their previous hop over twice its limit.
+    pub dropped_per_hop: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -108,6 +108,15 @@ fn a_stream_and_a_datagram_between_sam_on_ramsons_and_sam_on_i2pd() {
         let their_dest = theirs.session("theirs", 1, 1);
         let mut mine = Sam::hello(our_sam);
         let my_dest = mine.session("mine", 1, 1);
+        // The datagram sessions come up now, beside the stream sessions, not after 2 MiB
+        // of streams: i2pd 2.45 publishes a new destination's LeaseSet once, when its
+        // first inbound tunnel is built, and does not try again if it has no outbound
+        // tunnel yet ("Destination is not ready"). In one run of eight its outbound
+        // builds through us timed out just after the streams, and its LeaseSet never came.
+        let i2pd_udp = (Ipv4Addr::LOCALHOST, i2pd_sam_udp).into();
+        let (mut their_dg, their_dg_dest) =
+            DatagramEnd::forwarded(i2pd_addr, i2pd_udp, "theirs-dg");
+        let (mut my_dg, _) = DatagramEnd::control(our_sam, "mine-dg");
         let mut data = vec![0u8; 1 << 20];
         ChaCha20Rng::seed_from_u64(9).fill_bytes(&mut data);
 
@@ -122,10 +131,6 @@ fn a_stream_and_a_datagram_between_sam_on_ramsons_and_sam_on_i2pd() {
 
         // Garlic to an i2pd destination and its answer, as repliable datagrams: i2pd
         // reads our New Session, and answers the sender the datagram names.
-        let i2pd_udp = (Ipv4Addr::LOCALHOST, i2pd_sam_udp).into();
-        let (mut their_dg, their_dg_dest) =
-            DatagramEnd::forwarded(i2pd_addr, i2pd_udp, "theirs-dg");
-        let (mut my_dg, _) = DatagramEnd::control(our_sam, "mine-dg");
         wait_for_lease_set(our_sam, &their_dg_dest);
         let started = Instant::now();
         let question = b"ramsons asks i2pd: are you there?".to_vec();
@@ -136,6 +141,20 @@ fn a_stream_and_a_datagram_between_sam_on_ramsons_and_sam_on_i2pd() {
         drop((theirs, mine, their_dg, my_dg));
     }));
     let log_file = i2pd.data_dir().join("i2pd.log");
+    if outcome.is_err() {
+        // Our side of what went wrong: sessions to i2pd, and its build requests.
+        let status = ours.status.borrow().clone();
+        eprintln!(
+            "our router: {} peers {:?}; tunnels built {} failed {}; participating {}; \
+             i2pd's build requests {:?}",
+            status.peers.connected,
+            status.peers.list,
+            status.tunnels.builds_succeeded,
+            status.tunnels.builds_failed,
+            status.tunnels.participating,
+            status.tunnels.requests,
+        );
+    }
     let exited = i2pd.exit();
     i2pd.stop();
     ours.stop();

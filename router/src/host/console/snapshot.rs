@@ -6,7 +6,8 @@ use crate::data::{Hash, RouterInfo};
 use crate::host::driver::Driver;
 use crate::host::net::Network;
 use crate::host::status::{
-    self, DestinationStatus, KnownRouter, OwnTunnel, PeerDetail, Status, TransitTunnel, MAX_ROWS,
+    self, DestinationStatus, KnownRouter, OwnTunnel, PeerDetail, Status, TransitRequests,
+    TransitTunnel, MAX_ROWS,
 };
 use crate::profile::Tier;
 use crate::time::Instant;
@@ -206,6 +207,16 @@ fn tunnel_status(
         participating: tunnels.map_or(0, |t| t.participating()),
         builds_succeeded,
         builds_failed,
+        requests: tunnels.map_or_else(TransitRequests::default, |t| {
+            let load = t.load();
+            TransitRequests {
+                decrypted: load.build_records_decrypted,
+                rejected_per_hop: load.builds_rejected_per_hop,
+                rejected_rate: load.builds_rejected_rate,
+                rejected_full: load.builds_rejected_full,
+                dropped_per_hop: load.builds_dropped_per_hop,
+            }
+        }),
         own,
         transit,
     }
