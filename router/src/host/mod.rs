@@ -355,6 +355,9 @@ impl<N: Network> Host<N> {
             tunnels,
             log,
         } = self;
+        // A first snapshot before the console serves: otherwise its first answers would
+        // be the empty default (no router hash) until the loop's first refresh.
+        driver.refresh_status();
         let (accepted_tx, accepted_rx) = mpsc::channel(64);
         let acceptor = tokio::spawn(accept_loop::<N>(listener, accepted_tx));
         // The console's shutdown button stops the router as a signal does.
