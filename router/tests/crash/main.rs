@@ -18,7 +18,7 @@
 //! builds tunnels and publishes the LeaseSets of a test destination and a server
 //! tunnel; what the router was doing at each kill is counted and printed.
 //!
-//! `CRASH_ITERATIONS` (default 8, about a minute) and `CRASH_SEED` (default 1) set the
+//! `CRASH_ITERATIONS` (default 8, about 30 s) and `CRASH_SEED` (default 1) set the
 //! run; docs/reliability.md records a longer one.
 
 #![cfg(unix)]
@@ -376,30 +376,49 @@ fn kill_delay(rng: &mut ChaCha20Rng) -> Duration {
     Duration::from_millis(ms)
 }
 
-#[test]
-fn sigkill_at_random_moments_loses_nothing_saved() {
-    let iterations = env_number("CRASH_ITERATIONS", 8) as usize;
-    let seed = env_number("CRASH_SEED", 1);
-    let started = Instant::now();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let boot = start_floodfills(dir.path());
-    let (config, console) = victim_config(dir.path(), &boot);
-    let data = dir.path().join("victim");
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let mut expected = Expected::default();
-    let mut phases: BTreeMap<Phase, usize> = BTreeMap::new();
-    let (mut cut_saves, mut temporaries) = (0, 0);
-    let mut previous_log: Option<PathBuf> = None;
+/// The router under test, its folder, and the tally of the kills so far.
+struct Harness {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    console: SocketAddr,
+    data: PathBuf,
+    seed: u64,
+    expected: Expected,
+    phases: BTreeMap<Phase, usize>,
+    /// Kills that left a temporary file, and how many files they left.
+    cut_saves: usize,
+    temporaries: usize,
+}
 
-    for iteration in 0..iterations {
-        let delay = kill_delay(&mut rng);
-        let log = dir.path().join(format!("run-{iteration}.log"));
-        let mut router = Running::start(&config, log.clone());
+impl Harness {
+    fn new(seed: u64) -> Harness {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let boot = start_floodfills(dir.path());
+        let (config, console) = victim_config(dir.path(), &boot);
+        let data = dir.path().join("victim");
+        Harness {
+            dir,
+            config,
+            console,
+            data,
+            seed,
+            expected: Expected::default(),
+            phases: BTreeMap::new(),
+            cut_saves: 0,
+            temporaries: 0,
+        }
+    }
+
+    /// Starts the router, lets the console client work for `delay`, kills the router
+    /// with SIGKILL and checks what it left.
+    fn kill_once(&mut self, iteration: usize, delay: Duration) {
+        let log = self.dir.path().join(format!("run-{iteration}.log"));
+        let mut router = Running::start(&self.config, log);
         let stop = Arc::new(AtomicBool::new(false));
         let seen = Arc::new(Mutex::new(Seen::default()));
         let client = {
-            let (stop, seen) = (stop.clone(), seen.clone());
-            let client_seed = seed * 1_000_003 + iteration as u64;
+            let (stop, seen, console) = (stop.clone(), seen.clone(), self.console);
+            let client_seed = self.seed * 1_000_003 + iteration as u64;
             std::thread::spawn(move || console_client(console, iteration, client_seed, stop, seen))
         };
         std::thread::sleep(delay);
@@ -413,12 +432,12 @@ fn sigkill_at_random_moments_loses_nothing_saved() {
         client.join().expect("console client");
 
         let seen = std::mem::take(&mut *seen.lock().expect("lock"));
-        *phases.entry(seen.phase).or_default() += 1;
-        expected.names.extend(seen.added);
-        let left = check_after_kill(&data, &mut expected);
-        cut_saves += usize::from(left > 0);
-        temporaries += left;
-        if let (Some(router), Some(identity)) = (&seen.router, expected.identity) {
+        *self.phases.entry(seen.phase).or_default() += 1;
+        self.expected.names.extend(seen.added);
+        let left = check_after_kill(&self.data, &mut self.expected);
+        self.cut_saves += usize::from(left > 0);
+        self.temporaries += left;
+        if let (Some(router), Some(identity)) = (&seen.router, self.expected.identity) {
             assert_eq!(
                 *router,
                 identity.to_base64(),
@@ -426,37 +445,55 @@ fn sigkill_at_random_moments_loses_nothing_saved() {
             );
         }
         // This run's start read what the previous kill left.
-        let damage: Vec<String> = damage_in(&router.log())
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
+        let log = router.log();
+        let damage = damage_in(&log);
         assert!(damage.is_empty(), "run {iteration}: {damage:#?}");
-        previous_log = Some(log);
     }
 
-    // A last start after all the kills: it comes up with its identity, reaches every
-    // destination ready, and stops cleanly on SIGTERM.
-    let log = dir.path().join("final.log");
-    let mut router = Running::start(&config, log);
-    let ready = wait_ready(console, Duration::from_secs(90));
-    let final_log = router.log();
-    assert!(
-        ready.is_some(),
-        "not ready after the kills:\n{final_log}\n(previous run: {previous_log:?})"
-    );
-    if let (Some(status), Some(identity)) = (ready, expected.identity) {
-        assert_eq!(status.router, identity.to_base64(), "identity changed");
+    /// A last start after all the kills: it comes up with its identity, gets every
+    /// destination ready, and stops cleanly on SIGTERM.
+    fn final_start(&mut self) {
+        let log = self.dir.path().join("final.log");
+        let mut router = Running::start(&self.config, log);
+        let ready = wait_ready(self.console, Duration::from_secs(90));
+        assert!(
+            ready.is_some(),
+            "not ready after the kills:\n{}",
+            router.log()
+        );
+        if let (Some(status), Some(identity)) = (ready, self.expected.identity) {
+            assert_eq!(status.router, identity.to_base64(), "identity changed");
+        }
+        let term = Command::new("kill")
+            .args(["-TERM", &router.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(term.success());
+        let exit = router.child.wait().expect("wait");
+        assert!(exit.success(), "unclean stop: {exit:?}\n{}", router.log());
+        assert!(damage_in(&router.log()).is_empty(), "{}", router.log());
+        check_after_kill(&self.data, &mut self.expected);
     }
-    let term = Command::new("kill")
-        .args(["-TERM", &router.child.id().to_string()])
-        .status()
-        .expect("kill -TERM");
-    assert!(term.success());
-    let exit = router.child.wait().expect("wait");
-    assert!(exit.success(), "unclean stop: {exit:?}\n{}", router.log());
-    assert!(damage_in(&router.log()).is_empty(), "{}", router.log());
-    check_after_kill(&data, &mut expected);
+}
 
+#[test]
+fn sigkill_at_random_moments_loses_nothing_saved() {
+    let iterations = env_number("CRASH_ITERATIONS", 8) as usize;
+    let seed = env_number("CRASH_SEED", 1);
+    let started = Instant::now();
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let mut harness = Harness::new(seed);
+    for iteration in 0..iterations {
+        harness.kill_once(iteration, kill_delay(&mut rng));
+    }
+    harness.final_start();
+    let Harness {
+        expected,
+        phases,
+        cut_saves,
+        temporaries,
+        ..
+    } = &harness;
     eprintln!(
         "crash test: seed {seed}, {iterations} kills in {:.0?}: at {phases:?}; {cut_saves} kills \
          cut a save short ({temporaries} temporary files left, removed at the next start); \
