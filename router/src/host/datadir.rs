@@ -279,29 +279,21 @@ fn collect_files(path: &Path, files: &mut Vec<PathBuf>, rejected: &mut Vec<(Path
     }
 }
 
-/// Removes [`write_atomic`]'s temporary files from `root` and its folders (one level
-/// down: `netDb/`, `addressbook/`, server tunnels' key folders); how many. Only the
-/// holder of the lock may: another router's temporaries would be files in the middle
-/// of being written. What cannot be removed is left for the next start.
+/// The folders of the data directory that [`write_atomic`] writes in.
+const WRITTEN_FOLDERS: [&str; 3] = ["", NETDB, super::addressbook::FOLDER];
+
+/// Removes [`write_atomic`]'s temporary files from the data directory's folders; how
+/// many. Only the holder of the lock may: another router's temporaries would be files
+/// in the middle of being written. What cannot be removed is left for the next start.
 fn remove_stale_temporaries(root: &Path) -> usize {
-    let mut folders = vec![root.to_owned()];
-    if let Ok(entries) = fs::read_dir(root) {
-        let subfolders = entries
-            .flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .map(|e| e.path());
-        folders.extend(subfolders);
-    }
     let mut removed = 0;
-    for folder in folders {
+    for folder in WRITTEN_FOLDERS.map(|f| root.join(f)) {
         let Ok(entries) = fs::read_dir(&folder) else {
             continue;
         };
         for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            let temporary = name.starts_with('.') && name.ends_with(TMP_SUFFIX);
-            if temporary
+            let ours = entry.file_name().to_str().is_some_and(is_temporary_name);
+            if ours
                 && entry.file_type().is_ok_and(|t| t.is_file())
                 && fs::remove_file(entry.path()).is_ok()
             {
@@ -310,6 +302,22 @@ fn remove_stale_temporaries(root: &Path) -> usize {
         }
     }
     removed
+}
+
+/// Whether `name` has the shape [`write_atomic`] gives its temporary files,
+/// `.<name>.<pid>.<n>.tmp`: precise, because a data directory may share its folder
+/// with a person's files.
+fn is_temporary_name(name: &str) -> bool {
+    let Some(inner) = name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_suffix(TMP_SUFFIX))
+    else {
+        return false;
+    };
+    let mut parts = inner.rsplitn(3, '.');
+    let number =
+        |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    number(parts.next()) && number(parts.next()) && parts.next().is_some_and(|n| !n.is_empty())
 }
 
 /// Replaces `path` (not a secret) atomically, as every file of the data directory is.
@@ -507,7 +515,12 @@ mod tests {
         for path in &stale {
             fs::write(path, b"half a file").expect("write");
         }
-        let kept = [dir.path().join("notes.tmp"), netdb.join(".hidden")];
+        let kept = [
+            dir.path().join("notes.tmp"),
+            dir.path().join(".notes.tmp"),
+            dir.path().join(".notes.1.tmp"),
+            netdb.join(".hidden"),
+        ];
         for path in &kept {
             fs::write(path, b"not ours").expect("write");
         }

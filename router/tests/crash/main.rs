@@ -282,6 +282,11 @@ fn check_after_kill(data: &Path, expected: &mut Expected) -> usize {
     let temporaries = count_temporaries(data);
     // The lock died with the process; opening also removes the temporaries.
     let dir = DataDir::open(data).expect("the data directory opens after a kill");
+    assert_eq!(
+        count_temporaries(data),
+        0,
+        "temporary files left after open"
+    );
     for name in KEY_FILES {
         let Ok(bytes) = std::fs::read(data.join(name)) else {
             continue;
