@@ -186,7 +186,9 @@ fn init(dir: &Path, mut config: HostConfig) -> Result<()> {
     // Written relative to the file, so the folder can be moved as a whole.
     let text = config.to_toml();
     HostConfig::parse(&text).map_err(anyhow::Error::msg)?;
-    std::fs::write(&file, text).with_context(|| format!("cannot write {}", file.display()))?;
+    // Atomically, as the data directory's files: a kill here must not leave half a
+    // file that the next `init` refuses to overwrite and `run` cannot read.
+    ramsons_router::host::datadir::write_file(&file, text.as_bytes())?;
     config.data_dir = dir.join(&config.data_dir);
     let info = ramsons_router::host::init(&config, Start::system())?;
     println!("{}", info.hash().to_base64());

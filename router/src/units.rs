@@ -78,7 +78,7 @@ impl fmt::Display for Span {
             ("s", 1_000_000),
             ("ms", 1_000),
         ] {
-            if micros >= size && micros % size == 0 {
+            if micros >= size && micros.is_multiple_of(size) {
                 return write!(f, "{} {unit}", micros / size);
             }
         }
@@ -153,7 +153,7 @@ impl fmt::Display for Bandwidth {
             ("Mbit", 1_000_000),
             ("kbit", 1_000),
         ] {
-            if self.0 >= size && self.0 % size == 0 {
+            if self.0 >= size && self.0.is_multiple_of(size) {
                 return write!(f, "{} {unit}", self.0 / size);
             }
         }

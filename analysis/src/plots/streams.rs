@@ -101,7 +101,7 @@ pub(crate) fn draw_ttfb(
 /// "512 B", "10 KiB", "1 MiB"; sizes that are not whole KiB or MiB in bytes.
 fn fmt_bytes(bytes: u64) -> String {
     for (unit, size) in [("MiB", 1 << 20), ("KiB", 1 << 10)] {
-        if bytes >= size && bytes % size == 0 {
+        if bytes >= size && bytes.is_multiple_of(size) {
             return format!("{} {unit}", bytes / size);
         }
     }

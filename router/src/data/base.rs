@@ -49,7 +49,7 @@ pub fn base64_encode(bytes: &[u8]) -> String {
 /// Decodes I2P base64; accepts the text with or without its trailing `=` padding, but
 /// rejects non-canonical trailing bits so that every value has one spelling.
 pub fn base64_decode(s: &str) -> Result<Vec<u8>, DataError> {
-    let encoding = if s.len() % 4 == 0 {
+    let encoding = if s.len().is_multiple_of(4) {
         base64_padded()
     } else {
         base64_unpadded()

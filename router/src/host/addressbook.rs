@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use tracing::{info, warn};
 
-const FOLDER: &str = "addressbook";
+pub(super) const FOLDER: &str = "addressbook";
 const BOOK_FILE: &str = "hosts.txt";
 const SUBSCRIPTIONS_FILE: &str = "subscriptions.json";
 

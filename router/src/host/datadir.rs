@@ -1,6 +1,7 @@
 //! The data directory: what a real router keeps between runs.
 //!
 //! ```text
+//! <data_dir>/router.lock         held while a router runs on the folder (see [`super::dirlock`])
 //! <data_dir>/router.keys         our identity's secret keys (created on first start)
 //! <data_dir>/ntcp2.keys          our NTCP2 static key and published IV
 //! <data_dir>/destination.keys    the test destination's secret keys (when it runs one)
@@ -14,8 +15,10 @@
 //! Every write is atomic: the bytes go to a temporary file in the same folder, are
 //! flushed to disk, and the file is renamed over the old one, then the folder is synced.
 //! A kill at any moment leaves either the old file or the new one, never a torn one, so
-//! nothing already written is lost.
+//! nothing already written is lost. What a kill can leave is a temporary file; the next
+//! [`DataDir::open`], holding the lock and so the only writer, removes them.
 
+use super::dirlock::{DirLock, LockError};
 use crate::crypto::{DestinationKeys, RouterKeys};
 use crate::data::{Hash, RouterInfo};
 use crate::profile::Profiles;
@@ -27,6 +30,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use tracing::info;
 
 /// Key files start with a magic naming their content and format version, so a file put
 /// in the wrong place is an error, not a wrong identity.
@@ -37,6 +41,8 @@ const DESTINATION_KEYS_MAGIC: &[u8; 4] = b"RDK1";
 const NETDB: &str = "netDb";
 const INFO_PREFIX: &str = "routerInfo-";
 const INFO_SUFFIX: &str = ".dat";
+/// How [`write_atomic`]'s temporary files end (they also start with a dot).
+const TMP_SUFFIX: &str = ".tmp";
 
 /// Something in the data directory that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -45,12 +51,16 @@ pub enum DataDirError {
     Io { path: PathBuf, source: io::Error },
     #[error("{path}: {message}")]
     Corrupt { path: PathBuf, message: String },
+    #[error(transparent)]
+    Locked(#[from] LockError),
 }
 
-/// An open data directory.
+/// An open data directory, locked against other routers until the last clone is
+/// dropped.
 #[derive(Debug, Clone)]
 pub struct DataDir {
     root: PathBuf,
+    _lock: Arc<DirLock>,
 }
 
 /// What loading the saved netDb found.
@@ -63,12 +73,24 @@ pub struct LoadedInfos {
 }
 
 impl DataDir {
-    /// Opens `root`, creating it and its `netDb` folder if needed.
+    /// Opens `root`, creating it and its `netDb` folder if needed, and locks it: an
+    /// error names the folder (and the other router's pid) if a router holds it.
+    /// Temporary files of saves cut short by a crash are removed.
     pub fn open(root: &Path) -> Result<DataDir, DataDirError> {
         let netdb = root.join(NETDB);
         fs::create_dir_all(&netdb).map_err(io_at(&netdb))?;
+        let lock = DirLock::acquire(root)?;
+        let removed = remove_stale_temporaries(root);
+        if removed > 0 {
+            info!(
+                removed,
+                "removed temporary files of saves a crash cut short in {}",
+                root.display()
+            );
+        }
         Ok(DataDir {
             root: root.to_owned(),
+            _lock: Arc::new(lock),
         })
     }
 
@@ -257,9 +279,55 @@ fn collect_files(path: &Path, files: &mut Vec<PathBuf>, rejected: &mut Vec<(Path
     }
 }
 
+/// The folders of the data directory that [`write_atomic`] writes in.
+const WRITTEN_FOLDERS: [&str; 3] = ["", NETDB, super::addressbook::FOLDER];
+
+/// Removes [`write_atomic`]'s temporary files from the data directory's folders; how
+/// many. Only the holder of the lock may: another router's temporaries would be files
+/// in the middle of being written. What cannot be removed is left for the next start.
+fn remove_stale_temporaries(root: &Path) -> usize {
+    let mut removed = 0;
+    for folder in WRITTEN_FOLDERS.map(|f| root.join(f)) {
+        let Ok(entries) = fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let ours = entry.file_name().to_str().is_some_and(is_temporary_name);
+            if ours
+                && entry.file_type().is_ok_and(|t| t.is_file())
+                && fs::remove_file(entry.path()).is_ok()
+            {
+                removed += 1;
+            }
+        }
+    }
+    removed
+}
+
+/// Whether `name` has the shape [`write_atomic`] gives its temporary files,
+/// `.<name>.<pid>.<n>.tmp`: precise, because a data directory may share its folder
+/// with a person's files.
+fn is_temporary_name(name: &str) -> bool {
+    let Some(inner) = name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_suffix(TMP_SUFFIX))
+    else {
+        return false;
+    };
+    let mut parts = inner.rsplitn(3, '.');
+    let number =
+        |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    number(parts.next()) && number(parts.next()) && parts.next().is_some_and(|n| !n.is_empty())
+}
+
 /// Replaces `path` (not a secret) atomically, as every file of the data directory is.
-pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), DataDirError> {
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), DataDirError> {
     write_atomic(path, bytes, Secret::No).map_err(io_at(path))
+}
+
+/// Replaces `path` atomically with a file only its owner can read (private keys).
+pub fn write_secret_file(path: &Path, bytes: &[u8]) -> Result<(), DataDirError> {
+    write_atomic(path, bytes, Secret::Yes).map_err(io_at(path))
 }
 
 /// Whether a file holds secrets (readable by its owner only).
@@ -278,7 +346,10 @@ fn write_atomic(path: &Path, bytes: &[u8], secret: Secret) -> io::Result<()> {
     let folder = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let unique = NEXT.fetch_add(1, Ordering::Relaxed);
-    let tmp = folder.join(format!(".{name}.{}.{unique}.tmp", std::process::id()));
+    let tmp = folder.join(format!(
+        ".{name}.{}.{unique}{TMP_SUFFIX}",
+        std::process::id()
+    ));
     let written = write_then_rename(&tmp, path, bytes, secret);
     if written.is_err() {
         let _ = fs::remove_file(&tmp);
@@ -413,6 +484,53 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
             .count();
         assert_eq!(leftovers, 0);
+    }
+
+    #[test]
+    fn a_second_open_of_a_locked_folder_fails_until_the_first_is_dropped() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = DataDir::open(dir.path()).expect("open");
+        let clone = data.clone();
+        drop(data);
+        // A clone (the background save's) keeps the lock.
+        let err = DataDir::open(dir.path()).expect_err("still held by the clone");
+        assert!(matches!(err, DataDirError::Locked(_)), "{err}");
+        assert!(
+            err.to_string().contains(&dir.path().display().to_string()),
+            "{err}"
+        );
+        drop(clone);
+        DataDir::open(dir.path()).expect("free once every clone is dropped");
+    }
+
+    #[test]
+    fn temporaries_a_crash_left_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        drop(DataDir::open(dir.path()).expect("open"));
+        let netdb = dir.path().join(NETDB);
+        let stale = [
+            dir.path().join(".profiles.dat.123.0.tmp"),
+            netdb.join(".routerInfo-x.dat.123.4.tmp"),
+        ];
+        for path in &stale {
+            fs::write(path, b"half a file").expect("write");
+        }
+        let kept = [
+            dir.path().join("notes.tmp"),
+            dir.path().join(".notes.tmp"),
+            dir.path().join(".notes.1.tmp"),
+            netdb.join(".hidden"),
+        ];
+        for path in &kept {
+            fs::write(path, b"not ours").expect("write");
+        }
+        let _data = DataDir::open(dir.path()).expect("reopen");
+        for path in &stale {
+            assert!(!path.exists(), "{} left", path.display());
+        }
+        for path in &kept {
+            assert!(path.exists(), "{} removed", path.display());
+        }
     }
 
     #[test]

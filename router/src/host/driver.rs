@@ -26,6 +26,9 @@ pub(super) struct Conn {
     /// Where an inbound connection came from; `None` for ours.
     pub(super) inbound: Option<IpAddr>,
     pub(super) established: bool,
+    /// When another established session to the peer took over from this one; it is
+    /// closed [`duplicates::GRACE`] later.
+    pub(super) superseded: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -44,7 +47,8 @@ pub(super) struct Driver<N: Network> {
     pub(super) ctx: ConnContext,
     pub(super) events: mpsc::Receiver<ConnEvent>,
     pub(super) conns: HashMap<ConnId, Conn>,
-    /// The connection used to send to each peer (the newest established one).
+    /// The connection used to send to each peer: the one [`duplicates::keep`] picks
+    /// among the established ones, else the dial in progress.
     pub(super) by_peer: HashMap<Hash, ConnId>,
     /// Peers whose dial failed, and until when they are not dialled again.
     pub(super) unreachable: HashMap<Hash, Instant>,
@@ -93,7 +97,10 @@ impl<N: Network> Driver<N> {
                     self.router.handle_timeout(self.clock.now());
                     self.refresh_local();
                 }
-                _ = status_tick.tick() => self.refresh_status(),
+                _ = status_tick.tick() => {
+                    self.refresh_status();
+                    self.close_superseded();
+                }
                 _ = save_tick.tick() => self.save_in_background(),
                 Some((stream, from)) = accepted.recv() => self.on_accept(stream, from),
                 Some(ping) = self.ping_requests.recv() => self.ping(ping),
@@ -268,6 +275,7 @@ impl<N: Network> Driver<N> {
                 peer,
                 inbound,
                 established: false,
+                superseded: None,
             },
         );
         (id, rx)
@@ -277,7 +285,6 @@ impl<N: Network> Driver<N> {
         let now = self.clock.now();
         match kind {
             ConnEventKind::Established { peer, info } => {
-                let me = self.router.hash();
                 let Some(conn) = self.conns.get_mut(&id) else {
                     return;
                 };
@@ -290,23 +297,7 @@ impl<N: Network> Driver<N> {
                     false => self.counters.outbound_sessions += 1,
                 }
                 self.unreachable.remove(&peer);
-                // Two routers that dial each other at once get two sessions. Both sides
-                // send on the same one, the session dialled by the larger hash; the other
-                // falls idle and closes, so nothing in flight is cut off.
-                let dialled_by_larger = |inbound: bool| (peer > me) == inbound;
-                let keep_current = self
-                    .by_peer
-                    .get(&peer)
-                    .filter(|current| **current != id)
-                    .and_then(|current| self.conns.get(current))
-                    .is_some_and(|c| {
-                        c.established
-                            && dialled_by_larger(c.inbound.is_some())
-                            && !dialled_by_larger(inbound)
-                    });
-                if !keep_current {
-                    self.by_peer.insert(peer, id);
-                }
+                self.settle(peer, now);
                 if let Some(info) = info {
                     self.router.handle_peer_info(now, info);
                 }
@@ -327,18 +318,59 @@ impl<N: Network> Driver<N> {
                         }
                         if self.by_peer.get(&peer) == Some(&id) {
                             self.by_peer.remove(&peer);
-                            // Another established session to the peer (the loser of a
-                            // simultaneous dial) takes over rather than a new dial.
-                            let other = self
-                                .conns
-                                .iter()
-                                .find(|(_, c)| c.peer == Some(peer) && c.established);
-                            if let Some((other, _)) = other {
-                                self.by_peer.insert(peer, *other);
-                            }
+                            // A superseded session still open takes over (the peer may
+                            // have closed the one we kept) rather than a new dial.
+                            self.settle(peer, now);
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// Points `by_peer` at the established session to `peer` that both ends keep
+    /// ([`duplicates`]) and marks the others superseded (from `now`, if not already).
+    /// With no established session, a dial in progress stays where it is.
+    fn settle(&mut self, peer: Hash, now: Instant) {
+        let me = self.router.hash();
+        let established = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.peer == Some(peer) && c.established)
+            .map(|(id, c)| duplicates::Established {
+                id: *id,
+                inbound: c.inbound.is_some(),
+            });
+        let Some(kept) = duplicates::keep(&me, &peer, established) else {
+            return;
+        };
+        self.by_peer.insert(peer, kept);
+        for (id, conn) in &mut self.conns {
+            if conn.peer == Some(peer) && conn.established {
+                match *id == kept {
+                    true => conn.superseded = None,
+                    false => {
+                        conn.superseded.get_or_insert(now);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Closes the sessions superseded for [`duplicates::GRACE`] (the check runs with the
+    /// status refresh, once a second). Until its Closed event the close is asked again
+    /// each time, which a closing connection ignores.
+    pub(super) fn close_superseded(&mut self) {
+        let now = self.clock.now();
+        for (id, conn) in &self.conns {
+            let due = conn
+                .superseded
+                .is_some_and(|since| now.saturating_duration_since(since) >= duplicates::GRACE);
+            if due {
+                debug!(peer = ?conn.peer, id, "closing a duplicate session");
+                let _ = conn
+                    .commands
+                    .try_send(ConnCommand::Close(TerminationReason::Normal));
             }
         }
     }

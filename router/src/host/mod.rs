@@ -7,7 +7,8 @@
 //! the next input or that timeout.
 //!
 //! - [`config`] reads `router.toml`.
-//! - [`datadir`] keeps keys, netDb and profiles on disk, written atomically.
+//! - [`datadir`] keeps keys, netDb and profiles on disk, written atomically, in a
+//!   folder [`dirlock`] keeps to one router at a time.
 //! - [`net`] abstracts tokio's or turmoil's sockets.
 //! - [`clock`] derives the core's UNIX-time [`Instant`] from tokio's clock.
 //! - [`status`] is the router's snapshot of itself and `/ping`; [`console`] serves them
@@ -26,8 +27,10 @@ pub mod config;
 mod conn;
 pub mod console;
 pub mod datadir;
+pub mod dirlock;
 mod driver;
 use driver::{Counters, Driver};
+mod duplicates;
 mod events;
 pub mod net;
 pub mod proxy;
@@ -352,6 +355,9 @@ impl<N: Network> Host<N> {
             tunnels,
             log,
         } = self;
+        // A first snapshot before the console serves: otherwise its first answers would
+        // be the empty default (no router hash) until the loop's first refresh.
+        driver.refresh_status();
         let (accepted_tx, accepted_rx) = mpsc::channel(64);
         let acceptor = tokio::spawn(accept_loop::<N>(listener, accepted_tx));
         // The console's shutdown button stops the router as a signal does.

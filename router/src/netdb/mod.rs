@@ -1103,7 +1103,8 @@ impl NetDb {
         self.floodfills_at_last_explore = floodfills;
         self.explore_rounds += 1;
         let wants_floodfills = self.floodfill || floodfills < self.config.floodfill_target;
-        let for_floodfills = wants_floodfills && (self.floodfill || self.explore_rounds % 2 == 0);
+        let for_floodfills =
+            wants_floodfills && (self.floodfill || self.explore_rounds.is_multiple_of(2));
         let pays =
             self.store.len() < self.config.explore_target || (wants_floodfills && found_floodfills);
         let interval = if pays {

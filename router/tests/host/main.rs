@@ -481,3 +481,136 @@ fn a_replayed_session_request_is_not_answered() {
         running.await.expect("task").expect("clean stop");
     });
 }
+
+/// Completes an NTCP2 handshake as Alice over `stream`; the session, established.
+async fn dial_as_alice(
+    stream: &mut tokio::net::TcpStream,
+    mut session: ramsons_router::transport::ntcp2::Session,
+) -> ramsons_router::transport::ntcp2::Session {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 4096];
+    while !session.is_established() {
+        while let Some(bytes) = session.poll_transmit() {
+            stream.write_all(&bytes).await.expect("write handshake");
+        }
+        if session.is_established() {
+            break;
+        }
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .expect("Bob answers")
+            .expect("read handshake");
+        assert!(n > 0, "Bob closed during the handshake");
+        session
+            .handle_input(Clock::system().now(), &buf[..n])
+            .expect("a valid message 2");
+    }
+    while let Some(bytes) = session.poll_transmit() {
+        stream.write_all(&bytes).await.expect("write message 3");
+    }
+    session
+}
+
+/// Whether the peer closes `stream` within `limit` (bytes it sends first are skipped).
+async fn closes_within(stream: &mut tokio::net::TcpStream, limit: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Two sessions from one peer: the router keeps one (the newest: the same router
+/// dialled both), closes the other after its grace, and lists the peer once.
+#[test]
+fn of_two_sessions_to_one_peer_one_is_closed() {
+    use ramsons_router::host::{self, DataDir, Tokio};
+    use ramsons_router::transport::ntcp2::{LocalRouter, Ntcp2Peer, Session};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let bob_config = HostConfig {
+            data_dir: dir.path().join("bob"),
+            net_id: NET_ID,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            publish: Some(SocketAddr::from(([127, 0, 0, 1], 9))),
+            status: None,
+            sam: ramsons_router::host::SamSection::disabled(),
+            ..HostConfig::default()
+        };
+        let bob = Host::start(bob_config, Tokio, Start::system())
+            .await
+            .expect("bob starts");
+        let mut bob_peer = Ntcp2Peer::from_router_info(&bob.router_info()).expect("address");
+        bob_peer.socket = bob.listen_addr().expect("listening");
+        let mut status = bob.status();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(bob.run(async {
+            let _ = stopped.await;
+        }));
+
+        let alice_config = HostConfig {
+            data_dir: dir.path().join("alice"),
+            net_id: NET_ID,
+            publish: Some(SocketAddr::from(([127, 0, 0, 1], 9))),
+            status: None,
+            sam: ramsons_router::host::SamSection::disabled(),
+            ..HostConfig::default()
+        };
+        let alice_info = host::init(&alice_config, Start::system()).expect("alice's keys");
+        let alice_hash = alice_info.hash().to_base64();
+        let alice_keys = DataDir::open(&alice_config.data_dir)
+            .and_then(|d| d.ntcp2_keys(&mut ChaCha20Rng::seed_from_u64(0)))
+            .expect("alice's NTCP2 keys");
+        let local = LocalRouter {
+            info: alice_info,
+            keys: alice_keys,
+            net_id: NET_ID,
+        };
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let mut streams = Vec::new();
+        let mut sessions = Vec::new();
+        for _ in 0..2 {
+            let mut stream = tokio::net::TcpStream::connect(bob_peer.socket)
+                .await
+                .expect("connect");
+            let session = Session::connect(Clock::system().now(), &local, &bob_peer, &mut rng);
+            sessions.push(dial_as_alice(&mut stream, session).await);
+            streams.push(stream);
+        }
+        let mut newer = streams.pop().expect("second");
+        let mut older = streams.pop().expect("first");
+        assert!(
+            closes_within(&mut older, Duration::from_secs(30)).await,
+            "the older session was not closed"
+        );
+        assert!(
+            !closes_within(&mut newer, Duration::from_secs(2)).await,
+            "the session kept was closed too"
+        );
+        // The status refreshes once a second: wait for one that lists alice.
+        let listed = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                let peers = status.borrow_and_update().peers.list.clone();
+                if peers.contains(&alice_hash) {
+                    return peers;
+                }
+                status.changed().await.expect("bob runs");
+            }
+        })
+        .await
+        .expect("alice listed");
+        assert_eq!(listed, vec![alice_hash], "alice listed more than once");
+        let _ = stop.send(());
+        running.await.expect("task").expect("clean stop");
+    });
+}

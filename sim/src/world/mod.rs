@@ -293,7 +293,7 @@ impl World {
             };
             self.now = at;
             self.step(ev);
-            if self.trace.events() % 16_384 == 0 {
+            if self.trace.events().is_multiple_of(16_384) {
                 progress.update(
                     at.saturating_duration_since(self.start),
                     self.trace.events(),

@@ -141,7 +141,7 @@ impl SendRatchet {
     /// request for the peer's new key for 1 and odd ones.
     fn start<R: RngCore + CryptoRng>(&mut self, rng: &mut R) -> NextKey {
         let next = self.id + 1;
-        let new_key = next == 1 || next % 2 == 0;
+        let new_key = next == 1 || next.is_multiple_of(2);
         if new_key || self.own.is_none() {
             self.own = Some(OwnKey::generate(rng, self.own.as_ref()));
         }

@@ -7,7 +7,7 @@
 
 use crate::crypto::DestinationKeys;
 use crate::data::{base64_decode, base64_encode};
-use crate::host::datadir::write_file;
+use crate::host::datadir::write_secret_file;
 use crate::host::sam::keys::{parse_private, private_base64};
 use rand::{CryptoRng, RngCore};
 use std::path::{Path, PathBuf};
@@ -42,7 +42,7 @@ pub fn load_or_create(
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| unusable(e.to_string()))?;
             }
-            write_file(path, &blob).map_err(|e| unusable(e.to_string()))?;
+            write_secret_file(path, &blob).map_err(|e| unusable(e.to_string()))?;
             Ok(keys)
         }
         Err(e) => Err(unusable(e.to_string())),
@@ -62,6 +62,12 @@ mod tests {
         let first = load_or_create(&path, &mut rng).expect("created");
         let again = load_or_create(&path, &mut rng).expect("read back");
         assert_eq!(first.hash(), again.hash());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
+            assert_eq!(mode & 0o077, 0, "keys readable by others: {mode:o}");
+        }
         std::fs::write(&path, b"junk").expect("write");
         let e = load_or_create(&path, &mut rng).expect_err("junk");
         assert!(e.to_string().contains("site.dat"), "{e}");
