@@ -4,7 +4,9 @@
 //! streaming packets and our LeaseSet; we read its.
 
 use super::i2pd::{self, I2pd, I2pdOptions};
-use super::sam_client::{datagram_round_trip, echo_one, wait_for_lease_set, DatagramEnd, Sam};
+use super::sam_client::{
+    datagram_round_trip, echo_one, wait_for_lease_set, DatagramEnd, Sam, I2PD_SESSION_TUNNELS,
+};
 use super::{BenchmarkingAddress, OurRouter, I2PD_RUNNING, WAIT};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -105,14 +107,9 @@ fn a_stream_and_a_datagram_between_sam_on_ramsons_and_sam_on_i2pd() {
 
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut theirs = Sam::hello(i2pd_addr);
-        let their_dest = theirs.session("theirs", 1, 1);
+        let their_dest = theirs.session("theirs", 1, I2PD_SESSION_TUNNELS);
         let mut mine = Sam::hello(our_sam);
         let my_dest = mine.session("mine", 1, 1);
-        // The datagram sessions come up now, beside the stream sessions, not after 2 MiB
-        // of streams: i2pd 2.45 publishes a new destination's LeaseSet once, when its
-        // first inbound tunnel is built, and does not try again if it has no outbound
-        // tunnel yet ("Destination is not ready"). In one run of eight its outbound
-        // builds through us timed out just after the streams, and its LeaseSet never came.
         let i2pd_udp = (Ipv4Addr::LOCALHOST, i2pd_sam_udp).into();
         let (mut their_dg, their_dg_dest) =
             DatagramEnd::forwarded(i2pd_addr, i2pd_udp, "theirs-dg");

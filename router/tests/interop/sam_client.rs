@@ -11,6 +11,14 @@ use std::time::{Duration, Instant};
 const SESSION_WAIT: Duration = Duration::from_secs(240);
 /// STREAM CONNECTs tried while the peer's LeaseSet cannot be found, 2 s apart.
 const CONNECT_ATTEMPTS: usize = 60;
+
+/// Tunnels each way of a session on i2pd. i2pd 2.45 publishes a destination's LeaseSet
+/// when its inbound tunnels change, and gives up for that change if no outbound tunnel
+/// is ready yet ("Can't publish LeaseSet. Destination is not ready"). With one tunnel
+/// each way, built at the same moment, the inbound one won that race by milliseconds in
+/// 3 runs of 12 here and the LeaseSet never went out (for minutes: until the tunnel
+/// was replaced). A second inbound tunnel gives i2pd a second try.
+pub const I2PD_SESSION_TUNNELS: u8 = 2;
 /// Datagrams sent, 3 s apart, before a round trip is given up.
 const DATAGRAM_TRIES: usize = 40;
 
@@ -212,13 +220,14 @@ impl DatagramEnd {
     }
 
     /// A DATAGRAM session `id` on the bridge at `tcp`, forwarding to a UDP socket of
-    /// ours, sending through the bridge's UDP port `bridge_udp`; its destination.
+    /// ours, sending through the bridge's UDP port `bridge_udp`; its destination. Two
+    /// tunnels each way, as [`I2PD_SESSION_TUNNELS`] explains (it is i2pd's bridge).
     pub fn forwarded(tcp: SocketAddr, bridge_udp: SocketAddr, id: &str) -> (DatagramEnd, String) {
         let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("a UDP socket");
         let port = socket.local_addr().expect("bound").port();
         let mut sam = Sam::hello(tcp);
         let forward = format!(" HOST=127.0.0.1 PORT={port}");
-        let dest = sam.session_of("DATAGRAM", id, 1, 1, &forward);
+        let dest = sam.session_of("DATAGRAM", id, 1, I2PD_SESSION_TUNNELS, &forward);
         let end = DatagramEnd::Forwarded {
             _control: sam,
             id: id.to_string(),
