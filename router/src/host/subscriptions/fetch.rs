@@ -90,6 +90,18 @@ pub enum FetchError {
     TimedOut(std::time::Duration),
 }
 
+impl FetchError {
+    /// Whether trying again soon may help: the network or a server error may pass; a
+    /// feed too large, a bad URL or a client error (404, 403) will not.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            FetchError::Open(_) | FetchError::Http(_) | FetchError::TimedOut(_) => true,
+            FetchError::Status(status) => status.is_server_error(),
+            FetchError::Url(_) | FetchError::TooLarge(_) => false,
+        }
+    }
+}
+
 /// The request for `url`, with the validators `last` left.
 pub fn request(url: &FeedUrl, last: &Subscription) -> Result<Request<Empty<Bytes>>, FetchError> {
     let mut builder = Request::get(url.path.as_str())

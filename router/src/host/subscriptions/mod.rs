@@ -7,8 +7,10 @@
 //!   still waits for its tunnels and its LeaseSet);
 //! - `update_interval` after its last successful fetch (saved with the book, so a
 //!   restart does not fetch everything again);
-//! - `retry` after a failed one (no LeaseSet, a timeout, an HTTP error, a body over
-//!   `max_subscription_size`).
+//! - `retry` after a fetch that failed on the way (no LeaseSet, a timeout, a broken
+//!   answer, a 5xx);
+//! - `update_interval` after one the feed itself refused (4xx, a body over
+//!   `max_subscription_size`): asking sooner would fetch the same again.
 //!
 //! Why a destination of its own, created for each round and removed after it: the
 //! feeds' servers learn nothing that links the fetches to the user's proxy or tunnels
@@ -45,8 +47,8 @@ pub struct Schedule {
     not_before: u64,
     interval: u64,
     retry: u64,
-    /// When each feed last failed, while its failure is more recent than a success.
-    failed: BTreeMap<String, u64>,
+    /// When to try each feed again after a failure, until a success clears it.
+    again: BTreeMap<String, u64>,
 }
 
 impl Schedule {
@@ -55,7 +57,7 @@ impl Schedule {
             not_before: started_secs.saturating_add(config.first_fetch.0.as_secs()),
             interval: config.update_interval.0.as_secs(),
             retry: config.retry.0.as_secs(),
-            failed: BTreeMap::new(),
+            again: BTreeMap::new(),
         }
     }
 
@@ -65,19 +67,25 @@ impl Schedule {
             0 => 0,
             at => at.saturating_add(self.interval),
         };
-        let again = self
-            .failed
-            .get(&subscription.url)
-            .map_or(0, |at| at.saturating_add(self.retry));
+        let again = self.again.get(&subscription.url).copied().unwrap_or(0);
         regular.max(again).max(self.not_before)
     }
 
+    /// A failure that trying again may mend (the network, a busy server): `retry` later.
     pub fn failed(&mut self, url: &str, now_secs: u64) {
-        self.failed.insert(url.to_owned(), now_secs);
+        let at = now_secs.saturating_add(self.retry);
+        self.again.insert(url.to_owned(), at);
+    }
+
+    /// A feed at fault (too large, not found): asking sooner than usual would only
+    /// fetch the same again, so the whole interval.
+    pub fn refused(&mut self, url: &str, now_secs: u64) {
+        let at = now_secs.saturating_add(self.interval);
+        self.again.insert(url.to_owned(), at);
     }
 
     pub fn succeeded(&mut self, url: &str) {
-        self.failed.remove(url);
+        self.again.remove(url);
     }
 }
 
@@ -166,7 +174,10 @@ impl Fetcher {
                 },
                 Err(e) => {
                     warn!(url = %subscription.url, "address book: subscription not fetched: {e}");
-                    schedule.failed(&subscription.url, now);
+                    match e.is_transient() {
+                        true => schedule.failed(&subscription.url, now),
+                        false => schedule.refused(&subscription.url, now),
+                    }
                 }
             }
         }
@@ -277,11 +288,16 @@ mod tests {
         assert_eq!(schedule.next(&long_ago), 1_002_200);
         assert_eq!(schedule.next(&recent), 990_000 + 43_200, "other feeds");
         schedule.succeeded(&never.url);
+        assert_eq!(schedule.next(&never), 1_000_300);
         let fetched = Subscription {
             fetched: 1_002_200,
             ..never
         };
         assert_eq!(schedule.next(&fetched), 1_002_200 + 43_200);
+
+        // A feed at fault waits the whole interval, not the retry delay.
+        schedule.refused(&fetched.url, 1_002_500);
+        assert_eq!(schedule.next(&fetched), 1_002_500 + 43_200);
     }
 
     #[test]
