@@ -41,9 +41,9 @@ enum Command {
     /// exploratory_tunnels, client_hops, client_tunnels, allow_same_subnet,
     /// max_participating), [sam] and
     /// [addressbook] (hosts: local hosts.txt files, subscriptions, update_interval,
-    /// max_subscription_size, max_entries, jump_services), [[tunnel]] tables (client and
-    /// server tunnels, the HTTP and SOCKS proxies, with the key names of i2pd's
-    /// tunnels.conf plus `name`) and tunnels_conf (an i2pd tunnels.conf, read as it is).
+    /// first_fetch, retry, max_subscription_size, max_entries, jump_services), [[tunnel]]
+    /// tables (client and server tunnels, the HTTP and SOCKS proxies, with the key names
+    /// of i2pd's tunnels.conf plus `name`) and tunnels_conf (an i2pd tunnels.conf, read as it is).
     Run {
         /// The configuration file (TOML).
         #[arg(long, short, default_value = "router.toml")]

@@ -164,6 +164,8 @@ impl Node {
         }
         // Every router of a loopback testnet is 127.0.0.1, of a docker one in one /24.
         config.tunnels.allow_same_subnet = true;
+        // A private network has none of the main network's address book feeds.
+        config.addressbook.subscriptions.clear();
         // For `status`'s end-to-end check: /ping sends from it, others send to it.
         config.client.test_destination = true;
         // Applications reach a loopback testnet through each router's SAM bridge; a

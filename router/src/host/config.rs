@@ -73,11 +73,16 @@ pub struct AddressBookSection {
     /// name a host wins, and they win over subscriptions. Relative to the configuration
     /// file's folder. Never written by the router.
     pub hosts: Vec<PathBuf>,
-    /// hosts.txt feeds to merge into the book, fetched over I2P through the HTTP proxy
-    /// (not fetched yet: the proxy is to come).
+    /// hosts.txt feeds to merge into the book, fetched over I2P
+    /// ([`crate::host::subscriptions`]).
     pub subscriptions: Vec<String>,
     /// How often each subscription is fetched.
     pub update_interval: Span,
+    /// How long after the start the first fetches wait (then the fetcher's destination
+    /// still needs its tunnels): a router that just started has better things to do.
+    pub first_fetch: Span,
+    /// How long after a failed fetch (no LeaseSet, timeout, an HTTP error) to try again.
+    pub retry: Span,
     /// A subscription body larger than this many bytes is refused whole.
     pub max_subscription_size: usize,
     /// Names in the book at most (local and learned).
@@ -94,6 +99,8 @@ impl Default for AddressBookSection {
             // The I2P project's own feed, the default of the main network's routers.
             subscriptions: vec!["http://i2p-projekt.i2p/hosts.txt".into()],
             update_interval: Span(Duration::from_secs(12 * 3600)),
+            first_fetch: Span(Duration::from_secs(5 * 60)),
+            retry: Span(Duration::from_secs(30 * 60)),
             max_subscription_size: 10 << 20,
             max_entries: 100_000,
             jump_services: vec!["http://stats.i2p/cgi-bin/jump.cgi?a=".into()],
@@ -113,6 +120,13 @@ impl AddressBookSection {
         }
         if !(3600..=30 * 86_400).contains(&self.update_interval.0.as_secs()) {
             return Err("[addressbook] update_interval must be between 1 h and 30 d".into());
+        }
+        if self.first_fetch.0 > Duration::from_secs(86_400) {
+            return Err("[addressbook] first_fetch must be at most 1 d".into());
+        }
+        // Each retry costs the network a LeaseSet lookup, or a fetch of the whole feed.
+        if self.retry.0 < Duration::from_secs(10) || self.retry.0 > self.update_interval.0 {
+            return Err("[addressbook] retry must be between 10 s and update_interval".into());
         }
         if !(1024..=(256 << 20)).contains(&self.max_subscription_size) {
             return Err(
@@ -624,6 +638,10 @@ mod tests {
         let bad = HostConfig::parse("[addressbook]\njump_services = ['x y']").expect_err("bad");
         assert!(bad.contains("addressbook"), "{bad}");
         assert!(HostConfig::parse("[addressbook]\nmax_entries = 0").is_err());
+        let quick = HostConfig::parse("[addressbook]\nfirst_fetch = '0 s'\nretry = '10 s'");
+        assert_eq!(quick.expect("valid").addressbook.retry.0.as_secs(), 10);
+        assert!(HostConfig::parse("[addressbook]\nretry = '1 s'").is_err());
+        assert!(HostConfig::parse("[addressbook]\nretry = '13 h'").is_err());
         assert!(HostConfig::parse("[addressbook]\nupdate_interval = '1 min'").is_err());
     }
 

@@ -17,6 +17,7 @@
 //! - [`sam`] is the SAM bridge, [`apps`] its backend over the router task.
 //! - [`addressbook`] keeps the address book (local hosts.txt files, subscriptions'
 //!   names in the data directory) that SAM and the proxies resolve names with.
+//! - [`subscriptions`] fetches the address book's subscriptions over I2P.
 //! - [`tunnels`] runs client and server tunnels, [`proxy`] the HTTP and SOCKS proxies.
 
 pub mod addressbook;
@@ -36,6 +37,7 @@ pub mod net;
 pub mod proxy;
 pub mod sam;
 pub mod status;
+pub mod subscriptions;
 pub mod tunnels;
 
 pub use clock::Clock;
@@ -148,6 +150,8 @@ pub struct Host<N: Network> {
     sam: Option<SamServer<apps::RouterBackend, N>>,
     book: addressbook::SharedBook,
     tunnels: tunnels::Tunnels,
+    /// For the subscription fetcher's destinations.
+    fetcher_rng: ChaCha20Rng,
     /// Recent warnings for the console's log page (empty unless [`Host::set_log`]).
     log: console::LogRing,
 }
@@ -234,6 +238,7 @@ impl<N: Network> Host<N> {
         };
         let specs = config.tunnel_specs()?;
         let tunnels = tunnels::Tunnels::bind(specs, data.root(), &mut rng).await?;
+        let fetcher_rng = ChaCha20Rng::from_seed(rng.gen());
         let (status_tx, _) = watch::channel(Status::default());
         let local = Arc::new(LocalRouter {
             info: router.router_info().clone(),
@@ -282,6 +287,7 @@ impl<N: Network> Host<N> {
             sam,
             book,
             tunnels,
+            fetcher_rng,
             log: console::LogRing::new(),
         })
     }
@@ -353,6 +359,7 @@ impl<N: Network> Host<N> {
             sam,
             book,
             tunnels,
+            fetcher_rng,
             log,
         } = self;
         // A first snapshot before the console serves: otherwise its first answers would
@@ -386,11 +393,20 @@ impl<N: Network> Host<N> {
         };
         // The bridge's clients end with the router: their sessions live in it.
         let sam_server = sam.map(|s| tokio::spawn(s.run(std::future::pending())));
-        let backend = apps::RouterBackend::new(driver.app_sender.clone(), book);
+        let backend = apps::RouterBackend::new(driver.app_sender.clone(), book.clone());
+        let fetcher = subscriptions::Fetcher {
+            book,
+            backend: backend.clone(),
+            clock: driver.clock,
+            config: driver.config.addressbook.clone(),
+            rng: fetcher_rng,
+        };
+        let fetcher = tokio::spawn(fetcher.run());
         let jump = driver.config.addressbook.jump_services.clone();
         // Dropped with the router: the set aborts every tunnel task.
         let _tunnels = tunnels.run(backend, jump);
         let result = driver.run(accepted_rx, shutdown).await;
+        fetcher.abort();
         if let Some(server) = sam_server {
             server.abort();
         }

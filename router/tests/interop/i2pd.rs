@@ -5,8 +5,8 @@
 //!
 //! What [`I2pd::start`] does, given a data directory (normally a fresh temporary one):
 //!
-//! 1. writes `i2pd.conf` (every option below, each with the reason it is set) and an
-//!    empty `tunnels.conf` (no client or server tunnels);
+//! 1. writes `i2pd.conf` (every option below, each with the reason it is set) and
+//!    `tunnels.conf` (empty unless a test gives it client or server tunnels);
 //! 2. puts each given RouterInfo in i2pd's netDb folder as
 //!    `netDb/r<c>/routerInfo-<hash>.dat`, `<hash>` being the router hash in I2P base64 and
 //!    `<c>` its first character. i2pd reads that folder once at start ("NetDb: N routers
@@ -91,6 +91,11 @@ pub struct I2pdOptions {
     pub sam_port: Option<u16>,
     /// Its bandwidth class (`bandwidth =`: L, O, P, X...) when not i2pd's default.
     pub bandwidth: Option<char>,
+    /// Its HTTP proxy's port on 127.0.0.1, when it should run one (1-hop tunnels, one
+    /// each way, so that one peer is enough).
+    pub http_proxy_port: Option<u16>,
+    /// The text of its `tunnels.conf` (client and server tunnels); none when empty.
+    pub tunnels_conf: String,
 }
 
 impl I2pdOptions {
@@ -109,6 +114,8 @@ impl I2pdOptions {
             log_level: "info",
             sam_port: None,
             bandwidth: None,
+            http_proxy_port: None,
+            tunnels_conf: String::new(),
         })
     }
 
@@ -187,11 +194,18 @@ impl I2pdOptions {
             Some(port) => format!("enabled = true\naddress = 127.0.0.1\nport = {port}"),
             None => "enabled = false".into(),
         };
+        let http_proxy = match self.http_proxy_port {
+            Some(port) => format!(
+                "enabled = true\naddress = 127.0.0.1\nport = {port}\ninbound.length = 1\n\
+                 outbound.length = 1\ninbound.quantity = 1\noutbound.quantity = 1"
+            ),
+            None => "enabled = false".into(),
+        };
         line(
-            "No client services but SAM when asked: proxies, BOB, I2CP and I2PControl are \
-             not needed.",
+            "No client services but SAM and the HTTP proxy when asked: the SOCKS proxy, BOB, \
+             I2CP and I2PControl are not needed.",
             format!(
-                "[httpproxy]\nenabled = false\n[socksproxy]\nenabled = false\n[sam]\n{sam}\n\
+                "[httpproxy]\n{http_proxy}\n[socksproxy]\nenabled = false\n[sam]\n{sam}\n\
                  [bob]\nenabled = false\n[i2cp]\nenabled = false\n[i2pcontrol]\nenabled = false"
             ),
         );
@@ -291,10 +305,11 @@ impl I2pd {
         let conf = data_dir.join("i2pd.conf");
         let tunconf = data_dir.join("tunnels.conf");
         std::fs::write(&conf, options.config(data_dir))?;
-        std::fs::write(
-            &tunconf,
-            "# No client or server tunnels: only the router runs.\n",
-        )?;
+        let tunnels = match options.tunnels_conf.is_empty() {
+            true => "# No client or server tunnels: only the router runs.\n",
+            false => options.tunnels_conf.as_str(),
+        };
+        std::fs::write(&tunconf, tunnels)?;
         for ri in &options.router_infos {
             let path = netdb_path(data_dir, ri).ok_or_else(|| {
                 io::Error::new(io::ErrorKind::InvalidInput, "RouterInfo too short")
@@ -471,4 +486,17 @@ fn http_get(port: u16, path: &str) -> io::Result<String> {
     let mut body = Vec::new();
     stream.read_to_end(&mut body)?;
     Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+/// The b32 address of the destination in an i2pd private key file (as its `keys =`
+/// tunnels write them): the file starts with the Destination, 387 bytes plus its
+/// certificate's payload, whose length is in bytes 385..387. `None` until the file is
+/// there and starts with a destination.
+pub fn keys_file_b32(path: &Path) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    let cert_len = usize::from(u16::from_be_bytes([*bytes.get(385)?, *bytes.get(386)?]));
+    let dest = bytes.get(..387 + cert_len)?;
+    ramsons_router::data::Destination::parse(dest)
+        .ok()
+        .map(|d| d.to_b32_address())
 }

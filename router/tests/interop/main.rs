@@ -11,6 +11,7 @@
 
 mod bench_i2pd;
 mod i2pd;
+mod proxy;
 mod sam;
 mod sam_client;
 

@@ -1,8 +1,10 @@
 //! Client and server tunnels and the HTTP proxy between two real routers in one
 //! process, on loopback, over 1-hop tunnels: a page from a local web server through an
 //! `http` server tunnel on one router and the HTTP proxy on the other, and an echo
-//! through a plain client tunnel to a plain server tunnel.
+//! through a plain client tunnel to a plain server tunnel; and an address book
+//! subscription fetched over I2P (`subscription.rs`).
 
+mod subscription;
 #[path = "../support/host.rs"]
 mod support;
 

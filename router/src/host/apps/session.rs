@@ -283,12 +283,15 @@ impl Apps {
     ) {
         match event {
             ClientEvent::LeaseSetPublished { destination, .. } => {
-                let Some(session) = self.sessions.get_mut(destination) else {
+                let created = self.sessions.get_mut(destination);
+                let Some((reply, inbound)) = created.and_then(|s| s.created.take()) else {
                     return;
                 };
-                if let Some((reply, inbound)) = session.created.take() {
-                    let session = RouterSession { id: *destination };
-                    let _ = reply.send(Ok(Created { session, inbound }));
+                let session = RouterSession { id: *destination };
+                if reply.send(Ok(Created { session, inbound })).is_err() {
+                    // Whoever asked gave up waiting (a SAM client that hung up, a
+                    // fetcher's timeout): nobody holds the session to use or remove it.
+                    self.remove(router, now, *destination);
                 }
             }
             ClientEvent::Datagram {

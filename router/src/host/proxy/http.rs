@@ -11,10 +11,9 @@ use super::headers::filter_request;
 use super::pages::{self, Problem};
 use super::{Body, MAX_HEAD};
 use crate::host::apps::I2pStream;
-use crate::host::sam::backend::{Backend, ConnectError, PortPair};
 use crate::host::sam::keys::parse_destination;
-use crate::host::tunnels::client::{ClientContext, CONNECT_TIMEOUT};
-use crate::host::tunnels::names::{resolve, I2pHost, NameError};
+use crate::host::tunnels::client::{open_stream, ClientContext, OpenError};
+use crate::host::tunnels::names::NameError;
 use bytes::Bytes;
 use http::{Request, Response, Uri};
 use http_body_util::{BodyExt, Empty};
@@ -171,24 +170,8 @@ async fn fetch(
     if let Some(helper) = &target.helper {
         return helper_page(target, helper);
     }
-    let host = I2pHost::classify(&target.host).map_err(|e| name_problem(e, ctx))?;
-    let to = resolve(&ctx.backend, &host)
-        .await
-        .map_err(|e| name_problem(e, ctx))?;
-    let ports = PortPair {
-        from: 0,
-        to: target.port,
-    };
-    let opened = ctx.backend.connect(&ctx.session, to, ports);
-    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, opened).await {
-        Err(_) | Ok(Err(ConnectError::Timeout)) => Err(Problem::TimedOut(target.host.clone())),
-        Ok(Err(ConnectError::PeerNotFound)) => Err(Problem::NoLeaseSet(target.host.clone())),
-        Ok(Err(e)) => Err(Problem::Unreachable {
-            host: target.host.clone(),
-            why: e.to_string(),
-        }),
-        Ok(Ok(stream)) => Ok(stream),
-    }?;
+    let opened = open_stream(&ctx.backend, &ctx.session, &target.host, target.port).await;
+    let stream = opened.map_err(|e| open_problem(e, ctx))?;
     if target.connect {
         tokio::spawn(tunnel(req, stream));
         return Ok(Response::new(empty()));
@@ -258,7 +241,13 @@ fn helper_page(target: &RequestTarget, helper: &str) -> Result<Response<Body>, P
     ))
 }
 
-fn name_problem(e: NameError, ctx: &ClientContext) -> Problem {
+fn open_problem(e: OpenError, ctx: &ClientContext) -> Problem {
+    let e = match e {
+        OpenError::Name(e) => e,
+        OpenError::NoLeaseSet(host) => return Problem::NoLeaseSet(host),
+        OpenError::Unreachable { host, why } => return Problem::Unreachable { host, why },
+        OpenError::TimedOut(host) => return Problem::TimedOut(host),
+    };
     match e {
         NameError::Invalid(why) => Problem::BadRequest(why),
         NameError::Unknown(host) => Problem::UnknownName {

@@ -6,9 +6,7 @@
 //! arrived and say "need more", "done after n bytes" or why it is not SOCKS. The whole
 //! handshake must fit in [`MAX_HANDSHAKE`] bytes and arrive within [`HANDSHAKE_TIMEOUT`].
 
-use crate::host::sam::backend::{Backend, ConnectError, PortPair};
-use crate::host::tunnels::client::{ClientContext, CONNECT_TIMEOUT};
-use crate::host::tunnels::names::{resolve, I2pHost};
+use crate::host::tunnels::client::{open_stream, ClientContext, OpenError};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -173,7 +171,6 @@ pub fn parse_request(buf: &[u8]) -> Parsed<Request> {
 
 /// SOCKS 5 reply codes.
 const SUCCEEDED: u8 = 0;
-const GENERAL_FAILURE: u8 = 1;
 const NOT_ALLOWED: u8 = 2;
 const HOST_UNREACHABLE: u8 = 4;
 const TTL_EXPIRED: u8 = 6;
@@ -253,32 +250,19 @@ pub async fn serve(mut socket: TcpStream, ctx: Arc<ClientContext>) {
         let _ = socket.write_all(&refuse(NOT_ALLOWED)).await;
         return;
     };
-    let target = match I2pHost::classify(name) {
-        Ok(host) => resolve(&ctx.backend, &host).await,
-        Err(e) => Err(e),
-    };
-    let Ok(target) = target else {
-        debug!(tunnel = %ctx.spec.name, "SOCKS: cannot resolve {name}");
-        let _ = socket.write_all(&refuse(NOT_ALLOWED)).await;
-        return;
-    };
-    let ports = PortPair {
-        from: 0,
-        to: request.port,
-    };
-    let opened = ctx.backend.connect(&ctx.session, target, ports);
-    let code = match tokio::time::timeout(CONNECT_TIMEOUT, opened).await {
-        Ok(Ok(mut stream)) => {
+    let code = match open_stream(&ctx.backend, &ctx.session, name, request.port).await {
+        Ok(mut stream) => {
             if socket.write_all(&reply(version, SUCCEEDED)).await.is_ok() {
                 let _ = tokio::io::copy_bidirectional(&mut socket, &mut stream).await;
             }
             return;
         }
-        Ok(Err(ConnectError::Timeout)) | Err(_) => TTL_EXPIRED,
-        Ok(Err(ConnectError::PeerNotFound)) | Ok(Err(ConnectError::CantReachPeer(_))) => {
-            HOST_UNREACHABLE
+        Err(OpenError::Name(e)) => {
+            debug!(tunnel = %ctx.spec.name, "SOCKS: {e}");
+            NOT_ALLOWED
         }
-        Ok(Err(_)) => GENERAL_FAILURE,
+        Err(OpenError::TimedOut(_)) => TTL_EXPIRED,
+        Err(OpenError::NoLeaseSet(_) | OpenError::Unreachable { .. }) => HOST_UNREACHABLE,
     };
     let _ = socket.write_all(&refuse(code)).await;
 }

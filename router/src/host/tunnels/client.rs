@@ -7,11 +7,11 @@
 //! without end cannot grow the router's memory).
 
 use super::irc;
-use super::names::{resolve, I2pHost};
+use super::names::{resolve, I2pHost, NameError};
 use super::spec::{TunnelKind, TunnelSpec};
-use crate::host::apps::{RouterBackend, RouterSession};
+use crate::host::apps::{I2pStream, RouterBackend, RouterSession};
 use crate::host::proxy;
-use crate::host::sam::backend::{Backend, PortPair};
+use crate::host::sam::backend::{Backend, ConnectError, PortPair};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -21,6 +21,43 @@ use tracing::{debug, warn};
 /// How long opening a stream may take: the streaming library gives up after about a
 /// minute itself; this is the bound should the router never answer.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Why a stream to a host could not be opened: what the proxies' error pages and the
+/// logs of client tunnels and subscriptions say.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Name(#[from] NameError),
+    #[error("no LeaseSet found for {0}")]
+    NoLeaseSet(String),
+    #[error("cannot reach {host}: {why}")]
+    Unreachable { host: String, why: String },
+    #[error("opening a stream to {0} timed out")]
+    TimedOut(String),
+}
+
+/// Opens a stream from `session` to port `port` of `host` (a `.i2p` name, a b32
+/// address or a base64 destination), within [`CONNECT_TIMEOUT`]. The one way the
+/// client tunnels, the proxies and the address book's subscriptions reach a site.
+pub async fn open_stream(
+    backend: &RouterBackend,
+    session: &RouterSession,
+    host: &str,
+    port: u16,
+) -> Result<I2pStream, OpenError> {
+    let target = resolve(backend, &I2pHost::classify(host)?).await?;
+    let ports = PortPair { from: 0, to: port };
+    let opened = backend.connect(session, target, ports);
+    match tokio::time::timeout(CONNECT_TIMEOUT, opened).await {
+        Ok(Ok(stream)) => Ok(stream),
+        Err(_) | Ok(Err(ConnectError::Timeout)) => Err(OpenError::TimedOut(host.to_owned())),
+        Ok(Err(ConnectError::PeerNotFound)) => Err(OpenError::NoLeaseSet(host.to_owned())),
+        Ok(Err(e)) => Err(OpenError::Unreachable {
+            host: host.to_owned(),
+            why: e.to_string(),
+        }),
+    }
+}
 
 /// What every connection of one client-side tunnel shares.
 #[derive(Debug)]
@@ -85,27 +122,10 @@ async fn plain(mut socket: TcpStream, ctx: &ClientContext) {
         Some((h, p)) if p.parse::<u16>().is_ok() && !h.is_empty() => (h, p.parse().unwrap_or(0)),
         _ => (text, ctx.spec.destination_port),
     };
-    let target = match I2pHost::classify(host) {
-        Ok(host) => resolve(&ctx.backend, &host).await,
-        Err(e) => Err(e),
-    };
-    let target = match target {
-        Ok(t) => t,
+    let mut stream = match open_stream(&ctx.backend, &ctx.session, host, port).await {
+        Ok(stream) => stream,
         Err(e) => {
             warn!(tunnel = %name, "{e}");
-            return;
-        }
-    };
-    let ports = PortPair { from: 0, to: port };
-    let opened = ctx.backend.connect(&ctx.session, target, ports);
-    let mut stream = match tokio::time::timeout(CONNECT_TIMEOUT, opened).await {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(e)) => {
-            warn!(tunnel = %name, "cannot open a stream to {host}: {e}");
-            return;
-        }
-        Err(_) => {
-            warn!(tunnel = %name, "opening a stream to {host} timed out");
             return;
         }
     };
