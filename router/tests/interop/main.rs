@@ -341,6 +341,25 @@ struct OurRouter {
     thread: std::thread::JoinHandle<()>,
 }
 
+/// Reports, with the time of day i2pd's log uses (UTC), when our router's event loop did
+/// not let a 100 ms timer run for more than half a second: on this one-thread runtime,
+/// a stall of everything the router sends and receives.
+async fn report_stalls() {
+    const TICK: std::time::Duration = std::time::Duration::from_millis(100);
+    loop {
+        let before = std::time::Instant::now();
+        tokio::time::sleep(TICK).await;
+        let late = before.elapsed().saturating_sub(TICK);
+        if late > std::time::Duration::from_millis(500) {
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let (h, m, s) = (secs / 3600 % 24, secs / 60 % 60, secs % 60);
+            eprintln!("our router's event loop stalled {late:?}, until {h:02}:{m:02}:{s:02} UTC");
+        }
+    }
+}
+
 impl OurRouter {
     fn start(config: ramsons_router::host::HostConfig) -> OurRouter {
         use ramsons_router::host::{Host, Start, Tokio};
@@ -356,6 +375,7 @@ impl OurRouter {
                     .await
                     .expect("our router starts");
                 status_tx.send(host.status()).expect("test waits");
+                tokio::spawn(report_stalls());
                 host.run(async {
                     let _ = stopped.await;
                 })
