@@ -30,16 +30,20 @@ fn router_config(dir: &Path, name: &str, boot: &Path, tunnels: &str) -> HostConf
     config
 }
 
-/// A web server that answers every request with `hello from i2p` and keeps the
-/// request heads it saw.
-async fn web_server(seen: Arc<Mutex<Vec<String>>>) -> SocketAddr {
+/// A web server that answers each request head with `answer(head)` and keeps the heads
+/// it saw.
+async fn web_server_with(
+    seen: Arc<Mutex<Vec<String>>>,
+    answer: impl Fn(&str) -> String + Send + Sync + 'static,
+) -> SocketAddr {
+    let answer = Arc::new(answer);
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
-            let seen = seen.clone();
+            let (seen, answer) = (seen.clone(), answer.clone());
             tokio::spawn(async move {
                 let mut head = Vec::new();
                 let mut buf = [0u8; 1024];
@@ -49,19 +53,27 @@ async fn web_server(seen: Arc<Mutex<Vec<String>>>) -> SocketAddr {
                         Ok(n) => head.extend_from_slice(&buf[..n]),
                     }
                 }
-                seen.lock()
-                    .expect("lock")
-                    .push(String::from_utf8_lossy(&head).into_owned());
-                let body = "hello from i2p";
-                let answer = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = socket.write_all(answer.as_bytes()).await;
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let reply = answer(&head);
+                seen.lock().expect("lock").push(head);
+                let _ = socket.write_all(reply.as_bytes()).await;
             });
         }
     });
     addr
+}
+
+/// A web server that answers every request with `hello from i2p` and keeps the
+/// request heads it saw.
+async fn web_server(seen: Arc<Mutex<Vec<String>>>) -> SocketAddr {
+    web_server_with(seen, |_| {
+        let body = "hello from i2p";
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n{body}",
+            body.len()
+        )
+    })
+    .await
 }
 
 async fn echo_server() -> SocketAddr {

@@ -2,60 +2,39 @@
 //! `http` server tunnel, the other subscribes to it by b32 address, fetches and merges
 //! it, and then reaches a site by a name it only knows from that feed.
 
-use super::{addr_of, router_config, through_proxy, WAIT};
+use super::{addr_of, router_config, through_proxy, web_server_with, WAIT};
 use ramsons_router::host::tunnels::keys;
 use ramsons_router::host::{self, Host, Start, Tokio};
 use rand::SeedableRng;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 const ETAG: &str = "\"feed-1\"";
 
 /// A web server with two pages: `/hosts.txt` (`feed`, with an ETag, 304 when asked
 /// with it) and `/hello`. Keeps the request heads it saw.
 async fn feed_server(feed: String, seen: Arc<Mutex<Vec<String>>>) -> SocketAddr {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let (feed, seen) = (feed.clone(), seen.clone());
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match socket.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
-                seen.lock().expect("lock").push(head.clone());
-                let answer = if head.starts_with("get /hosts.txt ") {
-                    match head.contains(&format!("if-none-match: {ETAG}")) {
-                        true => "HTTP/1.1 304 Not Modified\r\n\r\n".to_owned(),
-                        false => format!(
-                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nETag: {ETAG}\r\n\
-                             Content-Type: text/plain\r\n\r\n{feed}",
-                            feed.len()
-                        ),
-                    }
-                } else {
-                    let body = "hello by name";
-                    format!(
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
-                        body.len()
-                    )
-                };
-                let _ = socket.write_all(answer.as_bytes()).await;
-            });
+    web_server_with(seen, move |head| {
+        let head = head.to_ascii_lowercase();
+        if head.starts_with("get /hosts.txt ") {
+            match head.contains(&format!("if-none-match: {ETAG}")) {
+                true => "HTTP/1.1 304 Not Modified\r\n\r\n".to_owned(),
+                false => format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nETag: {ETAG}\r\n\
+                     Content-Type: text/plain\r\n\r\n{feed}",
+                    feed.len()
+                ),
+            }
+        } else {
+            let body = "hello by name";
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
         }
-    });
-    addr
+    })
+    .await
 }
 
 #[tokio::test]
@@ -122,7 +101,12 @@ async fn a_hosts_txt_published_over_i2p_is_fetched_merged_and_used() {
     eprintln!("feed merged after {:?}", started.elapsed());
     assert_eq!(learned.to_base64(), site.destination().to_base64());
     assert_eq!(book.len(), 1, "the bad line was skipped");
-    let head = seen.lock().expect("lock").last().cloned().expect("a fetch");
+    let head = seen
+        .lock()
+        .expect("lock")
+        .last()
+        .expect("a fetch")
+        .to_ascii_lowercase();
     assert!(head.starts_with("get /hosts.txt http/1.1"), "{head}");
     assert!(head.contains("user-agent: myob/6.66 (an/on)"), "{head}");
     assert!(head.contains("x-i2p-destb32: "), "{head}");
@@ -145,7 +129,7 @@ async fn a_hosts_txt_published_over_i2p_is_fetched_merged_and_used() {
         .lock()
         .expect("lock")
         .last()
-        .cloned()
-        .expect("a request");
+        .expect("a request")
+        .to_ascii_lowercase();
     assert!(head.starts_with("get /hello http/1.1"), "{head}");
 }
