@@ -3,7 +3,7 @@
 
 use super::{ClientEvent, Clients, DestinationId, LEASE_MARGIN};
 use crate::data::{Hash, Lease2, LeaseSet2, MetaLeaseSet};
-use crate::netdb::NetDb;
+use crate::netdb::{NetDb, OwnStore};
 use crate::time::Instant;
 use crate::tunnel::{PoolId, TunnelManager};
 use std::sync::Arc;
@@ -96,8 +96,8 @@ impl Clients {
             ),
         };
         match sent {
-            Some((floodfill, token)) => {
-                publication.tried.push(floodfill);
+            OwnStore::Sent { to, token } => {
+                publication.tried.push(to);
                 publication.awaiting = Some(token.get());
                 publication.retry_at = Some(now + PUBLISH_ACK_TIMEOUT);
                 self.events.push_back(ClientEvent::LeaseSetPublished {
@@ -105,9 +105,19 @@ impl Clients {
                     leases,
                 });
             }
+            // Our router is the only floodfill it knows: stored, nothing to wait for (the
+            // next LeaseSet, at the next tunnel change, goes to any floodfill known then).
+            OwnStore::Held => {
+                publication.awaiting = None;
+                publication.retry_at = None;
+                self.events.push_back(ClientEvent::LeaseSetPublished {
+                    destination: id,
+                    leases,
+                });
+            }
             // Every floodfill we know was tried (or we know none): pause, then start
             // over from the closest.
-            None => {
+            OwnStore::NoFloodfill => {
                 publication.tried.clear();
                 publication.awaiting = None;
                 publication.retry_at = Some(now + PUBLISH_PAUSE);

@@ -324,6 +324,17 @@ pub enum NetDbEvent {
 
 /// A LeaseSet type and the table of ours it goes in, so that plain and encrypted
 /// LeaseSets share the store path.
+/// What became of a publication of one of our own LeaseSets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnStore {
+    /// Sent to floodfill `to`, whose DeliveryStatus will carry `token`.
+    Sent { to: Hash, token: NonZeroU32 },
+    /// We are a floodfill and know no other: held in our own tables, served from there.
+    Held,
+    /// Every floodfill we know was tried, or we know none.
+    NoFloodfill,
+}
+
 trait TableEntry: StoredLeaseSet + Sized {
     fn table(netdb: &mut NetDb) -> &mut LeaseSetTable<Self>;
     fn entry(ls: Arc<Self>) -> StoreEntry;
@@ -602,13 +613,14 @@ impl NetDb {
     /// Publishes one of our destinations' LeaseSets at the floodfill closest to its key
     /// that is not in `tried`. Returns that floodfill and the token its acknowledgement
     /// (a DeliveryStatus through the destination's inbound tunnel) will carry; waiting
-    /// for it, and trying the next floodfill, is the destination's business.
+    /// for it, and trying the next floodfill, is the destination's business. A floodfill
+    /// that knows no other holds the LeaseSet itself ([`OwnStore::Held`]).
     pub fn publish_lease_set(
         &mut self,
         now: Instant,
         ls: Arc<LeaseSet2>,
         tried: &[Hash],
-    ) -> Option<(Hash, NonZeroU32)> {
+    ) -> OwnStore {
         self.publish_entry(now, ls.hash(), StoreEntry::LeaseSet2(ls), tried)
     }
 
@@ -620,7 +632,7 @@ impl NetDb {
         now: Instant,
         els: Arc<EncryptedLeaseSet>,
         tried: &[Hash],
-    ) -> Option<(Hash, NonZeroU32)> {
+    ) -> OwnStore {
         self.publish_entry(
             now,
             els.storage_key(),
@@ -636,7 +648,7 @@ impl NetDb {
         now: Instant,
         meta: Arc<MetaLeaseSet>,
         tried: &[Hash],
-    ) -> Option<(Hash, NonZeroU32)> {
+    ) -> OwnStore {
         self.publish_entry(now, meta.hash(), StoreEntry::MetaLeaseSet(meta), tried)
     }
 
@@ -646,12 +658,19 @@ impl NetDb {
         key: Hash,
         entry: StoreEntry,
         tried: &[Hash],
-    ) -> Option<(Hash, NonZeroU32)> {
+    ) -> OwnStore {
         let routing_key = routing::routing_key(&key, now);
         let mut exclude = tried.to_vec();
         exclude.push(self.me);
-        let to = self.store.next_floodfill(&routing_key, &exclude, now)?;
-        let token = NonZeroU32::new(self.rng.gen_range(1..=u32::MAX))?;
+        let Some(to) = self.store.next_floodfill(&routing_key, &exclude, now) else {
+            // A floodfill that knows no other (the first of a private network, say) is
+            // the netDb: without this its destinations would wait for a floodfill forever.
+            if self.floodfill && tried.is_empty() && self.hold_own(now, entry) {
+                return OwnStore::Held;
+            }
+            return OwnStore::NoFloodfill;
+        };
+        let token = NonZeroU32::new(self.rng.gen_range(1..=u32::MAX)).unwrap_or(NonZeroU32::MIN);
         let reply = Some(StoreReply {
             token,
             tunnel_id: 0,
@@ -659,7 +678,24 @@ impl NetDb {
         });
         let store = DatabaseStore { key, reply, entry };
         self.actions.push_back(Action::Publish { to, store });
-        Some((to, token))
+        OwnStore::Sent { to, token }
+    }
+
+    /// Keeps one of our own LeaseSets in our floodfill tables, where lookups find it;
+    /// whether it was taken.
+    fn hold_own(&mut self, now: Instant, entry: StoreEntry) -> bool {
+        let outcome = match entry {
+            StoreEntry::LeaseSet2(ls) => self.hold(now, ls),
+            StoreEntry::EncryptedLeaseSet(els) => self.hold(now, els),
+            StoreEntry::MetaLeaseSet(meta) => self.hold(now, meta),
+            StoreEntry::RouterInfo(_) | StoreEntry::LeaseSet { .. } => return false,
+        };
+        !matches!(outcome, StoreOutcome::Rejected(_))
+    }
+
+    fn hold<L: TableEntry>(&mut self, now: Instant, ls: Arc<L>) -> StoreOutcome {
+        let key = ls.netdb_key();
+        L::table(self).store(&key, ls, now, false)
     }
 
     /// Starts an iterative RouterInfo lookup for `key` through the network, even when we

@@ -299,3 +299,32 @@ fn a_store_handed_over_by_a_floodfill_is_flooded_to_it_too() {
 }
 
 mod encrypted;
+
+#[test]
+fn a_floodfill_that_knows_no_other_holds_its_own_lease_sets() {
+    let keys = DestinationKeys::generate(&mut ChaCha20Rng::seed_from_u64(5));
+    let ls = Arc::new(
+        keys.sign_lease_set(NOW.as_secs() as u32, 600, Vec::new())
+            .expect("no leases"),
+    );
+    let mut alone = floodfill(NetDbConfig::default());
+    assert_eq!(
+        alone.publish_lease_set(NOW, ls.clone(), &[]),
+        OwnStore::Held
+    );
+    assert!(
+        alone.lease_sets().get(&ls.hash(), NOW).is_some(),
+        "served from here"
+    );
+    assert!(alone.poll_action().is_none(), "nothing sent");
+
+    let mut plain = NetDb::new(
+        NetDbConfig::default(),
+        Hash([0xaa; 32]),
+        2,
+        false,
+        NOW,
+        ChaCha20Rng::seed_from_u64(1),
+    );
+    assert_eq!(plain.publish_lease_set(NOW, ls, &[]), OwnStore::NoFloodfill);
+}

@@ -149,9 +149,11 @@ fn floodfills_store_flood_and_serve_an_encrypted_lease_set_that_only_clients_rea
     let els = Arc::new(encrypted(&destination, NOON, &auth));
     let key = els.storage_key();
 
-    let (to, _token) = mesh.nodes[PUBLISHER]
-        .publish_encrypted_lease_set(NOON, els.clone(), &[])
-        .expect("floodfills known");
+    let OwnStore::Sent { to, .. } =
+        mesh.nodes[PUBLISHER].publish_encrypted_lease_set(NOON, els.clone(), &[])
+    else {
+        panic!("floodfills known");
+    };
     let floodfills = &mesh.hashes[..FLOODFILLS];
     let order = routing::closest(&routing::routing_key(&key, NOON), floodfills, FLOODFILLS);
     assert_eq!(
