@@ -105,11 +105,12 @@ impl Clients {
                     leases,
                 });
             }
-            // Our router is the only floodfill it knows: stored, nothing to wait for (the
-            // next LeaseSet, at the next tunnel change, goes to any floodfill known then).
+            // Our router is the only floodfill it knows: held here, nothing to wait for.
+            // After a pause the round starts again, so that floodfills learned meanwhile
+            // get the LeaseSet too.
             OwnStore::Held => {
                 publication.awaiting = None;
-                publication.retry_at = None;
+                publication.retry_at = Some(now + PUBLISH_PAUSE);
                 self.events.push_back(ClientEvent::LeaseSetPublished {
                     destination: id,
                     leases,
