@@ -5,6 +5,7 @@ use super::*;
 use crate::crypto::{DestinationKeys, RouterKeys};
 use crate::data::Mapping;
 use rand::SeedableRng;
+use std::num::NonZeroU32;
 
 const NOW: Instant = Instant::from_secs(1_700_000_000);
 

@@ -14,6 +14,8 @@ mod i2pd;
 mod proxy;
 mod sam;
 mod sam_client;
+#[path = "../support/host.rs"]
+mod support;
 
 use i2pd::{I2pd, I2pdOptions};
 use ramsons_router::crypto::RouterKeys;

@@ -8,7 +8,7 @@
 
 use super::i2pd::{self, I2pd, I2pdOptions};
 use super::{BenchmarkingAddress, OurRouter, I2PD_RUNNING, WAIT};
-use ramsons_router::host::{HostConfig, SamSection};
+use ramsons_router::host::HostConfig;
 use rand::SeedableRng;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -233,19 +233,9 @@ fn our_config(
          keys = 'site.dat'\n",
         web.port()
     );
-    let mut config = HostConfig::parse(&tunnels).expect("valid tunnels");
-    config.data_dir = data_dir;
-    config.net_id = net_id;
+    let mut config = super::support::loopback_config(dir, "ours", &boot, net_id, &tunnels);
     config.floodfill = true;
-    config.listen = (Ipv4Addr::LOCALHOST, i2pd::free_port().expect("free port")).into();
-    config.bootstrap = Some(boot);
     config.status = None;
-    config.sam = SamSection::disabled();
-    config.addressbook.subscriptions.clear();
-    config.tunnels.exploratory_hops = 1;
-    config.tunnels.client_hops = 1;
-    config.tunnels.client_tunnels = 1;
-    config.tunnels.allow_same_subnet = true;
     (config, proxy_port, site.destination().to_b32_address())
 }
 
